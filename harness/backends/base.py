@@ -1,0 +1,44 @@
+"""The backend interface. Subclasses import their framework inside methods only, and
+those methods run in the worker process, never in the parent."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import ClassVar
+
+
+class Backend:
+    name: ClassVar[str]  # the KERAS_BACKEND value, also the registry key
+    aliases: ClassVar[tuple[str, ...]] = ()
+    module: ClassVar[str]  # the import that proves the framework is installed
+    extra: ClassVar[str]  # the pyproject extra that installs it
+    tox_env: ClassVar[str]  # the tox env / nox session that runs it
+
+    def installed(self) -> bool:
+        return importlib.util.find_spec(self.module) is not None
+
+    def install_hint(self) -> str:
+        return (
+            f"the {self.name} backend needs the {self.module!r} package: run it in its own "
+            f"environment with `tox -e {self.tox_env}`, or `pip install "
+            f"'keras-backend-harness[{self.extra}]'`"
+        )
+
+    def env(self, threads: int) -> dict[str, str]:
+        """Environment for the worker, set before keras (and the framework) is imported."""
+        n = str(threads)
+        return {
+            "KERAS_BACKEND": self.name,
+            # Thread pools of the math libraries are sized when they load; the worker
+            # also pins itself to `threads` CPUs, which every framework honours.
+            "OMP_NUM_THREADS": n,
+            "MKL_NUM_THREADS": n,
+            "OPENBLAS_NUM_THREADS": n,
+        }
+
+    def configure(self, threads: int) -> dict[str, object]:
+        """Apply the thread budget after import; returns what was set, for the record."""
+        return {}
+
+    def versions(self) -> dict[str, str]:
+        raise NotImplementedError

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from harness.backends.base import Backend
+
+
+class JaxBackend(Backend):
+    name = "jax"
+    module = "jax"
+    extra = "jax"
+    tox_env = "jax"
+
+    def env(self, threads: int) -> dict[str, str]:
+        # XLA's CPU thread pool is sized from the CPUs the process may use, so the
+        # worker's CPU affinity is what limits JAX; there is no thread-count flag.
+        return {**super().env(threads), "JAX_PLATFORMS": "cpu"}
+
+    def configure(self, threads: int) -> dict[str, object]:
+        import jax
+
+        return {"devices": [str(d) for d in jax.devices()]}
+
+    def versions(self) -> dict[str, str]:
+        import jax
+        import jaxlib
+
+        return {"jax": jax.__version__, "jaxlib": jaxlib.__version__}

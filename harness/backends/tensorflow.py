@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from harness.backends.base import Backend
+
+
+class TensorflowBackend(Backend):
+    name = "tensorflow"
+    aliases = ("tf",)
+    module = "tensorflow"
+    extra = "tensorflow"
+    tox_env = "tf"
+
+    def env(self, threads: int) -> dict[str, str]:
+        n = str(threads)
+        return {
+            **super().env(threads),
+            "TF_NUM_INTRAOP_THREADS": n,
+            "TF_NUM_INTEROP_THREADS": n,
+            # INFO and WARNING lines about CPU instructions and oneDNN on every start.
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        }
+
+    def configure(self, threads: int) -> dict[str, object]:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        return {
+            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        }
+
+    def versions(self) -> dict[str, str]:
+        import tensorflow as tf
+
+        return {"tensorflow": tf.__version__}

@@ -1,0 +1,116 @@
+"""Run configuration: frozen dataclasses, validated on construction.
+
+A `RunSpec` is one cell of the run matrix. Fields left as None are filled in the
+worker from the model's own recipe (`DEFAULTS` in its module) and recorded, resolved,
+in the result file; the parent process never imports the model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+DATA_FORMATS = ("channels_last", "channels_first")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the field and the value."""
+
+
+def available_cpus() -> list[int]:
+    """The CPUs this process may run on (honours taskset/cgroup affinity)."""
+    return sorted(os.sched_getaffinity(0))
+
+
+def _check_positive(name: str, value: int | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
+    if value < 1:
+        raise ConfigError(f"{name} must be >= 1, got {value}")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named set of overrides of the model's training recipe."""
+
+    name: str
+    description: str
+    epochs: int | None = None
+    train_images: int | None = None
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile("seed", "the model's published recipe, unchanged"),
+        Profile(
+            "quick",
+            "smoke run: the same recipe for 1 epoch on the first 6,000 training images",
+            epochs=1,
+            train_images=6000,
+        ),
+    )
+}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown profile {name!r}; known profiles: {', '.join(sorted(PROFILES))}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: a backend, a model, a dataset and everything that shapes the run."""
+
+    backend: str
+    model: str = "mnist_cnn"
+    dataset: str = "mnist"
+    profile: str = "seed"
+    seed: int = 1
+    threads: int = field(default_factory=lambda: len(available_cpus()))
+    epochs: int | None = None
+    batch_size: int | None = None
+    train_images: int | None = None
+    data_format: str | None = None
+    data_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        get_profile(self.profile)
+        for name in ("epochs", "batch_size", "train_images", "threads"):
+            _check_positive(name, getattr(self, name))
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if self.data_format is not None and self.data_format not in DATA_FORMATS:
+            raise ConfigError(
+                f"data_format must be one of {', '.join(DATA_FORMATS)}, got {self.data_format!r}"
+            )
+        cpus = len(available_cpus())
+        if self.threads > cpus:
+            raise ConfigError(f"threads must be <= {cpus} (the CPUs available), got {self.threads}")
+
+    @classmethod
+    def from_profile(cls, backend: str, profile: str = "seed", **overrides) -> RunSpec:
+        """A spec whose unset epochs/train_images come from the profile."""
+        p = get_profile(profile)
+        for name in ("epochs", "train_images"):
+            if overrides.get(name) is None:
+                overrides[name] = getattr(p, name)
+        return cls(backend=backend, profile=profile, **overrides)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunSpec:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown RunSpec fields: {', '.join(unknown)}")
+        return cls(**data)

@@ -1,0 +1,1 @@
+"""Dataset plugins: one module per dataset, each a `Dataset` subclass."""

@@ -1,0 +1,88 @@
+"""The dataset interface and the checks every loaded dataset goes through."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+
+class DatasetError(RuntimeError):
+    """A dataset could not be loaded, or what was loaded is not what it should be."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Images as uint8 (N, H, W) and integer labels (N,)."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+
+@dataclass(frozen=True)
+class Loaded:
+    train: Split
+    test: Split
+    source: str  # where the data came from, for the record
+
+
+def array_digest(a: np.ndarray) -> str:
+    """SHA-256 of the array's raw bytes (C order), independent of how it was stored."""
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+def explicit_data_dir(data_dir: str | None) -> Path | None:
+    """The directory the user named: --data-dir first, then HARNESS_DATA_DIR."""
+    chosen = data_dir or os.environ.get("HARNESS_DATA_DIR")
+    return Path(chosen).expanduser() if chosen else None
+
+
+class Dataset:
+    name: ClassVar[str]
+    num_classes: ClassVar[int]
+    image_shape: ClassVar[tuple[int, int]]  # (height, width); one channel
+
+    def load(self, data_dir: str | None = None) -> Loaded:
+        raise NotImplementedError
+
+    def verify(self, loaded: Loaded, expected: dict[str, str] | None = None) -> None:
+        """Shapes, dtypes and label range always; array digests when `expected` is given."""
+        for split_name, split in (("train", loaded.train), ("test", loaded.test)):
+            where = f"{self.name} {split_name} split from {loaded.source}"
+            x, y = split.x, split.y
+            if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != self.image_shape:
+                raise DatasetError(
+                    f"{where}: images must be uint8 of shape (N, {self.image_shape[0]}, "
+                    f"{self.image_shape[1]}), got {x.dtype} {x.shape}"
+                )
+            if y.ndim != 1 or y.shape[0] != x.shape[0] or not np.issubdtype(y.dtype, np.integer):
+                raise DatasetError(
+                    f"{where}: labels must be integers of shape ({x.shape[0]},), "
+                    f"got {y.dtype} {y.shape}"
+                )
+            if y.size and (y.min() < 0 or y.max() >= self.num_classes):
+                raise DatasetError(
+                    f"{where}: labels must lie in [0, {self.num_classes - 1}], "
+                    f"got [{y.min()}, {y.max()}]"
+                )
+            for key, a in ((f"x_{split_name}", x), (f"y_{split_name}", y)):
+                if expected and array_digest(a) != expected[key]:
+                    raise DatasetError(
+                        f"{where}: the digest of {key} does not match the published one; "
+                        "the file is damaged or is not this dataset"
+                    )
+
+
+def prepare(
+    split: Split, data_format: str, num_classes: int, one_hot: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels / 255 as float32 with a channel axis where the data format puts it; labels
+    one-hot (float32) or as they are."""
+    x = split.x.astype("float32") / 255.0
+    x = x[:, None, :, :] if data_format == "channels_first" else x[..., None]
+    y = np.eye(num_classes, dtype="float32")[split.y] if one_hot else split.y
+    return x, y

@@ -1,0 +1,78 @@
+"""What a run ran on: interpreter, libraries, CPU, threads, settings, code version."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+# Variables that change what a framework does; all of them are recorded.
+RECORDED_PREFIXES = ("KERAS_", "XLA_", "OMP_", "TF_", "MKL_", "OPENBLAS_", "JAX_", "TORCH_")
+RECORDED_NAMES = ("XLA_FLAGS", "CUDA_VISIBLE_DEVICES", "HARNESS_DATA_DIR")
+
+
+def keras_home() -> Path:
+    """Keras's own rule: $KERAS_HOME, else ~/.keras (/tmp/.keras if home is read-only)."""
+    if "KERAS_HOME" in os.environ:
+        return Path(os.environ["KERAS_HOME"])
+    home = Path.home()
+    return (home if os.access(home, os.W_OK) else Path("/tmp")) / ".keras"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def recorded_variables() -> dict[str, str]:
+    return {
+        k: v
+        for k, v in sorted(os.environ.items())
+        if k.startswith(RECORDED_PREFIXES) or k in RECORDED_NAMES
+    }
+
+
+def keras_json() -> dict | None:
+    path = keras_home() / "keras.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def git_commit(cwd: Path | None = None) -> dict[str, object] | None:
+    """The commit of the working directory's repository and whether it had changes."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def capture(libraries: dict[str, str], threads: dict[str, object]) -> dict[str, object]:
+    """The environment of this process; `libraries` and `threads` come from the backend."""
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu_model": cpu_model(),
+        "cpus_total": os.cpu_count(),
+        "cpus_used": sorted(os.sched_getaffinity(0)),
+        "threads": threads,
+        "libraries": libraries,
+        "variables": recorded_variables(),
+        "keras_json": keras_json(),
+        "git": git_commit(),
+    }

@@ -1,0 +1,48 @@
+"""Plugin registry: backends, models and datasets found through entry points.
+
+Listing reads entry-point names only; a plugin is imported when it is asked for, so
+naming a backend never imports its framework.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+GROUPS = {
+    "backend": "keras_harness.backends",
+    "model": "keras_harness.models",
+    "dataset": "keras_harness.datasets",
+}
+
+
+class PluginError(LookupError):
+    """A plugin name is unknown, or its group is empty."""
+
+
+def _entry_points(kind: str) -> dict[str, EntryPoint]:
+    found = {ep.name: ep for ep in entry_points(group=GROUPS[kind])}
+    if not found:
+        raise PluginError(
+            f"no {kind} plugins are registered under {GROUPS[kind]!r}: is "
+            "keras-backend-harness installed? (pip install -e . from the repository)"
+        )
+    return found
+
+
+def names(kind: str) -> list[str]:
+    """The registered names of one kind of plugin, sorted."""
+    return sorted(_entry_points(kind))
+
+
+def load(kind: str, name: str) -> Any:
+    """The object an entry point names (a class for backends and datasets, a module for models)."""
+    return _entry_points(kind)[check_name(kind, name)].load()
+
+
+def check_name(kind: str, name: str) -> str:
+    """`name` if it is registered; a PluginError listing the known names if not."""
+    known = names(kind)
+    if name not in known:
+        raise PluginError(f"unknown {kind} {name!r}; known {kind}s: {', '.join(known)}")
+    return name

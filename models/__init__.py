@@ -1,0 +1,1 @@
+"""Model plugins: backend-free Keras (keras and keras.ops only)."""
