@@ -175,7 +175,8 @@ def markdown(table: list[dict], runs: list[RunResult], warnings: list[str], sour
             f"thread settings: {env['threads'] or 'defaults'}",
             f"- Variables: {env['variables'] or 'none'}",
             f"- keras.json: {env.get('keras_json')}",
-            f"- Code: {git.get('commit', 'unknown')}{' (with local changes)' if git.get('dirty') else ''}",
+            f"- Code: {git.get('commit', 'unknown')}"
+            + (" (with local changes)" if git.get("dirty") else ""),
             "",
         ]
     return "\n".join(out)

@@ -59,7 +59,9 @@ class MNIST(Dataset):
         try:
             loaded = self._download()
         except Exception as e:  # any failure of the download is reported with the rest
-            looked.append(f"Keras download (keras.datasets.mnist.load_data): {type(e).__name__}: {e}")
+            looked.append(
+                f"Keras download (keras.datasets.mnist.load_data): {type(e).__name__}: {e}"
+            )
         else:
             self.verify(loaded, DIGESTS)
             return loaded

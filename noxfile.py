@@ -1,0 +1,53 @@
+"""The tox matrix as nox sessions, with the same names: `nox -s tf jax torch`, `nox -t test`."""
+
+import os
+
+import nox
+
+nox.options.sessions = ["tf", "jax", "torch"]
+BACKENDS = {"tf": "tensorflow", "jax": "jax", "torch": "torch"}  # tox env -> KERAS_BACKEND
+PASSED = ("HARNESS_DATA_DIR", "KERAS_HOME", "CI")
+
+
+def _env(session: nox.Session, **extra: str) -> dict[str, str]:
+    return {k: os.environ[k] for k in PASSED if k in os.environ} | extra
+
+
+for _env_name, _backend in BACKENDS.items():
+
+    @nox.session(name=_env_name, python="3.11")
+    def main_job(session: nox.Session, env_name: str = _env_name, backend: str = _backend) -> None:
+        """Train and evaluate on one backend, then rebuild results/REPORT.md."""
+        session.install(f".[{backend}]")
+        session.run(
+            "python",
+            "-m",
+            "harness",
+            "run",
+            "--backend",
+            env_name,
+            *session.posargs,
+            env=_env(session),
+        )
+
+    @nox.session(name=f"test-{_env_name}", python="3.11", tags=["test"])
+    def backend_tests(session: nox.Session, backend: str = _backend) -> None:
+        """Tests that need keras and this backend's framework."""
+        session.install(f".[{backend},test]")
+        session.run(
+            "pytest", "-m", "backend", *session.posargs, env=_env(session, KERAS_BACKEND=backend)
+        )
+
+
+@nox.session(python="3.11", tags=["test"])
+def unit(session: nox.Session) -> None:
+    """Unit tests: no keras, no framework."""
+    session.install(".[test]")
+    session.run("pytest", "-m", "not backend", *session.posargs, env=_env(session))
+
+
+@nox.session(python="3.11")
+def report(session: nox.Session) -> None:
+    """Rebuild results/REPORT.md and summary.csv from result files (no training)."""
+    session.install(".")
+    session.run("python", "-m", "harness", "report", *session.posargs)

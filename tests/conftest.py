@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harness import results
+from harness.config import RunSpec
+
+
+def make_result(
+    backend: str = "tensorflow",
+    seed: int = 1,
+    accuracy: float = 0.99,
+    loss: float = 0.03,
+    epochs_s: tuple[float, ...] = (30.0, 20.0, 21.0, 19.0),
+    profile: str = "seed",
+    created: str = "2026-11-25T10:00:00Z",
+) -> results.RunResult:
+    """A complete, valid result record with the numbers a test chooses."""
+    spec = RunSpec(backend=backend, profile=profile, seed=seed, threads=1)
+    return results.RunResult(
+        run_id=results.new_run_id(backend, spec.model, spec.dataset, profile, seed),
+        created=created,
+        spec=spec.to_dict(),
+        recipe={
+            "epochs": len(epochs_s),
+            "batch_size": 500,
+            "train_images": 60000,
+            "test_images": 10000,
+            "optimizer": {"class_name": "Adadelta", "config": {"learning_rate": 1.0}},
+            "loss": "categorical_crossentropy",
+            "data_format": "channels_last",
+            "jit_compile": backend == "jax",
+            "parameters": 1045576,
+            "reference_accuracy": 0.9906,
+        },
+        environment={
+            "python": "3.11.7",
+            "cpu_model": "Test CPU",
+            "cpus_used": [0],
+            "threads": {},
+            "libraries": {"keras": "3.15.1", backend: "1.0"},
+            "variables": {"KERAS_BACKEND": backend},
+            "git": {"commit": "abc123", "dirty": False},
+        },
+        timings={
+            "import_s": 2.0,
+            "data_load_s": 0.5,
+            "build_s": 0.1,
+            "epochs_s": list(epochs_s),
+            "evaluate_s": 1.5,
+        },
+        metrics={
+            "history": {"loss": [0.3] * len(epochs_s), "accuracy": [0.9] * len(epochs_s)},
+            "test_loss": loss,
+            "test_accuracy": accuracy,
+        },
+        memory={"peak_rss_mib": 1000.0},
+    )
+
+
+@pytest.fixture
+def write_result(tmp_path: Path):
+    """Write a result made by `make_result(**kwargs)` under tmp_path/runs; returns its path."""
+
+    def write(**kwargs) -> Path:
+        r = make_result(**kwargs)
+        path = results.runs_dir(tmp_path) / f"{r.run_id}.json"
+        results.write(r, path)
+        return path
+
+    return write
+
+
+@pytest.fixture
+def mnist_dir() -> Path:
+    """The directory holding a real mnist.npz, named by HARNESS_DATA_DIR."""
+    value = os.environ.get("HARNESS_DATA_DIR")
+    if not value or not (Path(value) / "mnist.npz").is_file():
+        pytest.fail(
+            "these tests need the real MNIST: set HARNESS_DATA_DIR to a directory holding "
+            "mnist.npz (in this project's CI: ../shared/data)"
+        )
+    return Path(value)

@@ -1,0 +1,59 @@
+import pytest
+
+from harness.config import PROFILES, ConfigError, RunSpec, available_cpus, get_profile
+
+
+@pytest.mark.parametrize("field", ["epochs", "batch_size", "train_images", "threads"])
+@pytest.mark.parametrize("value", [0, -3])
+def test_non_positive_numbers_are_refused_naming_field_and_value(field, value):
+    with pytest.raises(ConfigError, match=f"{field} must be >= 1, got {value}"):
+        RunSpec(backend="jax", **{field: value})
+
+
+@pytest.mark.parametrize("value", ["12", 1.5, True])
+def test_non_integers_are_refused(value):
+    with pytest.raises(ConfigError, match="epochs must be an integer"):
+        RunSpec(backend="jax", epochs=value)
+
+
+def test_negative_seed_is_refused():
+    with pytest.raises(ConfigError, match="seed must be an integer >= 0, got -1"):
+        RunSpec(backend="jax", seed=-1)
+
+
+def test_data_format_must_be_known():
+    with pytest.raises(ConfigError, match="channels_last, channels_first, got 'NHWC'"):
+        RunSpec(backend="jax", data_format="NHWC")
+
+
+def test_threads_cannot_exceed_available_cpus():
+    n = len(available_cpus())
+    with pytest.raises(ConfigError, match=f"threads must be <= {n}"):
+        RunSpec(backend="jax", threads=n + 1)
+
+
+def test_threads_default_to_every_available_cpu():
+    assert RunSpec(backend="jax").threads == len(available_cpus())
+
+
+def test_unknown_profile_lists_known_ones():
+    with pytest.raises(ConfigError, match="unknown profile 'fast'; known profiles: quick, seed"):
+        get_profile("fast")
+
+
+def test_seed_profile_leaves_the_recipe_to_the_model():
+    spec = RunSpec.from_profile("jax", "seed")
+    assert (spec.epochs, spec.train_images, spec.batch_size) == (None, None, None)
+
+
+def test_quick_profile_is_one_epoch_on_6000_images_and_options_override_it():
+    assert (PROFILES["quick"].epochs, PROFILES["quick"].train_images) == (1, 6000)
+    spec = RunSpec.from_profile("torch", "quick", epochs=3)
+    assert (spec.epochs, spec.train_images) == (3, 6000)
+
+
+def test_spec_round_trips_through_dict_and_refuses_unknown_fields():
+    spec = RunSpec(backend="torch", seed=7, epochs=2, data_format="channels_first", threads=1)
+    assert RunSpec.from_dict(spec.to_dict()) == spec
+    with pytest.raises(ConfigError, match="unknown RunSpec fields: colour"):
+        RunSpec.from_dict({**spec.to_dict(), "colour": "red"})

@@ -1,0 +1,84 @@
+import subprocess
+import sys
+
+import pytest
+
+from harness import cli, plugins
+from harness.backends import resolve
+from harness.backends.base import Backend
+
+
+def test_builtin_plugins_are_registered():
+    assert plugins.names("backend") == ["jax", "tensorflow", "torch"]
+    assert "mnist_cnn" in plugins.names("model")
+    assert {"mnist", "synthetic"} <= set(plugins.names("dataset"))
+
+
+def test_tf_is_an_alias_of_tensorflow_and_names_resolve_to_themselves():
+    assert resolve("tf").name == "tensorflow"
+    assert [resolve(n).name for n in ("tensorflow", "jax", "torch")] == [
+        "tensorflow",
+        "jax",
+        "torch",
+    ]
+
+
+def test_unknown_backend_lists_known_names_and_aliases():
+    with pytest.raises(plugins.PluginError) as e:
+        resolve("mxnet")
+    assert str(e.value) == (
+        "unknown backend 'mxnet'; known backends: jax, tensorflow (alias tf), torch"
+    )
+
+
+@pytest.mark.parametrize("kind", ["model", "dataset"])
+def test_unknown_model_or_dataset_lists_known_names(kind):
+    with pytest.raises(plugins.PluginError, match=f"unknown {kind} 'nope'; known {kind}s: "):
+        plugins.load(kind, "nope")
+
+
+def test_backend_environment_sets_keras_backend_and_the_thread_budget():
+    env = resolve("tf").env(3)
+    assert env["KERAS_BACKEND"] == "tensorflow"
+    assert env["OMP_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"] == "3"
+    assert resolve("jax").env(1)["KERAS_BACKEND"] == "jax"
+    assert resolve("torch").env(2)["OMP_NUM_THREADS"] == "2"
+
+
+def test_listing_and_resolving_import_no_framework():
+    code = (
+        "import sys; from harness import cli; cli.main(['list']);"
+        "loaded = {'keras', 'tensorflow', 'jax', 'torch'} & set(sys.modules);"
+        "sys.exit(f'imported {loaded}' if loaded else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "tensorflow (alias tf)" in done.stdout
+
+
+def test_run_refuses_a_backend_that_is_not_installed_with_its_tox_env(
+    monkeypatch, capsys, tmp_path
+):
+    monkeypatch.setattr(Backend, "installed", lambda self: False)
+    code = cli.main(["run", "--backend", "tf", "--results", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "tox -e tf" in err and "keras-backend-harness[tensorflow]" in err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_run_refuses_unknown_names_before_training(capsys, tmp_path):
+    assert cli.main(["run", "--backend", "tf,mxnet", "--results", str(tmp_path)]) == 2
+    assert "unknown backend 'mxnet'" in capsys.readouterr().err
+    assert (
+        cli.main(["run", "--backend", "jax", "--model", "resnet", "--results", str(tmp_path)]) == 2
+    )
+    assert "unknown model 'resnet'; known models: mnist_cnn" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--epochs", "0"], ["--batch-size", "x"], ["--threads", "-1"]])
+def test_command_line_refuses_bad_numbers(argv, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["run", "--backend", "jax", *argv])
+    assert e.value.code == 2
+    assert argv[0] in capsys.readouterr().err

@@ -1,0 +1,64 @@
+import json
+
+import pytest
+from conftest import make_result
+
+from harness import results
+
+
+def test_result_round_trips_through_its_file(tmp_path):
+    r = make_result(accuracy=0.9871)
+    path = tmp_path / "r.json"
+    results.write(r, path)
+    assert results.read(path) == r
+    assert json.loads(path.read_text())["schema_version"] == results.SCHEMA_VERSION
+
+
+def test_atomic_write_leaves_only_the_final_file(tmp_path):
+    results.write_text_atomic(tmp_path / "a" / "REPORT.md", "one")
+    results.write_text_atomic(tmp_path / "a" / "REPORT.md", "two")
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["REPORT.md"]
+    assert (tmp_path / "a" / "REPORT.md").read_text() == "two"
+
+
+def test_run_ids_never_collide_and_name_the_cell():
+    ids = {results.new_run_id("jax", "mnist_cnn", "mnist", "seed", 3) for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all("-jax-mnist_cnn-mnist-seed-seed3-" in i for i in ids)
+
+
+def test_unknown_schema_version_is_refused_naming_the_known_ones(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({**make_result().to_dict(), "schema_version": 99}))
+    with pytest.raises(
+        results.ResultError, match="unknown schema_version 99; this harness reads 1"
+    ):
+        results.read(path)
+
+
+def test_missing_fields_are_named(tmp_path):
+    data = make_result().to_dict()
+    del data["metrics"]["test_accuracy"]
+    del data["memory"]
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(results.ResultError, match="missing fields: memory, metrics.test_accuracy"):
+        results.read(path)
+
+
+@pytest.mark.parametrize("text", ["", "{", "[1, 2]", "null"])
+def test_damaged_files_are_refused_naming_the_file(tmp_path, text):
+    path = tmp_path / "broken.json"
+    path.write_text(text)
+    with pytest.raises(results.ResultError, match="broken.json"):
+        results.read(path)
+
+
+def test_read_all_skips_bad_files_with_a_warning_and_orders_by_time(tmp_path, write_result):
+    later = write_result(backend="jax", created="2026-11-25T12:00:00Z")
+    earlier = write_result(backend="torch", created="2026-11-25T11:00:00Z")
+    (tmp_path / "runs" / "truncated.json").write_text(later.read_text()[:50])
+    found, warnings = results.read_all(tmp_path)
+    assert [r.spec["backend"] for r in found] == ["torch", "jax"]
+    assert earlier.stem == found[0].run_id
+    assert len(warnings) == 1 and "truncated.json" in warnings[0]
