@@ -43,7 +43,16 @@ for _env_name, _backend in BACKENDS.items():
 def unit(session: nox.Session) -> None:
     """Unit tests: no keras, no framework."""
     session.install(".[test]")
-    session.run("pytest", "-m", "not backend", *session.posargs, env=_env(session))
+    session.run(
+        "pytest", "-m", "not backend and not cross_backend", *session.posargs, env=_env(session)
+    )
+
+
+@nox.session(name="test-cross", python="3.11", tags=["test"])
+def cross_backend_tests(session: nox.Session) -> None:
+    """Tests across backends (starting points, parity): all three frameworks in one env."""
+    session.install(".[tensorflow,jax,torch,test]")
+    session.run("pytest", "-m", "cross_backend", *session.posargs, env=_env(session))
 
 
 @nox.session(python="3.11")

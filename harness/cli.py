@@ -1,6 +1,6 @@
-"""`python -m harness run | report | list`.
+"""`python -m harness run | report | parity | list`.
 
-`run` starts one worker process per backend and never imports keras itself.
+`run` and `parity` start one worker process per backend; this process never imports keras.
 """
 
 from __future__ import annotations
@@ -13,9 +13,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import plugins, report, results
+import numpy as np
+
+from harness import plugins, report, reproducibility, results
 from harness.backends import all_backends, resolve
-from harness.config import DATA_FORMATS, PROFILES, ConfigError, RunSpec
+from harness.backends.base import Backend
+from harness.config import DATA_FORMATS, INIT_MODES, PROFILES, ConfigError, RunSpec
+
+# RunSpec fields that command-line options set directly.
+SPEC_OPTIONS = (
+    "model", "dataset", "threads", "epochs", "batch_size", "train_images", "data_format",
+    "data_dir", "init", "deterministic",
+)  # fmt: skip
 
 
 def _writable(directory: Path) -> None:
@@ -28,78 +37,99 @@ def _writable(directory: Path) -> None:
         raise ConfigError(f"results folder {directory} is not writable: {e}") from e
 
 
-def run_one(spec: RunSpec, results_dir: Path) -> Path | None:
-    """Train and evaluate `spec` in a fresh worker process; the result's path, or None."""
-    backend = resolve(spec.backend)
-    run_id = results.new_run_id(spec.backend, spec.model, spec.dataset, spec.profile, spec.seed)
-    out = results.runs_dir(results_dir) / f"{run_id}.json"
-    env = {**os.environ, **backend.env(spec.threads)}
-    command = [
-        sys.executable,
-        "-m",
-        "harness.worker",
-        "--spec",
-        json.dumps(spec.to_dict()),
-        "--out",
-        str(out),
-    ]
-    code = subprocess.call(command, env=env)
-    return out if code == 0 and out.is_file() else None
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    backends = [resolve(name) for name in args.backend.split(",") if name]
+def _backends(names: str) -> list[Backend]:
+    """The named backends, refused together with install hints if any is missing."""
+    backends = [resolve(name) for name in names.split(",") if name]
     if not backends:
         raise ConfigError("--backend names no backend")
-    plugins.check_name("model", args.model)
-    plugins.check_name("dataset", args.dataset)
     missing = [b for b in backends if not b.installed()]
     if missing:
         raise ConfigError("; ".join(b.install_hint() for b in missing))
-    overrides = {
-        k: v
-        for k, v in vars(args).items()
-        if k
-        in (
-            "model",
-            "dataset",
-            "seed",
-            "threads",
-            "epochs",
-            "batch_size",
-            "train_images",
-            "data_format",
-            "data_dir",
-        )
-        and v is not None
-    }
-    specs = [RunSpec.from_profile(b.name, args.profile, **overrides) for b in backends]
+    return backends
+
+
+def _specs(args: argparse.Namespace, backends: list[Backend]) -> list[RunSpec]:
+    plugins.check_name("model", args.model)
+    plugins.check_name("dataset", args.dataset)
+    overrides = {k: v for k, v in vars(args).items() if k in SPEC_OPTIONS and v is not None}
+    return [
+        RunSpec.from_profile(b.name, args.profile, seed=seed, **overrides)
+        for b in backends
+        for seed in args.seeds
+    ]
+
+
+def start_worker(spec: RunSpec, out: Path, *extra: str) -> int:
+    """Run `python -m harness.worker` for `spec` in a fresh process; its exit status."""
+    env = {**os.environ, **resolve(spec.backend).env(spec.threads)}
+    command = [sys.executable, "-m", "harness.worker", "--spec", json.dumps(spec.to_dict())]
+    return subprocess.call([*command, "--out", str(out), *extra], env=env)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    backends = _backends(args.backend)
+    specs = _specs(args, backends)
     _writable(results.runs_dir(args.results))
 
     failed = []
     for spec in specs:
-        print(
-            f"==> {spec.backend}: {spec.model} on {spec.dataset}, profile {spec.profile}, "
-            f"seed {spec.seed}, {spec.threads} threads",
-            flush=True,
-        )
-        path = run_one(spec, args.results)
-        if path is None:
-            failed.append(spec.backend)
-            print(f"==> {spec.backend}: FAILED (its output is above)", flush=True)
-            continue
-        r = results.read(path)
-        print(
-            f"==> {spec.backend}: test accuracy {100 * r.metrics['test_accuracy']:.2f} %, "
-            f"{sum(r.timings['epochs_s']):.1f} s training; {path}",
-            flush=True,
-        )
+        for _ in range(args.repeat):
+            print(
+                f"==> {spec.backend}: {spec.model} on {spec.dataset}, profile {spec.profile}, "
+                f"seed {spec.seed}, init {spec.init}, {spec.threads} threads",
+                flush=True,
+            )
+            run_id = results.new_run_id(
+                spec.backend, spec.model, spec.dataset, spec.profile, spec.seed
+            )
+            out = results.runs_dir(args.results) / f"{run_id}.json"
+            if start_worker(spec, out) != 0 or not out.is_file():
+                failed.append(f"{spec.backend} (seed {spec.seed})")
+                print(f"==> {spec.backend}: FAILED (its output is above)", flush=True)
+                continue
+            r = results.read(out)
+            print(
+                f"==> {spec.backend}: test accuracy {100 * r.metrics['test_accuracy']:.2f} %, "
+                f"{sum(r.timings['epochs_s']):.1f} s training; {out}",
+                flush=True,
+            )
     if not args.no_report:
         for path in report.write_report(args.results):
             print(f"report: {path}")
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_parity(args: argparse.Namespace) -> int:
+    backends = _backends(args.backend)
+    if len(backends) < 2:
+        raise ConfigError("parity compares backends: name two or more with --backend")
+    args.init, args.profile, args.seeds = "harness", "seed", [args.seed]
+    specs = _specs(args, backends)
+    _writable(args.results)
+    probes = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for spec in specs:
+            print(f"==> parity probe on {spec.backend}, {args.steps} steps", flush=True)
+            out = Path(tmp) / f"{spec.backend}.npz"
+            if start_worker(spec, out, "--parity", str(args.steps)) != 0:
+                print(f"error: the parity probe failed on {spec.backend}", file=sys.stderr)
+                return 1
+            with np.load(out) as f:
+                probes[spec.backend] = {"outputs": f["outputs"], "losses": f["losses"]}
+    record = {
+        "spec": {k: v for k, v in specs[0].to_dict().items() if k != "backend"},
+        "steps": args.steps,
+        "tolerances": reproducibility.PARITY_TOLERANCES,
+        "losses": {b: p["losses"].tolist() for b, p in probes.items()},
+        "pairs": reproducibility.parity(probes),
+    }
+    path = Path(args.results) / "parity.json"
+    results.write_text_atomic(path, json.dumps(record, indent=2) + "\n")
+    print(report.parity_text(record))
+    print(f"parity: {path}")
     return 0
 
 
@@ -117,9 +147,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"  {b.name}{alias}: {state}")
     print("models:\n" + "".join(f"  {n}\n" for n in plugins.names("model")), end="")
     print("datasets:\n" + "".join(f"  {n}\n" for n in plugins.names("dataset")), end="")
-    print(
-        "profiles:\n" + "".join(f"  {p.name}: {p.description}\n" for p in PROFILES.values()), end=""
-    )
+    profiles = "".join(f"  {p.name}: {p.description}\n" for p in PROFILES.values())
+    print("profiles:\n" + profiles, end="")
     return 0
 
 
@@ -133,46 +162,70 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers like 1,2,3, got {text!r}") from None
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"expected integers >= 0 like 1,2,3, got {text!r}")
+    return seeds
+
+
+def _cell_options(p: argparse.ArgumentParser) -> None:
+    """Options shared by `run` and `parity`: what is trained, on what, how."""
+    p.add_argument(
+        "--backend", required=True, help="comma-separated, e.g. tf,jax,torch (tf = tensorflow)"
+    )
+    p.add_argument("--model", default="mnist_cnn")
+    p.add_argument("--dataset", default="mnist")
+    p.add_argument("--threads", type=_positive_int, help="CPU threads (default: all available)")
+    p.add_argument("--batch-size", type=_positive_int)
+    p.add_argument("--train-images", type=_positive_int, help="use the first N training images")
+    p.add_argument(
+        "--data-format", choices=DATA_FORMATS, help="default: keras.json (channels_last)"
+    )
+    p.add_argument("--data-dir", help="where the dataset files are (or set HARNESS_DATA_DIR)")
+    p.add_argument("--results", type=Path, default=Path("results"))
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="train and evaluate on one or more backends")
-    run.add_argument(
-        "--backend",
-        required=True,
-        help="comma-separated backends, e.g. tf,jax,torch (tf = tensorflow)",
-    )
-    run.add_argument("--model", default="mnist_cnn")
-    run.add_argument("--dataset", default="mnist")
+    _cell_options(run)
     run.add_argument(
         "--profile",
         default="seed",
         choices=sorted(PROFILES),
         help="seed: the published recipe; quick: 1 epoch on 6,000 images",
     )
-    run.add_argument("--seed", type=int, default=None, help="random seed (default 1)")
-    run.add_argument(
-        "--threads",
-        type=_positive_int,
-        help="CPU threads for every backend (default: every CPU this process may use)",
-    )
+    run.add_argument("--seeds", type=_seeds, default=[1], help="e.g. 1,2,3 (default 1)")
+    run.add_argument("--repeat", type=_positive_int, default=1, help="runs per backend and seed")
     run.add_argument("--epochs", type=_positive_int)
-    run.add_argument("--batch-size", type=_positive_int)
     run.add_argument(
-        "--train-images", type=_positive_int, help="train on the first N training images"
+        "--init",
+        choices=INIT_MODES,
+        help="harness (default): the same initial weights and batch order on every backend; "
+        "keras: each backend's own initialisation and shuffling",
     )
     run.add_argument(
-        "--data-format",
-        choices=DATA_FORMATS,
-        help="default: image_data_format from keras.json (channels_last)",
+        "--deterministic",
+        action="store_true",
+        default=None,
+        help="turn on each backend's determinism controls",
     )
-    run.add_argument(
-        "--data-dir", help="directory holding the dataset files (or set HARNESS_DATA_DIR)"
-    )
-    run.add_argument("--results", type=Path, default=Path("results"))
-    run.add_argument("--no-report", action="store_true", help="do not regenerate the report")
+    run.add_argument("--no-report", action="store_true", help="do not rebuild the report")
     run.set_defaults(func=cmd_run)
+
+    parity = sub.add_parser(
+        "parity", help="compare backends' numerics from the same weights, with dropout off"
+    )
+    _cell_options(parity)
+    parity.add_argument("--seed", type=int, default=1, help="seed of the weights and batches")
+    parity.add_argument("--steps", type=_positive_int, default=50, help="training steps (50)")
+    parity.set_defaults(func=cmd_parity)
 
     rep = sub.add_parser("report", help="rebuild REPORT.md and summary.csv from result files")
     rep.add_argument("--results", type=Path, default=Path("results"))

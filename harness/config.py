@@ -12,6 +12,9 @@ import os
 from dataclasses import dataclass, field
 
 DATA_FORMATS = ("channels_last", "channels_first")
+# "harness": initial weights and batch order drawn with numpy, identical on every backend;
+# "keras": each backend's own initializers and shuffling (different per backend).
+INIT_MODES = ("harness", "keras")
 
 
 class ConfigError(ValueError):
@@ -80,6 +83,8 @@ class RunSpec:
     train_images: int | None = None
     data_format: str | None = None
     data_dir: str | None = None
+    init: str = "harness"
+    deterministic: bool = False
 
     def __post_init__(self) -> None:
         get_profile(self.profile)
@@ -91,6 +96,10 @@ class RunSpec:
             raise ConfigError(
                 f"data_format must be one of {', '.join(DATA_FORMATS)}, got {self.data_format!r}"
             )
+        if self.init not in INIT_MODES:
+            raise ConfigError(f"init must be one of {', '.join(INIT_MODES)}, got {self.init!r}")
+        if not isinstance(self.deterministic, bool):
+            raise ConfigError(f"deterministic must be true or false, got {self.deterministic!r}")
         cpus = len(available_cpus())
         if self.threads > cpus:
             raise ConfigError(f"threads must be <= {cpus} (the CPUs available), got {self.threads}")

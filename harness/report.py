@@ -2,61 +2,71 @@
 
     python -m harness report [--results results]
 
-writes REPORT.md and summary.csv beside the runs/ folder it reads.
+writes REPORT.md, summary.csv and the loss-curve plots beside the runs/ folder it reads.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import statistics
 from collections.abc import Iterable
 from pathlib import Path
 
-from harness import results
-from harness.results import RunResult
+import numpy as np
 
-VARIANT_FIELDS = (
-    "model",
-    "dataset",
-    "profile",
-    "data_format",
-    "threads",
-    "epochs",
-    "batch_size",
-    "train_images",
-    "jit_compile",
-)
+from harness import reproducibility, results, stats
+from harness.results import ResultError, RunResult
+
+# A "variant" is everything that shapes a run but its seed: one row of the main table.
+# A "comparison group" is a variant without the backend: the runs that can be compared
+# across backends (jit_compile is left out because it follows from the backend).
+GROUP_FIELDS = (
+    "model", "dataset", "profile", "init", "deterministic", "data_format", "threads",
+    "epochs", "batch_size", "train_images",
+)  # fmt: skip
+VARIANT_FIELDS = ("backend", *GROUP_FIELDS, "jit_compile")
 CSV_FIELDS = (
-    "backend",
-    *VARIANT_FIELDS,
-    "runs",
-    "seeds",
-    "test_accuracy",
-    "test_accuracy_std",
-    "test_loss",
-    "first_epoch_s",
-    "steady_epoch_s",
-    "train_images_per_s",
-    "evaluate_s",
-    "peak_rss_mib",
+    *VARIANT_FIELDS, "runs", "seeds", "test_accuracy", "test_accuracy_std", "test_loss",
+    "first_epoch_s", "steady_epoch_s", "train_images_per_s", "evaluate_s", "peak_rss_mib",
     "versions",
-)
+)  # fmt: skip
+# Below this p-value, a difference between backends is called larger than seed noise.
+ALPHA = 0.05
 
 
 def variant(r: RunResult) -> dict:
+    spec, recipe = r.spec, r.recipe
     return {
-        "backend": r.spec["backend"],
-        "model": r.spec["model"],
-        "dataset": r.spec["dataset"],
-        "profile": r.spec["profile"],
-        "data_format": r.recipe["data_format"],
-        "threads": r.spec["threads"],
-        "epochs": r.recipe["epochs"],
-        "batch_size": r.recipe["batch_size"],
-        "train_images": r.recipe["train_images"],
-        "jit_compile": r.recipe["jit_compile"],
+        "backend": spec["backend"],
+        "model": spec["model"],
+        "dataset": spec["dataset"],
+        "profile": spec["profile"],
+        "init": spec["init"],
+        "deterministic": spec["deterministic"],
+        "data_format": recipe["data_format"],
+        "threads": spec["threads"],
+        "epochs": recipe["epochs"],
+        "batch_size": recipe["batch_size"],
+        "train_images": recipe["train_images"],
+        "jit_compile": recipe["jit_compile"],
     }
+
+
+def group(r: RunResult) -> tuple:
+    v = variant(r)
+    return tuple(v[k] for k in GROUP_FIELDS)
+
+
+def group_text(key: tuple) -> str:
+    g = dict(zip(GROUP_FIELDS, key, strict=True))
+    return (
+        f"{g['profile']}: {g['model']} on {g['dataset']} ({g['train_images']:,} images, "
+        f"{g['epochs']} epochs, batch {g['batch_size']}), {g['data_format']}, "
+        f"{g['threads']} threads, init {g['init']}"
+        + (", deterministic" if g["deterministic"] else "")
+    )
 
 
 def steady_epoch_s(r: RunResult) -> float | None:
@@ -72,6 +82,13 @@ def versions(r: RunResult) -> str:
 def _median(values: Iterable[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return statistics.median(present) if present else None
+
+
+def _by(runs: Iterable[RunResult], key) -> dict:
+    grouped: dict = {}
+    for r in runs:
+        grouped.setdefault(key(r), []).append(r)
+    return grouped
 
 
 def summarize(runs: list[RunResult]) -> dict:
@@ -96,14 +113,221 @@ def summarize(runs: list[RunResult]) -> dict:
 
 
 def rows(runs: list[RunResult]) -> list[dict]:
-    groups: dict[tuple, list[RunResult]] = {}
-    for r in runs:
-        groups.setdefault(tuple(variant(r).values()), []).append(r)
+    groups = _by(runs, lambda r: tuple(variant(r).values()))
     return [summarize(g) for _, g in sorted(groups.items(), key=lambda kv: str(kv[0]))]
+
+
+def first_per_seed(runs: list[RunResult]) -> dict[str, dict[int, RunResult]]:
+    """backend -> seed -> the earliest run, for one comparison group."""
+    out: dict[str, dict[int, RunResult]] = {}
+    for r in runs:
+        out.setdefault(r.spec["backend"], {}).setdefault(r.spec["seed"], r)
+    return out
+
+
+def starting_points(runs: list[RunResult]) -> list[dict]:
+    """Per comparison group and seed: the digests of each backend's initial weights and
+    batch order, and whether they are the same on every backend."""
+    out = []
+    for key, members in sorted(_by(runs, group).items(), key=lambda kv: str(kv[0])):
+        per_seed = _by(members, lambda r: r.spec["seed"])
+        for seed, seed_runs in sorted(per_seed.items()):
+            latest = {r.spec["backend"]: r.reproducibility for r in seed_runs}
+            if len(latest) < 2 or None in {d["initial_weights_digest"] for d in latest.values()}:
+                continue
+            out.append(
+                {
+                    "group": key,
+                    "seed": seed,
+                    "digests": {
+                        b: (d["initial_weights_digest"], d["batch_order_digest"])
+                        for b, d in sorted(latest.items())
+                    },
+                    "identical": len(
+                        {
+                            (d["initial_weights_digest"], d["batch_order_digest"])
+                            for d in latest.values()
+                        }
+                    )
+                    == 1,  # fmt: skip
+                }
+            )
+    return out
+
+
+def determinism(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> list[dict]:
+    """Per backend, variant and seed with two or more runs: are the runs identical?"""
+    out = []
+    cells = _by(runs, lambda r: (tuple(variant(r).values()), r.spec["seed"]))
+    for (_, seed), cell in sorted(cells.items(), key=lambda kv: str(kv[0])):
+        if len(cell) < 2:
+            continue
+        first = cell[0]
+        row = {
+            "backend": first.spec["backend"],
+            "group": group(first),
+            "seed": seed,
+            "runs": len(cell),
+            "settings": first.environment["threads"].get("determinism", "off"),
+            "bitwise": len({r.reproducibility["final_weights_digest"] for r in cell}) == 1,
+            "weights_max_abs": None,
+            "predictions_max_abs": None,
+        }
+        for key, field in (
+            ("final_weights", "weights_max_abs"),
+            ("predictions", "predictions_max_abs"),
+        ):
+            try:
+                arrays = [results.load_artifact(results_dir, r, key) for r in cell]
+            except ResultError as e:
+                warnings.append(f"determinism of {first.spec['backend']} without {key}: {e}")
+                continue
+            if all(a is not None for a in arrays):
+                row[field] = max(
+                    reproducibility.max_abs_difference(arrays[0], a) for a in arrays[1:]
+                )
+        out.append(row)
+    return out
+
+
+def agreement(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> list[dict]:
+    """Per comparison group, seed and pair of backends: how far the predictions agree."""
+    out = []
+    for key, members in sorted(_by(runs, group).items(), key=lambda kv: str(kv[0])):
+        per_backend = first_per_seed(members)
+        names = sorted(per_backend)
+        predictions: dict[tuple[str, int], np.ndarray | None] = {}
+        for b in names:
+            for seed, r in per_backend[b].items():
+                try:
+                    loaded = results.load_artifact(results_dir, r, "predictions")
+                except ResultError as e:
+                    warnings.append(f"agreement without predictions: {e}")
+                    loaded = None
+                predictions[b, seed] = loaded[0] if loaded else None
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                for seed in sorted(set(per_backend[a]) & set(per_backend[b])):
+                    pa, pb = predictions[a, seed], predictions[b, seed]
+                    if pa is None or pb is None:
+                        continue
+                    ra, rb = per_backend[a][seed], per_backend[b][seed]
+                    out.append(
+                        {
+                            "group": key,
+                            "seed": seed,
+                            "backends": (a, b),
+                            **reproducibility.prediction_agreement(pa, pb),
+                            "accuracy_diff": ra.metrics["test_accuracy"]
+                            - rb.metrics["test_accuracy"],
+                        }
+                    )
+    return out
+
+
+def noise(runs: list[RunResult]) -> list[dict]:
+    """Per comparison group with two or more seeds on some backend: each backend's
+    accuracy over seeds, and for each pair of backends a two-sided t-test of the
+    difference (paired by seed where the seeds match)."""
+    out = []
+    for key, members in sorted(_by(runs, group).items(), key=lambda kv: str(kv[0])):
+        per_backend = first_per_seed(members)
+        acc = {
+            b: {s: r.metrics["test_accuracy"] for s, r in seeds.items()}
+            for b, seeds in per_backend.items()
+        }
+        if max(len(v) for v in acc.values()) < 2:
+            continue
+        names = sorted(acc)
+        tests = []
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                common = sorted(set(acc[a]) & set(acc[b]))
+                if len(common) >= 2:
+                    test = stats.paired_t_test(
+                        [acc[a][s] for s in common], [acc[b][s] for s in common]
+                    )
+                else:
+                    test = stats.welch_t_test(list(acc[a].values()), list(acc[b].values()))
+                if test is not None:
+                    tests.append({"backends": (a, b), "test": test})
+        out.append(
+            {
+                "group": key,
+                "backends": {
+                    b: {
+                        "seeds": sorted(v),
+                        "mean": statistics.mean(v.values()),
+                        "std": statistics.stdev(v.values()) if len(v) > 1 else None,
+                    }
+                    for b, v in sorted(acc.items())
+                },
+                "tests": tests,
+            }
+        )
+    return out
+
+
+def noise_sentence(a: str, b: str, test: stats.TTest) -> str:
+    what = "paired t-test over" if test.kind == "paired" else "Welch t-test, at least"
+    verdict = (
+        f"larger than the seed-to-seed spread (p < {ALPHA})"
+        if test.p < ALPHA
+        else f"not larger than the seed-to-seed spread (p ≥ {ALPHA})"
+    )
+    return (
+        f"{a} − {b}: {100 * test.mean_difference:+.3f} points of test accuracy "
+        f"({what} {test.n} seeds, t = {test.t:.2f}, p = {test.p:.3f}): {verdict}."
+    )
+
+
+def plot_curves(runs: list[RunResult], out_dir: Path) -> list[tuple[tuple, Path]]:
+    """One PNG per comparison group with two or more backends: every run's training loss
+    per epoch, one colour per backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written = []
+    for key, members in sorted(_by(runs, group).items(), key=lambda kv: str(kv[0])):
+        per_backend = _by(members, lambda r: r.spec["backend"])
+        if len(per_backend) < 2 or max(r.recipe["epochs"] for r in members) < 2:
+            continue
+        fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+        for colour, (backend, backend_runs) in enumerate(sorted(per_backend.items())):
+            for i, r in enumerate(backend_runs):
+                loss = r.metrics["history"]["loss"]
+                ax.plot(
+                    range(1, len(loss) + 1),
+                    loss,
+                    color=f"C{colour}",
+                    alpha=0.8,
+                    marker="o",
+                    markersize=3,
+                    label=backend if i == 0 else None,
+                )
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("training loss (log scale)")
+        ax.set_title(group_text(key), fontsize=8)
+        ax.legend()
+        ax.grid(True, alpha=0.3)
+        slug = re.sub(r"[^a-z0-9]+", "-", "-".join(str(k) for k in key).lower()).strip("-")
+        path = out_dir / f"loss-curves-{slug}.png"
+        with results.atomic_file(path, "wb") as f:
+            fig.savefig(f, format="png", bbox_inches="tight")
+        plt.close(fig)
+        written.append((key, path))
+    return written
 
 
 def _fmt(value: float | None, digits: int) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _sci(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2e}"
 
 
 def _accuracy(row: dict) -> str:
@@ -114,18 +338,21 @@ def _accuracy(row: dict) -> str:
 
 
 def _variant_text(row: dict) -> str:
-    return (
-        f"{row['profile']}: {row['model']} on {row['dataset']} "
-        f"({row['train_images']:,} images, {row['epochs']} epochs, batch {row['batch_size']}), "
-        f"{row['data_format']}, {row['threads']} threads, jit_compile={row['jit_compile']}"
-    )
+    return group_text(tuple(row[k] for k in GROUP_FIELDS)) + f", jit_compile={row['jit_compile']}"
 
 
-def markdown(table: list[dict], runs: list[RunResult], warnings: list[str], source: Path) -> str:
+def markdown(
+    runs: list[RunResult],
+    results_dir: Path,
+    warnings: list[str],
+    plots: list[tuple[tuple, Path]],
+) -> str:
+    table = rows(runs)
     out = [
         "# Keras backend comparison",
         "",
-        f"Built by `python -m harness report` from {len(runs)} result files in `{source}`.",
+        f"Built by `python -m harness report` from {len(runs)} result files in "
+        f"`{results.runs_dir(results_dir)}`.",
         "",
     ]
     references = sorted({r.recipe.get("reference_accuracy") for r in runs} - {None})
@@ -136,8 +363,6 @@ def markdown(table: list[dict], runs: list[RunResult], warnings: list[str], sour
             + ".",
             "",
         ]
-    if warnings:
-        out += ["**Skipped files:**", "", *(f"- {w}" for w in warnings), ""]
     out += [
         "## Accuracy and time",
         "",
@@ -158,11 +383,15 @@ def markdown(table: list[dict], runs: list[RunResult], warnings: list[str], sour
         "Accuracy is the mean over runs (± sample standard deviation when there are several).",
         "The first epoch includes tracing and compilation; 'later epochs' is the median of",
         "every other epoch, and train images/s divides the training images by it (– when a",
-        "run has a single epoch). Times are medians over runs.",
-        "",
-        "## Environment",
+        "run has a single epoch). Times are medians over runs. Init `harness`: initial",
+        "weights and batch order drawn with numpy, the same on every backend; init `keras`:",
+        "each backend's own initialisation and shuffling.",
         "",
     ]
+    out += _reproducibility_sections(runs, results_dir, warnings, plots)
+    if warnings:
+        out += ["## Skipped or incomplete", "", *(f"- {w}" for w in warnings), ""]
+    out += ["## Environment", ""]
     latest = {r.spec["backend"]: r for r in runs}
     for backend, r in sorted(latest.items()):
         env = r.environment
@@ -172,13 +401,120 @@ def markdown(table: list[dict], runs: list[RunResult], warnings: list[str], sour
             "",
             f"- Python {env['python']}; {versions(r)}",
             f"- CPU: {env['cpu_model']}; CPUs used: {env['cpus_used']}; "
-            f"thread settings: {env['threads'] or 'defaults'}",
+            f"settings: {env['threads'] or 'defaults'}",
             f"- Variables: {env['variables'] or 'none'}",
             f"- keras.json: {env.get('keras_json')}",
             f"- Code: {git.get('commit', 'unknown')}"
             + (" (with local changes)" if git.get("dirty") else ""),
             "",
         ]
+    return "\n".join(out)
+
+
+def _reproducibility_sections(
+    runs: list[RunResult],
+    results_dir: Path,
+    warnings: list[str],
+    plots: list[tuple[tuple, Path]],
+) -> list[str]:
+    out = ["## Reproducibility", ""]
+    points = starting_points(runs)
+    if points:
+        out += [
+            "### Starting points",
+            "",
+            "Digests of the initial weights and of the batch order (first 12 hex digits).",
+            "",
+            "| Comparison | Seed | Backend: weights / batches | Same on every backend |",
+            "|---|--:|---|---|",
+        ]
+        for p in points:
+            digests = "; ".join(
+                f"{b}: {w[:12]} / {(o or '–')[:12]}" for b, (w, o) in p["digests"].items()
+            )
+            out.append(
+                f"| {group_text(p['group'])} | {p['seed']} | {digests} "
+                f"| {'yes' if p['identical'] else 'no'} |"
+            )
+        out += [""]
+    repeats = determinism(runs, results_dir, warnings)
+    out += ["### Run to run, same backend and seed", ""]
+    if repeats:
+        out += [
+            "| Backend | Comparison | Seed | Runs | Determinism controls | Bitwise identical "
+            "| Max abs. diff. of final weights | Max abs. diff. of test predictions |",
+            "|---|---|--:|--:|---|---|--:|--:|",
+        ]
+        for d in repeats:
+            out.append(
+                f"| {d['backend']} | {group_text(d['group'])} | {d['seed']} | {d['runs']} "
+                f"| {d['settings']} | {'yes' if d['bitwise'] else 'no'} "
+                f"| {_sci(d['weights_max_abs'])} | {_sci(d['predictions_max_abs'])} |"
+            )
+    else:
+        out += ["No backend has two runs of the same cell (`--repeat 2` makes them)."]
+    out += [""]
+    pairs = agreement(runs, results_dir, warnings)
+    out += ["### Across backends", ""]
+    if pairs:
+        out += [
+            "Test-set predictions of the same seed on two backends.",
+            "",
+            "| Comparison | Seed | Backends | Same predicted class (%) "
+            "| Max abs. diff. of probabilities | Mean abs. diff. | Test acc. difference (points) |",
+            "|---|--:|---|--:|--:|--:|--:|",
+        ]
+        for p in pairs:
+            out.append(
+                f"| {group_text(p['group'])} | {p['seed']} | {p['backends'][0]} vs "
+                f"{p['backends'][1]} | {100 * p['same_class']:.2f} | {_sci(p['max_abs_diff'])} "
+                f"| {_sci(p['mean_abs_diff'])} | {100 * p['accuracy_diff']:+.2f} |"
+            )
+    else:
+        out += ["No two backends have runs of the same comparison and seed with predictions."]
+    out += [""]
+    for key, path in plots:
+        out += [
+            f"Training loss per epoch, {group_text(key)}:",
+            "",
+            f"![loss curves]({path.name})",
+            "",
+        ]
+    spread = noise(runs)
+    out += ["### Backend differences against seed-to-seed noise", ""]
+    if not spread:
+        out += ["Needs two or more seeds per backend (`--seeds 1,2,3`).", ""]
+    for n in spread:
+        out += [f"{group_text(n['group'])}:", ""]
+        for b, s in n["backends"].items():
+            out.append(
+                f"- {b}: test accuracy {100 * s['mean']:.2f} % ± "
+                f"{_fmt(None if s['std'] is None else 100 * s['std'], 2)} over seeds "
+                f"{', '.join(map(str, s['seeds']))}"
+            )
+        out += [f"- {noise_sentence(*t['backends'], t['test'])}" for t in n["tests"]]
+        out += [""]
+    return out
+
+
+def parity_text(record: dict) -> str:
+    """The parity comparison as a Markdown table."""
+    tol = record["tolerances"]
+    out = [
+        f"Parity: the untrained model's test-set outputs and {record['steps']} training steps "
+        "from the same weights and batches, dropout off. Tolerances: forward "
+        f"{tol['forward_max_abs']:.0e} (absolute), loss {tol['loss_rel']:.0e} (relative).",
+        "",
+        "| Backends | Forward max abs. diff. | Loss rel. diff., max | First step beyond "
+        "tolerance | Within tolerance |",
+        "|---|--:|--:|--:|---|",
+    ]
+    for p in record["pairs"]:
+        out.append(
+            f"| {' vs '.join(p['backends'])} | {_sci(p['forward_max_abs'])} "
+            f"| {_sci(p['loss_rel_max'])} | {p['first_step_beyond'] or '–'} "
+            f"| {'yes' if p['within_tolerance'] else 'no'} |"
+        )
     return "\n".join(out)
 
 
@@ -191,16 +527,16 @@ def csv_text(table: list[dict]) -> str:
 
 
 def write_report(results_dir: Path) -> list[Path]:
-    """Write REPORT.md and summary.csv into `results_dir`; returns their paths."""
+    """Write REPORT.md, summary.csv and the plots into `results_dir`; returns their paths."""
     results_dir = Path(results_dir)
     runs, warnings = results.read_all(results_dir)
-    table = rows(runs)
-    paths = {
-        results_dir / "REPORT.md": markdown(table, runs, warnings, results.runs_dir(results_dir)),
-        results_dir / "summary.csv": csv_text(table),
+    plots = plot_curves(runs, results_dir)
+    texts = {
+        results_dir / "REPORT.md": markdown(runs, results_dir, warnings, plots),
+        results_dir / "summary.csv": csv_text(rows(runs)),
     }
-    for path, text in paths.items():
+    for path, text in texts.items():
         results.write_text_atomic(path, text)
     for w in warnings:
         print(f"warning: {w}")
-    return list(paths)
+    return [*texts, *(path for _, path in plots)]

@@ -12,11 +12,17 @@ import os
 import tempfile
 import time
 import uuid
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
-SCHEMA_VERSION = 1
-KNOWN_SCHEMA_VERSIONS = (1,)
+import numpy as np
+
+SCHEMA_VERSION = 2
+KNOWN_SCHEMA_VERSIONS = (1, 2)
 
 # The keys each section must have; the report relies on exactly these.
 REQUIRED = {
@@ -36,6 +42,8 @@ REQUIRED = {
     "timings": ("import_s", "data_load_s", "build_s", "epochs_s", "evaluate_s"),
     "metrics": ("history", "test_loss", "test_accuracy"),
     "memory": ("peak_rss_mib",),
+    "reproducibility": ("initial_weights_digest", "batch_order_digest", "final_weights_digest"),
+    "artifacts": (),
 }
 
 
@@ -53,6 +61,8 @@ class RunResult:
     timings: dict
     metrics: dict
     memory: dict
+    reproducibility: dict  # digests of initial weights, batch order and final weights
+    artifacts: dict  # file names, beside the result, of predictions and final weights
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict:
@@ -68,6 +78,8 @@ class RunResult:
                 f"unknown schema_version {version!r}; this harness reads "
                 f"{', '.join(map(str, KNOWN_SCHEMA_VERSIONS))}"
             )
+        if version == 1:
+            data = _upgrade_from_1(data)
         fields = [f.name for f in dataclasses.fields(cls)]
         missing = [name for name in fields if name not in data]
         for section, keys in REQUIRED.items():
@@ -79,6 +91,15 @@ class RunResult:
         if missing:
             raise ResultError(f"missing fields: {', '.join(missing)}")
         return cls(**{name: data[name] for name in fields})
+
+
+def _upgrade_from_1(data: dict) -> dict:
+    """Version 1 had Keras's own initialisation only, no digests and no saved arrays."""
+    spec = data.get("spec")
+    if isinstance(spec, dict):
+        spec = {**spec, "init": "keras", "deterministic": False}
+    none = dict.fromkeys(REQUIRED["reproducibility"])
+    return {**data, "spec": spec, "reproducibility": none, "artifacts": {}, "schema_version": 2}
 
 
 def new_run_id(backend: str, model: str, dataset: str, profile: str, seed: int) -> str:
@@ -95,21 +116,27 @@ def utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write to a temporary file in the same directory, then rename: readers see the old
-    file or the new one, never a part."""
+@contextmanager
+def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
+    """A file that appears at `path` complete or not at all: written to a temporary name
+    in the same directory, synced, then renamed over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    with atomic_file(path) as f:
+        f.write(text)
 
 
 def write(result: RunResult, path: Path) -> None:
@@ -138,3 +165,23 @@ def read_all(results_dir: Path) -> tuple[list[RunResult], list[str]]:
             warnings.append(f"skipped {e}")
     found.sort(key=lambda r: (r.created, r.run_id))
     return found, warnings
+
+
+def load_artifact(results_dir: Path, result: RunResult, key: str) -> list[np.ndarray] | None:
+    """The arrays a result saved beside itself under `key` ("predictions" or
+    "final_weights"), or None if it saved none; ResultError if the file is gone or broken."""
+    name = result.artifacts.get(key)
+    if name is None:
+        return None
+    path = runs_dir(results_dir) / name
+    try:
+        with np.load(path, allow_pickle=False) as loaded:
+            return [loaded[f"arr_{i}"] for i in range(len(loaded.files))]
+    except (OSError, ValueError, KeyError, EOFError, AttributeError, zipfile.BadZipFile) as e:
+        raise ResultError(f"{path} (the {key} of run {result.run_id}): {e}") from e
+
+
+def save_arrays(path: Path, arrays: list[np.ndarray]) -> None:
+    """Arrays beside a result, as .npz (arr_0, arr_1, ...), written atomically."""
+    with atomic_file(path, "wb") as f:
+        np.savez(f, *arrays)

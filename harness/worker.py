@@ -1,6 +1,7 @@
 """Runs ONE cell in this process, whose backend was fixed by the parent's environment.
 
     python -m harness.worker --spec '<RunSpec as JSON>' --out results/runs/<run_id>.json
+    python -m harness.worker --spec '<RunSpec as JSON>' --out probe.npz --parity STEPS
 
 The parent (`harness.cli`) sets KERAS_BACKEND and the thread variables before this
 interpreter starts; keras is imported here and nowhere in the parent.
@@ -12,34 +13,54 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from harness import environment, plugins, results, timing
+import numpy as np
+
+from harness import environment, plugins, reproducibility, results, timing
 from harness.backends import resolve
 from harness.config import ConfigError, RunSpec, available_cpus
 from harness.datasets.base import DatasetError, Split, prepare
 
 
-def train_and_evaluate(spec: RunSpec, run_id: str) -> results.RunResult:
+@dataclass
+class Session:
+    """Everything a run sets up before it trains."""
+
+    spec: RunSpec
+    keras: Any
+    backend_settings: dict
+    sections: timing.Sections
+    recipe: dict
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    model: Any = None
+
+
+def start(spec: RunSpec) -> Session:
+    """Pin CPUs, import keras, load and prepare the data, build the model (uncompiled)."""
     # Pin first: thread pools created during the imports below size themselves from it.
     os.sched_setaffinity(0, available_cpus()[: spec.threads])
     backend = resolve(spec.backend)
     sections = timing.Sections()
     with sections("import_s"):
-        threads = backend.configure(spec.threads)
+        settings = backend.configure(spec.threads, spec.deterministic)
         import keras
     if keras.backend.backend() != backend.name:
         raise RuntimeError(
             f"keras loaded the {keras.backend.backend()!r} backend, not {backend.name!r}: "
             "start the worker through `python -m harness run`, which sets KERAS_BACKEND"
         )
-
-    dataset = plugins.load("dataset", spec.dataset)()
     model_plugin = plugins.load("model", spec.model)
     recipe = dict(model_plugin.DEFAULTS)
     recipe["epochs"] = spec.epochs or recipe["epochs"]
     recipe["batch_size"] = spec.batch_size or recipe["batch_size"]
 
+    dataset = plugins.load("dataset", spec.dataset)()
     with sections("data_load_s"):
         loaded = dataset.load(spec.data_dir)
         available = len(loaded.train.y)
@@ -56,73 +77,204 @@ def train_and_evaluate(spec: RunSpec, run_id: str) -> results.RunResult:
         train = Split(loaded.train.x[:train_images], loaded.train.y[:train_images])
         x_train, y_train = prepare(train, data_format, dataset.num_classes, one_hot)
         x_test, y_test = prepare(loaded.test, data_format, dataset.num_classes, one_hot)
-
-    keras.utils.set_random_seed(spec.seed)
+    recipe.update(
+        train_images=train_images,
+        test_images=len(y_test),
+        data_format=data_format,
+        data_source=loaded.source,
+    )
+    session = Session(spec, keras, settings, sections, recipe, x_train, y_train, x_test, y_test)
     with sections("build_s"):
-        model = model_plugin.build(x_train.shape[1:], dataset.num_classes)
-        model.compile(
-            optimizer=keras.optimizers.deserialize(recipe["optimizer"]),
-            loss=recipe["loss"],
-            metrics=["accuracy"],
-        )
+        keras.utils.set_random_seed(spec.seed)
+        session.model = model_plugin.build(x_train.shape[1:], dataset.num_classes)
+    return session
 
-    epochs = timing.Laps()
+
+def all_layers(layer: Any) -> list[Any]:
+    """`layer` and every layer nested in it."""
+    return [layer] + [
+        inner for child in getattr(layer, "layers", []) for inner in all_layers(child)
+    ]
+
+
+def weight_plan(keras: Any, model: Any) -> list[dict]:
+    """How Keras would initialise each of `model.weights`, as plain data for numpy."""
+    # A variable belongs to the innermost layer that holds it: the one seen last here.
+    owner = {id(w): layer for layer in all_layers(model) for w in layer.weights}
+    plan = []
+    for w in model.weights:
+        layer = owner[id(w)]
+        init = getattr(layer, f"{w.name}_initializer", None)
+        entry: dict = {"path": w.path, "shape": list(w.shape)}
+        if isinstance(init, keras.initializers.VarianceScaling):
+            entry.update(
+                initializer="variance_scaling",
+                scale=float(init.scale),
+                mode=init.mode,
+                distribution=init.distribution,
+            )
+        elif isinstance(init, keras.initializers.Zeros):
+            entry.update(initializer="constant", value=0.0)
+        elif isinstance(init, keras.initializers.Ones):
+            entry.update(initializer="constant", value=1.0)
+        elif isinstance(init, keras.initializers.Constant):
+            entry.update(initializer="constant", value=float(init.value))
+        else:
+            raise ConfigError(
+                f"--init harness cannot draw {w.path}: its initializer "
+                f"{type(init).__name__} is not supported; use --init keras"
+            )
+        plan.append(entry)
+    return plan
+
+
+def set_starting_point(s: Session) -> None:
+    """With init "harness", overwrite Keras's draw with the backend-independent one."""
+    if s.spec.init == "harness":
+        arrays = reproducibility.initial_weights(weight_plan(s.keras, s.model), s.spec.seed)
+        s.model.set_weights(arrays)
+
+
+def disable_dropout(s: Session) -> None:
+    for layer in all_layers(s.model):
+        if isinstance(layer, s.keras.layers.Dropout):
+            layer.rate = 0.0
+
+
+def compile_model(s: Session) -> None:
+    s.model.compile(
+        optimizer=s.keras.optimizers.deserialize(s.recipe["optimizer"]),
+        loss=s.recipe["loss"],
+        metrics=["accuracy"],
+    )
+
+
+def fit(s: Session) -> tuple[dict[str, list[float]], list[float], str | None]:
+    """Train; returns the per-epoch history, the epoch times and the batch-order digest."""
+    laps = timing.Laps()
+    keras = s.keras
 
     class EpochClock(keras.callbacks.Callback):
         # Keras turns the epoch's logs into Python floats before on_epoch_end, so the
         # backend has finished the epoch's work when the lap stops.
         def on_epoch_begin(self, epoch, logs=None):
-            epochs.start()
+            laps.start()
 
         def on_epoch_end(self, epoch, logs=None):
-            epochs.stop()
+            laps.stop()
 
-    history = model.fit(
-        x_train,
-        y_train,
-        batch_size=recipe["batch_size"],
-        epochs=recipe["epochs"],
-        verbose=2,
-        callbacks=[EpochClock()],
-    )
-    with sections("evaluate_s"):
-        test_loss, test_accuracy = model.evaluate(
-            x_test, y_test, batch_size=recipe["batch_size"], verbose=0
+    common = {"batch_size": s.recipe["batch_size"], "verbose": 2, "callbacks": [EpochClock()]}
+    if s.spec.init == "keras":
+        history = s.model.fit(s.x_train, s.y_train, epochs=s.recipe["epochs"], **common)
+        return history.history, laps.samples, None
+
+    # The harness's batch order: one numpy permutation per epoch, fed in that order.
+    # fit() is called once per epoch; Keras keeps the compiled train function between calls.
+    merged: dict[str, list[float]] = {}
+    orders = []
+    for epoch in range(s.recipe["epochs"]):
+        order = reproducibility.batch_order(s.spec.seed, epoch, len(s.x_train))
+        orders.append(order)
+        history = s.model.fit(
+            s.x_train[order],
+            s.y_train[order],
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            shuffle=False,
+            **common,
         )
+        for key, values in history.history.items():
+            merged.setdefault(key, []).extend(values)
+    return merged, laps.samples, reproducibility.digest(orders)
 
-    recipe.update(
-        train_images=train_images,
-        test_images=len(y_test),
-        data_format=data_format,
-        jit_compile=model.jit_compile,
-        parameters=model.count_params(),
-        data_source=loaded.source,
-    )
-    libraries = {"keras": keras.__version__, "numpy": sys.modules["numpy"].__version__}
+
+def train_and_evaluate(spec: RunSpec, out: Path) -> results.RunResult:
+    s = start(spec)
+    set_starting_point(s)
+    initial_digest = reproducibility.digest(s.model.get_weights())
+    compile_model(s)
+    history, epochs_s, order_digest = fit(s)
+    if not np.all(np.isfinite(history["loss"])):
+        raise RuntimeError(f"training diverged: the loss per epoch was {history['loss']}")
+    with s.sections("evaluate_s"):
+        test_loss, test_accuracy = s.model.evaluate(
+            s.x_test, s.y_test, batch_size=s.recipe["batch_size"], verbose=0
+        )
+    predictions = s.model.predict(s.x_test, batch_size=s.recipe["batch_size"], verbose=0)
+    final_weights = s.model.get_weights()
+
+    run_id = out.name.removesuffix(".json")
+    artifacts = {
+        "predictions": f"{run_id}.predictions.npz",
+        "final_weights": f"{run_id}.weights.npz",
+    }
+    results.save_arrays(out.parent / artifacts["predictions"], [predictions.astype("float32")])
+    results.save_arrays(out.parent / artifacts["final_weights"], final_weights)
+
+    keras = s.keras
+    s.recipe.update(jit_compile=s.model.jit_compile, parameters=s.model.count_params())
+    libraries = {"keras": keras.__version__, "numpy": np.__version__}
     return results.RunResult(
         run_id=run_id,
         created=results.utc_now(),
         spec=spec.to_dict(),
-        recipe=recipe,
-        environment=environment.capture({**libraries, **backend.versions()}, threads),
-        timings={**sections.seconds, "epochs_s": epochs.samples},
+        recipe=s.recipe,
+        environment=environment.capture(
+            {**libraries, **resolve(spec.backend).versions()}, s.backend_settings
+        ),
+        timings={**s.sections.seconds, "epochs_s": epochs_s},
         metrics={
-            "history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+            "history": {k: [float(v) for v in vs] for k, vs in history.items()},
             "test_loss": float(test_loss),
             "test_accuracy": float(test_accuracy),
         },
         memory={"peak_rss_mib": timing.peak_rss_mib()},
+        reproducibility={
+            "initial_weights_digest": initial_digest,
+            "batch_order_digest": order_digest,
+            "final_weights_digest": reproducibility.digest(final_weights),
+            "dropout_masks": "drawn by the backend's own RNG (differ between backends)",
+        },
+        artifacts=artifacts,
     )
+
+
+def parity_probe(spec: RunSpec, steps: int, out: Path) -> None:
+    """Numerics without randomness: the untrained model's test-set outputs and the loss
+    of the first `steps` training steps, from the harness's weights, with dropout off."""
+    s = start(spec)
+    disable_dropout(s)
+    set_starting_point(s)
+    compile_model(s)
+    batch = s.recipe["batch_size"]
+    if steps * batch > len(s.x_train):
+        raise ConfigError(
+            f"parity steps must be <= {len(s.x_train) // batch} (one epoch of batch {batch}), "
+            f"got {steps}"
+        )
+    outputs = s.model.predict(s.x_test, batch_size=batch, verbose=0)
+    losses = []
+    order = reproducibility.batch_order(spec.seed, 0, len(s.x_train))
+    for step in range(steps):
+        idx = order[step * batch : (step + 1) * batch]
+        logs = s.model.train_on_batch(s.x_train[idx], s.y_train[idx], return_dict=True)
+        losses.append(float(logs["loss"]))
+    with results.atomic_file(out, "wb") as f:
+        np.savez(f, outputs=outputs.astype("float32"), losses=np.array(losses, dtype="float64"))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.worker", description=__doc__)
     parser.add_argument("--spec", required=True, help="the RunSpec as a JSON object")
     parser.add_argument("--out", required=True, type=Path, help="where to write the result")
+    parser.add_argument("--parity", type=int, metavar="STEPS", help="run the parity probe")
     args = parser.parse_args(argv)
     try:
         spec = RunSpec.from_dict(json.loads(args.spec))
-        result = train_and_evaluate(spec, run_id=args.out.stem)
+        if args.parity:
+            parity_probe(spec, args.parity, args.out)
+            return 0
+        result = train_and_evaluate(spec, args.out)
     except (ConfigError, DatasetError, plugins.PluginError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -17,9 +18,14 @@ def make_result(
     epochs_s: tuple[float, ...] = (30.0, 20.0, 21.0, 19.0),
     profile: str = "seed",
     created: str = "2026-11-25T10:00:00Z",
+    digests: tuple[str | None, str | None, str | None] = ("w", "b", "f"),
+    artifacts: dict | None = None,
+    deterministic: bool = False,
 ) -> results.RunResult:
     """A complete, valid result record with the numbers a test chooses."""
-    spec = RunSpec(backend=backend, profile=profile, seed=seed, threads=1)
+    spec = RunSpec(
+        backend=backend, profile=profile, seed=seed, threads=1, deterministic=deterministic
+    )
     return results.RunResult(
         run_id=results.new_run_id(backend, spec.model, spec.dataset, profile, seed),
         created=created,
@@ -58,16 +64,26 @@ def make_result(
             "test_accuracy": accuracy,
         },
         memory={"peak_rss_mib": 1000.0},
+        reproducibility=dict(zip(results.REQUIRED["reproducibility"], digests, strict=True)),
+        artifacts=artifacts or {},
     )
 
 
 @pytest.fixture
 def write_result(tmp_path: Path):
-    """Write a result made by `make_result(**kwargs)` under tmp_path/runs; returns its path."""
+    """Write a result made by `make_result(**kwargs)` under tmp_path/runs, with its
+    predictions and final weights when given; returns the result's path."""
 
-    def write(**kwargs) -> Path:
+    def write(predictions=None, final_weights=None, **kwargs) -> Path:
         r = make_result(**kwargs)
-        path = results.runs_dir(tmp_path) / f"{r.run_id}.json"
+        runs = results.runs_dir(tmp_path)
+        artifacts = {}
+        for key, arrays in (("predictions", predictions), ("final_weights", final_weights)):
+            if arrays is not None:
+                artifacts[key] = f"{r.run_id}.{key}.npz"
+                results.save_arrays(runs / artifacts[key], arrays)
+        r = dataclasses.replace(r, artifacts=artifacts)
+        path = runs / f"{r.run_id}.json"
         results.write(r, path)
         return path
 

@@ -95,3 +95,27 @@ def test_thread_budget_and_data_format_reach_the_worker(backend, tmp_path):
     assert all(v == 1 for k, v in env["threads"].items() if k.endswith("_threads"))
     assert r.recipe["data_format"] == "channels_first"
     assert r.spec["threads"] == 1
+
+
+def test_harness_initialisation_follows_keras_defaults_and_loads(keras, backend):
+    import numpy as np
+
+    from harness import reproducibility, worker
+    from models import mnist_cnn
+
+    keras.config.set_image_data_format("channels_last")
+    model = mnist_cnn.build((28, 28, 1), 10)
+    plan = worker.weight_plan(keras, model)
+    glorot = {"initializer": "variance_scaling", "scale": 1.0, "mode": "fan_avg",
+              "distribution": "uniform"}  # fmt: skip
+    zeros = {"initializer": "constant", "value": 0.0}
+    shapes = [[3, 3, 1, 32], [32], [3, 3, 32, 64], [64], [4096, 250], [250], [250, 10], [10]]
+    assert [{k: v for k, v in e.items() if k != "path"} for e in plan] == [
+        {**(glorot if len(shape) > 1 else zeros), "shape": shape} for shape in shapes
+    ]
+    drawn = reproducibility.initial_weights(plan, seed=3)
+    model.set_weights(drawn)
+    assert reproducibility.digest(model.get_weights()) == reproducibility.digest(drawn)
+    # Keras's own draw has the same spread (the dense kernel: limit sqrt(6 / 4346) / sqrt(3)).
+    keras_kernel = mnist_cnn.build((28, 28, 1), 10).get_weights()[4]
+    assert np.std(drawn[4]) == pytest.approx(np.std(keras_kernel), rel=0.02)

@@ -3,10 +3,11 @@ import io
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from conftest import make_result
 
-from harness import report
+from harness import report, results
 
 
 def test_runs_of_one_variant_make_one_row_with_mean_spread_and_medians():
@@ -45,7 +46,12 @@ def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, writ
     write_result(backend="jax", accuracy=0.9907)
     (tmp_path / "runs" / "empty.json").write_text("")
     paths = report.write_report(tmp_path)
-    assert [p.name for p in paths] == ["REPORT.md", "summary.csv"]
+    assert [p.name for p in paths[:2]] == ["REPORT.md", "summary.csv"]
+    [plot] = paths[2:]
+    assert (
+        plot.read_bytes().startswith(b"\x89PNG")
+        and f"]({plot.name})" in plot.parent.joinpath("REPORT.md").read_text()
+    )
     md = (tmp_path / "REPORT.md").read_text()
     table_rows = [
         line
@@ -74,3 +80,68 @@ def test_report_imports_no_keras_and_no_framework(tmp_path, write_result):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_starting_points_say_whether_every_backend_had_the_same_digests():
+    same = [make_result(backend=b, digests=("w1", "b1", b)) for b in ("jax", "torch")]
+    other = [
+        make_result(backend="jax", seed=2, digests=("w2", "b2", "x")),
+        make_result(backend="torch", seed=2, digests=("w3", "b2", "y")),
+    ]
+    points = report.starting_points(same + other)
+    assert [(p["seed"], p["identical"]) for p in points] == [(1, True), (2, False)]
+
+
+def test_run_to_run_differences_come_from_the_saved_arrays(tmp_path, write_result):
+    weights = [np.zeros((2, 2), "float32"), np.ones(3, "float32")]
+    moved = [np.zeros((2, 2), "float32"), np.array([1.0, 1.5, 1.0], "float32")]
+    p1 = np.array([[0.9, 0.1], [0.2, 0.8]], "float32")
+    p2 = np.array([[0.7, 0.3], [0.2, 0.8]], "float32")
+    write_result(backend="torch", digests=("w", "b", "f1"), final_weights=weights, predictions=[p1])
+    write_result(backend="torch", digests=("w", "b", "f2"), final_weights=moved, predictions=[p2])
+    write_result(backend="jax", digests=("w", "b", "g"), final_weights=weights, predictions=[p1])
+    write_result(backend="jax", digests=("w", "b", "g"), final_weights=weights, predictions=[p1])
+    runs, _ = results.read_all(tmp_path)
+    warnings = []
+    rows = {d["backend"]: d for d in report.determinism(runs, tmp_path, warnings)}
+    assert warnings == []
+    assert (rows["jax"]["bitwise"], rows["jax"]["weights_max_abs"]) == (True, 0.0)
+    assert rows["torch"]["bitwise"] is False
+    assert rows["torch"]["weights_max_abs"] == pytest.approx(0.5)
+    assert rows["torch"]["predictions_max_abs"] == pytest.approx(0.2)
+
+
+def test_agreement_across_backends_and_a_missing_predictions_file(tmp_path, write_result):
+    pa = np.array([[0.9, 0.1], [0.4, 0.6], [0.5, 0.5]], "float32")
+    pb = np.array([[0.8, 0.2], [0.7, 0.3], [0.5, 0.5]], "float32")
+    write_result(backend="jax", accuracy=0.99, predictions=[pa])
+    write_result(backend="torch", accuracy=0.98, predictions=[pb])
+    gone = write_result(backend="tensorflow", predictions=[pa])
+    next(tmp_path.joinpath("runs").glob(f"{gone.stem}.predictions.npz")).unlink()
+    runs, _ = results.read_all(tmp_path)
+    warnings = []
+    [pair] = report.agreement(runs, tmp_path, warnings)
+    assert pair["backends"] == ("jax", "torch")
+    assert pair["same_class"] == pytest.approx(2 / 3)
+    assert pair["max_abs_diff"] == pytest.approx(0.3)
+    assert pair["mean_abs_diff"] == pytest.approx((0.1 + 0.1 + 0.3 + 0.3) / 6)
+    assert pair["accuracy_diff"] == pytest.approx(0.01)
+    assert len(warnings) == 1 and gone.stem in warnings[0]
+
+
+def test_noise_compares_backends_paired_by_seed_in_plain_words():
+    acc = {"jax": (0.9900, 0.9910, 0.9890), "torch": (0.9880, 0.9895, 0.9870)}
+    runs = [
+        make_result(backend=b, seed=seed, accuracy=a)
+        for b, values in acc.items()
+        for seed, a in zip((1, 2, 3), values, strict=True)
+    ]
+    [n] = report.noise(runs)
+    assert n["backends"]["jax"]["mean"] == pytest.approx(0.9900)
+    assert n["backends"]["torch"]["std"] == pytest.approx(0.0012583, rel=1e-4)
+    [t] = n["tests"]
+    # differences 0.0020, 0.0015, 0.0020: mean 0.0018333, sd 0.00028868, t = 11.0, df 2
+    assert t["test"].kind == "paired" and t["test"].t == pytest.approx(11.0)
+    assert t["test"].p == pytest.approx(0.00816, abs=1e-5)
+    sentence = report.noise_sentence("jax", "torch", t["test"])
+    assert "+0.183 points" in sentence and "larger than the seed-to-seed spread" in sentence

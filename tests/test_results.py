@@ -62,3 +62,18 @@ def test_read_all_skips_bad_files_with_a_warning_and_orders_by_time(tmp_path, wr
     assert [r.spec["backend"] for r in found] == ["torch", "jax"]
     assert earlier.stem == found[0].run_id
     assert len(warnings) == 1 and "truncated.json" in warnings[0]
+
+
+def test_version_1_records_are_read_as_keras_initialised_runs_without_arrays(tmp_path):
+    data = make_result().to_dict()
+    for key in ("reproducibility", "artifacts"):
+        del data[key]
+    for key in ("init", "deterministic"):
+        del data["spec"][key]
+    data["schema_version"] = 1
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    r = results.read(path)
+    assert (r.spec["init"], r.spec["deterministic"], r.artifacts) == ("keras", False, {})
+    assert r.reproducibility["initial_weights_digest"] is None
+    assert r.schema_version == 2

@@ -36,9 +36,10 @@ class Backend:
             "OPENBLAS_NUM_THREADS": n,
         }
 
-    def configure(self, threads: int) -> dict[str, object]:
-        """Apply the thread budget after import; returns what was set, for the record."""
-        return {}
+    def configure(self, threads: int, deterministic: bool) -> dict[str, object]:
+        """Import the framework, apply the thread budget and, if asked, its determinism
+        controls; returns what was set, for the record."""
+        raise NotImplementedError
 
     def versions(self) -> dict[str, str]:
         raise NotImplementedError

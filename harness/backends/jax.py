@@ -14,10 +14,14 @@ class JaxBackend(Backend):
         # worker's CPU affinity is what limits JAX; there is no thread-count flag.
         return {**super().env(threads), "JAX_PLATFORMS": "cpu"}
 
-    def configure(self, threads: int) -> dict[str, object]:
+    def configure(self, threads: int, deterministic: bool) -> dict[str, object]:
         import jax
 
-        return {"devices": [str(d) for d in jax.devices()]}
+        return {
+            "devices": [str(d) for d in jax.devices()],
+            # XLA has determinism flags for GPUs only; on CPU there is nothing to switch.
+            "determinism": "no control exists on CPU" if deterministic else "off",
+        }
 
     def versions(self) -> dict[str, str]:
         import jax

@@ -20,14 +20,19 @@ class TensorflowBackend(Backend):
             "TF_CPP_MIN_LOG_LEVEL": "2",
         }
 
-    def configure(self, threads: int) -> dict[str, object]:
+    def configure(self, threads: int, deterministic: bool) -> dict[str, object]:
         import tensorflow as tf
 
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
+        if deterministic:
+            tf.config.experimental.enable_op_determinism()
         return {
             "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
             "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+            "determinism": "tf.config.experimental.enable_op_determinism()"
+            if deterministic
+            else "off",
         }
 
     def versions(self) -> dict[str, str]:

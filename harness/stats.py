@@ -1,0 +1,90 @@
+"""Statistics as pure functions of plain numbers (no numpy, no framework)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    """Continued fraction of the incomplete beta function (modified Lentz)."""
+    tiny, eps = 1e-300, 3e-16
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 1000):
+        m2 = 2 * m
+        for aa in (m * (b - m) * x / ((qam + m2) * (a + m2)),
+                   -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))):  # fmt: skip
+            d = 1.0 + aa * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + aa / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < eps:
+            break
+    return h
+
+
+def betainc(a: float, b: float, x: float) -> float:
+    """The regularised incomplete beta function I_x(a, b)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    front = math.exp(
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    )
+    if x < (a + 1.0) / (a + b + 2.0):
+        return front * _betacf(a, b, x) / a
+    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
+
+
+def t_two_sided_p(t: float, df: float) -> float:
+    """P(|T| >= |t|) for Student's t with `df` degrees of freedom."""
+    if math.isinf(t):
+        return 0.0
+    return betainc(df / 2.0, 0.5, df / (df + t * t))
+
+
+@dataclass(frozen=True)
+class TTest:
+    kind: str  # "paired" or "welch"
+    n: int  # pairs (paired) or the smaller sample (welch)
+    mean_difference: float  # a - b
+    t: float
+    df: float
+    p: float
+
+
+def _t_test(kind: str, n: int, mean: float, standard_error: float, df: float) -> TTest:
+    if standard_error == 0:
+        # Every difference is the same: certain if it is not zero, no evidence if it is.
+        t = 0.0 if mean == 0 else math.copysign(math.inf, mean)
+        return TTest(kind, n, mean, t, df, 1.0 if mean == 0 else 0.0)
+    t = mean / standard_error
+    return TTest(kind, n, mean, t, df, t_two_sided_p(t, df))
+
+
+def paired_t_test(a: list[float], b: list[float]) -> TTest | None:
+    """Two-sided paired t-test of a - b; None with fewer than two pairs."""
+    if len(a) != len(b):
+        raise ValueError(f"paired samples must have the same length, got {len(a)} and {len(b)}")
+    diffs = [x - y for x, y in zip(a, b, strict=True)]
+    n = len(diffs)
+    if n < 2:
+        return None
+    se = statistics.stdev(diffs) / math.sqrt(n)
+    return _t_test("paired", n, statistics.mean(diffs), se, n - 1)
+
+
+def welch_t_test(a: list[float], b: list[float]) -> TTest | None:
+    """Two-sided Welch t-test (unequal variances); None unless both have two or more."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
+    mean = statistics.mean(a) - statistics.mean(b)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if va + vb else math.inf
+    return _t_test("welch", min(len(a), len(b)), mean, math.sqrt(va + vb), df)

@@ -1,0 +1,67 @@
+"""Tests that run all three backends from one environment (tox -e test-cross)."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import pytest
+
+from harness import reproducibility, results
+
+pytestmark = pytest.mark.cross_backend
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+@pytest.fixture(autouse=True)
+def all_frameworks():
+    missing = [m for m in BACKENDS if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(BACKENDS)} in one environment (missing {missing}): "
+                    "tox -e test-cross")  # fmt: skip
+
+
+def harness(tmp_path, *argv: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", *argv, "--results", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def test_same_seed_gives_the_same_starting_point_on_every_backend(tmp_path):
+    common = ["--backend", "tf,jax,torch", "--dataset", "synthetic", "--threads", "1",
+              "--epochs", "1", "--train-images", "500", "--no-report"]  # fmt: skip
+    harness(tmp_path / "harness", "run", *common, "--seeds", "1,2")
+    harness(tmp_path / "keras", "run", *common, "--init", "keras")
+
+    runs, warnings = results.read_all(tmp_path / "harness")
+    assert warnings == [] and len(runs) == 6
+    digests = {
+        seed: {
+            (r.reproducibility["initial_weights_digest"], r.reproducibility["batch_order_digest"])
+            for r in runs
+            if r.spec["seed"] == seed
+        }
+        for seed in (1, 2)
+    }
+    assert len(digests[1]) == len(digests[2]) == 1, digests
+    assert digests[1] != digests[2]
+
+    keras_runs, _ = results.read_all(tmp_path / "keras")
+    keras_digests = {r.reproducibility["initial_weights_digest"] for r in keras_runs}
+    assert len(keras_digests) == 3, "each backend's own initialisation should differ"
+
+
+def test_parity_holds_within_the_measured_tolerances(tmp_path):
+    harness(tmp_path, "parity", "--backend", "tf,jax,torch")
+    record = json.loads((tmp_path / "parity.json").read_text())
+    tolerances = reproducibility.PARITY_TOLERANCES
+    assert record["steps"] == 50 and len(record["pairs"]) == 3
+    for pair in record["pairs"]:
+        assert pair["forward_max_abs"] <= tolerances["forward_max_abs"], pair["backends"]
+        assert pair["within_tolerance"], pair
+    for losses in record["losses"].values():
+        assert losses[-1] < 0.6 * losses[0]  # the 50 steps did train

@@ -1,0 +1,100 @@
+import math
+
+import numpy as np
+import pytest
+
+from harness import reproducibility as rp
+
+GLOROT = {"initializer": "variance_scaling", "scale": 1.0, "mode": "fan_avg"}
+
+
+@pytest.mark.parametrize(
+    ("shape", "fans"),
+    [
+        ((3, 3, 1, 32), (9, 288)),
+        ((3, 3, 32, 64), (288, 576)),
+        ((4096, 250), (4096, 250)),
+        ((10,), (10, 10)),
+    ],
+)
+def test_fans_follow_keras(shape, fans):
+    assert rp.compute_fans(shape) == fans
+
+
+def test_glorot_uniform_stays_within_keras_limit_and_fills_it():
+    entry = {**GLOROT, "distribution": "uniform", "shape": [4096, 250]}
+    w = rp.draw(entry, np.random.default_rng(0))
+    limit = math.sqrt(6 / (4096 + 250))  # 0.03716
+    assert w.dtype == np.float32 and w.shape == (4096, 250)
+    assert np.abs(w).max() <= limit and np.abs(w).max() > 0.999 * limit
+    assert w.std() == pytest.approx(limit / math.sqrt(3), rel=0.01)
+
+
+def test_truncated_normal_is_cut_at_two_standard_deviations():
+    entry = {"initializer": "variance_scaling", "scale": 2.0, "mode": "fan_in",
+             "distribution": "truncated_normal", "shape": [288, 576]}  # fmt: skip
+    w = rp.draw(entry, np.random.default_rng(0))
+    stddev = math.sqrt(2.0 / 288)  # He normal: the draw's own spread after truncation
+    assert np.abs(w).max() <= 2 * stddev / 0.87962566103423978
+    assert w.std() == pytest.approx(stddev, rel=0.02)
+
+
+def test_constants_and_unknown_initializers():
+    assert rp.draw({"initializer": "constant", "value": 0.0, "shape": [3]}, None).tolist() == [
+        0,
+        0,
+        0,
+    ]
+    with pytest.raises(ValueError, match="unsupported initializer 'orthogonal'"):
+        rp.draw({"initializer": "orthogonal", "shape": [2, 2]}, np.random.default_rng(0))
+
+
+def test_initial_weights_depend_on_the_seed_alone():
+    plan = [{**GLOROT, "distribution": "uniform", "shape": [3, 3, 1, 32]},
+            {"initializer": "constant", "value": 0.0, "shape": [32]}]  # fmt: skip
+    a, b, c = rp.initial_weights(plan, 1), rp.initial_weights(plan, 1), rp.initial_weights(plan, 2)
+    assert rp.digest(a) == rp.digest(b) != rp.digest(c)
+    assert not a[1].any()
+
+
+def test_batch_order_is_a_permutation_per_epoch_and_seed():
+    e0, e1 = rp.batch_order(1, 0, 1000), rp.batch_order(1, 1, 1000)
+    assert sorted(e0.tolist()) == list(range(1000))
+    assert not np.array_equal(e0, e1)
+    assert np.array_equal(e1, rp.batch_order(1, 1, 1000))
+    assert not np.array_equal(e0, rp.batch_order(2, 0, 1000))
+
+
+def test_digest_sees_shape_and_dtype_not_only_bytes():
+    a = np.zeros(4, "float32")
+    assert rp.digest([a]) != rp.digest([a.reshape(2, 2)]) != rp.digest([a.view("int32")])
+
+
+def test_prediction_agreement_with_literal_numbers():
+    a = np.array([[0.9, 0.1], [0.4, 0.6]])
+    b = np.array([[0.6, 0.4], [0.55, 0.45]])
+    agreement = rp.prediction_agreement(a, b)
+    assert agreement["same_class"] == 0.5
+    assert agreement["max_abs_diff"] == pytest.approx(0.3)
+    assert agreement["mean_abs_diff"] == pytest.approx(0.225)
+
+
+def test_parity_reports_forward_difference_and_the_first_step_that_parts():
+    losses = np.linspace(2.5, 0.5, 20)
+    drift = np.ones(20)
+    drift[12:] = 1 + 1e-3  # parts at step 13
+    probes = {
+        "jax": {"outputs": np.zeros((2, 3)), "losses": losses},
+        "torch": {"outputs": np.full((2, 3), 1e-7), "losses": losses * drift},
+    }
+    [pair] = rp.parity(probes)
+    assert pair["backends"] == ["jax", "torch"]
+    assert pair["forward_max_abs"] == pytest.approx(1e-7)
+    assert pair["loss_rel"][:12] == [0.0] * 12
+    assert pair["loss_rel_max"] == pytest.approx(1e-3 / (1 + 1e-3))
+    assert pair["first_step_beyond"] == 13
+    assert pair["within_tolerance"] is True  # agreement held for the first 10 steps
+    drift[5:] = 1.01
+    probes["torch"]["losses"] = losses * drift
+    assert rp.parity(probes)[0]["first_step_beyond"] == 6
+    assert rp.parity(probes)[0]["within_tolerance"] is False

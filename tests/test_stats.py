@@ -1,0 +1,45 @@
+import math
+
+import pytest
+
+from harness import stats
+
+
+@pytest.mark.parametrize(
+    ("t", "df", "p"),
+    [
+        (2.0, 2, 1 - 2 / math.sqrt(6)),  # df 2 has a closed form: 1 - |t| / sqrt(t^2 + 2)
+        (1.0, 1, 0.5),  # df 1 is Cauchy: 1 - 2 atan(|t|) / pi
+        (-1.0, 1, 0.5),
+        (2.228, 10, 0.0500),  # the familiar 5 % critical value for 10 degrees of freedom
+        (0.0, 5, 1.0),
+    ],
+)
+def test_two_sided_p_values_match_known_values(t, df, p):
+    assert stats.t_two_sided_p(t, df) == pytest.approx(p, abs=2e-4)
+
+
+def test_paired_t_test_with_hand_computed_numbers():
+    # differences -0.1, -0.3, -0.2: mean -0.2, sd 0.1, t = -0.2 / (0.1 / sqrt 3)
+    test = stats.paired_t_test([1.0, 2.0, 3.0], [1.1, 2.3, 3.2])
+    assert test.kind == "paired" and test.n == 3 and test.df == 2
+    assert test.t == pytest.approx(-2 * math.sqrt(3))
+    assert test.p == pytest.approx(1 - 2 * math.sqrt(3) / math.sqrt(12 + 2))
+
+
+def test_welch_t_test_with_hand_computed_numbers():
+    # a: mean 2.5, var 5/3; b: mean 4.6, var 7.3; se^2 = 5/12 + 1.46
+    test = stats.welch_t_test([1, 2, 3, 4], [2, 3, 4, 5, 9])
+    assert test.mean_difference == pytest.approx(-2.1)
+    assert test.t == pytest.approx(-2.1 / math.sqrt(5 / 12 + 1.46))
+    assert test.df == pytest.approx((5 / 12 + 1.46) ** 2 / ((5 / 12) ** 2 / 3 + 1.46**2 / 4))
+    assert test.p == pytest.approx(0.1765, abs=1e-3)
+
+
+def test_identical_differences_and_too_few_samples():
+    assert stats.paired_t_test([1, 2, 3], [1, 2, 3]).p == 1.0
+    assert stats.paired_t_test([1, 2, 3], [0, 1, 2]).p == 0.0
+    assert stats.paired_t_test([1], [2]) is None
+    assert stats.welch_t_test([1], [2, 3]) is None
+    with pytest.raises(ValueError, match="same length"):
+        stats.paired_t_test([1, 2], [1])
