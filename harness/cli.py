@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +23,18 @@ from harness.backends import all_backends, resolve
 from harness.backends.base import Backend
 from harness.config import DATA_FORMATS, INIT_MODES, PROFILES, ConfigError, RunSpec
 
+TAIL_LINES = 30  # lines of a failed worker's stderr kept in its failure record
+SUMMARY_TAIL_LINES = 5  # of which the closing summary repeats the last few
+
+
+class StopRun(Exception):
+    """--fail-fast: a run failed, so the others are not started."""
+
+
 # RunSpec fields that command-line options set directly.
 SPEC_OPTIONS = (
     "model", "dataset", "threads", "epochs", "batch_size", "train_images", "data_format",
-    "data_dir", "init", "deterministic",
+    "data_dir", "init", "deterministic", "learning_rate",
 )  # fmt: skip
 
 
@@ -59,11 +70,62 @@ def _specs(args: argparse.Namespace, backends: list[Backend]) -> list[RunSpec]:
     ]
 
 
-def start_worker(spec: RunSpec, out: Path, *extra: str) -> int:
-    """Run `python -m harness.worker` for `spec` in a fresh process; its exit status."""
+def start_worker(spec: RunSpec, out: Path, *extra: str) -> tuple[int, list[str]]:
+    """Run `python -m harness.worker` for `spec` in a fresh process. Its output goes to
+    the terminal as it comes; returns its exit status and the last lines of its stderr."""
     env = {**os.environ, **resolve(spec.backend).env(spec.threads)}
     command = [sys.executable, "-m", "harness.worker", "--spec", json.dumps(spec.to_dict())]
-    return subprocess.call([*command, "--out", str(out), *extra], env=env)
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    with subprocess.Popen(
+        [*command, "--out", str(out), *extra], env=env, stderr=subprocess.PIPE, text=True
+    ) as worker:
+        try:
+            for line in worker.stderr:
+                sys.stderr.write(line)
+                tail.append(line.rstrip("\n"))
+            return worker.wait(), list(tail)
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM): the worker removes its half-written files
+            # when it is terminated; wait for that before going on.
+            worker.terminate()
+            worker.wait()
+            raise
+
+
+def failure_reason(code: int, tail: list[str]) -> str:
+    """One line saying why a worker failed, from its own last error line if it wrote one."""
+    for line in reversed(tail):
+        if line.startswith("error: "):
+            return line.removeprefix("error: ")
+    if code < 0:
+        name = signal.Signals(-code).name
+        hint = " (killed from outside; out of memory?)" if name == "SIGKILL" else ""
+        return f"the worker was stopped by {name}{hint}"
+    last = next((line for line in reversed(tail) if line.strip()), "no output")
+    return f"the worker exited with status {code}: {last}"
+
+
+def record_failure(spec: RunSpec, out: Path, code: int, tail: list[str]) -> str:
+    """Write a result that says the run failed and why; returns the reason."""
+    reason = failure_reason(code, tail)
+    results.write(
+        results.RunResult(
+            run_id=out.name.removesuffix(".json"),
+            created=results.utc_now(),
+            spec=spec.to_dict(),
+            recipe={},
+            environment={},
+            timings={},
+            metrics={},
+            memory={},
+            reproducibility={},
+            artifacts={},
+            status="failed",
+            failure={"reason": reason, "exit_code": code, "output_tail": tail},
+        ),
+        out,
+    )
+    return reason
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -72,32 +134,45 @@ def cmd_run(args: argparse.Namespace) -> int:
     _writable(results.runs_dir(args.results))
 
     failed = []
-    for spec in specs:
-        for _ in range(args.repeat):
-            print(
-                f"==> {spec.backend}: {spec.model} on {spec.dataset}, profile {spec.profile}, "
-                f"seed {spec.seed}, init {spec.init}, {spec.threads} threads",
-                flush=True,
-            )
-            run_id = results.new_run_id(
-                spec.backend, spec.model, spec.dataset, spec.profile, spec.seed
-            )
-            out = results.runs_dir(args.results) / f"{run_id}.json"
-            if start_worker(spec, out) != 0 or not out.is_file():
-                failed.append(f"{spec.backend} (seed {spec.seed})")
-                print(f"==> {spec.backend}: FAILED (its output is above)", flush=True)
-                continue
-            r = results.read(out)
-            print(
-                f"==> {spec.backend}: test accuracy {100 * r.metrics['test_accuracy']:.2f} %, "
-                f"{sum(r.timings['epochs_s']):.1f} s training; {out}",
-                flush=True,
-            )
+    label = "the first run"
+    try:
+        for spec in specs:
+            for _ in range(args.repeat):
+                label = f"{spec.backend} (seed {spec.seed})"
+                print(
+                    f"==> {label}: {spec.model} on {spec.dataset}, profile {spec.profile}, "
+                    f"init {spec.init}, {spec.threads} threads",
+                    flush=True,
+                )
+                run_id = results.new_run_id(
+                    spec.backend, spec.model, spec.dataset, spec.profile, spec.seed
+                )
+                out = results.runs_dir(args.results) / f"{run_id}.json"
+                code, tail = start_worker(spec, out)
+                if code != 0 or not out.is_file():
+                    reason = record_failure(spec, out, code, tail)
+                    last = "".join(f"\n      | {line}" for line in tail[-SUMMARY_TAIL_LINES:])
+                    failed.append(f"{label}: {reason}{last}")
+                    print(f"==> {label}: FAILED: {reason}", flush=True)
+                    if args.fail_fast:
+                        raise StopRun
+                    continue
+                r = results.read(out)
+                print(
+                    f"==> {label}: test accuracy {100 * r.metrics['test_accuracy']:.2f} %, "
+                    f"{sum(r.timings['epochs_s']):.1f} s training; {out}",
+                    flush=True,
+                )
+    except StopRun:
+        print("==> stopped at the first failure (--fail-fast)", flush=True)
+    except KeyboardInterrupt:
+        print(f"\n==> interrupted during {label}; no result was written for it", flush=True)
+        return 130
     if not args.no_report:
         for path in report.write_report(args.results):
             print(f"report: {path}")
     if failed:
-        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+        print("failed:\n" + "\n".join(f"  {f}" for f in failed), file=sys.stderr)
         return 1
     return 0
 
@@ -114,8 +189,12 @@ def cmd_parity(args: argparse.Namespace) -> int:
         for spec in specs:
             print(f"==> parity probe on {spec.backend}, {args.steps} steps", flush=True)
             out = Path(tmp) / f"{spec.backend}.npz"
-            if start_worker(spec, out, "--parity", str(args.steps)) != 0:
-                print(f"error: the parity probe failed on {spec.backend}", file=sys.stderr)
+            code, tail = start_worker(spec, out, "--parity", str(args.steps))
+            if code != 0:
+                reason = failure_reason(code, tail)
+                print(
+                    f"error: the parity probe failed on {spec.backend}: {reason}", file=sys.stderr
+                )
                 return 1
             with np.load(out) as f:
                 probes[spec.backend] = {"outputs": f["outputs"], "losses": f["losses"]}
@@ -162,6 +241,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
 def _seeds(text: str) -> list[int]:
     try:
         seeds = [int(s) for s in text.split(",") if s.strip()]
@@ -204,6 +293,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=_seeds, default=[1], help="e.g. 1,2,3 (default 1)")
     run.add_argument("--repeat", type=_positive_int, default=1, help="runs per backend and seed")
     run.add_argument("--epochs", type=_positive_int)
+    run.add_argument("--learning-rate", type=_positive_float, help="override the recipe's")
     run.add_argument(
         "--init",
         choices=INIT_MODES,
@@ -217,6 +307,9 @@ def parser() -> argparse.ArgumentParser:
         help="turn on each backend's determinism controls",
     )
     run.add_argument("--no-report", action="store_true", help="do not rebuild the report")
+    run.add_argument(
+        "--fail-fast", action="store_true", help="stop at the first failed run (default: go on)"
+    )
     run.set_defaults(func=cmd_run)
 
     parity = sub.add_parser(
@@ -236,10 +329,18 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"received {signal.Signals(signum).name}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # SIGTERM ends a run like Ctrl-C: the worker is stopped and nothing half-done is kept.
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         return args.func(args)
     except (ConfigError, plugins.PluginError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -8,6 +8,7 @@ in the result file; the parent process never imports the model.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -83,6 +84,7 @@ class RunSpec:
     train_images: int | None = None
     data_format: str | None = None
     data_dir: str | None = None
+    learning_rate: float | None = None
     init: str = "harness"
     deterministic: bool = False
 
@@ -95,6 +97,15 @@ class RunSpec:
         if self.data_format is not None and self.data_format not in DATA_FORMATS:
             raise ConfigError(
                 f"data_format must be one of {', '.join(DATA_FORMATS)}, got {self.data_format!r}"
+            )
+        if self.learning_rate is not None and not (
+            isinstance(self.learning_rate, int | float)
+            and not isinstance(self.learning_rate, bool)
+            and math.isfinite(self.learning_rate)
+            and self.learning_rate > 0
+        ):
+            raise ConfigError(
+                f"learning_rate must be a finite number > 0, got {self.learning_rate!r}"
             )
         if self.init not in INIT_MODES:
             raise ConfigError(f"init must be one of {', '.join(INIT_MODES)}, got {self.init!r}")

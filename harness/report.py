@@ -343,16 +343,19 @@ def _variant_text(row: dict) -> str:
 
 def markdown(
     runs: list[RunResult],
+    failures: list[RunResult],
     results_dir: Path,
     warnings: list[str],
     plots: list[tuple[tuple, Path]],
 ) -> str:
+    """The report; `runs` are the completed runs, `failures` the failed ones."""
     table = rows(runs)
     out = [
         "# Keras backend comparison",
         "",
-        f"Built by `python -m harness report` from {len(runs)} result files in "
-        f"`{results.runs_dir(results_dir)}`.",
+        f"Built by `python -m harness report` from {len(runs) + len(failures)} result files "
+        f"in `{results.runs_dir(results_dir)}`"
+        + (f", {len(failures)} of them failed runs." if failures else "."),
         "",
     ]
     references = sorted({r.recipe.get("reference_accuracy") for r in runs} - {None})
@@ -389,6 +392,21 @@ def markdown(
         "",
     ]
     out += _reproducibility_sections(runs, results_dir, warnings, plots)
+    if failures:
+        out += [
+            "## Failed runs",
+            "",
+            "Failed runs count in no table above.",
+            "",
+            "| Run | Backend | Seed | Profile | Exit status | Reason |",
+            "|---|---|--:|---|--:|---|",
+        ]
+        for r in failures:
+            out.append(
+                f"| {r.run_id} | {r.spec['backend']} | {r.spec['seed']} | {r.spec['profile']} "
+                f"| {r.failure['exit_code']} | {r.failure['reason']} |"
+            )
+        out += [""]
     if warnings:
         out += ["## Skipped or incomplete", "", *(f"- {w}" for w in warnings), ""]
     out += ["## Environment", ""]
@@ -529,10 +547,12 @@ def csv_text(table: list[dict]) -> str:
 def write_report(results_dir: Path) -> list[Path]:
     """Write REPORT.md, summary.csv and the plots into `results_dir`; returns their paths."""
     results_dir = Path(results_dir)
-    runs, warnings = results.read_all(results_dir)
+    everything, warnings = results.read_all(results_dir)
+    runs = [r for r in everything if r.status == "ok"]
+    failures = [r for r in everything if r.status == "failed"]
     plots = plot_curves(runs, results_dir)
     texts = {
-        results_dir / "REPORT.md": markdown(runs, results_dir, warnings, plots),
+        results_dir / "REPORT.md": markdown(runs, failures, results_dir, warnings, plots),
         results_dir / "summary.csv": csv_text(rows(runs)),
     }
     for path, text in texts.items():

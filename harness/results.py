@@ -24,7 +24,8 @@ import numpy as np
 SCHEMA_VERSION = 2
 KNOWN_SCHEMA_VERSIONS = (1, 2)
 
-# The keys each section must have; the report relies on exactly these.
+STATUSES = ("ok", "failed")
+# The keys each section of a completed run must have; the report relies on exactly these.
 REQUIRED = {
     "spec": ("backend", "model", "dataset", "profile", "seed", "threads"),
     "recipe": (
@@ -45,6 +46,11 @@ REQUIRED = {
     "reproducibility": ("initial_weights_digest", "batch_order_digest", "final_weights_digest"),
     "artifacts": (),
 }
+# A failed run has its spec and why it failed; its other sections may be empty.
+REQUIRED_FAILED = {
+    "spec": REQUIRED["spec"],
+    "failure": ("reason", "exit_code", "output_tail"),
+}
 
 
 class ResultError(ValueError):
@@ -63,6 +69,8 @@ class RunResult:
     memory: dict
     reproducibility: dict  # digests of initial weights, batch order and final weights
     artifacts: dict  # file names, beside the result, of predictions and final weights
+    status: str = "ok"  # or "failed": then `failure` says why and the metrics are empty
+    failure: dict | None = None
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict:
@@ -82,7 +90,10 @@ class RunResult:
             data = _upgrade_from_1(data)
         fields = [f.name for f in dataclasses.fields(cls)]
         missing = [name for name in fields if name not in data]
-        for section, keys in REQUIRED.items():
+        status = data.get("status")
+        if status not in STATUSES:
+            raise ResultError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        for section, keys in (REQUIRED if status == "ok" else REQUIRED_FAILED).items():
             value = data.get(section)
             if isinstance(value, dict):
                 missing += [f"{section}.{key}" for key in keys if key not in value]
@@ -99,7 +110,15 @@ def _upgrade_from_1(data: dict) -> dict:
     if isinstance(spec, dict):
         spec = {**spec, "init": "keras", "deterministic": False}
     none = dict.fromkeys(REQUIRED["reproducibility"])
-    return {**data, "spec": spec, "reproducibility": none, "artifacts": {}, "schema_version": 2}
+    return {
+        **data,
+        "spec": spec,
+        "reproducibility": none,
+        "artifacts": {},
+        "status": "ok",
+        "failure": None,
+        "schema_version": 2,
+    }
 
 
 def new_run_id(backend: str, model: str, dataset: str, profile: str, seed: int) -> str:
@@ -160,9 +179,14 @@ def read_all(results_dir: Path) -> tuple[list[RunResult], list[str]]:
     found, warnings = [], []
     for path in sorted(runs_dir(results_dir).glob("*.json")):
         try:
-            found.append(read(path))
+            result = read(path)
+            gone = [n for n in result.artifacts.values() if not (path.parent / n).is_file()]
+            if gone:
+                raise ResultError(f"{path}: its saved arrays are missing: {', '.join(gone)}")
         except ResultError as e:
             warnings.append(f"skipped {e}")
+        else:
+            found.append(result)
     found.sort(key=lambda r: (r.created, r.run_id))
     return found, warnings
 

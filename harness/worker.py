@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,10 @@ from harness import environment, plugins, reproducibility, results, timing
 from harness.backends import resolve
 from harness.config import ConfigError, RunSpec, available_cpus
 from harness.datasets.base import DatasetError, Split, prepare
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss stopped being a finite number."""
 
 
 @dataclass
@@ -59,6 +64,10 @@ def start(spec: RunSpec) -> Session:
     recipe = dict(model_plugin.DEFAULTS)
     recipe["epochs"] = spec.epochs or recipe["epochs"]
     recipe["batch_size"] = spec.batch_size or recipe["batch_size"]
+    if spec.learning_rate:
+        optimizer = recipe["optimizer"]
+        config = {**optimizer["config"], "learning_rate": spec.learning_rate}
+        recipe["optimizer"] = {**optimizer, "config": config}
 
     dataset = plugins.load("dataset", spec.dataset)()
     with sections("data_load_s"):
@@ -162,6 +171,13 @@ def fit(s: Session) -> tuple[dict[str, list[float]], list[float], str | None]:
 
         def on_epoch_end(self, epoch, logs=None):
             laps.stop()
+            # Checked once an epoch, not once a step: a per-step check would make every
+            # step wait for the backend, which changes what the epoch clock measures.
+            loss = (logs or {}).get("loss")
+            if loss is not None and not np.isfinite(loss):
+                raise TrainingDiverged(
+                    f"training diverged: the mean loss of epoch {epoch + 1} was {loss}"
+                )
 
     common = {"batch_size": s.recipe["batch_size"], "verbose": 2, "callbacks": [EpochClock()]}
     if s.spec.init == "keras":
@@ -194,8 +210,6 @@ def train_and_evaluate(spec: RunSpec, out: Path) -> results.RunResult:
     initial_digest = reproducibility.digest(s.model.get_weights())
     compile_model(s)
     history, epochs_s, order_digest = fit(s)
-    if not np.all(np.isfinite(history["loss"])):
-        raise RuntimeError(f"training diverged: the loss per epoch was {history['loss']}")
     with s.sections("evaluate_s"):
         test_loss, test_accuracy = s.model.evaluate(
             s.x_test, s.y_test, batch_size=s.recipe["batch_size"], verbose=0
@@ -269,13 +283,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path, help="where to write the result")
     parser.add_argument("--parity", type=int, metavar="STEPS", help="run the parity probe")
     args = parser.parse_args(argv)
+    # SIGTERM ends the run through SystemExit, so that half-written files are removed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         spec = RunSpec.from_dict(json.loads(args.spec))
         if args.parity:
             parity_probe(spec, args.parity, args.out)
             return 0
         result = train_and_evaluate(spec, args.out)
-    except (ConfigError, DatasetError, plugins.PluginError) as e:
+    except (ConfigError, DatasetError, plugins.PluginError, TrainingDiverged) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     results.write(result, args.out)

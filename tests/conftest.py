@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 from pathlib import Path
 
 import pytest
 
 from harness import results
+from harness.backends import resolve
 from harness.config import RunSpec
 
 
@@ -100,3 +102,15 @@ def mnist_dir() -> Path:
             "mnist.npz (in this project's CI: ../shared/data)"
         )
     return Path(value)
+
+
+@pytest.fixture(scope="session")
+def backend():
+    """The backend of this test environment, named by KERAS_BACKEND (set by tox)."""
+    name = os.environ.get("KERAS_BACKEND")
+    if not name:
+        pytest.skip("KERAS_BACKEND is not set: run these in tox -e test-tf, test-jax or test-torch")
+    b = resolve(name)
+    if importlib.util.find_spec(b.module) is None:
+        pytest.skip(b.install_hint())
+    return b

@@ -1,28 +1,14 @@
 """Tests that need keras and one framework. tox's test-tf, test-jax and test-torch envs
 set KERAS_BACKEND; each runs these on its own backend."""
 
-import importlib.util
-import os
 import subprocess
 import sys
 
 import pytest
 
 from harness import results
-from harness.backends import resolve
 
 pytestmark = pytest.mark.backend
-
-
-@pytest.fixture(scope="module")
-def backend():
-    name = os.environ.get("KERAS_BACKEND")
-    if not name:
-        pytest.skip("KERAS_BACKEND is not set: run these in tox -e test-tf, test-jax or test-torch")
-    b = resolve(name)
-    if importlib.util.find_spec(b.module) is None:
-        pytest.skip(b.install_hint())
-    return b
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import io
 import subprocess
 import sys
@@ -111,22 +112,21 @@ def test_run_to_run_differences_come_from_the_saved_arrays(tmp_path, write_resul
     assert rows["torch"]["predictions_max_abs"] == pytest.approx(0.2)
 
 
-def test_agreement_across_backends_and_a_missing_predictions_file(tmp_path, write_result):
+def test_agreement_across_backends_from_saved_predictions(tmp_path, write_result):
     pa = np.array([[0.9, 0.1], [0.4, 0.6], [0.5, 0.5]], "float32")
     pb = np.array([[0.8, 0.2], [0.7, 0.3], [0.5, 0.5]], "float32")
     write_result(backend="jax", accuracy=0.99, predictions=[pa])
     write_result(backend="torch", accuracy=0.98, predictions=[pb])
-    gone = write_result(backend="tensorflow", predictions=[pa])
-    next(tmp_path.joinpath("runs").glob(f"{gone.stem}.predictions.npz")).unlink()
+    write_result(backend="tensorflow", seed=2, predictions=[pa])  # no partner for seed 2
     runs, _ = results.read_all(tmp_path)
     warnings = []
     [pair] = report.agreement(runs, tmp_path, warnings)
+    assert warnings == []
     assert pair["backends"] == ("jax", "torch")
     assert pair["same_class"] == pytest.approx(2 / 3)
     assert pair["max_abs_diff"] == pytest.approx(0.3)
     assert pair["mean_abs_diff"] == pytest.approx((0.1 + 0.1 + 0.3 + 0.3) / 6)
     assert pair["accuracy_diff"] == pytest.approx(0.01)
-    assert len(warnings) == 1 and gone.stem in warnings[0]
 
 
 def test_noise_compares_backends_paired_by_seed_in_plain_words():
@@ -145,3 +145,30 @@ def test_noise_compares_backends_paired_by_seed_in_plain_words():
     assert t["test"].p == pytest.approx(0.00816, abs=1e-5)
     sentence = report.noise_sentence("jax", "torch", t["test"])
     assert "+0.183 points" in sentence and "larger than the seed-to-seed spread" in sentence
+
+
+def test_failed_runs_are_listed_with_their_reason_and_never_with_an_accuracy(
+    tmp_path, write_result
+):
+    write_result(backend="jax", accuracy=0.9907)
+    failed = make_result(backend="torch", accuracy=0.5)
+    failed = dataclasses.replace(
+        failed,
+        status="failed",
+        failure={
+            "reason": "training diverged: the mean loss of epoch 1 was nan",
+            "exit_code": 2,
+            "output_tail": ["error: training diverged"],
+        },  # fmt: skip
+    )
+    results.write(failed, results.runs_dir(tmp_path) / f"{failed.run_id}.json")
+    report.write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    assert "2 result files" in md and "1 of them failed runs" in md
+    torch_lines = [line for line in md.splitlines() if "| torch |" in line]
+    assert torch_lines == [
+        f"| {failed.run_id} | torch | 1 | seed | 2 "
+        "| training diverged: the mean loss of epoch 1 was nan |"
+    ]
+    assert "50.00" not in md
+    assert "torch" not in (tmp_path / "summary.csv").read_text()

@@ -77,3 +77,29 @@ def test_version_1_records_are_read_as_keras_initialised_runs_without_arrays(tmp
     assert (r.spec["init"], r.spec["deterministic"], r.artifacts) == ("keras", False, {})
     assert r.reproducibility["initial_weights_digest"] is None
     assert r.schema_version == 2
+
+
+def test_a_result_whose_saved_arrays_are_gone_is_skipped_naming_them(tmp_path, write_result):
+    import numpy as np
+
+    kept = write_result(backend="jax", predictions=[np.zeros((2, 2))])
+    gone = write_result(backend="torch", predictions=[np.zeros((2, 2))])
+    (gone.parent / f"{gone.stem}.predictions.npz").unlink()
+    found, warnings = results.read_all(tmp_path)
+    assert [r.run_id for r in found] == [kept.stem]
+    assert len(warnings) == 1
+    assert f"{gone.name}: its saved arrays are missing: {gone.stem}.predictions.npz" in warnings[0]
+
+
+def test_failed_runs_need_a_reason_but_no_metrics(tmp_path):
+    data = {**make_result().to_dict(), "status": "failed", "metrics": {}, "timings": {}}
+    path = tmp_path / "failed.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(results.ResultError, match="missing fields: failure"):
+        results.read(path)
+    data["failure"] = {"reason": "killed", "exit_code": -9, "output_tail": []}
+    path.write_text(json.dumps(data))
+    assert results.read(path).failure["exit_code"] == -9
+    path.write_text(json.dumps({**data, "status": "maybe"}))
+    with pytest.raises(results.ResultError, match="status must be one of ok, failed"):
+        results.read(path)

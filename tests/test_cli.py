@@ -1,0 +1,100 @@
+"""The parent process's handling of workers, with the worker replaced by a stand-in."""
+
+import signal
+
+import pytest
+from conftest import make_result
+
+from harness import cli, results
+from harness.backends.base import Backend
+
+
+@pytest.mark.parametrize(
+    ("code", "tail", "reason"),
+    [
+        (2, ["Traceback...", "error: MNIST could not be loaded"], "MNIST could not be loaded"),
+        (
+            -signal.SIGKILL,
+            [],
+            "the worker was stopped by SIGKILL (killed from outside; out of memory?)",
+        ),
+        (-signal.SIGSEGV, ["x"], "the worker was stopped by SIGSEGV"),
+        (
+            1,
+            ["  File 'x'", "ValueError: bad", ""],
+            "the worker exited with status 1: ValueError: bad",
+        ),
+        (1, [], "the worker exited with status 1: no output"),
+    ],
+)
+def test_failure_reason_prefers_the_workers_own_error_line(code, tail, reason):
+    assert cli.failure_reason(code, tail) == reason
+
+
+@pytest.fixture
+def fake_workers(monkeypatch):
+    """Workers that succeed, or fail with the exit status listed for their backend."""
+    monkeypatch.setattr(Backend, "installed", lambda self: True)
+    started = []
+
+    def start_worker(spec, out, *extra):
+        started.append(spec.backend)
+        code = {"jax": 2}.get(spec.backend, 0)
+        if code == 0:
+            r = make_result(backend=spec.backend)
+            results.write(r, out)
+            return 0, []
+        return code, ["error: training diverged: the mean loss of epoch 1 was nan"]
+
+    monkeypatch.setattr(cli, "start_worker", start_worker)
+    return started
+
+
+def test_a_failed_backend_is_recorded_and_the_others_go_on(fake_workers, tmp_path, capsys):
+    code = cli.main(["run", "--backend", "tf,jax,torch", "--results", str(tmp_path)])
+    assert code == 1
+    assert fake_workers == ["tensorflow", "jax", "torch"]
+    found, _ = results.read_all(tmp_path)
+    assert sorted((r.spec["backend"], r.status) for r in found) == [
+        ("jax", "failed"), ("tensorflow", "ok"), ("torch", "ok"),
+    ]  # fmt: skip
+    err = capsys.readouterr().err
+    assert "jax (seed 1): training diverged" in err
+    assert "| error: training diverged" in err  # the tail of the worker's output
+    assert "## Failed runs" in (tmp_path / "REPORT.md").read_text()
+
+
+def test_fail_fast_stops_at_the_first_failure(fake_workers, tmp_path):
+    argv = ["run", "--backend", "tf,jax,torch", "--fail-fast", "--results", str(tmp_path)]
+    assert cli.main(argv) == 1
+    assert fake_workers == ["tensorflow", "jax"]
+
+
+def test_seeds_and_repeats_make_one_run_each(fake_workers, tmp_path):
+    argv = ["run", "--backend", "torch", "--seeds", "1,2", "--repeat", "2"]
+    assert cli.main([*argv, "--results", str(tmp_path)]) == 0
+    assert fake_workers == ["torch"] * 4
+
+
+def test_a_results_path_that_is_a_file_is_refused_before_any_run(fake_workers, tmp_path, capsys):
+    (tmp_path / "results").write_text("not a folder")
+    assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path / "results")]) == 2
+    assert "is not writable" in capsys.readouterr().err and fake_workers == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--seeds", "1,x"], "expected integers like 1,2,3"),
+        (["--seeds", "-1"], "expected integers >= 0"),
+        (["--learning-rate", "0"], "must be a finite number > 0"),
+        (["--learning-rate", "nan"], "must be a finite number > 0"),
+        (["--data-format", "NHWC"], "invalid choice: 'NHWC'"),
+        (["--profile", "fast"], "invalid choice: 'fast'"),
+        (["--repeat", "0"], "must be >= 1, got 0"),
+    ],
+)
+def test_bad_options_are_refused_with_a_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["run", "--backend", "torch", *argv])
+    assert e.value.code == 2 and message in capsys.readouterr().err

@@ -1,0 +1,120 @@
+"""Faults during real runs: divergence, a killed worker, SIGTERM, two runs at once.
+Backend tests: each runs in its backend's tox env on the synthetic dataset."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import results
+
+pytestmark = pytest.mark.backend
+SMALL = ["--dataset", "synthetic", "--threads", "1", "--train-images", "1000"]
+
+
+def harness_command(backend, tmp_path: Path, *argv: str) -> list[str]:
+    return [sys.executable, "-m", "harness", "run", "--backend", backend.name,
+            "--results", str(tmp_path), *SMALL, *argv]  # fmt: skip
+
+
+def start(command: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+
+
+def wait_for_training(proc: subprocess.Popen, seen: list[str]) -> int:
+    """Read the harness's output until a worker prints its first epoch; the worker's pid."""
+    for line in proc.stdout:
+        seen.append(line)
+        if line.startswith("Epoch "):
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+            return int(children[0])
+    raise AssertionError("training never started:\n" + "".join(seen[-30:]))
+
+
+def leftovers(tmp_path: Path) -> list[str]:
+    return sorted(p.name for p in tmp_path.rglob("*") if p.name.startswith("."))
+
+
+def test_a_diverging_run_is_recorded_as_failed_and_reported_without_accuracy(backend, tmp_path):
+    done = subprocess.run(
+        harness_command(backend, tmp_path, "--epochs", "3", "--learning-rate", "1e30"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    [r], warnings = results.read_all(tmp_path)
+    assert warnings == [] and r.status == "failed"
+    assert r.failure["reason"].startswith("training diverged: the mean loss of epoch")
+    assert "training diverged" in done.stderr
+    md = (tmp_path / "REPORT.md").read_text()
+    assert "## Failed runs" in md and "Test acc." in md
+    assert f"| {backend.name} |" not in md.split("## Failed runs")[0]
+
+
+def test_a_killed_worker_is_recorded_and_the_next_run_goes_on(backend, tmp_path):
+    proc = start(harness_command(backend, tmp_path, "--epochs", "2", "--seeds", "1,2"))
+    seen: list[str] = []
+    os.kill(wait_for_training(proc, seen), signal.SIGKILL)
+    output = "".join(seen) + proc.stdout.read()
+    assert proc.wait(timeout=600) == 1, output[-3000:]
+    found, warnings = results.read_all(tmp_path)
+    assert warnings == []
+    by_seed = {r.spec["seed"]: r for r in found}
+    assert by_seed[1].status == "failed" and "SIGKILL" in by_seed[1].failure["reason"]
+    assert by_seed[2].status == "ok" and by_seed[2].metrics["test_accuracy"] > 0
+    assert "seed 1" in output and "FAILED" in output
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_or_ctrl_c_stops_the_run_and_leaves_no_partial_file(backend, tmp_path, signum):
+    proc = start(harness_command(backend, tmp_path, "--epochs", "50"))
+    seen: list[str] = []
+    worker = wait_for_training(proc, seen)
+    proc.send_signal(signum)
+    output = "".join(seen) + proc.stdout.read()
+    assert proc.wait(timeout=120) == 130, output[-3000:]
+    assert "interrupted" in output
+    assert not Path(f"/proc/{worker}").exists()
+    assert list(results.runs_dir(tmp_path).iterdir()) == []
+    assert not (tmp_path / "REPORT.md").exists()
+
+
+def test_two_runs_at_once_and_reports_meanwhile_are_all_complete(backend, tmp_path):
+    runs = [start(harness_command(backend, tmp_path, "--epochs", "2", "--no-report"))
+            for _ in range(2)]  # fmt: skip
+    reports = []
+    while any(p.poll() is None for p in runs):
+        subprocess.run(
+            [sys.executable, "-m", "harness", "report", "--results", str(tmp_path)],
+            capture_output=True,
+            check=True,
+        )
+        reports.append((tmp_path / "REPORT.md").read_text())
+        time.sleep(0.5)
+    assert [p.wait() for p in runs] == [0, 0], [p.stdout.read()[-2000:] for p in runs]
+    # Each report read while the runs were writing is whole: it reaches its last section.
+    assert reports and all("## Environment" in md for md in reports)
+    found, warnings = results.read_all(tmp_path)
+    assert warnings == [] and [r.status for r in found] == ["ok", "ok"]
+    assert len({r.run_id for r in found}) == 2
+    assert leftovers(tmp_path) == []
+
+
+def test_more_training_images_than_exist_fails_before_training(backend, tmp_path):
+    command = harness_command(backend, tmp_path, "--epochs", "1")
+    command[command.index("1000")] = "99999"
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1
+    [r], _ = results.read_all(tmp_path)
+    assert r.failure["reason"] == (
+        "train_images must be <= 12000 (the synthetic training set), got 99999"
+    )
+    assert "Epoch" not in done.stdout
