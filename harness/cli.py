@@ -218,14 +218,45 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def describe_models(backend: Backend, names: list[str]) -> dict[str, dict]:
+    """Parameters and FLOPs of each model, built by a worker on `backend`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "models.json"
+        env = {**os.environ, **backend.env(1)}
+        command = [sys.executable, "-m", "harness.worker", "--describe", *names, "--out", str(out)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            reason = failure_reason(done.returncode, done.stderr.splitlines())
+            raise ConfigError(f"could not build the models on {backend.name}: {reason}")
+        return json.loads(out.read_text())
+
+
 def cmd_list(args: argparse.Namespace) -> int:
+    backends = all_backends()
     print("backends:")
-    for b in all_backends():
+    for b in backends:
         alias = f" (alias {', '.join(b.aliases)})" if b.aliases else ""
-        state = "installed" if b.installed() else f"not installed: tox -e {b.tox_env}"
+        if b.installed():
+            state = ", ".join(f"{k} {v}" for k, v in b.versions().items())
+        else:
+            state = f"not installed: tox -e {b.tox_env}, or pip install '.[{b.extra}]'"
         print(f"  {b.name}{alias}: {state}")
-    print("models:\n" + "".join(f"  {n}\n" for n in plugins.names("model")), end="")
-    print("datasets:\n" + "".join(f"  {n}\n" for n in plugins.names("dataset")), end="")
+    models = plugins.names("model")
+    builder = next((b for b in backends if b.installed()), None)
+    if builder is None:
+        print("models (install a backend to see their size):")
+        print("".join(f"  {n}\n" for n in models), end="")
+    else:
+        print(f"models (built on {builder.name}):")
+        for name, d in describe_models(builder, models).items():
+            mflop = d["forward_flops_per_image"] / 1e6
+            print(
+                f"  {name}: {d['parameters']:,} parameters, "
+                f"{mflop:.1f} MFLOP forward per {d['dataset']} image"
+            )
+    print("datasets:")
+    for name in plugins.names("dataset"):
+        print(f"  {name}: {plugins.load('dataset', name)().locate(args.data_dir)}")
     profiles = "".join(f"  {p.name}: {p.description}\n" for p in PROFILES.values())
     print("profiles:\n" + profiles, end="")
     return 0
@@ -325,6 +356,7 @@ def parser() -> argparse.ArgumentParser:
     rep.set_defaults(func=cmd_report)
 
     lst = sub.add_parser("list", help="list backends, models, datasets and profiles")
+    lst.add_argument("--data-dir", help="also look for datasets here (or set HARNESS_DATA_DIR)")
     lst.set_defaults(func=cmd_list)
     return p
 

@@ -163,13 +163,14 @@ def determinism(runs: list[RunResult], results_dir: Path, warnings: list[str]) -
         if len(cell) < 2:
             continue
         first = cell[0]
+        digests = {r.reproducibility["final_weights_digest"] for r in cell}  # None: not recorded
         row = {
             "backend": first.spec["backend"],
             "group": group(first),
             "seed": seed,
             "runs": len(cell),
             "settings": first.environment["threads"].get("determinism", "off"),
-            "bitwise": len({r.reproducibility["final_weights_digest"] for r in cell}) == 1,
+            "bitwise": None if None in digests else len(digests) == 1,
             "weights_max_abs": None,
             "predictions_max_abs": None,
         }
@@ -177,15 +178,15 @@ def determinism(runs: list[RunResult], results_dir: Path, warnings: list[str]) -
             ("final_weights", "weights_max_abs"),
             ("predictions", "predictions_max_abs"),
         ):
+            names = [r.artifacts.get(key) for r in cell]
+            if not all(n and (results.runs_dir(results_dir) / n).is_file() for n in names):
+                continue  # not saved, or not kept (final weights are optional)
             try:
                 arrays = [results.load_artifact(results_dir, r, key) for r in cell]
             except ResultError as e:
                 warnings.append(f"determinism of {first.spec['backend']} without {key}: {e}")
                 continue
-            if all(a is not None for a in arrays):
-                row[field] = max(
-                    reproducibility.max_abs_difference(arrays[0], a) for a in arrays[1:]
-                )
+            row[field] = max(reproducibility.max_abs_difference(arrays[0], a) for a in arrays[1:])
         out.append(row)
     return out
 
@@ -324,6 +325,10 @@ def plot_curves(runs: list[RunResult], out_dir: Path) -> list[tuple[tuple, Path]
 
 def _fmt(value: float | None, digits: int) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _yes_no(value: bool | None) -> str:
+    return "–" if value is None else ("yes" if value else "no")
 
 
 def _sci(value: float | None) -> str:
@@ -466,7 +471,7 @@ def _reproducibility_sections(
         for d in repeats:
             out.append(
                 f"| {d['backend']} | {group_text(d['group'])} | {d['seed']} | {d['runs']} "
-                f"| {d['settings']} | {'yes' if d['bitwise'] else 'no'} "
+                f"| {d['settings']} | {_yes_no(d['bitwise'])} "
                 f"| {_sci(d['weights_max_abs'])} | {_sci(d['predictions_max_abs'])} |"
             )
     else:

@@ -175,14 +175,15 @@ def read(path: Path) -> RunResult:
 
 def read_all(results_dir: Path) -> tuple[list[RunResult], list[str]]:
     """Every readable result under `results_dir`/runs, oldest first, and one warning per
-    file that could not be read."""
+    file that could not be read. A result whose predictions are gone is skipped; final
+    weights are optional (they are large, and only run-to-run comparisons use them)."""
     found, warnings = [], []
     for path in sorted(runs_dir(results_dir).glob("*.json")):
         try:
             result = read(path)
-            gone = [n for n in result.artifacts.values() if not (path.parent / n).is_file()]
-            if gone:
-                raise ResultError(f"{path}: its saved arrays are missing: {', '.join(gone)}")
+            name = result.artifacts.get("predictions")
+            if name and not (path.parent / name).is_file():
+                raise ResultError(f"{path}: its predictions are missing: {name}")
         except ResultError as e:
             warnings.append(f"skipped {e}")
         else:

@@ -10,6 +10,7 @@ interpreter starts; keras is imported here and nowhere in the parent.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import signal
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import environment, plugins, reproducibility, results, timing
+from harness import environment, modelinfo, plugins, reproducibility, results, timing
 from harness.backends import resolve
 from harness.config import ConfigError, RunSpec, available_cpus
 from harness.datasets.base import DatasetError, Split, prepare
@@ -99,60 +100,25 @@ def start(spec: RunSpec) -> Session:
     return session
 
 
-def all_layers(layer: Any) -> list[Any]:
-    """`layer` and every layer nested in it."""
-    return [layer] + [
-        inner for child in getattr(layer, "layers", []) for inner in all_layers(child)
-    ]
-
-
-def weight_plan(keras: Any, model: Any) -> list[dict]:
-    """How Keras would initialise each of `model.weights`, as plain data for numpy."""
-    # A variable belongs to the innermost layer that holds it: the one seen last here.
-    owner = {id(w): layer for layer in all_layers(model) for w in layer.weights}
-    plan = []
-    for w in model.weights:
-        layer = owner[id(w)]
-        init = getattr(layer, f"{w.name}_initializer", None)
-        entry: dict = {"path": w.path, "shape": list(w.shape)}
-        if isinstance(init, keras.initializers.VarianceScaling):
-            entry.update(
-                initializer="variance_scaling",
-                scale=float(init.scale),
-                mode=init.mode,
-                distribution=init.distribution,
-            )
-        elif isinstance(init, keras.initializers.Zeros):
-            entry.update(initializer="constant", value=0.0)
-        elif isinstance(init, keras.initializers.Ones):
-            entry.update(initializer="constant", value=1.0)
-        elif isinstance(init, keras.initializers.Constant):
-            entry.update(initializer="constant", value=float(init.value))
-        else:
-            raise ConfigError(
-                f"--init harness cannot draw {w.path}: its initializer "
-                f"{type(init).__name__} is not supported; use --init keras"
-            )
-        plan.append(entry)
-    return plan
-
-
 def set_starting_point(s: Session) -> None:
     """With init "harness", overwrite Keras's draw with the backend-independent one."""
     if s.spec.init == "harness":
-        arrays = reproducibility.initial_weights(weight_plan(s.keras, s.model), s.spec.seed)
+        arrays = reproducibility.initial_weights(
+            modelinfo.weight_plan(s.keras, s.model), s.spec.seed
+        )
         s.model.set_weights(arrays)
 
 
 def disable_dropout(s: Session) -> None:
-    for layer in all_layers(s.model):
+    for layer in modelinfo.all_layers(s.model):
         if isinstance(layer, s.keras.layers.Dropout):
             layer.rate = 0.0
 
 
 def compile_model(s: Session) -> None:
     s.model.compile(
-        optimizer=s.keras.optimizers.deserialize(s.recipe["optimizer"]),
+        # deserialize() rewrites the config it is given; the recipe must stay as written.
+        optimizer=s.keras.optimizers.deserialize(copy.deepcopy(s.recipe["optimizer"])),
         loss=s.recipe["loss"],
         metrics=["accuracy"],
     )
@@ -226,7 +192,12 @@ def train_and_evaluate(spec: RunSpec, out: Path) -> results.RunResult:
     results.save_arrays(out.parent / artifacts["final_weights"], final_weights)
 
     keras = s.keras
-    s.recipe.update(jit_compile=s.model.jit_compile, parameters=s.model.count_params())
+    s.recipe.update(
+        jit_compile=s.model.jit_compile,
+        parameters=s.model.count_params(),
+        forward_flops_per_image=modelinfo.forward_flops(keras, s.model),
+        training_flops_factor=modelinfo.TRAINING_FLOPS_FACTOR,
+    )
     libraries = {"keras": keras.__version__, "numpy": np.__version__}
     return results.RunResult(
         run_id=run_id,
@@ -277,15 +248,37 @@ def parity_probe(spec: RunSpec, steps: int, out: Path) -> None:
         np.savez(f, outputs=outputs.astype("float32"), losses=np.array(losses, dtype="float64"))
 
 
+def describe(models: list[str], out: Path) -> None:
+    """Parameters and FLOPs of each model, built for the dataset its recipe names."""
+    import keras
+
+    described = {}
+    for name in models:
+        plugin = plugins.load("model", name)
+        dataset = plugins.load("dataset", plugin.DEFAULTS.get("dataset", "mnist"))
+        model = plugin.build((*dataset.image_shape, 1), dataset.num_classes)
+        described[name] = {
+            "dataset": dataset.name,
+            "parameters": model.count_params(),
+            "forward_flops_per_image": modelinfo.forward_flops(keras, model),
+        }
+    results.write_text_atomic(out, json.dumps(described))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.worker", description=__doc__)
-    parser.add_argument("--spec", required=True, help="the RunSpec as a JSON object")
     parser.add_argument("--out", required=True, type=Path, help="where to write the result")
+    task = parser.add_mutually_exclusive_group(required=True)
+    task.add_argument("--spec", help="the RunSpec as a JSON object")
+    task.add_argument("--describe", nargs="+", metavar="MODEL", help="describe models")
     parser.add_argument("--parity", type=int, metavar="STEPS", help="run the parity probe")
     args = parser.parse_args(argv)
     # SIGTERM ends the run through SystemExit, so that half-written files are removed.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
+        if args.describe:
+            describe(args.describe, args.out)
+            return 0
         spec = RunSpec.from_dict(json.loads(args.spec))
         if args.parity:
             parity_probe(spec, args.parity, args.out)

@@ -7,6 +7,7 @@ import keras
 from keras import layers
 
 DEFAULTS = {
+    "dataset": "mnist",  # the data the recipe was published for
     "epochs": 12,
     "batch_size": 500,
     # Keras 2's Adadelta() used learning_rate=1.0; Keras 3's default is 0.001, which does

@@ -1,8 +1,10 @@
+import gzip
+
 import numpy as np
 import pytest
 
-from harness.datasets import mnist
 from harness.datasets.base import DatasetError, Loaded, Split, array_digest, prepare
+from harness.datasets.fashion_mnist import FashionMNIST
 from harness.datasets.mnist import MNIST
 from harness.datasets.synthetic import Synthetic
 
@@ -33,7 +35,7 @@ def test_verify_refuses_wrong_dtype_shape_and_labels(loaded, message):
 
 def test_verify_refuses_arrays_whose_digest_differs():
     with pytest.raises(DatasetError, match="digest of x_train does not match"):
-        MNIST().verify(small(), mnist.DIGESTS)
+        MNIST().verify(small(), MNIST.digests)
 
 
 @pytest.mark.parametrize("content", [b"", b"not a zip file", b"PK\x03\x04truncated"])
@@ -78,14 +80,14 @@ def test_nothing_anywhere_lists_every_place_and_what_to_do(tmp_path, monkeypatch
     def offline(self):
         raise OSError("no network")
 
-    monkeypatch.setattr(MNIST, "_download", offline)
+    monkeypatch.setattr(MNIST, "download", offline)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "home"))
     with pytest.raises(DatasetError) as e:
         MNIST().load(str(tmp_path / "mine"))
     message = str(e.value)
     assert f"{tmp_path}/mine/mnist.npz: not found" in message
     assert f"{tmp_path}/home/datasets/mnist.npz: not found" in message
-    assert "Keras download (keras.datasets.mnist.load_data): OSError: no network" in message
+    assert "Keras download: OSError: no network" in message
     assert "--data-dir" in message and "HARNESS_DATA_DIR" in message
 
 
@@ -106,3 +108,42 @@ def test_prepare_scales_pixels_adds_the_channel_axis_and_one_hots(data_format, s
     assert x.shape == shape and x.dtype == np.float32 and x.max() == 1.0
     assert y.dtype == np.float32 and y.argmax(axis=1).tolist() == [3, 0] and y.sum() == 2
     assert prepare(split, data_format, 10, one_hot=False)[1].tolist() == [3, 0]
+
+
+def test_fashion_mnist_loads_from_the_data_dir_subfolder_with_balanced_classes(mnist_dir):
+    loaded = FashionMNIST().load(str(mnist_dir))
+    assert loaded.source == str(mnist_dir / "fashion-mnist")
+    assert np.bincount(loaded.train.y).tolist() == [6000] * 10
+    assert np.bincount(loaded.test.y).tolist() == [1000] * 10
+
+
+def test_fashion_mnist_files_directly_in_the_named_folder_are_found(tmp_path, mnist_dir):
+    for f in (mnist_dir / "fashion-mnist").iterdir():
+        (tmp_path / f.name).symlink_to(f)
+    assert FashionMNIST().load(str(tmp_path)).source == str(tmp_path)
+
+
+def test_damaged_fashion_mnist_files_are_refused(tmp_path, mnist_dir, monkeypatch):
+    monkeypatch.setattr(FashionMNIST, "download", lambda self: 1 / 0)
+    source = mnist_dir / "fashion-mnist"
+    for f in source.iterdir():
+        (tmp_path / f.name).symlink_to(f)
+    labels = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    labels.unlink()
+    with pytest.raises(DatasetError, match="incomplete, missing t10k-labels-idx1-ubyte.gz"):
+        FashionMNIST().load(str(tmp_path))
+
+    labels.write_bytes(b"not gzip")
+    with pytest.raises(DatasetError, match="cannot be read as a gzip file"):
+        FashionMNIST().load(str(tmp_path))
+
+    data = gzip.decompress((source / labels.name).read_bytes())
+    labels.write_bytes(gzip.compress(data[:-10]))
+    with pytest.raises(DatasetError, match="truncated or damaged"):
+        FashionMNIST().load(str(tmp_path))
+
+    swapped = bytearray(data)
+    swapped[8], swapped[9] = swapped[9], swapped[8]
+    labels.write_bytes(gzip.compress(bytes(swapped)))
+    with pytest.raises(DatasetError, match="digest of y_test does not match"):
+        FashionMNIST().load(str(tmp_path))

@@ -10,8 +10,8 @@ from harness.backends.base import Backend
 
 def test_builtin_plugins_are_registered():
     assert plugins.names("backend") == ["jax", "tensorflow", "torch"]
-    assert "mnist_cnn" in plugins.names("model")
-    assert {"mnist", "synthetic"} <= set(plugins.names("dataset"))
+    assert plugins.names("model") == ["mnist_bn", "mnist_cnn"]
+    assert plugins.names("dataset") == ["fashion_mnist", "mnist", "synthetic"]
 
 
 def test_tf_is_an_alias_of_tensorflow_and_names_resolve_to_themselves():
@@ -73,7 +73,7 @@ def test_run_refuses_unknown_names_before_training(capsys, tmp_path):
     assert (
         cli.main(["run", "--backend", "jax", "--model", "resnet", "--results", str(tmp_path)]) == 2
     )
-    assert "unknown model 'resnet'; known models: mnist_cnn" in capsys.readouterr().err
+    assert "unknown model 'resnet'; known models: mnist_bn, mnist_cnn" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv", [["--epochs", "0"], ["--batch-size", "x"], ["--threads", "-1"]])

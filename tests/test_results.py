@@ -79,16 +79,18 @@ def test_version_1_records_are_read_as_keras_initialised_runs_without_arrays(tmp
     assert r.schema_version == 2
 
 
-def test_a_result_whose_saved_arrays_are_gone_is_skipped_naming_them(tmp_path, write_result):
+def test_a_result_whose_predictions_are_gone_is_skipped_naming_them(tmp_path, write_result):
     import numpy as np
 
-    kept = write_result(backend="jax", predictions=[np.zeros((2, 2))])
-    gone = write_result(backend="torch", predictions=[np.zeros((2, 2))])
+    arrays = {"predictions": [np.zeros((2, 2))], "final_weights": [np.ones(3)]}
+    kept = write_result(backend="jax", **arrays)
+    gone = write_result(backend="torch", **arrays)
     (gone.parent / f"{gone.stem}.predictions.npz").unlink()
+    (kept.parent / f"{kept.stem}.final_weights.npz").unlink()  # optional: still read
     found, warnings = results.read_all(tmp_path)
     assert [r.run_id for r in found] == [kept.stem]
     assert len(warnings) == 1
-    assert f"{gone.name}: its saved arrays are missing: {gone.stem}.predictions.npz" in warnings[0]
+    assert f"{gone.name}: its predictions are missing: {gone.stem}.predictions.npz" in warnings[0]
 
 
 def test_failed_runs_need_a_reason_but_no_metrics(tmp_path):

@@ -3,6 +3,7 @@ those methods run in the worker process, never in the parent."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 from typing import ClassVar
 
@@ -13,9 +14,20 @@ class Backend:
     module: ClassVar[str]  # the import that proves the framework is installed
     extra: ClassVar[str]  # the pyproject extra that installs it
     tox_env: ClassVar[str]  # the tox env / nox session that runs it
+    distributions: ClassVar[tuple[str, ...]]  # its packages, for versions without importing
 
     def installed(self) -> bool:
         return importlib.util.find_spec(self.module) is not None
+
+    def versions(self) -> dict[str, str]:
+        """Versions of the framework's installed packages, read from their metadata."""
+        found = {}
+        for dist in self.distributions:
+            try:
+                found[dist] = importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                pass
+        return found
 
     def install_hint(self) -> str:
         return (
@@ -39,7 +51,4 @@ class Backend:
     def configure(self, threads: int, deterministic: bool) -> dict[str, object]:
         """Import the framework, apply the thread budget and, if asked, its determinism
         controls; returns what was set, for the record."""
-        raise NotImplementedError
-
-    def versions(self) -> dict[str, str]:
         raise NotImplementedError

@@ -7,6 +7,7 @@ class JaxBackend(Backend):
     name = "jax"
     module = "jax"
     extra = "jax"
+    distributions = ("jax", "jaxlib")
     tox_env = "jax"
 
     def env(self, threads: int) -> dict[str, str]:
@@ -22,9 +23,3 @@ class JaxBackend(Backend):
             # XLA has determinism flags for GPUs only; on CPU there is nothing to switch.
             "determinism": "no control exists on CPU" if deterministic else "off",
         }
-
-    def versions(self) -> dict[str, str]:
-        import jax
-        import jaxlib
-
-        return {"jax": jax.__version__, "jaxlib": jaxlib.__version__}

@@ -8,6 +8,7 @@ class TensorflowBackend(Backend):
     aliases = ("tf",)
     module = "tensorflow"
     extra = "tensorflow"
+    distributions = ("tensorflow", "tensorflow-cpu")
     tox_env = "tf"
 
     def env(self, threads: int) -> dict[str, str]:
@@ -34,8 +35,3 @@ class TensorflowBackend(Backend):
             if deterministic
             else "off",
         }
-
-    def versions(self) -> dict[str, str]:
-        import tensorflow as tf
-
-        return {"tensorflow": tf.__version__}

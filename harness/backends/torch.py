@@ -7,6 +7,7 @@ class TorchBackend(Backend):
     name = "torch"
     module = "torch"
     extra = "torch"
+    distributions = ("torch",)
     tox_env = "torch"
 
     def configure(self, threads: int, deterministic: bool) -> dict[str, object]:
@@ -21,8 +22,3 @@ class TorchBackend(Backend):
             "inter_op_threads": torch.get_num_interop_threads(),
             "determinism": "torch.use_deterministic_algorithms(True)" if deterministic else "off",
         }
-
-    def versions(self) -> dict[str, str]:
-        import torch
-
-        return {"torch": torch.__version__}

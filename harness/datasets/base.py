@@ -49,6 +49,10 @@ class Dataset:
     def load(self, data_dir: str | None = None) -> Loaded:
         raise NotImplementedError
 
+    def locate(self, data_dir: str | None = None) -> str:
+        """Where `load` would take the data from, without reading it (for `list`)."""
+        raise NotImplementedError
+
     def verify(self, loaded: Loaded, expected: dict[str, str] | None = None) -> None:
         """Shapes, dtypes and label range always; array digests when `expected` is given."""
         for split_name, split in (("train", loaded.train), ("test", loaded.test)):
@@ -75,6 +79,58 @@ class Dataset:
                         f"{where}: the digest of {key} does not match the published one; "
                         "the file is damaged or is not this dataset"
                     )
+
+
+class FileDataset(Dataset):
+    """A dataset stored in files: looked for in a list of places, then downloaded by Keras,
+    and always checked against the published array digests."""
+
+    digests: ClassVar[dict[str, str]]  # x_train, y_train, x_test, y_test -> SHA-256
+    files: ClassVar[str]  # what the user should provide, for messages
+
+    def candidates(self, data_dir: str | None) -> list[Path]:
+        """The places to look, in order."""
+        raise NotImplementedError
+
+    def missing(self, path: Path) -> str | None:
+        """Why `path` does not hold the dataset, or None if it does."""
+        return None if path.is_file() else "not found"
+
+    def read(self, path: Path) -> Loaded:
+        """The arrays stored at `path`; DatasetError if they cannot be read."""
+        raise NotImplementedError
+
+    def download(self) -> Loaded:
+        raise NotImplementedError
+
+    def locate(self, data_dir: str | None = None) -> str:
+        for path in self.candidates(data_dir):
+            if self.missing(path) is None:
+                return str(path)
+        return "not found locally: Keras would download it"
+
+    def load(self, data_dir: str | None = None) -> Loaded:
+        looked = []
+        for path in self.candidates(data_dir):
+            why = self.missing(path)
+            if why is None:
+                loaded = self.read(path)
+                self.verify(loaded, self.digests)
+                return loaded
+            looked.append(f"{path}: {why}")
+        try:
+            loaded = self.download()
+        except Exception as e:  # any failure of the download is reported with the rest
+            looked.append(f"Keras download: {type(e).__name__}: {e}")
+        else:
+            self.verify(loaded, self.digests)
+            return loaded
+        raise DatasetError(
+            f"{self.name} could not be loaded. Looked in:\n  - "
+            + "\n  - ".join(looked)
+            + f"\nPut {self.files} in a directory and pass --data-dir DIR (or set "
+            "HARNESS_DATA_DIR=DIR), or connect to the internet so that Keras can download it."
+        )
 
 
 def prepare(

@@ -7,73 +7,47 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.datasets.base import Dataset, DatasetError, Loaded, Split, explicit_data_dir
+from harness.datasets.base import DatasetError, FileDataset, Loaded, Split, explicit_data_dir
 from harness.environment import keras_home
 
-# SHA-256 of each array's raw bytes. Copies of mnist.npz differ in their zip metadata,
-# so the arrays are checked, not the file.
-DIGESTS = {
-    "x_train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
-    "y_train": "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
-    "x_test": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
-    "y_test": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
-}
 FILENAME = "mnist.npz"
 
 
-def read_npz(path: Path) -> Loaded:
-    """The four arrays of a Keras-layout mnist.npz; DatasetError if the file is damaged."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {key: f[key] for key in DIGESTS}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
-        raise DatasetError(
-            f"{path} cannot be read as a Keras mnist.npz ({type(e).__name__}: {e}); "
-            "replace it with a good copy or delete it"
-        ) from e
-    return Loaded(
-        train=Split(arrays["x_train"], arrays["y_train"]),
-        test=Split(arrays["x_test"], arrays["y_test"]),
-        source=str(path),
-    )
-
-
-class MNIST(Dataset):
+class MNIST(FileDataset):
     name = "mnist"
     num_classes = 10
     image_shape = (28, 28)
+    files = f"{FILENAME} (the Keras file)"
+    # SHA-256 of each array's raw bytes. Copies of mnist.npz differ in their zip metadata,
+    # so the arrays are checked, not the file.
+    digests = {
+        "x_train": "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757",
+        "y_train": "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
+        "x_test": "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161",
+        "y_test": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
+    }
 
     def candidates(self, data_dir: str | None) -> list[Path]:
         explicit = explicit_data_dir(data_dir)
         cached = keras_home() / "datasets" / FILENAME
         return ([explicit / FILENAME] if explicit else []) + [cached]
 
-    def load(self, data_dir: str | None = None) -> Loaded:
-        looked = []
-        for path in self.candidates(data_dir):
-            if path.is_file():
-                loaded = read_npz(path)
-                self.verify(loaded, DIGESTS)
-                return loaded
-            looked.append(f"{path}: not found")
+    def read(self, path: Path) -> Loaded:
         try:
-            loaded = self._download()
-        except Exception as e:  # any failure of the download is reported with the rest
-            looked.append(
-                f"Keras download (keras.datasets.mnist.load_data): {type(e).__name__}: {e}"
-            )
-        else:
-            self.verify(loaded, DIGESTS)
-            return loaded
-        raise DatasetError(
-            "MNIST could not be loaded. Looked in:\n  - "
-            + "\n  - ".join(looked)
-            + f"\nPut a copy of {FILENAME} in a directory and pass --data-dir DIR "
-            "(or set HARNESS_DATA_DIR=DIR), or place it in "
-            f"{keras_home() / 'datasets'}, or connect to the internet so Keras can download it."
+            with np.load(path, allow_pickle=False) as f:
+                arrays = {key: f[key] for key in self.digests}
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+            raise DatasetError(
+                f"{path} cannot be read as a Keras mnist.npz ({type(e).__name__}: {e}); "
+                "replace it with a good copy or delete it"
+            ) from e
+        return Loaded(
+            Split(arrays["x_train"], arrays["y_train"]),
+            Split(arrays["x_test"], arrays["y_test"]),
+            source=str(path),
         )
 
-    def _download(self) -> Loaded:
+    def download(self) -> Loaded:
         import keras
 
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()

@@ -26,6 +26,9 @@ class Synthetic(Dataset):
             x = patterns[y] * 160.0 + rng.normal(48.0, 48.0, (n, *self.image_shape))
             return Split(np.clip(x, 0, 255).astype(np.uint8), y)
 
-        loaded = Loaded(split(TRAIN_IMAGES), split(TEST_IMAGES), source="generated (seed 28)")
+        loaded = Loaded(split(TRAIN_IMAGES), split(TEST_IMAGES), source=self.locate())
         self.verify(loaded)
         return loaded
+
+    def locate(self, data_dir: str | None = None) -> str:
+        return "generated (seed 28)"
