@@ -1,4 +1,4 @@
-"""`python -m harness run | report | parity | list`.
+"""`python -m harness run | report | compare | parity | list`.
 
 `run` and `parity` start one worker process per backend; this process never imports keras.
 """
@@ -15,10 +15,11 @@ import sys
 import tempfile
 from collections import deque
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
-from harness import plugins, report, reproducibility, results
+from harness import compare, plugins, report, reproducibility, results
 from harness.backends import all_backends, resolve
 from harness.backends.base import Backend
 from harness.config import DATA_FORMATS, INIT_MODES, PROFILES, ConfigError, RunSpec
@@ -70,14 +71,21 @@ def _specs(args: argparse.Namespace, backends: list[Backend]) -> list[RunSpec]:
     ]
 
 
-def start_worker(spec: RunSpec, out: Path, *extra: str) -> tuple[int, list[str]]:
+def start_worker(
+    spec: RunSpec, out: Path, *extra: str, stdout: IO | None = None
+) -> tuple[int, list[str]]:
     """Run `python -m harness.worker` for `spec` in a fresh process. Its output goes to
-    the terminal as it comes; returns its exit status and the last lines of its stderr."""
+    the terminal (or `stdout`) as it comes; returns its exit status and the last lines of
+    its stderr."""
     env = {**os.environ, **resolve(spec.backend).env(spec.threads)}
     command = [sys.executable, "-m", "harness.worker", "--spec", json.dumps(spec.to_dict())]
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     with subprocess.Popen(
-        [*command, "--out", str(out), *extra], env=env, stderr=subprocess.PIPE, text=True
+        [*command, "--out", str(out), *extra],
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
     ) as worker:
         try:
             for line in worker.stderr:
@@ -128,10 +136,28 @@ def record_failure(spec: RunSpec, out: Path, code: int, tail: list[str]) -> str:
     return reason
 
 
+class Console:
+    """What `run` tells the user: lines for people, nothing with --quiet, or one JSON
+    object per line with --json (the workers' own output then goes to stderr)."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    def say(self, text: str) -> None:
+        if self.mode == "normal":
+            print(text, flush=True)
+
+    def event(self, **fields: object) -> None:
+        if self.mode == "json":
+            print(json.dumps(fields), flush=True)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     backends = _backends(args.backend)
     specs = _specs(args, backends)
     _writable(results.runs_dir(args.results))
+    console = Console("json" if args.json else "quiet" if args.quiet else "normal")
+    worker_options = () if console.mode == "normal" else ("--quiet",)
 
     failed = []
     label = "the first run"
@@ -139,38 +165,46 @@ def cmd_run(args: argparse.Namespace) -> int:
         for spec in specs:
             for _ in range(args.repeat):
                 label = f"{spec.backend} (seed {spec.seed})"
-                print(
+                console.say(
                     f"==> {label}: {spec.model} on {spec.dataset}, profile {spec.profile}, "
-                    f"init {spec.init}, {spec.threads} threads",
-                    flush=True,
+                    f"init {spec.init}, {spec.threads} threads"
                 )
                 run_id = results.new_run_id(
                     spec.backend, spec.model, spec.dataset, spec.profile, spec.seed
                 )
                 out = results.runs_dir(args.results) / f"{run_id}.json"
-                code, tail = start_worker(spec, out)
+                code, tail = start_worker(
+                    spec, out, *worker_options, stdout=sys.stderr if args.json else None
+                )
                 if code != 0 or not out.is_file():
                     reason = record_failure(spec, out, code, tail)
                     last = "".join(f"\n      | {line}" for line in tail[-SUMMARY_TAIL_LINES:])
                     failed.append(f"{label}: {reason}{last}")
-                    print(f"==> {label}: FAILED: {reason}", flush=True)
+                    console.say(f"==> {label}: FAILED: {reason}")
+                    console.event(event="run", backend=spec.backend, seed=spec.seed,
+                                  status="failed", reason=reason, result=str(out))  # fmt: skip
                     if args.fail_fast:
                         raise StopRun
                     continue
                 r = results.read(out)
-                print(
+                training_s = sum(r.timings["epochs_s"])
+                console.say(
                     f"==> {label}: test accuracy {100 * r.metrics['test_accuracy']:.2f} %, "
-                    f"{sum(r.timings['epochs_s']):.1f} s training; {out}",
-                    flush=True,
+                    f"{training_s:.1f} s training; {out}"
                 )
+                console.event(event="run", backend=spec.backend, seed=spec.seed, status="ok",
+                              test_accuracy=r.metrics["test_accuracy"],
+                              training_s=training_s, result=str(out))  # fmt: skip
     except StopRun:
-        print("==> stopped at the first failure (--fail-fast)", flush=True)
+        console.say("==> stopped at the first failure (--fail-fast)")
     except KeyboardInterrupt:
-        print(f"\n==> interrupted during {label}; no result was written for it", flush=True)
+        print(f"\n==> interrupted during {label}; no result was written for it", file=sys.stderr)
         return 130
     if not args.no_report:
-        for path in report.write_report(args.results):
-            print(f"report: {path}")
+        paths = report.write_report(args.results)
+        console.event(event="report", paths=[str(p) for p in paths])
+        if console.mode != "json":
+            print(f"report: {paths[0]}")
     if failed:
         print("failed:\n" + "\n".join(f"  {f}" for f in failed), file=sys.stderr)
         return 1
@@ -210,6 +244,19 @@ def cmd_parity(args: argparse.Namespace) -> int:
     print(report.parity_text(record))
     print(f"parity: {path}")
     return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    for folder in (args.baseline, args.current):
+        if not results.runs_dir(folder).is_dir():
+            raise ConfigError(f"{folder} is not a results folder: it has no runs/ folder")
+    changes, only_base, only_cur, warnings = compare.compare(
+        args.baseline, args.current, args.time_threshold, args.accuracy_points
+    )
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(compare.render(changes, only_base, only_cur))
+    return 1 if any(c.verdict == "worse" for c in changes) else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -341,6 +388,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--fail-fast", action="store_true", help="stop at the first failed run (default: go on)"
     )
+    output = run.add_mutually_exclusive_group()
+    output.add_argument("--quiet", action="store_true", help="print only errors and the report")
+    output.add_argument(
+        "--json", action="store_true", help="print one JSON object per finished run on stdout"
+    )
     run.set_defaults(func=cmd_run)
 
     parity = sub.add_parser(
@@ -350,6 +402,25 @@ def parser() -> argparse.ArgumentParser:
     parity.add_argument("--seed", type=int, default=1, help="seed of the weights and batches")
     parity.add_argument("--steps", type=_positive_int, default=50, help="training steps (50)")
     parity.set_defaults(func=cmd_parity)
+
+    cmp = sub.add_parser(
+        "compare", help="compare two results folders; exit 1 if anything got worse"
+    )
+    cmp.add_argument("baseline", type=Path, help="results folder (with runs/) to compare with")
+    cmp.add_argument("current", type=Path, help="results folder (with runs/) to judge")
+    cmp.add_argument(
+        "--time-threshold",
+        type=_positive_float,
+        default=0.10,
+        help="a time ratio beyond 1 +- this is a change (default 0.10)",
+    )
+    cmp.add_argument(
+        "--accuracy-points",
+        type=_positive_float,
+        default=0.3,
+        help="an accuracy move beyond this many points is a change (default 0.3)",
+    )
+    cmp.set_defaults(func=cmd_compare)
 
     rep = sub.add_parser("report", help="rebuild REPORT.md and summary.csv from result files")
     rep.add_argument("--results", type=Path, default=Path("results"))

@@ -11,6 +11,7 @@ import csv
 import io
 import re
 import statistics
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -563,5 +564,5 @@ def write_report(results_dir: Path) -> list[Path]:
     for path, text in texts.items():
         results.write_text_atomic(path, text)
     for w in warnings:
-        print(f"warning: {w}")
+        print(f"warning: {w}", file=sys.stderr)
     return [*texts, *(path for _, path in plots)]

@@ -124,7 +124,7 @@ def compile_model(s: Session) -> None:
     )
 
 
-def fit(s: Session) -> tuple[dict[str, list[float]], list[float], str | None]:
+def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], list[float], str | None]:
     """Train; returns the per-epoch history, the epoch times and the batch-order digest."""
     laps = timing.Laps()
     keras = s.keras
@@ -145,7 +145,9 @@ def fit(s: Session) -> tuple[dict[str, list[float]], list[float], str | None]:
                     f"training diverged: the mean loss of epoch {epoch + 1} was {loss}"
                 )
 
-    common = {"batch_size": s.recipe["batch_size"], "verbose": 2, "callbacks": [EpochClock()]}
+    # Keras's progress bar on a terminal, one line per epoch in a log, nothing if quiet.
+    verbose = 0 if quiet else 1 if sys.stdout.isatty() else 2
+    common = {"batch_size": s.recipe["batch_size"], "verbose": verbose, "callbacks": [EpochClock()]}
     if s.spec.init == "keras":
         history = s.model.fit(s.x_train, s.y_train, epochs=s.recipe["epochs"], **common)
         return history.history, laps.samples, None
@@ -170,12 +172,12 @@ def fit(s: Session) -> tuple[dict[str, list[float]], list[float], str | None]:
     return merged, laps.samples, reproducibility.digest(orders)
 
 
-def train_and_evaluate(spec: RunSpec, out: Path) -> results.RunResult:
+def train_and_evaluate(spec: RunSpec, out: Path, quiet: bool = False) -> results.RunResult:
     s = start(spec)
     set_starting_point(s)
     initial_digest = reproducibility.digest(s.model.get_weights())
     compile_model(s)
-    history, epochs_s, order_digest = fit(s)
+    history, epochs_s, order_digest = fit(s, quiet)
     with s.sections("evaluate_s"):
         test_loss, test_accuracy = s.model.evaluate(
             s.x_test, s.y_test, batch_size=s.recipe["batch_size"], verbose=0
@@ -272,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     task.add_argument("--spec", help="the RunSpec as a JSON object")
     task.add_argument("--describe", nargs="+", metavar="MODEL", help="describe models")
     parser.add_argument("--parity", type=int, metavar="STEPS", help="run the parity probe")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
     args = parser.parse_args(argv)
     # SIGTERM ends the run through SystemExit, so that half-written files are removed.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -283,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.parity:
             parity_probe(spec, args.parity, args.out)
             return 0
-        result = train_and_evaluate(spec, args.out)
+        result = train_and_evaluate(spec, args.out, args.quiet)
     except (ConfigError, DatasetError, plugins.PluginError, TrainingDiverged) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -178,3 +178,33 @@ def test_keras_json_of_the_user_is_honoured_recorded_and_left_alone(backend, tmp
     assert r.environment["keras_json"]["image_data_format"] == "channels_first"
     assert r.environment["variables"]["KERAS_HOME"] == str(home)
     assert (settings.read_bytes(), settings.stat().st_mtime_ns) == before
+
+
+def test_a_separately_installed_plugin_package_adds_a_model_and_a_dataset(backend, tmp_path):
+    from pathlib import Path
+
+    example = Path(__file__).parent.parent / "examples" / "harness-plugin-example"
+    site = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+         "--target", str(site), str(example)],
+        check=True, capture_output=True, timeout=600,
+    )  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
+    }
+    listed = subprocess.run(
+        [sys.executable, "-m", "harness", "list"], env=env, capture_output=True, text=True
+    )
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert "tiny_mlp: 25,186 parameters" in listed.stdout  # 784 x 32 + 32 + 32 x 2 + 2
+    assert "stripes: generated" in listed.stdout
+    command = [sys.executable, "-m", "harness", "run", "--backend", backend.name,
+               "--model", "tiny_mlp", "--dataset", "stripes", "--threads", "1",
+               "--no-report", "--results", str(tmp_path / "results")]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    [r], _ = results.read_all(tmp_path / "results")
+    assert (r.spec["model"], r.spec["dataset"], r.recipe["epochs"]) == ("tiny_mlp", "stripes", 2)
+    assert r.metrics["test_accuracy"] > 0.9

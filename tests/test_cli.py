@@ -1,6 +1,8 @@
 """The parent process's handling of workers, with the worker replaced by a stand-in."""
 
+import json
 import signal
+import sys
 
 import pytest
 from conftest import make_result
@@ -37,8 +39,8 @@ def fake_workers(monkeypatch):
     monkeypatch.setattr(Backend, "installed", lambda self: True)
     started = []
 
-    def start_worker(spec, out, *extra):
-        started.append(spec.backend)
+    def start_worker(spec, out, *extra, stdout=None):
+        started.append((spec.backend, extra, stdout))
         code = {"jax": 2}.get(spec.backend, 0)
         if code == 0:
             r = make_result(backend=spec.backend)
@@ -53,7 +55,7 @@ def fake_workers(monkeypatch):
 def test_a_failed_backend_is_recorded_and_the_others_go_on(fake_workers, tmp_path, capsys):
     code = cli.main(["run", "--backend", "tf,jax,torch", "--results", str(tmp_path)])
     assert code == 1
-    assert fake_workers == ["tensorflow", "jax", "torch"]
+    assert [b for b, _, _ in fake_workers] == ["tensorflow", "jax", "torch"]
     found, _ = results.read_all(tmp_path)
     assert sorted((r.spec["backend"], r.status) for r in found) == [
         ("jax", "failed"), ("tensorflow", "ok"), ("torch", "ok"),
@@ -67,13 +69,13 @@ def test_a_failed_backend_is_recorded_and_the_others_go_on(fake_workers, tmp_pat
 def test_fail_fast_stops_at_the_first_failure(fake_workers, tmp_path):
     argv = ["run", "--backend", "tf,jax,torch", "--fail-fast", "--results", str(tmp_path)]
     assert cli.main(argv) == 1
-    assert fake_workers == ["tensorflow", "jax"]
+    assert [b for b, _, _ in fake_workers] == ["tensorflow", "jax"]
 
 
 def test_seeds_and_repeats_make_one_run_each(fake_workers, tmp_path):
     argv = ["run", "--backend", "torch", "--seeds", "1,2", "--repeat", "2"]
     assert cli.main([*argv, "--results", str(tmp_path)]) == 0
-    assert fake_workers == ["torch"] * 4
+    assert [b for b, _, _ in fake_workers] == ["torch"] * 4
 
 
 def test_a_results_path_that_is_a_file_is_refused_before_any_run(fake_workers, tmp_path, capsys):
@@ -98,3 +100,31 @@ def test_bad_options_are_refused_with_a_message(argv, message, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["run", "--backend", "torch", *argv])
     assert e.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_json_prints_one_object_per_run_and_the_report_and_nothing_else(
+    fake_workers, tmp_path, capsys
+):
+    assert cli.main(["run", "--backend", "tf,jax", "--json", "--results", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    events = [json.loads(line) for line in out.splitlines()]
+    assert [(e["event"], e.get("backend"), e.get("status")) for e in events] == [
+        ("run", "tensorflow", "ok"), ("run", "jax", "failed"), ("report", None, None),
+    ]  # fmt: skip
+    assert events[0]["test_accuracy"] == 0.99 and events[2]["paths"][0].endswith("REPORT.md")
+    assert all(extra == ("--quiet",) for _, extra, _ in fake_workers)
+    assert all(stdout is sys.stderr for _, _, stdout in fake_workers)
+    assert "training diverged" in err
+
+
+def test_quiet_prints_only_where_the_report_is(fake_workers, tmp_path, capsys):
+    assert cli.main(["run", "--backend", "torch", "--quiet", "--results", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == f"report: {tmp_path / 'REPORT.md'}\n"
+
+
+def test_normal_output_has_a_line_per_run_and_ends_with_the_report(fake_workers, tmp_path, capsys):
+    assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("==> torch (seed 1): mnist_cnn on mnist")
+    assert lines[1].startswith("==> torch (seed 1): test accuracy 99.00 %, 90.0 s training")
+    assert lines[-1] == f"report: {tmp_path / 'REPORT.md'}"

@@ -1,0 +1,1 @@
+"""An example plugin package for keras-backend-harness: a model and a dataset."""

@@ -1,0 +1,99 @@
+"""`python -m harness compare BASELINE CURRENT`: two sets of result files, side by side,
+like asv compare. Each folder is a results folder (holding runs/); runs are matched by
+backend and variant, and each metric is marked better, worse or unchanged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import report, results
+
+# (row key, label, kind, lower is better)
+METRICS = (
+    ("test_accuracy", "test accuracy", "accuracy", False),
+    ("steady_epoch_s", "later epochs, median (s)", "time", True),
+    ("first_epoch_s", "first epoch (s)", "time", True),
+    ("evaluate_s", "evaluation (s)", "time", True),
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    variant: tuple
+    metric: str
+    baseline: float
+    current: float
+    verdict: str  # "better", "worse" or "unchanged"
+
+    @property
+    def ratio(self) -> float:
+        return self.current / self.baseline if self.baseline else float("inf")
+
+
+def verdict(
+    kind: str, lower_is_better: bool, baseline: float, current: float,
+    time_threshold: float, accuracy_points: float,
+) -> str:  # fmt: skip
+    """A time changes when the ratio leaves 1 +- time_threshold; an accuracy when it moves
+    by more than `accuracy_points` percentage points."""
+    if kind == "accuracy":
+        moved = 100 * (current - baseline)
+        changed = abs(moved) > accuracy_points
+    else:
+        moved = current - baseline
+        changed = baseline > 0 and abs(current / baseline - 1) > time_threshold
+    if not changed:
+        return "unchanged"
+    return "better" if (moved < 0) == lower_is_better else "worse"
+
+
+def _rows(results_dir: Path) -> tuple[dict[tuple, dict], list[str]]:
+    runs, warnings = results.read_all(results_dir)
+    ok = [r for r in runs if r.status == "ok"]
+    return {tuple(row[k] for k in report.VARIANT_FIELDS): row for row in report.rows(ok)}, warnings
+
+
+def compare(
+    baseline_dir: Path, current_dir: Path, time_threshold: float = 0.10,
+    accuracy_points: float = 0.3,
+) -> tuple[list[Change], list[tuple], list[tuple], list[str]]:  # fmt: skip
+    """Changes for variants in both folders, variants only in the baseline, only in the
+    current folder, and warnings about files that could not be read."""
+    base, w1 = _rows(baseline_dir)
+    cur, w2 = _rows(current_dir)
+    changes = []
+    for key in sorted(set(base) & set(cur), key=str):
+        for name, _, kind, lower in METRICS:
+            b, c = base[key][name], cur[key][name]
+            if b is None or c is None:
+                continue
+            v = verdict(kind, lower, b, c, time_threshold, accuracy_points)
+            changes.append(Change(key, name, b, c, v))
+    only_base = sorted(set(base) - set(cur), key=str)
+    only_cur = sorted(set(cur) - set(base), key=str)
+    return changes, only_base, only_cur, w1 + w2
+
+
+def _variant_text(key: tuple) -> str:
+    v = dict(zip(report.VARIANT_FIELDS, key, strict=True))
+    return f"{v['backend']}, " + report.group_text(tuple(v[k] for k in report.GROUP_FIELDS))
+
+
+def render(changes: list[Change], only_base: list[tuple], only_cur: list[tuple]) -> str:
+    labels = {name: label for name, label, _, _ in METRICS}
+    out = [
+        f"{'':10} {'baseline':>12} {'current':>12} {'ratio':>8}  metric, variant",
+    ]
+    for c in changes:
+        mark = {"better": "better", "worse": "WORSE", "unchanged": ""}[c.verdict]
+        out.append(
+            f"{mark:10} {c.baseline:12.4g} {c.current:12.4g} {c.ratio:8.3f}  "
+            f"{labels[c.metric]}, {_variant_text(c.variant)}"
+        )
+    out += [f"only in baseline: {_variant_text(k)}" for k in only_base]
+    out += [f"only in current: {_variant_text(k)}" for k in only_cur]
+    worse = sum(c.verdict == "worse" for c in changes)
+    out.append(f"{len(changes)} compared: {worse} worse, "
+               f"{sum(c.verdict == 'better' for c in changes)} better")  # fmt: skip
+    return "\n".join(out)

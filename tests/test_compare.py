@@ -1,0 +1,57 @@
+import pytest
+
+from harness import cli, compare
+
+
+@pytest.mark.parametrize(
+    ("kind", "lower", "baseline", "current", "expected"),
+    [
+        ("time", True, 20.0, 21.9, "unchanged"),  # +9.5 %
+        ("time", True, 20.0, 22.2, "worse"),  # +11 %
+        ("time", True, 20.0, 17.8, "better"),  # -11 %
+        ("accuracy", False, 0.9900, 0.9875, "unchanged"),  # -0.25 points
+        ("accuracy", False, 0.9900, 0.9860, "worse"),  # -0.4 points
+        ("accuracy", False, 0.9860, 0.9900, "better"),
+    ],
+)
+def test_verdict_uses_ten_percent_for_times_and_a_third_of_a_point_for_accuracy(
+    kind, lower, baseline, current, expected
+):
+    assert compare.verdict(kind, lower, baseline, current, 0.10, 0.3) == expected
+
+
+def test_compare_matches_variants_and_exits_non_zero_when_something_got_worse(
+    tmp_path, monkeypatch, capsys
+):
+    from conftest import make_result
+
+    from harness import results
+
+    def write(folder, **kwargs):
+        r = make_result(**kwargs)
+        results.write(r, results.runs_dir(tmp_path / folder) / f"{r.run_id}.json")
+
+    write("base", backend="jax", epochs_s=(30.0, 20.0, 20.0))
+    write("base", backend="torch")
+    write("now", backend="jax", epochs_s=(30.0, 25.0, 25.0))  # later epochs 25 % slower
+    write("now", backend="tensorflow")
+    changes, only_base, only_cur, warnings = compare.compare(tmp_path / "base", tmp_path / "now")
+    assert warnings == []
+    assert {c.metric: c.verdict for c in changes} == {
+        "test_accuracy": "unchanged",
+        "steady_epoch_s": "worse",
+        "first_epoch_s": "unchanged",
+        "evaluate_s": "unchanged",
+    }
+    assert [k[0] for k in only_base] == ["torch"] and [k[0] for k in only_cur] == ["tensorflow"]
+
+    assert cli.main(["compare", str(tmp_path / "base"), str(tmp_path / "now")]) == 1
+    out = capsys.readouterr().out
+    assert "WORSE" in out and "1.250" in out and "only in current: tensorflow" in out
+    argv = ["compare", str(tmp_path / "base"), str(tmp_path / "now"), "--time-threshold", "0.3"]
+    assert cli.main(argv) == 0
+
+
+def test_compare_refuses_a_folder_without_runs(tmp_path, capsys):
+    assert cli.main(["compare", str(tmp_path), str(tmp_path)]) == 2
+    assert "has no runs/ folder" in capsys.readouterr().err
