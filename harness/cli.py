@@ -49,9 +49,12 @@ def _writable(directory: Path) -> None:
         raise ConfigError(f"results folder {directory} is not writable: {e}") from e
 
 
-def _backends(names: str) -> list[Backend]:
-    """The named backends, refused together with install hints if any is missing."""
-    backends = [resolve(name) for name in names.split(",") if name]
+def _backends(args: argparse.Namespace) -> list[Backend]:
+    """The named backends, after the model and dataset names are checked; refused
+    together with install hints if any is not installed."""
+    backends = [resolve(name) for name in args.backend.split(",") if name]
+    plugins.check_name("model", args.model)
+    plugins.check_name("dataset", args.dataset)
     if not backends:
         raise ConfigError("--backend names no backend")
     missing = [b for b in backends if not b.installed()]
@@ -61,8 +64,6 @@ def _backends(names: str) -> list[Backend]:
 
 
 def _specs(args: argparse.Namespace, backends: list[Backend]) -> list[RunSpec]:
-    plugins.check_name("model", args.model)
-    plugins.check_name("dataset", args.dataset)
     overrides = {k: v for k, v in vars(args).items() if k in SPEC_OPTIONS and v is not None}
     return [
         RunSpec.from_profile(b.name, args.profile, seed=seed, **overrides)
@@ -153,7 +154,7 @@ class Console:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    backends = _backends(args.backend)
+    backends = _backends(args)
     specs = _specs(args, backends)
     _writable(results.runs_dir(args.results))
     console = Console("json" if args.json else "quiet" if args.quiet else "normal")
@@ -212,7 +213,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_parity(args: argparse.Namespace) -> int:
-    backends = _backends(args.backend)
+    backends = _backends(args)
     if len(backends) < 2:
         raise ConfigError("parity compares backends: name two or more with --backend")
     args.init, args.profile, args.seeds = "harness", "seed", [args.seed]

@@ -67,7 +67,9 @@ def test_run_refuses_a_backend_that_is_not_installed_with_its_tox_env(
     assert not (tmp_path / "runs").exists()
 
 
-def test_run_refuses_unknown_names_before_training(capsys, tmp_path):
+def test_run_refuses_unknown_names_before_training(capsys, tmp_path, monkeypatch):
+    # Names come first: the model's error, not the missing framework's, is the one shown.
+    monkeypatch.setattr(Backend, "installed", lambda self: False)
     assert cli.main(["run", "--backend", "tf,mxnet", "--results", str(tmp_path)]) == 2
     assert "unknown backend 'mxnet'" in capsys.readouterr().err
     assert (
