@@ -84,6 +84,11 @@ def start(spec: RunSpec) -> Session:
             keras.config.set_image_data_format(spec.data_format)
         data_format = keras.config.image_data_format()
         one_hot = recipe["loss"] == "categorical_crossentropy"
+        if recipe["batch_size"] > train_images:
+            raise ConfigError(
+                f"batch_size must be <= {train_images} (the training images used), "
+                f"got {recipe['batch_size']}"
+            )
         train = Split(loaded.train.x[:train_images], loaded.train.y[:train_images])
         x_train, y_train = prepare(train, data_format, dataset.num_classes, one_hot)
         x_test, y_test = prepare(loaded.test, data_format, dataset.num_classes, one_hot)

@@ -141,21 +141,30 @@ def test_batchnorm_model_builds_and_its_statistics_start_as_keras_sets_them(kera
     assert [e["value"] for e in constants] == [1.0, 0.0, 0.0, 1.0] * 3 + [0.0]
 
 
-def test_fashion_mnist_and_the_batchnorm_model_train_through_the_harness(
-    backend, tmp_path, mnist_dir
-):
+def test_seed_model_trains_on_fashion_mnist(backend, tmp_path, mnist_dir):
     r = harness_run(
         tmp_path,
-        "--backend", backend.name, "--model", "mnist_bn", "--dataset", "fashion_mnist",
-        "--data-dir", str(mnist_dir), "--epochs", "2", "--train-images", "6000",
-        "--batch-size", "32",
+        "--backend", backend.name, "--dataset", "fashion_mnist", "--profile", "quick",
+        "--data-dir", str(mnist_dir), "--train-images", "12000", "--batch-size", "50",
     )  # fmt: skip
     assert r.recipe["data_source"] == str(mnist_dir / "fashion-mnist")
+    assert r.recipe["test_images"] == 10000
+    # Ten classes, chance 0.1; TensorFlow measured 80.5 % after these 240 steps.
+    assert r.metrics["test_accuracy"] > 0.7
+
+
+def test_batchnorm_model_trains_through_the_harness(backend, tmp_path, mnist_dir):
+    r = harness_run(
+        tmp_path,
+        "--backend", backend.name, "--model", "mnist_bn", "--data-dir", str(mnist_dir),
+        "--epochs", "2", "--train-images", "6000", "--batch-size", "32",
+    )  # fmt: skip
     assert r.recipe["optimizer"]["class_name"] == "Adam" and r.recipe["epochs"] == 2
-    # Ten classes: chance is 0.1. Test accuracy lags training accuracy until the moving
-    # statistics (momentum 0.99) settle: TensorFlow measured 11 % after 188 steps (train
-    # 80 %) and 66 % after these 376 (train 89 %).
-    assert r.metrics["test_accuracy"] > 0.5
+    # Test accuracy lags training accuracy until the moving statistics (momentum 0.99)
+    # settle: after these 376 steps TensorFlow measured 45 % on the test set against
+    # 98 % in training (on Fashion-MNIST: 66 % against 89 %; after 188 steps, 11 %).
+    assert r.metrics["history"]["accuracy"][-1] > 0.9
+    assert r.metrics["test_accuracy"] > 0.3
 
 
 def test_keras_json_of_the_user_is_honoured_recorded_and_left_alone(backend, tmp_path):

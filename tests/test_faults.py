@@ -108,13 +108,24 @@ def test_two_runs_at_once_and_reports_meanwhile_are_all_complete(backend, tmp_pa
     assert leftovers(tmp_path) == []
 
 
-def test_more_training_images_than_exist_fails_before_training(backend, tmp_path):
-    command = harness_command(backend, tmp_path, "--epochs", "1")
-    command[command.index("1000")] = "99999"
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+@pytest.mark.parametrize(
+    ("option", "value", "reason"),
+    [
+        ("--train-images", "99999",
+         "train_images must be <= 12000 (the synthetic training set), got 99999"),
+        ("--batch-size", "1001", "batch_size must be <= 1000 (the training images used), got 1001"),
+    ],
+)  # fmt: skip
+def test_numbers_larger_than_what_exists_fail_before_training(
+    backend, tmp_path, option, value, reason
+):
+    done = subprocess.run(
+        harness_command(backend, tmp_path, "--epochs", "1", option, value),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 1
     [r], _ = results.read_all(tmp_path)
-    assert r.failure["reason"] == (
-        "train_images must be <= 12000 (the synthetic training set), got 99999"
-    )
+    assert r.status == "failed" and r.failure["reason"] == reason
     assert "Epoch" not in done.stdout
