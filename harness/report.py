@@ -347,7 +347,7 @@ def _variant_text(row: dict) -> str:
     return group_text(tuple(row[k] for k in GROUP_FIELDS)) + f", jit_compile={row['jit_compile']}"
 
 
-def markdown(
+def render_markdown(
     runs: list[RunResult],
     failures: list[RunResult],
     results_dir: Path,
@@ -550,15 +550,49 @@ def csv_text(table: list[dict]) -> str:
     return buf.getvalue()
 
 
+HTML_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em;
+       color: #222; line-height: 1.45; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; vertical-align: top; }
+th { background: #f3f3f3; }
+tr:nth-child(even) td { background: #fafafa; }
+img { max-width: 100%; }
+code { background: #f3f3f3; padding: 0 0.2em; }
+"""
+
+
+def html(markdown_text: str, results_dir: Path) -> str:
+    """REPORT.md as one self-contained page: its plots embedded as data URIs."""
+    import base64
+
+    import markdown
+
+    def embed(match: re.Match) -> str:
+        data = base64.b64encode((results_dir / match.group(2)).read_bytes()).decode()
+        return f"![{match.group(1)}](data:image/png;base64,{data})"
+
+    embedded = re.sub(r"!\[([^\]]*)\]\(([^)/]+\.png)\)", embed, markdown_text)
+    body = markdown.markdown(embedded, extensions=["tables"])
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Keras backend comparison</title><style>{HTML_STYLE}</style></head>"
+        f"<body>\n{body}\n</body></html>\n"
+    )
+
+
 def write_report(results_dir: Path) -> list[Path]:
-    """Write REPORT.md, summary.csv and the plots into `results_dir`; returns their paths."""
+    """Write REPORT.md, report.html, summary.csv and the plots into `results_dir`;
+    returns their paths."""
     results_dir = Path(results_dir)
     everything, warnings = results.read_all(results_dir)
     runs = [r for r in everything if r.status == "ok"]
     failures = [r for r in everything if r.status == "failed"]
     plots = plot_curves(runs, results_dir)
+    text = render_markdown(runs, failures, results_dir, warnings, plots)
     texts = {
-        results_dir / "REPORT.md": markdown(runs, failures, results_dir, warnings, plots),
+        results_dir / "REPORT.md": text,
+        results_dir / "report.html": html(text, results_dir),
         results_dir / "summary.csv": csv_text(rows(runs)),
     }
     for path, text in texts.items():

@@ -47,12 +47,13 @@ def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, writ
     write_result(backend="jax", accuracy=0.9907)
     (tmp_path / "runs" / "empty.json").write_text("")
     paths = report.write_report(tmp_path)
-    assert [p.name for p in paths[:2]] == ["REPORT.md", "summary.csv"]
-    [plot] = paths[2:]
-    assert (
-        plot.read_bytes().startswith(b"\x89PNG")
-        and f"]({plot.name})" in plot.parent.joinpath("REPORT.md").read_text()
-    )
+    assert [p.name for p in paths[:3]] == ["REPORT.md", "report.html", "summary.csv"]
+    [plot] = paths[3:]
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    assert f"]({plot.name})" in (tmp_path / "REPORT.md").read_text()
+    page = (tmp_path / "report.html").read_text()
+    # self-contained: the plot is inside the page, not beside it
+    assert "<table>" in page and "data:image/png;base64," in page and plot.name not in page
     md = (tmp_path / "REPORT.md").read_text()
     table_rows = [
         line

@@ -14,11 +14,16 @@ def test_result_round_trips_through_its_file(tmp_path):
     assert json.loads(path.read_text())["schema_version"] == results.SCHEMA_VERSION
 
 
-def test_atomic_write_leaves_only_the_final_file(tmp_path):
+def test_atomic_write_leaves_only_the_final_file_readable_as_open_would(tmp_path):
+    import os
+
     results.write_text_atomic(tmp_path / "a" / "REPORT.md", "one")
     results.write_text_atomic(tmp_path / "a" / "REPORT.md", "two")
     assert [p.name for p in (tmp_path / "a").iterdir()] == ["REPORT.md"]
     assert (tmp_path / "a" / "REPORT.md").read_text() == "two"
+    (tmp_path / "plain").write_text("")
+    mode = os.stat(tmp_path / "a" / "REPORT.md").st_mode & 0o777
+    assert mode == os.stat(tmp_path / "plain").st_mode & 0o777
 
 
 def test_run_ids_never_collide_and_name_the_cell():
