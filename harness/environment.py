@@ -11,7 +11,7 @@ from pathlib import Path
 
 # Variables that change what a framework does; all of them are recorded.
 RECORDED_PREFIXES = ("KERAS_", "XLA_", "OMP_", "TF_", "MKL_", "OPENBLAS_", "JAX_", "TORCH_")
-RECORDED_NAMES = ("XLA_FLAGS", "CUDA_VISIBLE_DEVICES", "HARNESS_DATA_DIR")
+RECORDED_NAMES = ("CUDA_VISIBLE_DEVICES", "HARNESS_DATA_DIR")
 
 
 def keras_home() -> Path:

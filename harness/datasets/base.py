@@ -10,6 +10,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from harness.environment import keras_home
+
 
 class DatasetError(RuntimeError):
     """A dataset could not be loaded, or what was loaded is not what it should be."""
@@ -87,6 +89,7 @@ class FileDataset(Dataset):
 
     digests: ClassVar[dict[str, str]]  # x_train, y_train, x_test, y_test -> SHA-256
     files: ClassVar[str]  # what the user should provide, for messages
+    keras_dataset: ClassVar[str]  # the keras.datasets module that downloads it
 
     def candidates(self, data_dir: str | None) -> list[Path]:
         """The places to look, in order."""
@@ -101,7 +104,17 @@ class FileDataset(Dataset):
         raise NotImplementedError
 
     def download(self) -> Loaded:
-        raise NotImplementedError
+        """Keras's own loader, which downloads into (and then reads from) its cache."""
+        import keras
+
+        (x_train, y_train), (x_test, y_test) = getattr(
+            keras.datasets, self.keras_dataset
+        ).load_data()
+        return Loaded(
+            Split(x_train, y_train),
+            Split(x_test, y_test),
+            source=f"keras.datasets.{self.keras_dataset} (cache: {keras_home() / 'datasets'})",
+        )
 
     def locate(self, data_dir: str | None = None) -> str:
         for path in self.candidates(data_dir):

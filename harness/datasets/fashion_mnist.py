@@ -46,6 +46,7 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
 
 class FashionMNIST(FileDataset):
     name = "fashion_mnist"
+    keras_dataset = "fashion_mnist"
     num_classes = 10
     image_shape = (28, 28)
     files = "the four Fashion-MNIST .gz files (in DIR or DIR/fashion-mnist)"
@@ -75,14 +76,4 @@ class FashionMNIST(FileDataset):
             Split(arrays["x_train"], arrays["y_train"]),
             Split(arrays["x_test"], arrays["y_test"]),
             source=str(path),
-        )
-
-    def download(self) -> Loaded:
-        import keras
-
-        (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
-        return Loaded(
-            Split(x_train, y_train),
-            Split(x_test, y_test),
-            source=f"Keras download into {keras_home() / 'datasets' / SUBDIR}",
         )

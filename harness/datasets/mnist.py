@@ -15,6 +15,7 @@ FILENAME = "mnist.npz"
 
 class MNIST(FileDataset):
     name = "mnist"
+    keras_dataset = "mnist"
     num_classes = 10
     image_shape = (28, 28)
     files = f"{FILENAME} (the Keras file)"
@@ -45,14 +46,4 @@ class MNIST(FileDataset):
             Split(arrays["x_train"], arrays["y_train"]),
             Split(arrays["x_test"], arrays["y_test"]),
             source=str(path),
-        )
-
-    def download(self) -> Loaded:
-        import keras
-
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-        return Loaded(
-            Split(x_train, y_train),
-            Split(x_test, y_test),
-            source=f"Keras download into {keras_home() / 'datasets'}",
         )
