@@ -38,12 +38,14 @@ def _check_positive(name: str, value: int | None) -> None:
 
 @dataclass(frozen=True)
 class Profile:
-    """A named set of overrides of the model's training recipe."""
+    """A named set of overrides of the model's training recipe, and whether the backend's
+    tuned settings (`Backend.tuning`) apply."""
 
     name: str
     description: str
     epochs: int | None = None
     train_images: int | None = None
+    tuned: bool = False
 
 
 PROFILES: dict[str, Profile] = {
@@ -55,6 +57,11 @@ PROFILES: dict[str, Profile] = {
             "smoke run: the same recipe for 1 epoch on the first 6,000 training images",
             epochs=1,
             train_images=6000,
+        ),
+        Profile(
+            "tuned",
+            "the published recipe with each backend's fastest settings here (see `list`)",
+            tuned=True,
         ),
     )
 }
@@ -123,6 +130,10 @@ class RunSpec:
             if overrides.get(name) is None:
                 overrides[name] = getattr(p, name)
         return cls(backend=backend, profile=profile, **overrides)
+
+    @property
+    def tuned(self) -> bool:
+        return get_profile(self.profile).tuned
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

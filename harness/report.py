@@ -2,7 +2,9 @@
 
     python -m harness report [--results results]
 
-writes REPORT.md, summary.csv and the loss-curve plots beside the runs/ folder it reads.
+writes REPORT.md, report.html, summary.csv and the plots beside the runs/ folder it
+reads. Building it also measures this machine's matrix-multiply throughput once per
+thread count of the runs (`harness.machine`), the yardstick of the efficiency table.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import io
 import re
 import statistics
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 
-from harness import reproducibility, results, stats
+from harness import machine, plots, reproducibility, results, speed, stats
 from harness.results import ResultError, RunResult
+from harness.stats import Spread
 
 # A "variant" is everything that shapes a run but its seed: one row of the main table.
 # A "comparison group" is a variant without the backend: the runs that can be compared
@@ -30,8 +33,10 @@ GROUP_FIELDS = (
 VARIANT_FIELDS = ("backend", *GROUP_FIELDS, "jit_compile")
 CSV_FIELDS = (
     *VARIANT_FIELDS, "runs", "seeds", "test_accuracy", "test_accuracy_std", "test_loss",
-    "first_epoch_s", "steady_epoch_s", "train_images_per_s", "evaluate_s", "peak_rss_mib",
-    "versions",
+    "first_epoch_s", "steady_epoch_s", "steady_epoch_p10_s", "steady_epoch_p90_s",
+    "step_s", "step_p10_s", "step_p90_s", "train_images_per_s", "training_gflops",
+    "interpreter_s", "import_s", "data_load_s", "build_s", "evaluate_s", "predict_1_s",
+    "predict_500_s", "peak_rss_mib", "versions",
 )  # fmt: skip
 # Below this p-value, a difference between backends is called larger than seed noise.
 ALPHA = 0.05
@@ -70,19 +75,8 @@ def group_text(key: tuple) -> str:
     )
 
 
-def steady_epoch_s(r: RunResult) -> float | None:
-    """Median epoch time without the first epoch, which carries tracing and compilation."""
-    later = r.timings["epochs_s"][1:]
-    return statistics.median(later) if later else None
-
-
 def versions(r: RunResult) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(r.environment["libraries"].items()))
-
-
-def _median(values: Iterable[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return statistics.median(present) if present else None
 
 
 def _by(runs: Iterable[RunResult], key) -> dict:
@@ -92,30 +86,46 @@ def _by(runs: Iterable[RunResult], key) -> dict:
     return grouped
 
 
+def _median_of(figure: Spread | None) -> float | None:
+    return None if figure is None else figure.median
+
+
 def summarize(runs: list[RunResult]) -> dict:
-    """One row: the runs of one backend and variant, over seeds and repeats."""
+    """One row: the runs of one backend and variant, over seeds and repeats. Times are
+    medians of every sample of the row's runs; `figures` keeps their spreads."""
     row = variant(runs[0])
     accuracies = [r.metrics["test_accuracy"] for r in runs]
-    steady = _median(steady_epoch_s(r) for r in runs)
+    figures = speed.figures(runs)
+    steady, step = figures["steady_epoch_s"], figures["step_s"]
     row.update(
         runs=len(runs),
         seeds=" ".join(str(s) for s in sorted({r.spec["seed"] for r in runs})),
         test_accuracy=statistics.mean(accuracies),
         test_accuracy_std=statistics.stdev(accuracies) if len(runs) > 1 else None,
         test_loss=statistics.mean(r.metrics["test_loss"] for r in runs),
-        first_epoch_s=statistics.median(r.timings["epochs_s"][0] for r in runs),
-        steady_epoch_s=steady,
-        train_images_per_s=row["train_images"] / steady if steady else None,
-        evaluate_s=statistics.median(r.timings["evaluate_s"] for r in runs),
+        steady_epoch_p10_s=steady.p10 if steady else None,
+        steady_epoch_p90_s=steady.p90 if steady else None,
+        step_p10_s=step.p10 if step else None,
+        step_p90_s=step.p90 if step else None,
+        train_images_per_s=row["train_images"] / steady.median if steady else None,
+        training_flops_per_image=speed.training_flops_per_image(runs[0]),
+        training_gflops=speed.training_gflops(runs[0], _median_of(steady)),
         peak_rss_mib=max(r.memory["peak_rss_mib"] for r in runs),
         versions=versions(runs[-1]),
+        figures=figures,
     )
+    row.update({name: _median_of(figure) for name, figure in figures.items()})
     return row
 
 
-def rows(runs: list[RunResult]) -> list[dict]:
+def by_variant(runs: list[RunResult]) -> list[list[RunResult]]:
+    """The runs of each row, in the rows' order."""
     groups = _by(runs, lambda r: tuple(variant(r).values()))
-    return [summarize(g) for _, g in sorted(groups.items(), key=lambda kv: str(kv[0]))]
+    return [g for _, g in sorted(groups.items(), key=lambda kv: str(kv[0]))]
+
+
+def rows(runs: list[RunResult]) -> list[dict]:
+    return [summarize(g) for g in by_variant(runs)]
 
 
 def first_per_seed(runs: list[RunResult]) -> dict[str, dict[int, RunResult]]:
@@ -286,41 +296,59 @@ def noise_sentence(a: str, b: str, test: stats.TTest) -> str:
 def plot_curves(runs: list[RunResult], out_dir: Path) -> list[tuple[tuple, Path]]:
     """One PNG per comparison group with two or more backends: every run's training loss
     per epoch, one colour per backend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     written = []
     for key, members in sorted(_by(runs, group).items(), key=lambda kv: str(kv[0])):
         per_backend = _by(members, lambda r: r.spec["backend"])
         if len(per_backend) < 2 or max(r.recipe["epochs"] for r in members) < 2:
             continue
-        fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
-        for colour, (backend, backend_runs) in enumerate(sorted(per_backend.items())):
-            for i, r in enumerate(backend_runs):
-                loss = r.metrics["history"]["loss"]
-                ax.plot(
-                    range(1, len(loss) + 1),
-                    loss,
-                    color=f"C{colour}",
-                    alpha=0.8,
-                    marker="o",
-                    markersize=3,
-                    label=backend if i == 0 else None,
-                )
-        ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("training loss (log scale)")
-        ax.set_title(group_text(key), fontsize=8)
-        ax.legend()
-        ax.grid(True, alpha=0.3)
-        slug = re.sub(r"[^a-z0-9]+", "-", "-".join(str(k) for k in key).lower()).strip("-")
-        path = out_dir / f"loss-curves-{slug}.png"
-        with results.atomic_file(path, "wb") as f:
-            fig.savefig(f, format="png", bbox_inches="tight")
-        plt.close(fig)
-        written.append((key, path))
+        curves = {b: [r.metrics["history"]["loss"] for r in rs] for b, rs in per_backend.items()}
+        path = out_dir / f"loss-curves-{plots.slug(key)}.png"
+        written.append((key, plots.loss_curves(group_text(key), curves, path)))
+    return written
+
+
+def short_label(row: dict) -> str:
+    """A row's variant in a few words (the backend apart), for narrow tables."""
+    parts = [row["profile"], f"init {row['init']}", row["data_format"], f"jit={row['jit_compile']}"]
+    if row["deterministic"]:
+        parts.append("deterministic")
+    return " · ".join(str(p) for p in parts)
+
+
+def plot_speed(runs: list[RunResult], out_dir: Path) -> list[tuple[str, Path]]:
+    """Steady epoch time and throughput per row, and the step-time distribution per row,
+    for the rows that have steady epochs (and steps)."""
+    table = [(row, members) for row, members in zip(rows(runs), by_variant(runs), strict=True)]
+    timed = [(row, members) for row, members in table if row["figures"]["steady_epoch_s"]]
+    written = []
+    if timed:
+        bars = []
+        for row, _ in timed:
+            steady = row["figures"]["steady_epoch_s"]
+            bars.append(
+                {
+                    "backend": row["backend"],
+                    "label": f"{row['backend']} · {short_label(row)}",
+                    "median": steady.median,
+                    "p10": steady.p10,
+                    "p90": steady.p90,
+                    "images_per_s": row["train_images_per_s"],
+                }
+            )
+        path = plots.epoch_times(bars, out_dir / "epoch-times.png")
+        written.append(("Steady epoch time and training throughput per row", path))
+    steps = [
+        {
+            "backend": row["backend"],
+            "label": f"{row['backend']} · {short_label(row)}",
+            "samples": [s for r in members for s in speed.steady_steps(r)],
+        }
+        for row, members in timed
+        if row["figures"]["step_s"]
+    ]
+    if steps:
+        path = plots.step_times(steps, out_dir / "step-times.png")
+        written.append(("Training step times of the steady epochs per row", path))
     return written
 
 
@@ -347,14 +375,42 @@ def _variant_text(row: dict) -> str:
     return group_text(tuple(row[k] for k in GROUP_FIELDS)) + f", jit_compile={row['jit_compile']}"
 
 
+def _time(figure: Spread | None, digits: int, scale: float = 1.0) -> str:
+    """A timing's median, with NOISY_MARK when its samples spread widely."""
+    if figure is None:
+        return "–"
+    text = f"{scale * figure.median:,.{digits}f}"
+    return text + NOISY_MARK if figure.n > 1 and figure.noisy else text
+
+
+def _range(figure: Spread | None, digits: int, scale: float = 1.0) -> str:
+    """Median [p10–p90] (n samples)."""
+    if figure is None:
+        return "–"
+    return (
+        f"{_time(figure, digits, scale)} [{scale * figure.p10:,.{digits}f}–"
+        f"{scale * figure.p90:,.{digits}f}] (n={figure.n})"
+    )
+
+
+NOISY_MARK = " †"
+NOISY_TEXT = (
+    f"{NOISY_MARK.strip()} noisy: the 10th–90th percentile range of its samples is wider "
+    f"than {100 * stats.NOISY_SPREAD:.0f} % of the median."
+)
+
+
 def render_markdown(
     runs: list[RunResult],
     failures: list[RunResult],
     results_dir: Path,
     warnings: list[str],
-    plots: list[tuple[tuple, Path]],
+    curve_plots: list[tuple[tuple, Path]],
+    speed_plots: list[tuple[str, Path]],
+    peaks: dict[int, dict],
 ) -> str:
-    """The report; `runs` are the completed runs, `failures` the failed ones."""
+    """The report; `runs` are the completed runs, `failures` the failed ones, `peaks` the
+    matrix-multiply measurement per thread count."""
     table = rows(runs)
     out = [
         "# Keras backend comparison",
@@ -375,29 +431,32 @@ def render_markdown(
     out += [
         "## Accuracy and time",
         "",
-        "| Backend | Variant | Runs (seeds) | Test acc. (%) | Test loss | First epoch (s) "
-        "| Later epochs, median (s) | Train images/s | Evaluation (s) | Peak RSS (MiB) "
-        "| Versions |",
-        "|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|",
+        "| Backend | Variant | Runs (seeds) | Test acc. (%) | Test loss | Steady epoch (s) "
+        "| Train images/s | Peak RSS (MiB) | Versions |",
+        "|---|---|---|--:|--:|--:|--:|--:|---|",
     ]
     for row in table:
         out.append(
             f"| {row['backend']} | {_variant_text(row)} | {row['runs']} ({row['seeds']}) "
-            f"| {_accuracy(row)} | {_fmt(row['test_loss'], 4)} | {_fmt(row['first_epoch_s'], 1)} "
-            f"| {_fmt(row['steady_epoch_s'], 1)} | {_fmt(row['train_images_per_s'], 0)} "
-            f"| {_fmt(row['evaluate_s'], 2)} | {_fmt(row['peak_rss_mib'], 0)} | {row['versions']} |"
+            f"| {_accuracy(row)} | {_fmt(row['test_loss'], 4)} "
+            f"| {_time(row['figures']['steady_epoch_s'], 1)} "
+            f"| {_fmt(row['train_images_per_s'], 0)} | {_fmt(row['peak_rss_mib'], 0)} "
+            f"| {row['versions']} |"
         )
     out += [
         "",
         "Accuracy is the mean over runs (± sample standard deviation when there are several).",
-        "The first epoch includes tracing and compilation; 'later epochs' is the median of",
-        "every other epoch, and train images/s divides the training images by it (– when a",
-        "run has a single epoch). Times are medians over runs. Init `harness`: initial",
-        "weights and batch order drawn with numpy, the same on every backend; init `keras`:",
-        "each backend's own initialisation and shuffling.",
+        "A steady epoch is any epoch but the first (which includes tracing and compilation);",
+        "its time is the median over every steady epoch of the row's runs, and train",
+        "images/s divides the training images by it (– when a run has a single epoch).",
+        NOISY_TEXT,
+        "Init `harness`: initial weights and batch order drawn with numpy, the same on every",
+        "backend; init `keras`: each backend's own initialisation and shuffling. Profile",
+        "`tuned`: each backend's fastest settings (its plugin's `tuning`), beside its defaults.",
         "",
     ]
-    out += _reproducibility_sections(runs, results_dir, warnings, plots)
+    out += _time_sections(table, speed_plots, peaks)
+    out += _reproducibility_sections(runs, results_dir, warnings, curve_plots)
     if failures:
         out += [
             "## Failed runs",
@@ -435,11 +494,77 @@ def render_markdown(
     return "\n".join(out)
 
 
+def _time_sections(
+    table: list[dict], speed_plots: list[tuple[str, Path]], peaks: dict[int, dict]
+) -> list[str]:
+    out = [
+        "## Where the time goes",
+        "",
+        "Medians over the row's samples. Steps are timed after the backend has finished",
+        "them (Keras hands the step's loss to the harness's callback as a Python float)",
+        "and include fetching their batch; they are the steady epochs' steps. Prediction",
+        "latency: `predict_on_batch` on 1 and on 500 test images, after one untraced call.",
+        "",
+        "| Backend | Variant | Runs | Interpreter (s) | Import (s) | Data load (s) | Build (s) "
+        "| First epoch (s) | Steady epoch (s) [p10–p90] | Step (ms) [p10–p90] "
+        "| Evaluation (s) | Predict ×1 (ms) | Predict ×500 (ms) |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for row in table:
+        f = row["figures"]
+        out.append(
+            f"| {row['backend']} | {short_label(row)} | {row['runs']} "
+            f"| {_time(f['interpreter_s'], 2)} | {_time(f['import_s'], 2)} "
+            f"| {_time(f['data_load_s'], 2)} | {_time(f['build_s'], 2)} "
+            f"| {_time(f['first_epoch_s'], 1)} | {_range(f['steady_epoch_s'], 2)} "
+            f"| {_range(f['step_s'], 1, 1000)} | {_time(f['evaluate_s'], 2)} "
+            f"| {_time(f['predict_1_s'], 2, 1000)} | {_time(f['predict_500_s'], 1, 1000)} |"
+        )
+    out += ["", NOISY_TEXT, ""]
+    for title, path in speed_plots:
+        out += [f"{title}:", "", f"![{title}]({path.name})", ""]
+    out += ["## Efficiency", ""]
+    if not peaks:
+        out += ["No run has steady epochs, so there is no throughput to relate.", ""]
+        return out
+    for threads, peak in sorted(peaks.items()):
+        gflops = peak["gflops"]
+        out.append(
+            f"- This machine's float32 matrix multiply ({peak['n']}×{peak['n']}, numpy's "
+            f"BLAS, {threads} thread{'s' if threads > 1 else ''}), measured while this report "
+            f"was built: {_range(stats.spread(gflops), 1)} GFLOP/s."
+        )
+    out += [
+        "",
+        "Training FLOPs per image: the model's forward FLOPs (from its layers' shapes) "
+        "times the recorded training factor (backward ≈ 2× forward). Achieved GFLOP/s: those "
+        "FLOPs for the training images over the median steady epoch. Share: of the matrix "
+        "multiply above, with the run's thread count.",
+        "",
+        "| Backend | Variant | Training MFLOP/image | Train images/s | Achieved GFLOP/s "
+        "| Share of matmul peak |",
+        "|---|---|--:|--:|--:|--:|",
+    ]
+    for row in table:
+        peak = peaks.get(row["threads"])
+        achieved = row["training_gflops"]
+        share = achieved / peak["median_gflops"] if achieved and peak else None
+        flops = row["training_flops_per_image"]
+        mflops = None if flops is None else flops / 1e6
+        out.append(
+            f"| {row['backend']} | {short_label(row)} "
+            f"| {_fmt(mflops, 1)} | {_fmt(row['train_images_per_s'], 0)} "
+            f"| {_fmt(achieved, 1)} | {'–' if share is None else f'{100 * share:.0f} %'} |"
+        )
+    out += [""]
+    return out
+
+
 def _reproducibility_sections(
     runs: list[RunResult],
     results_dir: Path,
     warnings: list[str],
-    plots: list[tuple[tuple, Path]],
+    curve_plots: list[tuple[tuple, Path]],
 ) -> list[str]:
     out = ["## Reproducibility", ""]
     points = starting_points(runs)
@@ -497,7 +622,7 @@ def _reproducibility_sections(
     else:
         out += ["No two backends have runs of the same comparison and seed with predictions."]
     out += [""]
-    for key, path in plots:
+    for key, path in curve_plots:
         out += [
             f"Training loss per epoch, {group_text(key)}:",
             "",
@@ -581,15 +706,21 @@ def html(markdown_text: str, results_dir: Path) -> str:
     )
 
 
-def write_report(results_dir: Path) -> list[Path]:
+def write_report(
+    results_dir: Path, measure_peak: Callable[[int], dict] = machine.matmul_peak
+) -> list[Path]:
     """Write REPORT.md, report.html, summary.csv and the plots into `results_dir`;
-    returns their paths."""
+    returns their paths. `measure_peak(threads)` measures the matrix-multiply yardstick,
+    once per thread count of the runs that have steady epochs."""
     results_dir = Path(results_dir)
     everything, warnings = results.read_all(results_dir)
     runs = [r for r in everything if r.status == "ok"]
     failures = [r for r in everything if r.status == "failed"]
-    plots = plot_curves(runs, results_dir)
-    text = render_markdown(runs, failures, results_dir, warnings, plots)
+    curve_plots = plot_curves(runs, results_dir)
+    speed_plots = plot_speed(runs, results_dir)
+    threads = {r.spec["threads"] for r in runs if speed.steady_epochs(r)}
+    peaks = {t: measure_peak(t) for t in sorted(threads)}
+    text = render_markdown(runs, failures, results_dir, warnings, curve_plots, speed_plots, peaks)
     texts = {
         results_dir / "REPORT.md": text,
         results_dir / "report.html": html(text, results_dir),
@@ -599,4 +730,4 @@ def write_report(results_dir: Path) -> list[Path]:
         results.write_text_atomic(path, text)
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
-    return [*texts, *(path for _, path in plots)]
+    return [*texts, *(path for _, path in curve_plots), *(path for _, path in speed_plots)]

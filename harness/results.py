@@ -21,8 +21,8 @@ from typing import IO
 
 import numpy as np
 
-SCHEMA_VERSION = 2
-KNOWN_SCHEMA_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+KNOWN_SCHEMA_VERSIONS = (1, 2, 3)
 
 STATUSES = ("ok", "failed")
 # The keys each section of a completed run must have; the report relies on exactly these.
@@ -40,7 +40,16 @@ REQUIRED = {
         "parameters",
     ),
     "environment": ("python", "cpu_model", "cpus_used", "threads", "libraries", "variables"),
-    "timings": ("import_s", "data_load_s", "build_s", "epochs_s", "evaluate_s"),
+    "timings": (
+        "interpreter_s",
+        "import_s",
+        "data_load_s",
+        "build_s",
+        "epochs_s",
+        "steps_s",
+        "evaluate_s",
+        "predict_s",
+    ),
     "metrics": ("history", "test_loss", "test_accuracy"),
     "memory": ("peak_rss_mib",),
     "reproducibility": ("initial_weights_digest", "batch_order_digest", "final_weights_digest"),
@@ -88,6 +97,8 @@ class RunResult:
             )
         if version == 1:
             data = _upgrade_from_1(data)
+        if data.get("schema_version") == 2:
+            data = _upgrade_from_2(data)
         fields = [f.name for f in dataclasses.fields(cls)]
         missing = [name for name in fields if name not in data]
         status = data.get("status")
@@ -119,6 +130,14 @@ def _upgrade_from_1(data: dict) -> dict:
         "failure": None,
         "schema_version": 2,
     }
+
+
+def _upgrade_from_2(data: dict) -> dict:
+    """Version 2 had no step clocks, prediction latency or interpreter start-up time."""
+    timings = data.get("timings")
+    if isinstance(timings, dict):
+        timings = {"interpreter_s": None, "steps_s": None, "predict_s": None, **timings}
+    return {**data, "timings": timings, "schema_version": 3}
 
 
 def new_run_id(backend: str, model: str, dataset: str, profile: str, seed: int) -> str:

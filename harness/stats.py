@@ -88,3 +88,36 @@ def welch_t_test(a: list[float], b: list[float]) -> TTest | None:
     mean = statistics.mean(a) - statistics.mean(b)
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if va + vb else math.inf
     return _t_test("welch", min(len(a), len(b)), mean, math.sqrt(va + vb), df)
+
+
+# A timing whose 10th-90th percentile range exceeds this share of its median is noisy.
+NOISY_SPREAD = 0.10
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Median and 10th/90th percentiles of timing samples (linear interpolation)."""
+
+    n: int
+    median: float
+    p10: float
+    p90: float
+
+    @property
+    def relative(self) -> float:
+        """(p90 - p10) / median: the width of the middle 80 % against the median."""
+        return (self.p90 - self.p10) / self.median if self.median else math.inf
+
+    @property
+    def noisy(self) -> bool:
+        return self.relative > NOISY_SPREAD
+
+
+def spread(samples: list[float]) -> Spread | None:
+    """None without samples; with one sample every percentile is that sample."""
+    if not samples:
+        return None
+    if len(samples) == 1:
+        return Spread(1, samples[0], samples[0], samples[0])
+    deciles = statistics.quantiles(samples, n=10, method="inclusive")
+    return Spread(len(samples), statistics.median(samples), deciles[0], deciles[-1])

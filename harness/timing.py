@@ -1,10 +1,12 @@
-"""Every clock of a run, and its memory high-water mark."""
+"""Every clock of a run, and its memory high-water mark. Nothing else in the harness
+reads a clock to measure something."""
 
 from __future__ import annotations
 
+import os
 import resource
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 now = time.perf_counter
@@ -42,6 +44,62 @@ class Laps:
         self._start = None
 
 
+class Splits:
+    """Back-to-back intervals, such as the steps of an epoch: each split is the time since
+    the previous one (or since start), so the splits of an epoch add up to the epoch."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._last: float | None = None
+
+    def start(self) -> None:
+        self.samples = []
+        self._last = now()
+
+    def split(self) -> None:
+        if self._last is None:
+            raise RuntimeError("Splits.split() called before start()")
+        t = now()
+        self.samples.append(t - self._last)
+        self._last = t
+
+
+def time_calls(fn: Callable[[], object], repeats: int) -> list[float]:
+    """Duration of each of `repeats` calls of `fn`; `fn` must return only once the work is
+    done (return host values, not handles to pending device work)."""
+    samples = []
+    for _ in range(repeats):
+        start = now()
+        fn()
+        samples.append(now() - start)
+    return samples
+
+
+def process_age_s() -> float:
+    """Seconds since this process started: the interpreter's start-up and every import
+    before this call (Linux: /proc, in clock ticks of 10 ms)."""
+    with open("/proc/self/stat", encoding="ascii") as f:
+        # The command name (field 2) may hold spaces; fields after its ')' are fixed.
+        fields = f.read().rsplit(")", 1)[1].split()
+    started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
+    with open("/proc/uptime", encoding="ascii") as f:
+        uptime = float(f.read().split()[0])
+    return max(0.0, uptime - started)
+
+
 def peak_rss_mib() -> float:
     """Peak resident memory of this process so far (Linux reports ru_maxrss in KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def matmul_gflops(n: int, repeats: int) -> list[float]:
+    """This process's float32 matrix-multiply throughput (numpy's BLAS), GFLOP/s per
+    repeat of an n x n by n x n product, after one warm-up product."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    out = np.empty_like(a)
+    np.matmul(a, b, out=out)
+    return [2 * n**3 / s / 1e9 for s in time_calls(lambda: np.matmul(a, b, out=out), repeats)]

@@ -49,10 +49,13 @@ class Session:
 
 def start(spec: RunSpec) -> Session:
     """Pin CPUs, import keras, load and prepare the data, build the model (uncompiled)."""
+    sections = timing.Sections()
+    # The interpreter's start-up and the harness's own imports, before anything else here.
+    sections.seconds["interpreter_s"] = timing.process_age_s()
     # Pin first: thread pools created during the imports below size themselves from it.
     os.sched_setaffinity(0, available_cpus()[: spec.threads])
     backend = resolve(spec.backend)
-    sections = timing.Sections()
+    tuning = backend.tuning if spec.tuned else None
     with sections("import_s"):
         settings = backend.configure(spec.threads, spec.deterministic)
         import keras
@@ -80,8 +83,9 @@ def start(spec: RunSpec) -> Session:
                 f"train_images must be <= {available} (the {dataset.name} training set), "
                 f"got {train_images}"
             )
-        if spec.data_format:
-            keras.config.set_image_data_format(spec.data_format)
+        data_format = spec.data_format or (tuning and tuning.data_format)
+        if data_format:
+            keras.config.set_image_data_format(data_format)
         data_format = keras.config.image_data_format()
         one_hot = recipe["loss"] == "categorical_crossentropy"
         if recipe["batch_size"] > train_images:
@@ -97,6 +101,7 @@ def start(spec: RunSpec) -> Session:
         test_images=len(y_test),
         data_format=data_format,
         data_source=loaded.source,
+        tuning=tuning.to_dict() if tuning else None,
     )
     session = Session(spec, keras, settings, sections, recipe, x_train, y_train, x_test, y_test)
     with sections("build_s"):
@@ -121,29 +126,49 @@ def disable_dropout(s: Session) -> None:
 
 
 def compile_model(s: Session) -> None:
+    tuning = s.recipe["tuning"]
+    jit_compile = tuning["jit_compile"] if tuning and tuning["jit_compile"] is not None else "auto"
     s.model.compile(
         # deserialize() rewrites the config it is given; the recipe must stay as written.
         optimizer=s.keras.optimizers.deserialize(copy.deepcopy(s.recipe["optimizer"])),
         loss=s.recipe["loss"],
         metrics=["accuracy"],
+        jit_compile=jit_compile,
     )
 
 
-def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], list[float], str | None]:
-    """Train; returns the per-epoch history, the epoch times and the batch-order digest."""
-    laps = timing.Laps()
+@dataclass
+class Clocks:
+    """The training clocks: each epoch, and each step of each epoch."""
+
+    epochs: timing.Laps
+    steps: timing.Splits
+    steps_per_epoch: list[list[float]]
+
+
+def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], Clocks, str | None]:
+    """Train; returns the per-epoch history, the clocks and the batch-order digest."""
+    clocks = Clocks(timing.Laps(), timing.Splits(), [])
     keras = s.keras
 
     class EpochClock(keras.callbacks.Callback):
-        # Keras turns the epoch's logs into Python floats before on_epoch_end, so the
-        # backend has finished the epoch's work when the lap stops.
+        # Keras turns a step's logs into Python floats before on_train_batch_end when a
+        # callback overrides it (this one does, so Keras calls it synchronously): the
+        # backend has finished the step's work, asynchronous dispatch included, when the
+        # split is taken. A step's time runs from the end of the previous step (or the
+        # epoch's start), so it includes fetching its batch, and the steps add up to the
+        # epoch.
         def on_epoch_begin(self, epoch, logs=None):
-            laps.start()
+            clocks.epochs.start()
+            clocks.steps.start()
+
+        def on_train_batch_end(self, batch, logs=None):
+            clocks.steps.split()
 
         def on_epoch_end(self, epoch, logs=None):
-            laps.stop()
-            # Checked once an epoch, not once a step: a per-step check would make every
-            # step wait for the backend, which changes what the epoch clock measures.
+            clocks.epochs.stop()
+            clocks.steps_per_epoch.append(clocks.steps.samples)
+            # The epoch's mean loss is not finite as soon as one step's loss is not.
             loss = (logs or {}).get("loss")
             if loss is not None and not np.isfinite(loss):
                 raise TrainingDiverged(
@@ -155,7 +180,7 @@ def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], list[float], s
     common = {"batch_size": s.recipe["batch_size"], "verbose": verbose, "callbacks": [EpochClock()]}
     if s.spec.init == "keras":
         history = s.model.fit(s.x_train, s.y_train, epochs=s.recipe["epochs"], **common)
-        return history.history, laps.samples, None
+        return history.history, clocks, None
 
     # The harness's batch order: one numpy permutation per epoch, fed in that order.
     # fit() is called once per epoch; Keras keeps the compiled train function between calls.
@@ -174,7 +199,22 @@ def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], list[float], s
         )
         for key, values in history.history.items():
             merged.setdefault(key, []).extend(values)
-    return merged, laps.samples, reproducibility.digest(orders)
+    return merged, clocks, reproducibility.digest(orders)
+
+
+# Prediction latency: batch size -> timed calls (after one untimed call that traces).
+LATENCY_REPEATS = {1: 50, 500: 10}
+
+
+def prediction_latency(s: Session) -> dict[str, list[float]]:
+    """Seconds per predict_on_batch call at batch 1 and 500; Keras returns numpy arrays,
+    so each call has finished on the backend when its time is taken."""
+    out = {}
+    for batch, repeats in LATENCY_REPEATS.items():
+        x = s.x_test[:batch]
+        s.model.predict_on_batch(x)
+        out[str(batch)] = timing.time_calls(lambda x=x: s.model.predict_on_batch(x), repeats)
+    return out
 
 
 def train_and_evaluate(spec: RunSpec, out: Path, quiet: bool = False) -> results.RunResult:
@@ -182,12 +222,13 @@ def train_and_evaluate(spec: RunSpec, out: Path, quiet: bool = False) -> results
     set_starting_point(s)
     initial_digest = reproducibility.digest(s.model.get_weights())
     compile_model(s)
-    history, epochs_s, order_digest = fit(s, quiet)
+    history, clocks, order_digest = fit(s, quiet)
     with s.sections("evaluate_s"):
         test_loss, test_accuracy = s.model.evaluate(
             s.x_test, s.y_test, batch_size=s.recipe["batch_size"], verbose=0
         )
     predictions = s.model.predict(s.x_test, batch_size=s.recipe["batch_size"], verbose=0)
+    latency = prediction_latency(s)
     final_weights = s.model.get_weights()
 
     run_id = out.name.removesuffix(".json")
@@ -214,7 +255,12 @@ def train_and_evaluate(spec: RunSpec, out: Path, quiet: bool = False) -> results
         environment=environment.capture(
             {**libraries, **resolve(spec.backend).versions()}, s.backend_settings
         ),
-        timings={**s.sections.seconds, "epochs_s": epochs_s},
+        timings={
+            **s.sections.seconds,
+            "epochs_s": clocks.epochs.samples,
+            "steps_s": clocks.steps_per_epoch,
+            "predict_s": latency,
+        },
         metrics={
             "history": {k: [float(v) for v in vs] for k, vs in history.items()},
             "test_loss": float(test_loss),

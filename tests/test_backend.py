@@ -84,6 +84,37 @@ def test_thread_budget_and_data_format_reach_the_worker(backend, tmp_path):
     assert r.spec["threads"] == 1
 
 
+def test_every_step_epoch_and_prediction_is_timed(backend, tmp_path):
+    r = harness_run(
+        tmp_path,
+        "--backend", backend.name, "--dataset", "synthetic", "--epochs", "2",
+        "--train-images", "1000", "--batch-size", "250",
+    )  # fmt: skip
+    t = r.timings
+    assert [len(steps) for steps in t["steps_s"]] == [4, 4]
+    # the steps are splits of their epoch: together never longer than it
+    for steps, epoch in zip(t["steps_s"], t["epochs_s"], strict=True):
+        assert all(s > 0 for s in steps) and sum(steps) <= epoch
+    assert {k: len(v) for k, v in t["predict_s"].items()} == {"1": 50, "500": 10}
+    assert all(t[k] > 0 for k in ("interpreter_s", "import_s", "data_load_s", "build_s"))
+
+
+def test_tuned_profile_applies_and_records_the_backends_tuning(backend, tmp_path):
+    r = harness_run(
+        tmp_path,
+        "--backend", backend.name, "--dataset", "synthetic", "--profile", "tuned",
+        "--epochs", "1", "--train-images", "500",
+    )  # fmt: skip
+    tuning = backend.tuning
+    assert r.spec["profile"] == "tuned"
+    assert r.recipe["tuning"] == tuning.to_dict()
+    assert tuning.env.items() <= r.environment["variables"].items()
+    if tuning.data_format:
+        assert r.recipe["data_format"] == tuning.data_format
+    if tuning.jit_compile is not None:
+        assert r.recipe["jit_compile"] == tuning.jit_compile
+
+
 def test_harness_initialisation_follows_keras_defaults_and_loads(keras, backend):
     import numpy as np
 

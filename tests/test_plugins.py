@@ -4,7 +4,7 @@ import sys
 import pytest
 
 from harness import cli, plugins
-from harness.backends import resolve
+from harness.backends import all_backends, resolve
 from harness.backends.base import Backend
 
 
@@ -43,6 +43,24 @@ def test_backend_environment_sets_keras_backend_and_the_thread_budget():
     assert env["OMP_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"] == "3"
     assert resolve("jax").env(1)["KERAS_BACKEND"] == "jax"
     assert resolve("torch").env(2)["OMP_NUM_THREADS"] == "2"
+
+
+def test_tuned_environment_adds_the_backends_tuning_last(monkeypatch):
+    from harness.backends.base import Tuning
+
+    jax = resolve("jax")
+    tuning = Tuning(env={"XLA_FLAGS": "--a_flag", "JAX_PLATFORMS": "cpu,tuned"})
+    monkeypatch.setattr(type(jax), "tuning", tuning)
+    default, tuned = jax.env(2), jax.env(2, tuned=True)
+    assert "XLA_FLAGS" not in default and default["JAX_PLATFORMS"] == "cpu"
+    assert tuned == {**default, **tuning.env}
+
+
+def test_every_backend_justifies_each_tuned_setting():
+    for backend in all_backends():
+        t = backend.tuning
+        changes = len(t.env) + (t.data_format is not None) + (t.jit_compile is not None)
+        assert len(t.why) >= changes, f"{backend.name}: a tuned setting without its figure"
 
 
 def test_listing_and_resolving_import_no_framework():

@@ -1,6 +1,7 @@
 import csv
 import dataclasses
 import io
+import json
 import subprocess
 import sys
 
@@ -22,9 +23,10 @@ def test_runs_of_one_variant_make_one_row_with_mean_spread_and_medians():
     assert row["test_accuracy_std"] == pytest.approx(0.0014142, rel=1e-4)
     assert row["test_loss"] == pytest.approx(0.032)
     assert row["first_epoch_s"] == pytest.approx(31.0)
-    # per-run medians of the later epochs are 20.0 and 25.0; their median is 22.5
-    assert row["steady_epoch_s"] == pytest.approx(22.5)
-    assert row["train_images_per_s"] == pytest.approx(60000 / 22.5)
+    # every later epoch of both runs, pooled: 19 20 22 24 25 26, median 23
+    assert row["steady_epoch_s"] == pytest.approx(23.0)
+    assert row["figures"]["steady_epoch_s"].n == 6
+    assert row["train_images_per_s"] == pytest.approx(60000 / 23.0)
     assert row["evaluate_s"] == 1.5
 
 
@@ -48,18 +50,23 @@ def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, writ
     (tmp_path / "runs" / "empty.json").write_text("")
     paths = report.write_report(tmp_path)
     assert [p.name for p in paths[:3]] == ["REPORT.md", "report.html", "summary.csv"]
-    [plot] = paths[3:]
-    assert plot.read_bytes().startswith(b"\x89PNG")
-    assert f"]({plot.name})" in (tmp_path / "REPORT.md").read_text()
-    page = (tmp_path / "report.html").read_text()
-    # self-contained: the plot is inside the page, not beside it
-    assert "<table>" in page and "data:image/png;base64," in page and plot.name not in page
-    md = (tmp_path / "REPORT.md").read_text()
-    table_rows = [
-        line
-        for line in md.splitlines()
-        if line.startswith("| jax") or line.startswith("| tensorflow")
+    plots = paths[3:]
+    assert [p.name.split("-mnist")[0] for p in plots] == [
+        "loss-curves",
+        "epoch-times.png",
+        "step-times.png",
     ]
+    md = (tmp_path / "REPORT.md").read_text()
+    page = (tmp_path / "report.html").read_text()
+    for plot in plots:
+        assert plot.read_bytes().startswith(b"\x89PNG")
+        assert f"]({plot.name})" in md
+        # self-contained: the plot is inside the page, not beside it
+        assert plot.name not in page
+    assert "<table>" in page and page.count("data:image/png;base64,") == 3
+    accuracy_table = md.split("## Accuracy and time")[1].split("##")[0]
+    table_rows = [line for line in accuracy_table.splitlines() if line.startswith("| jax")]
+    table_rows += [line for line in accuracy_table.splitlines() if line.startswith("| tensorflow")]
     assert len(table_rows) == 2
     assert "| 99.07 |" in md and "| 98.98 |" in md
     assert "Published test accuracy of the model: 99.06 %" in md
@@ -173,3 +180,56 @@ def test_failed_runs_are_listed_with_their_reason_and_never_with_an_accuracy(
     ]
     assert "50.00" not in md
     assert "torch" not in (tmp_path / "summary.csv").read_text()
+
+
+def test_timings_are_medians_with_percentiles_and_wide_spreads_are_marked_noisy(
+    tmp_path, write_result
+):
+    write_result(backend="jax", epochs_s=(30.0, 20.0, 21.0, 19.0))  # spread 8 %: steady
+    write_result(backend="torch", epochs_s=(30.0, 10.0, 20.0, 30.0))  # spread 80 %: noisy
+    report.write_report(tmp_path, measure_peak=lambda threads: fake_peak(threads, 100.0))
+    md = (tmp_path / "REPORT.md").read_text()
+    breakdown = md.split("## Where the time goes")[1].split("## Efficiency")[0]
+    jax = next(line for line in breakdown.splitlines() if line.startswith("| jax"))
+    torch = next(line for line in breakdown.splitlines() if line.startswith("| torch"))
+    # steady epochs 20 21 19: median 20, p10 19.2, p90 20.8; steps are quarters of them
+    assert "| 20.00 [19.20–20.80] (n=3) |" in jax
+    assert "| 5,000.0 [4,750.0–5,250.0] (n=12) |" in jax
+    assert "| 20.00 † [12.00–28.00] (n=3) |" in torch
+    assert "†" not in jax.split("| 1.50 |")[0]  # nothing before the latencies is noisy
+    # prediction latency: medians of the recorded calls, in ms
+    assert jax.endswith("| 2.00 † | 300.0 |")  # 2, 3, 2 ms spread widely
+
+
+def fake_peak(threads: int, gflops: float) -> dict:
+    return {"threads": threads, "n": 64, "gflops": [gflops] * 3, "median_gflops": gflops}
+
+
+def test_efficiency_relates_achieved_flops_to_the_measured_matmul_peak(tmp_path, write_result):
+    path = write_result(backend="jax", epochs_s=(30.0, 20.0, 20.0))
+    data = results.read(path).to_dict()
+    data["recipe"].update(forward_flops_per_image=20_000_000, training_flops_factor=3)
+    results.write(results.RunResult.from_dict(data), path)
+    asked = []
+    report.write_report(tmp_path, measure_peak=lambda t: asked.append(t) or fake_peak(t, 400.0))
+    assert asked == [1]  # once per thread count of the runs
+    md = (tmp_path / "REPORT.md").read_text()
+    # 60,000 images x 60 MFLOP in 20 s = 180 GFLOP/s, 45 % of 400
+    assert "· jit=True | 60.0 | 3,000 | 180.0 | 45 % |" in md
+    assert "400.0 [400.0–400.0] (n=3) GFLOP/s" in md
+    [row] = csv.DictReader(io.StringIO((tmp_path / "summary.csv").read_text()))
+    assert float(row["training_gflops"]) == pytest.approx(180.0)
+
+
+def test_a_version_2_result_without_step_clocks_still_reports(tmp_path, write_result):
+    path = write_result(backend="jax")
+    data = results.read(path).to_dict()
+    for key in ("interpreter_s", "steps_s", "predict_s"):
+        del data["timings"][key]
+    data["schema_version"] = 2
+    path.write_text(json.dumps(data))
+    report.write_report(tmp_path, measure_peak=lambda t: fake_peak(t, 100.0))
+    md = (tmp_path / "REPORT.md").read_text()
+    breakdown = md.split("## Where the time goes")[1].split("## Efficiency")[0]
+    jax = next(line for line in breakdown.splitlines() if line.startswith("| jax"))
+    assert "| – | 2.00 |" in jax and jax.endswith("| – | 1.50 | – | – |")

@@ -81,7 +81,20 @@ def test_version_1_records_are_read_as_keras_initialised_runs_without_arrays(tmp
     r = results.read(path)
     assert (r.spec["init"], r.spec["deterministic"], r.artifacts) == ("keras", False, {})
     assert r.reproducibility["initial_weights_digest"] is None
-    assert r.schema_version == 2
+    assert r.schema_version == results.SCHEMA_VERSION
+
+
+def test_version_2_records_are_read_without_step_clocks_and_latency(tmp_path):
+    data = make_result().to_dict()
+    for key in ("interpreter_s", "steps_s", "predict_s"):
+        del data["timings"][key]
+    data["schema_version"] = 2
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    r = results.read(path)
+    assert r.timings["steps_s"] is None and r.timings["predict_s"] is None
+    assert r.timings["epochs_s"] == data["timings"]["epochs_s"]
+    assert r.schema_version == results.SCHEMA_VERSION
 
 
 def test_a_result_whose_predictions_are_gone_is_skipped_naming_them(tmp_path, write_result):

@@ -43,3 +43,19 @@ def test_identical_differences_and_too_few_samples():
     assert stats.welch_t_test([1], [2, 3]) is None
     with pytest.raises(ValueError, match="same length"):
         stats.paired_t_test([1, 2], [1])
+
+
+def test_spread_uses_linear_percentiles_and_flags_wide_ones():
+    s = stats.spread([1.0, 2.0, 3.0, 4.0, 10.0])
+    # numpy.percentile([1, 2, 3, 4, 10], [10, 50, 90]) = 1.4, 3, 7.6
+    assert (s.n, s.median) == (5, 3.0)
+    assert s.p10 == pytest.approx(1.4) and s.p90 == pytest.approx(7.6)
+    assert s.relative == pytest.approx(6.2 / 3) and s.noisy
+    steady = stats.spread([10.0, 10.1, 10.2, 10.3])
+    assert not steady.noisy and steady.relative < stats.NOISY_SPREAD
+
+
+def test_spread_of_one_sample_is_that_sample_and_of_none_is_none():
+    one = stats.spread([2.5])
+    assert (one.n, one.median, one.p10, one.p90) == (1, 2.5, 2.5, 2.5)
+    assert stats.spread([]) is None

@@ -5,7 +5,24 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+from dataclasses import dataclass, field
 from typing import ClassVar
+
+from harness.machine import thread_env
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """A backend's fastest settings for the seed model on this kind of machine, applied
+    by the `tuned` profile. Each choice is named in `why` with the figure that chose it."""
+
+    env: dict[str, str] = field(default_factory=dict)  # set before the framework loads
+    data_format: str | None = None  # None: the user's (keras.json) image data format
+    jit_compile: bool | None = None  # None: Keras's "auto"
+    why: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"env": self.env, "data_format": self.data_format, "jit_compile": self.jit_compile}
 
 
 class Backend:
@@ -15,6 +32,7 @@ class Backend:
     extra: ClassVar[str]  # the pyproject extra that installs it
     tox_env: ClassVar[str]  # the tox env / nox session that runs it
     distributions: ClassVar[tuple[str, ...]]  # its packages, for versions without importing
+    tuning: ClassVar[Tuning] = Tuning()  # what the `tuned` profile changes
 
     def installed(self) -> bool:
         return importlib.util.find_spec(self.module) is not None
@@ -36,17 +54,20 @@ class Backend:
             f"'keras-backend-harness[{self.extra}]'`"
         )
 
-    def env(self, threads: int) -> dict[str, str]:
+    def env(self, threads: int, tuned: bool = False) -> dict[str, str]:
         """Environment for the worker, set before keras (and the framework) is imported."""
-        n = str(threads)
         return {
             "KERAS_BACKEND": self.name,
             # Thread pools of the math libraries are sized when they load; the worker
             # also pins itself to `threads` CPUs, which every framework honours.
-            "OMP_NUM_THREADS": n,
-            "MKL_NUM_THREADS": n,
-            "OPENBLAS_NUM_THREADS": n,
+            **thread_env(threads),
+            **self.framework_env(threads),
+            **(self.tuning.env if tuned else {}),
         }
+
+    def framework_env(self, threads: int) -> dict[str, str]:
+        """The framework's own variables for a run of `threads` threads."""
+        return {}
 
     def configure(self, threads: int, deterministic: bool) -> dict[str, object]:
         """Import the framework, apply the thread budget and, if asked, its determinism

@@ -10,10 +10,10 @@ class JaxBackend(Backend):
     distributions = ("jax", "jaxlib")
     tox_env = "jax"
 
-    def env(self, threads: int) -> dict[str, str]:
+    def framework_env(self, threads: int) -> dict[str, str]:
         # XLA's CPU thread pool is sized from the CPUs the process may use, so the
         # worker's CPU affinity is what limits JAX; there is no thread-count flag.
-        return {**super().env(threads), "JAX_PLATFORMS": "cpu"}
+        return {"JAX_PLATFORMS": "cpu"}
 
     def configure(self, threads: int, deterministic: bool) -> dict[str, object]:
         import jax

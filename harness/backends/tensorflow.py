@@ -11,10 +11,9 @@ class TensorflowBackend(Backend):
     distributions = ("tensorflow", "tensorflow-cpu")
     tox_env = "tf"
 
-    def env(self, threads: int) -> dict[str, str]:
+    def framework_env(self, threads: int) -> dict[str, str]:
         n = str(threads)
         return {
-            **super().env(threads),
             "TF_NUM_INTRAOP_THREADS": n,
             "TF_NUM_INTEROP_THREADS": n,
             # INFO and WARNING lines about CPU instructions and oneDNN on every start.

@@ -1,0 +1,71 @@
+"""The clocks, the machine yardstick and the timing figures built from raw samples."""
+
+import subprocess
+import sys
+
+import pytest
+from conftest import make_result
+
+from harness import machine, speed, timing
+
+
+def test_splits_are_back_to_back_and_restart_each_epoch(monkeypatch):
+    ticks = iter([10.0, 10.5, 11.25, 20.0, 21.0])
+    monkeypatch.setattr(timing, "now", lambda: next(ticks))
+    splits = timing.Splits()
+    splits.start()
+    splits.split()
+    splits.split()
+    first = splits.samples
+    splits.start()
+    splits.split()
+    assert first == [0.5, 0.75] and splits.samples == [1.0]
+
+
+def test_a_split_before_start_is_refused():
+    with pytest.raises(RuntimeError, match="before start"):
+        timing.Splits().split()
+
+
+def test_time_calls_times_each_call(monkeypatch):
+    ticks = iter([0.0, 1.0, 1.0, 3.0])
+    monkeypatch.setattr(timing, "now", lambda: next(ticks))
+    calls = []
+    assert timing.time_calls(lambda: calls.append(1), 2) == [1.0, 2.0]
+    assert len(calls) == 2
+
+
+def test_process_age_counts_the_interpreters_life_before_the_call():
+    code = "import time; time.sleep(0.5); from harness import timing; print(timing.process_age_s())"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # /proc counts in clock ticks (10 ms): the sleep alone is 0.5 s
+    assert 0.48 <= float(done.stdout) < 60
+
+
+def test_matmul_peak_is_measured_in_a_process_with_the_thread_budget():
+    record = machine.matmul_peak(1)
+    assert record["threads"] == 1 and record["n"] == machine.MATMUL_N
+    assert len(record["gflops"]) == machine.MATMUL_REPEATS
+    assert all(g > 0 for g in record["gflops"])
+    assert min(record["gflops"]) <= record["median_gflops"] <= max(record["gflops"])
+
+
+def test_figures_pool_the_runs_and_leave_the_first_epoch_out_of_steady_steps():
+    a = make_result(epochs_s=(40.0, 20.0, 24.0))
+    b = make_result(epochs_s=(44.0, 22.0, 26.0))
+    f = speed.figures([a, b])
+    assert f["first_epoch_s"].median == 42.0 and f["first_epoch_s"].n == 2
+    assert f["steady_epoch_s"].n == 4 and f["steady_epoch_s"].median == 23.0
+    # four steps an epoch, first epochs (10 and 11 s steps) left out
+    assert f["step_s"].n == 16 and max(speed.steady_steps(a)) == 6.0
+    assert f["predict_1_s"].n == 6 and f["import_s"].n == 2
+
+
+def test_training_flops_come_from_the_recorded_forward_flops_and_factor():
+    r = make_result()
+    assert speed.training_flops_per_image(r) is None  # not recorded: no efficiency
+    r.recipe.update(forward_flops_per_image=23_676_040, training_flops_factor=3)
+    assert speed.training_flops_per_image(r) == 71_028_120
+    # 60,000 images of 71.03 MFLOP in 20 s
+    assert speed.training_gflops(r, 20.0) == pytest.approx(213.08436)
+    assert speed.training_gflops(r, None) is None
