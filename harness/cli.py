@@ -313,6 +313,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         settings = [f"{k}={v}" for k, v in t.env.items()]
         settings += [f"data_format={t.data_format}"] if t.data_format else []
         settings += [f"jit_compile={t.jit_compile}"] if t.jit_compile is not None else []
+        settings += list(t.code)
         print(f"  {b.name}: {', '.join(settings) or 'the defaults'}")
         print("".join(f"    - {line}\n" for line in t.why), end="")
     return 0

@@ -503,7 +503,7 @@ def _time_sections(
         "Medians over the row's samples. Steps are timed after the backend has finished",
         "them (Keras hands the step's loss to the harness's callback as a Python float)",
         "and include fetching their batch; they are the steady epochs' steps. Prediction",
-        "latency: `predict_on_batch` on 1 and on 500 test images, after one untraced call.",
+        "latency: `predict_on_batch` on 1 and on 500 test images, after an untimed first call.",
         "",
         "| Backend | Variant | Runs | Interpreter (s) | Import (s) | Data load (s) | Build (s) "
         "| First epoch (s) | Steady epoch (s) [p10–p90] | Step (ms) [p10–p90] "

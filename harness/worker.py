@@ -57,7 +57,7 @@ def start(spec: RunSpec) -> Session:
     backend = resolve(spec.backend)
     tuning = backend.tuning if spec.tuned else None
     with sections("import_s"):
-        settings = backend.configure(spec.threads, spec.deterministic)
+        settings = backend.configure(spec.threads, spec.deterministic, spec.tuned)
         import keras
     if keras.backend.backend() != backend.name:
         raise RuntimeError(

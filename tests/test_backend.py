@@ -248,3 +248,61 @@ def test_a_separately_installed_plugin_package_adds_a_model_and_a_dataset(backen
     [r], _ = results.read_all(tmp_path / "results")
     assert (r.spec["model"], r.spec["dataset"], r.recipe["epochs"]) == ("tiny_mlp", "stripes", 2)
     assert r.metrics["test_accuracy"] > 0.9
+
+
+@pytest.fixture
+def jax_ops(backend, keras, monkeypatch):
+    """harness.backends.jax_ops installed for one test; Keras's own ops returned too."""
+    if backend.name != "jax":
+        pytest.skip("the tuned JAX ops exist on the JAX backend only")
+    from keras.src.backend.jax import nn
+
+    from harness.backends import jax_ops
+
+    keras_ops = {"max_pool": nn.max_pool, "conv": nn.conv}
+    for name, op in keras_ops.items():
+        monkeypatch.setattr(nn, name, op)  # put back after the test
+    jax_ops.install()
+    return nn, keras_ops
+
+
+def _value_and_grads(op, *args, **kwargs):
+    import jax  # noqa: TID251 (a test of the JAX backend's own ops)
+    import numpy as np
+
+    def loss(*xs):
+        out = op(*xs, **kwargs)
+        return (out * np.linspace(-1, 1, out.size).reshape(out.shape)).sum(), out
+
+    (_, out), grads = jax.value_and_grad(loss, argnums=tuple(range(len(args))), has_aux=True)(*args)
+    return np.asarray(out), [np.asarray(g) for g in grads]
+
+
+def test_tuned_max_pool_is_bit_identical_to_keras_ties_included(jax_ops):
+    import numpy as np
+
+    nn, keras_ops = jax_ops
+    # few distinct values: many windows hold their maximum twice
+    x = np.random.default_rng(0).integers(0, 4, (2, 24, 24, 5)).astype("float32")
+    for pool, strides in (((3, 3), (3, 3)), ((2, 2), (2, 2)), ((2, 2), (1, 1))):
+        tuned = _value_and_grads(nn.max_pool, x, pool_size=pool, strides=strides)
+        plain = _value_and_grads(keras_ops["max_pool"], x, pool_size=pool, strides=strides)
+        assert np.array_equal(tuned[0], plain[0])
+        assert np.array_equal(tuned[1][0], plain[1][0])
+
+
+def test_tuned_convolution_matches_keras_up_to_float_rounding(jax_ops):
+    import numpy as np
+
+    nn, keras_ops = jax_ops
+    rng = np.random.default_rng(1)
+    for channels in (1, 32):  # thin input: one im2col product; thick: shifted products
+        x = rng.standard_normal((4, 12, 12, channels)).astype("float32")
+        k = rng.standard_normal((3, 3, channels, 8)).astype("float32")
+        out, (dx, dk) = _value_and_grads(nn.conv, x, k)
+        ref_out, (ref_dx, ref_dk) = _value_and_grads(keras_ops["conv"], x, k)
+        assert np.array_equal(out, ref_out) and np.array_equal(dx, ref_dx)
+        np.testing.assert_allclose(dk, ref_dk, rtol=1e-4, atol=1e-4)
+    # a case it does not handle goes to Keras's own op
+    strided = nn.conv(x, k, strides=2)
+    assert np.array_equal(np.asarray(strided), np.asarray(keras_ops["conv"](x, k, strides=2)))

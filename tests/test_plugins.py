@@ -59,7 +59,8 @@ def test_tuned_environment_adds_the_backends_tuning_last(monkeypatch):
 def test_every_backend_justifies_each_tuned_setting():
     for backend in all_backends():
         t = backend.tuning
-        changes = len(t.env) + (t.data_format is not None) + (t.jit_compile is not None)
+        changes = len(t.env) + len(t.code) + (t.data_format is not None)
+        changes += t.jit_compile is not None
         assert len(t.why) >= changes, f"{backend.name}: a tuned setting without its figure"
 
 

@@ -19,10 +19,16 @@ class Tuning:
     env: dict[str, str] = field(default_factory=dict)  # set before the framework loads
     data_format: str | None = None  # None: the user's (keras.json) image data format
     jit_compile: bool | None = None  # None: Keras's "auto"
+    code: tuple[str, ...] = ()  # what `configure(tuned=True)` installs, in words
     why: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return {"env": self.env, "data_format": self.data_format, "jit_compile": self.jit_compile}
+        return {
+            "env": self.env,
+            "data_format": self.data_format,
+            "jit_compile": self.jit_compile,
+            "code": list(self.code),
+        }
 
 
 class Backend:
@@ -69,7 +75,8 @@ class Backend:
         """The framework's own variables for a run of `threads` threads."""
         return {}
 
-    def configure(self, threads: int, deterministic: bool) -> dict[str, object]:
+    def configure(self, threads: int, deterministic: bool, tuned: bool) -> dict[str, object]:
         """Import the framework, apply the thread budget and, if asked, its determinism
-        controls; returns what was set, for the record."""
+        controls and the code-level part of its tuning; returns what was set, for the
+        record."""
         raise NotImplementedError
