@@ -501,8 +501,9 @@ def _time_sections(
         "## Where the time goes",
         "",
         "Medians over the row's samples. Steps are timed after the backend has finished",
-        "them (Keras hands the step's loss to the harness's callback as a Python float)",
-        "and include fetching their batch; they are the steady epochs' steps. Prediction",
+        "them (Keras hands the step's loss to the harness's callback as a Python float;",
+        "on JAX in a helper thread, while the next step is dispatched) and include",
+        "fetching their batch; they are the steady epochs' steps. Prediction",
         "latency: `predict_on_batch` on 1 and on 500 test images, after an untimed first call.",
         "",
         "| Backend | Variant | Runs | Interpreter (s) | Import (s) | Data load (s) | Build (s) "

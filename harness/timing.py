@@ -8,6 +8,7 @@ import resource
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from itertools import accumulate
 
 now = time.perf_counter
 
@@ -44,24 +45,28 @@ class Laps:
         self._start = None
 
 
-class Splits:
-    """Back-to-back intervals, such as the steps of an epoch: each split is the time since
-    the previous one (or since start), so the splits of an epoch add up to the epoch."""
+class StepClock:
+    """When each step of an epoch finished, marked by step index from any thread and in
+    any order, as back-to-back durations: each step's time runs from the previous step's
+    end (or the epoch's start), so the steps of an epoch add up to it."""
 
     def __init__(self) -> None:
-        self.samples: list[float] = []
-        self._last: float | None = None
+        self._start: float | None = None
+        self._ends: dict[int, float] = {}
 
     def start(self) -> None:
-        self.samples = []
-        self._last = now()
+        self._start = now()
+        self._ends = {}
 
-    def split(self) -> None:
-        if self._last is None:
-            raise RuntimeError("Splits.split() called before start()")
-        t = now()
-        self.samples.append(t - self._last)
-        self._last = t
+    def mark(self, step: int) -> None:
+        self._ends[step] = now()
+
+    def durations(self) -> list[float]:
+        if self._start is None:
+            raise RuntimeError("StepClock.durations() called before start()")
+        # Steps finish in order; threads may note two ends a hair out of order.
+        ends = list(accumulate((self._ends[k] for k in sorted(self._ends)), max))
+        return [b - a for a, b in zip([self._start, *ends], ends, strict=False)]
 
 
 def time_calls(fn: Callable[[], object], repeats: int) -> list[float]:

@@ -289,6 +289,9 @@ def test_tuned_max_pool_is_bit_identical_to_keras_ties_included(jax_ops):
         plain = _value_and_grads(keras_ops["max_pool"], x, pool_size=pool, strides=strides)
         assert np.array_equal(tuned[0], plain[0])
         assert np.array_equal(tuned[1][0], plain[1][0])
+        # without a gradient (prediction) too
+        predicted = nn.max_pool(x, pool_size=pool, strides=strides)
+        assert np.array_equal(np.asarray(predicted), plain[0])
 
 
 def test_tuned_convolution_matches_keras_up_to_float_rounding(jax_ops):

@@ -9,22 +9,32 @@ from conftest import make_result
 from harness import machine, speed, timing
 
 
-def test_splits_are_back_to_back_and_restart_each_epoch(monkeypatch):
-    ticks = iter([10.0, 10.5, 11.25, 20.0, 21.0])
+def test_steps_are_back_to_back_in_step_order_and_restart_each_epoch(monkeypatch):
+    ticks = iter([10.0, 11.25, 10.5, 20.0, 21.0])
     monkeypatch.setattr(timing, "now", lambda: next(ticks))
-    splits = timing.Splits()
-    splits.start()
-    splits.split()
-    splits.split()
-    first = splits.samples
-    splits.start()
-    splits.split()
-    assert first == [0.5, 0.75] and splits.samples == [1.0]
+    clock = timing.StepClock()
+    clock.start()
+    clock.mark(1)  # marked first, from another thread
+    clock.mark(0)
+    first = clock.durations()
+    clock.start()
+    clock.mark(0)
+    assert first == [0.5, 0.75] and clock.durations() == [1.0]
 
 
-def test_a_split_before_start_is_refused():
+def test_a_step_noted_a_hair_late_never_makes_a_negative_duration(monkeypatch):
+    ticks = iter([0.0, 2.0, 1.999, 3.0])
+    monkeypatch.setattr(timing, "now", lambda: next(ticks))
+    clock = timing.StepClock()
+    clock.start()
+    for step in range(3):
+        clock.mark(step)
+    assert clock.durations() == [2.0, 0.0, 1.0]
+
+
+def test_durations_before_start_are_refused():
     with pytest.raises(RuntimeError, match="before start"):
-        timing.Splits().split()
+        timing.StepClock().durations()
 
 
 def test_time_calls_times_each_call(monkeypatch):

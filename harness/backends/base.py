@@ -39,6 +39,9 @@ class Backend:
     tox_env: ClassVar[str]  # the tox env / nox session that runs it
     distributions: ClassVar[tuple[str, ...]]  # its packages, for versions without importing
     tuning: ClassVar[Tuning] = Tuning()  # what the `tuned` profile changes
+    # True if an op returns before its work is done (JAX's asynchronous dispatch): the
+    # step clock then waits for each step in a helper thread, not in the training loop.
+    asynchronous: ClassVar[bool] = False
 
     def installed(self) -> bool:
         return importlib.util.find_spec(self.module) is not None
