@@ -118,14 +118,12 @@ def summarize(runs: list[RunResult]) -> dict:
     return row
 
 
-def by_variant(runs: list[RunResult]) -> list[list[RunResult]]:
-    """The runs of each row, in the rows' order."""
-    groups = _by(runs, lambda r: tuple(variant(r).values()))
-    return [g for _, g in sorted(groups.items(), key=lambda kv: str(kv[0]))]
-
-
 def rows(runs: list[RunResult]) -> list[dict]:
-    return [summarize(g) for g in by_variant(runs)]
+    """One row per backend and variant; each keeps its runs under `members`."""
+    groups = _by(runs, lambda r: tuple(variant(r).values()))
+    return [
+        {**summarize(g), "members": g} for _, g in sorted(groups.items(), key=lambda kv: str(kv[0]))
+    ]
 
 
 def first_per_seed(runs: list[RunResult]) -> dict[str, dict[int, RunResult]]:
@@ -315,11 +313,10 @@ def short_label(row: dict) -> str:
     return " · ".join(str(p) for p in parts)
 
 
-def plot_speed(runs: list[RunResult], out_dir: Path) -> list[tuple[str, Path]]:
+def plot_speed(table: list[dict], out_dir: Path) -> list[tuple[str, Path]]:
     """Steady epoch time and throughput per row, and the step-time distribution per row,
     for the rows that have steady epochs (and steps)."""
-    table = [(row, members) for row, members in zip(rows(runs), by_variant(runs), strict=True)]
-    timed = [(row, members) for row, members in table if row["figures"]["steady_epoch_s"]]
+    timed = [(row, row["members"]) for row in table if row["figures"]["steady_epoch_s"]]
     written = []
     if timed:
         bars = []
@@ -408,10 +405,10 @@ def render_markdown(
     curve_plots: list[tuple[tuple, Path]],
     speed_plots: list[tuple[str, Path]],
     peaks: dict[int, dict],
+    table: list[dict],
 ) -> str:
     """The report; `runs` are the completed runs, `failures` the failed ones, `peaks` the
-    matrix-multiply measurement per thread count."""
-    table = rows(runs)
+    matrix-multiply measurement per thread count, `table` the rows of `runs`."""
     out = [
         "# Keras backend comparison",
         "",
@@ -718,14 +715,17 @@ def write_report(
     runs = [r for r in everything if r.status == "ok"]
     failures = [r for r in everything if r.status == "failed"]
     curve_plots = plot_curves(runs, results_dir)
-    speed_plots = plot_speed(runs, results_dir)
+    table = rows(runs)
+    speed_plots = plot_speed(table, results_dir)
     threads = {r.spec["threads"] for r in runs if speed.steady_epochs(r)}
     peaks = {t: measure_peak(t) for t in sorted(threads)}
-    text = render_markdown(runs, failures, results_dir, warnings, curve_plots, speed_plots, peaks)
+    text = render_markdown(
+        runs, failures, results_dir, warnings, curve_plots, speed_plots, peaks, table
+    )
     texts = {
         results_dir / "REPORT.md": text,
         results_dir / "report.html": html(text, results_dir),
-        results_dir / "summary.csv": csv_text(rows(runs)),
+        results_dir / "summary.csv": csv_text(table),
     }
     for path, text in texts.items():
         results.write_text_atomic(path, text)

@@ -23,6 +23,7 @@ import numpy as np
 
 from harness import environment, modelinfo, plugins, reproducibility, results, timing
 from harness.backends import resolve
+from harness.backends.base import Backend
 from harness.config import ConfigError, RunSpec, available_cpus
 from harness.datasets.base import DatasetError, Split, prepare
 
@@ -36,6 +37,7 @@ class Session:
     """Everything a run sets up before it trains."""
 
     spec: RunSpec
+    backend: Backend
     keras: Any
     backend_settings: dict
     sections: timing.Sections
@@ -103,7 +105,9 @@ def start(spec: RunSpec) -> Session:
         data_source=loaded.source,
         tuning=tuning.to_dict() if tuning else None,
     )
-    session = Session(spec, keras, settings, sections, recipe, x_train, y_train, x_test, y_test)
+    session = Session(
+        spec, backend, keras, settings, sections, recipe, x_train, y_train, x_test, y_test
+    )
     with sections("build_s"):
         keras.utils.set_random_seed(spec.seed)
         session.model = model_plugin.build(x_train.shape[1:], dataset.num_classes)
@@ -159,7 +163,7 @@ def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], Clocks, str | 
         # clock; Keras waits for those threads before on_epoch_end, where the lap stops.
         # Elsewhere the step is done when it returns, and a thread would only compete
         # for the interpreter (measured: about 4 % slower on torch).
-        async_safe = resolve(s.spec.backend).asynchronous
+        async_safe = s.backend.asynchronous
 
         def on_epoch_begin(self, epoch, logs=None):
             clocks.epochs.start()
@@ -255,9 +259,7 @@ def train_and_evaluate(spec: RunSpec, out: Path, quiet: bool = False) -> results
         created=results.utc_now(),
         spec=spec.to_dict(),
         recipe=s.recipe,
-        environment=environment.capture(
-            {**libraries, **resolve(spec.backend).versions()}, s.backend_settings
-        ),
+        environment=environment.capture({**libraries, **s.backend.versions()}, s.backend_settings),
         timings={
             **s.sections.seconds,
             "epochs_s": clocks.epochs.samples,
