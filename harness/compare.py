@@ -77,7 +77,7 @@ def compare(
 
 def _variant_text(key: tuple) -> str:
     v = dict(zip(report.VARIANT_FIELDS, key, strict=True))
-    return f"{v['backend']}, " + report.group_text(tuple(v[k] for k in report.GROUP_FIELDS))
+    return f"{v['backend']}, " + report.variant_text(v)
 
 
 def render(changes: list[Change], only_base: list[tuple], only_cur: list[tuple]) -> str:

@@ -25,12 +25,13 @@ from harness.stats import Spread
 
 # A "variant" is everything that shapes a run but its seed: one row of the main table.
 # A "comparison group" is a variant without the backend: the runs that can be compared
-# across backends (jit_compile is left out because it follows from the backend).
+# across backends. data_format and jit_compile are left out: they change how a backend
+# computes, not what, and the tuned profile sets them per backend (torch channels_first).
 GROUP_FIELDS = (
-    "model", "dataset", "profile", "init", "deterministic", "data_format", "threads",
-    "epochs", "batch_size", "train_images",
+    "model", "dataset", "profile", "init", "deterministic", "threads", "epochs",
+    "batch_size", "train_images",
 )  # fmt: skip
-VARIANT_FIELDS = ("backend", *GROUP_FIELDS, "jit_compile")
+VARIANT_FIELDS = ("backend", *GROUP_FIELDS, "data_format", "jit_compile")
 CSV_FIELDS = (
     *VARIANT_FIELDS, "runs", "seeds", "test_accuracy", "test_accuracy_std", "test_loss",
     "first_epoch_s", "steady_epoch_s", "steady_epoch_p10_s", "steady_epoch_p90_s",
@@ -69,9 +70,8 @@ def group_text(key: tuple) -> str:
     g = dict(zip(GROUP_FIELDS, key, strict=True))
     return (
         f"{g['profile']}: {g['model']} on {g['dataset']} ({g['train_images']:,} images, "
-        f"{g['epochs']} epochs, batch {g['batch_size']}), {g['data_format']}, "
-        f"{g['threads']} threads, init {g['init']}"
-        + (", deterministic" if g["deterministic"] else "")
+        f"{g['epochs']} epochs, batch {g['batch_size']}), {g['threads']} threads, "
+        f"init {g['init']}" + (", deterministic" if g["deterministic"] else "")
     )
 
 
@@ -368,8 +368,12 @@ def _accuracy(row: dict) -> str:
     return text
 
 
-def _variant_text(row: dict) -> str:
-    return group_text(tuple(row[k] for k in GROUP_FIELDS)) + f", jit_compile={row['jit_compile']}"
+def variant_text(row: dict) -> str:
+    """A variant (a row, or `variant()`'s dict) in words, the backend apart."""
+    return (
+        group_text(tuple(row[k] for k in GROUP_FIELDS))
+        + f", {row['data_format']}, jit_compile={row['jit_compile']}"
+    )
 
 
 def _time(figure: Spread | None, digits: int, scale: float = 1.0) -> str:
@@ -434,7 +438,7 @@ def render_markdown(
     ]
     for row in table:
         out.append(
-            f"| {row['backend']} | {_variant_text(row)} | {row['runs']} ({row['seeds']}) "
+            f"| {row['backend']} | {variant_text(row)} | {row['runs']} ({row['seeds']}) "
             f"| {_accuracy(row)} | {_fmt(row['test_loss'], 4)} "
             f"| {_time(row['figures']['steady_epoch_s'], 1)} "
             f"| {_fmt(row['train_images_per_s'], 0)} | {_fmt(row['peak_rss_mib'], 0)} "

@@ -23,6 +23,7 @@ def make_result(
     digests: tuple[str | None, str | None, str | None] = ("w", "b", "f"),
     artifacts: dict | None = None,
     deterministic: bool = False,
+    data_format: str = "channels_last",
 ) -> results.RunResult:
     """A complete, valid result record with the numbers a test chooses."""
     spec = RunSpec(
@@ -39,7 +40,7 @@ def make_result(
             "test_images": 10000,
             "optimizer": {"class_name": "Adadelta", "config": {"learning_rate": 1.0}},
             "loss": "categorical_crossentropy",
-            "data_format": "channels_last",
+            "data_format": data_format,
             "jit_compile": backend == "jax",
             "parameters": 1045576,
             "reference_accuracy": 0.9906,

@@ -101,6 +101,20 @@ def test_starting_points_say_whether_every_backend_had_the_same_digests():
     assert [(p["seed"], p["identical"]) for p in points] == [(1, True), (2, False)]
 
 
+def test_backends_with_their_own_data_format_are_compared_but_stay_separate_rows():
+    tuned = [
+        make_result(backend="tensorflow", profile="tuned"),
+        make_result(backend="torch", profile="tuned", data_format="channels_first"),
+    ]
+    assert [p["digests"].keys() for p in report.starting_points(tuned)] == [{"tensorflow", "torch"}]
+    both = [*tuned, make_result(backend="torch", profile="tuned")]
+    assert sorted((r["backend"], r["data_format"]) for r in report.rows(both)) == [
+        ("tensorflow", "channels_last"),
+        ("torch", "channels_first"),
+        ("torch", "channels_last"),
+    ]
+
+
 def test_run_to_run_differences_come_from_the_saved_arrays(tmp_path, write_result):
     weights = [np.zeros((2, 2), "float32"), np.ones(3, "float32")]
     moved = [np.zeros((2, 2), "float32"), np.array([1.0, 1.5, 1.0], "float32")]
