@@ -19,7 +19,9 @@ class TorchBackend(Backend):
             "channels_first with jit_compile=True (torch.compile): a steady 10,000-image "
             "epoch took 8.15 s against 8.88 s (0.92x, both rounds) on an idle 2-core machine, "
             "and prediction of 500 images 84 ms against 192 ms; compiling makes the first "
-            "epoch 24 s instead of 9 s",
+            "epoch 24 s instead of 9 s; three alternating rounds of 20,000 images gave "
+            "0.82x, 0.86x and 0.92x (a full seed run 50 minutes after its default: 1.04x, "
+            "while the machine slowed)",
             "on a busy machine either alone gave 1.06x (channels_first) and 0.98x (compile); "
             "OMP_WAIT_POLICY=PASSIVE gave 0.69x there but 1.06-1.13x idle, so it is not used",
         ),
