@@ -316,11 +316,11 @@ def short_label(row: dict) -> str:
 def plot_speed(table: list[dict], out_dir: Path) -> list[tuple[str, Path]]:
     """Steady epoch time and throughput per row, and the step-time distribution per row,
     for the rows that have steady epochs (and steps)."""
-    timed = [(row, row["members"]) for row in table if row["figures"]["steady_epoch_s"]]
+    timed = [row for row in table if row["figures"]["steady_epoch_s"]]
     written = []
     if timed:
         bars = []
-        for row, _ in timed:
+        for row in timed:
             steady = row["figures"]["steady_epoch_s"]
             bars.append(
                 {
@@ -338,9 +338,9 @@ def plot_speed(table: list[dict], out_dir: Path) -> list[tuple[str, Path]]:
         {
             "backend": row["backend"],
             "label": f"{row['backend']} · {short_label(row)}",
-            "samples": [s for r in members for s in speed.steady_steps(r)],
+            "samples": [s for r in row["members"] for s in speed.steady_steps(r)],
         }
-        for row, members in timed
+        for row in timed
         if row["figures"]["step_s"]
     ]
     if steps:
