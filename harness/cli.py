@@ -188,7 +188,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                         raise StopRun
                     continue
                 r = results.read(out)
-                training_s = sum(r.timings["epochs_s"])
+                training_s = r.timings["fit_s"]
                 console.say(
                     f"==> {label}: test accuracy {100 * r.metrics['test_accuracy']:.2f} %, "
                     f"{training_s:.1f} s training; {out}"

@@ -1,26 +1,25 @@
-"""What this machine can do: float32 matrix-multiply throughput under a thread budget.
+"""The machine's state where and when a run runs, measured by the worker itself: what its
+CPUs can do (float32 matrix-multiply throughput under the run's thread budget, the
+yardstick of efficiency) and how much of them other processes took while it trained.
 
-    python -m harness.machine --threads 2
-
-prints {"threads": 2, "n": ..., "gflops": [...]} . The report runs it in a fresh process
-so that the BLAS thread pool is sized, and the CPUs pinned, exactly as a run's are.
+A report reads these figures from the run's record and measures nothing, so that it
+gives the same figures on any machine.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
+import resource
 import statistics
-import subprocess
-import sys
 
 from harness import timing
-from harness.config import available_cpus
 
-# 2 x 2048^3 = 17 GFLOP a product: long enough to time, short enough to repeat.
+# 2 x 2048^3 = 17 GFLOP a product: long enough to time (about 60 ms on 2 cores), short
+# enough to repeat; 7 products take about half a second before training.
 MATMUL_N = 2048
 MATMUL_REPEATS = 7
+# Other processes' share of the run's CPUs above which a run is marked disturbed.
+DISTURBED_SHARE = 0.10
 
 
 def thread_env(threads: int) -> dict[str, str]:
@@ -29,31 +28,62 @@ def thread_env(threads: int) -> dict[str, str]:
     return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n}
 
 
-def matmul_peak(threads: int) -> dict:
-    """Run the measurement in a fresh process with `threads` threads; its median and spread."""
-    completed = subprocess.run(
-        [sys.executable, "-m", "harness.machine", "--threads", str(threads)],
-        env={**os.environ, **thread_env(threads)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"the matmul measurement failed: {completed.stderr.strip()}")
-    record = json.loads(completed.stdout)
-    record["median_gflops"] = statistics.median(record["gflops"])
-    return record
+def matmul_peak(threads: int, n: int = MATMUL_N, repeats: int = MATMUL_REPEATS) -> dict:
+    """numpy's float32 matrix multiply in this process, on its CPUs, with its BLAS pool
+    sized by `thread_env(threads)` when numpy loaded: GFLOP/s per product, and median."""
+    gflops = timing.matmul_gflops(n, repeats)
+    return {
+        "threads": threads,
+        "n": n,
+        "gflops": gflops,
+        "median_gflops": statistics.median(gflops),
+    }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.machine", description=__doc__)
-    parser.add_argument("--threads", type=int, required=True)
-    args = parser.parse_args(argv)
-    os.sched_setaffinity(0, available_cpus()[: args.threads])
-    gflops = timing.matmul_gflops(MATMUL_N, MATMUL_REPEATS)
-    print(json.dumps({"threads": args.threads, "n": MATMUL_N, "gflops": gflops}))
-    return 0
+def _busy_ticks(cpus: list[int]) -> int:
+    """Clock ticks the kernel counted as busy on `cpus` since boot (/proc/stat: user,
+    nice, system, irq, softirq and steal; idle and iowait are not busy)."""
+    wanted = {f"cpu{c}" for c in cpus}
+    busy = 0
+    with open("/proc/stat", encoding="ascii") as f:
+        for line in f:
+            name, *fields = line.split()
+            if name in wanted:
+                user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[:8])
+                busy += user + nice + system + irq + softirq + steal
+    return busy
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _own_cpu_s() -> float:
+    """CPU seconds this process (all its threads) has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class OtherLoad:
+    """How much of `cpus` other processes used between `start()` and `stop()`: the CPUs'
+    busy time from /proc/stat less this process's own CPU time (its threads are pinned to
+    `cpus`, so everything else busy there was someone else)."""
+
+    def __init__(self, cpus: list[int]) -> None:
+        self.cpus = sorted(cpus)
+        self._start: tuple[float, int, float, float] | None = None
+
+    def start(self) -> None:
+        self._start = (timing.now(), _busy_ticks(self.cpus), _own_cpu_s(), os.getloadavg()[0])
+
+    def stop(self) -> dict:
+        if self._start is None:
+            raise RuntimeError("OtherLoad.stop() called before start()")
+        started, busy, own, load = self._start
+        interval = timing.now() - started
+        busy_s = (_busy_ticks(self.cpus) - busy) / os.sysconf("SC_CLK_TCK")
+        # Ticks are 10 ms: a short interval can show a little less busy time than used.
+        other = max(0.0, busy_s - (_own_cpu_s() - own))
+        return {
+            "cpus": self.cpus,
+            "interval_s": interval,
+            "other_cpu_s": other,
+            "other_share": other / (interval * len(self.cpus)) if interval > 0 else 0.0,
+            "loadavg_1min": [load, os.getloadavg()[0]],
+        }

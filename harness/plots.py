@@ -61,10 +61,10 @@ def loss_curves(title: str, curves: dict[str, list[list[float]]], path: Path) ->
     return path
 
 
-def epoch_times(bars: list[dict], path: Path) -> Path:
-    """Two panels, one bar per row: steady epoch time (median, whiskers at the 10th and
-    90th percentile) and training throughput. `bars` items: backend, label, median, p10,
-    p90, images_per_s."""
+def training_times(bars: list[dict], path: Path) -> Path:
+    """Two panels, one bar per row: training time, the whole fit() call (median,
+    whiskers at the 10th and 90th percentile over runs), and steady training throughput.
+    `bars` items: backend, label, median, p10, p90, images_per_s."""
     plt = _pyplot()
     height = 0.6 + 0.35 * len(bars)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, height), dpi=FIGURE_DPI, sharey=True)
@@ -76,9 +76,9 @@ def epoch_times(bars: list[dict], path: Path) -> Path:
     left.barh(ys, medians, xerr=errors, color=colours, capsize=3)
     left.set_yticks(list(ys), [b["label"] for b in bars], fontsize=8)
     left.invert_yaxis()
-    left.set_xlabel("steady epoch (s): median, 10th-90th percentile")
-    right.barh(ys, [b["images_per_s"] for b in bars], color=colours)
-    right.set_xlabel("training images / s")
+    left.set_xlabel("training, the whole fit() (s): median, 10th-90th percentile")
+    right.barh(ys, [b["images_per_s"] or 0 for b in bars], color=colours)
+    right.set_xlabel("training images / s (steady steps)")
     for ax in (left, right):
         ax.grid(True, axis="x", alpha=0.3)
     _save(fig, path)

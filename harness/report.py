@@ -3,8 +3,8 @@
     python -m harness report [--results results]
 
 writes REPORT.md, report.html, summary.csv and the plots beside the runs/ folder it
-reads. Building it also measures this machine's matrix-multiply throughput once per
-thread count of the runs (`harness.machine`), the yardstick of the efficiency table.
+reads. It measures nothing: every figure, the efficiency yardstick included, comes from
+what the runs recorded, so the same results give the same report on any machine.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import io
 import re
 import statistics
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from harness import machine, plots, reproducibility, results, speed, stats
-from harness.results import ResultError, RunResult
+from harness.results import PHASES, ResultError, RunResult
 from harness.stats import Spread
 
 # A "variant" is everything that shapes a run but its seed: one row of the main table.
@@ -34,10 +34,12 @@ GROUP_FIELDS = (
 VARIANT_FIELDS = ("backend", *GROUP_FIELDS, "data_format", "jit_compile")
 CSV_FIELDS = (
     *VARIANT_FIELDS, "runs", "seeds", "test_accuracy", "test_accuracy_std", "test_loss",
-    "first_epoch_s", "steady_epoch_s", "steady_epoch_p10_s", "steady_epoch_p90_s",
-    "step_s", "step_p10_s", "step_p90_s", "train_images_per_s", "training_gflops",
-    "interpreter_s", "import_s", "data_load_s", "build_s", "evaluate_s", "predict_1_s",
-    "predict_500_s", "peak_rss_mib", "versions",
+    "fit_s", "wall_s", "unaccounted_s", "warmup_s", "first_epoch_s", "steady_epoch_s",
+    "steady_epoch_p10_s", "steady_epoch_p90_s", "step_s", "step_p10_s", "step_p90_s",
+    "train_images_per_s", "training_gflops", "peak_gflops", "share_of_peak",
+    "other_cpu_share_max", "disturbed_runs", "outliers", "commits", "dirty_runs",
+    *(p for p in PHASES if p != "fit_s"), "predict_1_s", "predict_500_s",
+    "peak_rss_mib", "versions",
 )  # fmt: skip
 # Below this p-value, a difference between backends is called larger than seed noise.
 ALPHA = 0.05
@@ -90,6 +92,18 @@ def _median_of(figure: Spread | None) -> float | None:
     return None if figure is None else figure.median
 
 
+def _median(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
+def code(r: RunResult) -> str:
+    """The commit a run's code came from (short), marked when its tree had changes."""
+    git = r.environment.get("git") or {}
+    commit = (git.get("commit") or "unknown")[:7]
+    return commit + ("+dirty" if git.get("dirty") else "")
+
+
 def summarize(runs: list[RunResult]) -> dict:
     """One row: the runs of one backend and variant, over seeds and repeats. Times are
     medians of every sample of the row's runs; `figures` keeps their spreads."""
@@ -97,6 +111,9 @@ def summarize(runs: list[RunResult]) -> dict:
     accuracies = [r.metrics["test_accuracy"] for r in runs]
     figures = speed.figures(runs)
     steady, step = figures["steady_epoch_s"], figures["step_s"]
+    gflops = speed.training_gflops(runs[0], _median_of(step))
+    peak = _median(map(speed.peak_gflops, runs))
+    others = [s for s in map(speed.other_share, runs) if s is not None]
     row.update(
         runs=len(runs),
         seeds=" ".join(str(s) for s in sorted({r.spec["seed"] for r in runs})),
@@ -107,9 +124,16 @@ def summarize(runs: list[RunResult]) -> dict:
         steady_epoch_p90_s=steady.p90 if steady else None,
         step_p10_s=step.p10 if step else None,
         step_p90_s=step.p90 if step else None,
-        train_images_per_s=row["train_images"] / steady.median if steady else None,
+        train_images_per_s=speed.images_per_s(runs[0], _median_of(step)),
         training_flops_per_image=speed.training_flops_per_image(runs[0]),
-        training_gflops=speed.training_gflops(runs[0], _median_of(steady)),
+        training_gflops=gflops,
+        peak_gflops=peak,
+        share_of_peak=gflops / peak if gflops and peak else None,
+        other_cpu_share_max=max(others) if others else None,
+        disturbed_runs=sum(map(speed.disturbed, runs)),
+        outliers=len(speed.outliers(runs)),
+        commits=" ".join(sorted({code(r) for r in runs})),
+        dirty_runs=sum(bool((r.environment.get("git") or {}).get("dirty")) for r in runs),
         peak_rss_mib=max(r.memory["peak_rss_mib"] for r in runs),
         versions=versions(runs[-1]),
         figures=figures,
@@ -314,38 +338,39 @@ def short_label(row: dict) -> str:
 
 
 def plot_speed(table: list[dict], out_dir: Path) -> list[tuple[str, Path]]:
-    """Steady epoch time and throughput per row, and the step-time distribution per row,
-    for the rows that have steady epochs (and steps)."""
-    timed = [row for row in table if row["figures"]["steady_epoch_s"]]
+    """Training time and steady throughput per row, for the rows whose runs timed their
+    fit() call and steps, and the step-time distribution per row that timed its steps
+    (one epoch is enough for both)."""
+    stepped = [row for row in table if row["figures"]["step_s"]]
+    timed = [row for row in stepped if row["figures"]["fit_s"]]
     written = []
     if timed:
         bars = []
         for row in timed:
-            steady = row["figures"]["steady_epoch_s"]
+            fit = row["figures"]["fit_s"]
             bars.append(
                 {
                     "backend": row["backend"],
                     "label": f"{row['backend']} · {short_label(row)}",
-                    "median": steady.median,
-                    "p10": steady.p10,
-                    "p90": steady.p90,
+                    "median": fit.median,
+                    "p10": fit.p10,
+                    "p90": fit.p90,
                     "images_per_s": row["train_images_per_s"],
                 }
             )
-        path = plots.epoch_times(bars, out_dir / "epoch-times.png")
-        written.append(("Steady epoch time and training throughput per row", path))
-    steps = [
-        {
-            "backend": row["backend"],
-            "label": f"{row['backend']} · {short_label(row)}",
-            "samples": [s for r in row["members"] for s in speed.steady_steps(r)],
-        }
-        for row in timed
-        if row["figures"]["step_s"]
-    ]
-    if steps:
+        path = plots.training_times(bars, out_dir / "training-times.png")
+        written.append(("Training time (the whole fit()) and steady throughput per row", path))
+    if stepped:
+        steps = [
+            {
+                "backend": row["backend"],
+                "label": f"{row['backend']} · {short_label(row)}",
+                "samples": [s for r in row["members"] for s in speed.steady_steps(r)],
+            }
+            for row in stepped
+        ]
         path = plots.step_times(steps, out_dir / "step-times.png")
-        written.append(("Training step times of the steady epochs per row", path))
+        written.append(("Steady training step times per row (warm-up steps left out)", path))
     return written
 
 
@@ -399,6 +424,21 @@ NOISY_TEXT = (
     f"{NOISY_MARK.strip()} noisy: the 10th–90th percentile range of its samples is wider "
     f"than {100 * stats.NOISY_SPREAD:.0f} % of the median."
 )
+CODE_MARK = " ‡"
+CODE_TEXT = (
+    f"Code: the commit of the runs' code; {CODE_MARK.strip()} the row pools runs of more than "
+    "one commit, or of a working tree with changes (+dirty): its figures mix code versions."
+)
+DISTURBED_MARK = " ⚠"
+DISTURBED_TEXT = (
+    f"{DISTURBED_MARK.strip()} disturbed: other processes used more than "
+    f"{100 * machine.DISTURBED_SHARE:.0f} % of a run's CPUs during its training (see Efficiency)."
+)
+OUTLIER_MARK = " §"
+OUTLIER_TEXT = (
+    f"{OUTLIER_MARK.strip()} outlying samples (a paused or starved process) were kept out of "
+    "the medians; they are listed under Training."
+)
 
 
 def render_markdown(
@@ -408,11 +448,10 @@ def render_markdown(
     warnings: list[str],
     curve_plots: list[tuple[tuple, Path]],
     speed_plots: list[tuple[str, Path]],
-    peaks: dict[int, dict],
     table: list[dict],
 ) -> str:
-    """The report; `runs` are the completed runs, `failures` the failed ones, `peaks` the
-    matrix-multiply measurement per thread count, `table` the rows of `runs`."""
+    """The report; `runs` are the completed runs, `failures` the failed ones, `table`
+    the rows of `runs`."""
     out = [
         "# Keras backend comparison",
         "",
@@ -432,31 +471,39 @@ def render_markdown(
     out += [
         "## Accuracy and time",
         "",
-        "| Backend | Variant | Runs (seeds) | Test acc. (%) | Test loss | Steady epoch (s) "
-        "| Train images/s | Peak RSS (MiB) | Versions |",
-        "|---|---|---|--:|--:|--:|--:|--:|---|",
+        "| Backend | Variant | Runs (seeds) | Test acc. (%) | Test loss | Training (s) "
+        "| Train images/s | Unaccounted | Code | Peak RSS (MiB) | Versions |",
+        "|---|---|---|--:|--:|--:|--:|--:|---|--:|---|",
     ]
     for row in table:
+        disturbed = DISTURBED_MARK if row["disturbed_runs"] else ""
         out.append(
             f"| {row['backend']} | {variant_text(row)} | {row['runs']} ({row['seeds']}) "
             f"| {_accuracy(row)} | {_fmt(row['test_loss'], 4)} "
-            f"| {_time(row['figures']['steady_epoch_s'], 1)} "
-            f"| {_fmt(row['train_images_per_s'], 0)} | {_fmt(row['peak_rss_mib'], 0)} "
+            f"| {_time(row['figures']['fit_s'], 1)}{disturbed} "
+            f"| {_fmt(row['train_images_per_s'], 0)}{OUTLIER_MARK if row['outliers'] else ''} "
+            f"| {_unaccounted(row)} | {_code(row)} | {_fmt(row['peak_rss_mib'], 0)} "
             f"| {row['versions']} |"
         )
     out += [
         "",
         "Accuracy is the mean over runs (± sample standard deviation when there are several).",
-        "A steady epoch is any epoch but the first (which includes tracing and compilation);",
-        "its time is the median over every steady epoch of the row's runs, and train",
-        "images/s divides the training images by it (– when a run has a single epoch).",
+        "Training is the whole `fit()` call, every epoch and all Keras does between them",
+        "(median over runs). Train images/s: a full batch over the median steady step, every",
+        "step after the warm-up (the first step, and the steps after it while slower than",
+        f"{speed.WARMUP_FACTOR}× the run's median: tracing and compilation), so one epoch is",
+        "enough. Unaccounted: the part of the worker's wall time, process start to result",
+        "written, that no clocked phase covers (median over runs).",
         NOISY_TEXT,
+        CODE_TEXT,
+        DISTURBED_TEXT,
+        OUTLIER_TEXT,
         "Init `harness`: initial weights and batch order drawn with numpy, the same on every",
         "backend; init `keras`: each backend's own initialisation and shuffling. Profile",
         "`tuned`: each backend's fastest settings (its plugin's `tuning`), beside its defaults.",
         "",
     ]
-    out += _time_sections(table, speed_plots, peaks)
+    out += _time_sections(table, speed_plots)
     out += _reproducibility_sections(runs, results_dir, warnings, curve_plots)
     if failures:
         out += [
@@ -495,68 +542,118 @@ def render_markdown(
     return "\n".join(out)
 
 
-def _time_sections(
-    table: list[dict], speed_plots: list[tuple[str, Path]], peaks: dict[int, dict]
-) -> list[str]:
+def _unaccounted(row: dict) -> str:
+    wall, left = row["wall_s"], row["unaccounted_s"]
+    if wall is None or left is None:
+        return "–"
+    return f"{100 * left / wall:.1f} % ({left:.2f} s)"
+
+
+def _code(row: dict) -> str:
+    mixed = len(row["commits"].split()) > 1 or row["dirty_runs"]
+    return row["commits"] + (CODE_MARK if mixed else "")
+
+
+PHASE_LABELS = {
+    "interpreter_s": "Interpreter", "import_s": "Import", "data_load_s": "Data load",
+    "build_s": "Build", "init_s": "Initial weights", "compile_s": "Compile",
+    "peak_s": "Matmul peak", "fit_s": "fit()", "evaluate_s": "Evaluation",
+    "predict_s": "Prediction", "latency_s": "Latency", "save_s": "Saving",
+}  # fmt: skip
+
+
+def _time_sections(table: list[dict], speed_plots: list[tuple[str, Path]]) -> list[str]:
     out = [
         "## Where the time goes",
         "",
-        "Medians over the row's samples. Steps are timed after the backend has finished",
-        "them (Keras hands the step's loss to the harness's callback as a Python float;",
-        "on JAX in a helper thread, while the next step is dispatched) and include",
-        "fetching their batch; they are the steady epochs' steps. Prediction",
+        "### The whole run",
+        "",
+        "Each phase of the worker process, in order, in seconds (median over the row's",
+        "runs); together with the unaccounted time they make its wall time, process start",
+        "to result written. Matmul peak: the efficiency yardstick, measured right before",
+        "training; Latency: the prediction-latency measurement below; Saving: predictions,",
+        "final weights and the record's facts.",
+        "",
+        "| Backend | Variant | Runs | Wall | "
+        + " | ".join(PHASE_LABELS[p] for p in PHASES)
+        + " | Unaccounted |",
+        "|---|---|--:|--:|" + "--:|" * len(PHASES) + "--:|",
+    ]
+    for row in table:
+        f = row["figures"]
+        out.append(
+            f"| {row['backend']} | {short_label(row)} | {row['runs']} | {_time(f['wall_s'], 1)} | "
+            + " | ".join(_time(f[p], 2) for p in PHASES)
+            + f" | {_unaccounted(row)} |"
+        )
+    out += [
+        "",
+        "### Training",
+        "",
+        "Steps are timed after the backend has finished them (Keras hands the step's loss",
+        "to the harness's callback as a Python float; on JAX in a helper thread, while the",
+        "next step is dispatched) and include fetching their batch. Warm-up: the run's",
+        "first steps that trace and compile (see above), kept apart; steady steps are the",
+        "others with a full batch. A steady epoch is any epoch but the first. Prediction",
         "latency: `predict_on_batch` on 1 and on 500 test images, after an untimed first call.",
         "",
-        "| Backend | Variant | Runs | Interpreter (s) | Import (s) | Data load (s) | Build (s) "
-        "| First epoch (s) | Steady epoch (s) [p10–p90] | Step (ms) [p10–p90] "
-        "| Evaluation (s) | Predict ×1 (ms) | Predict ×500 (ms) |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| Backend | Variant | Runs | Training (s) | Warm-up steps (s) | First epoch (s) "
+        "| Steady epoch (s) [p10–p90] | Steady step (ms) [p10–p90] "
+        "| Predict ×1 (ms) | Predict ×500 (ms) |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for row in table:
         f = row["figures"]
         out.append(
             f"| {row['backend']} | {short_label(row)} | {row['runs']} "
-            f"| {_time(f['interpreter_s'], 2)} | {_time(f['import_s'], 2)} "
-            f"| {_time(f['data_load_s'], 2)} | {_time(f['build_s'], 2)} "
+            f"| {_time(f['fit_s'], 1)} | {_time(f['warmup_s'], 2)} "
             f"| {_time(f['first_epoch_s'], 1)} | {_range(f['steady_epoch_s'], 2)} "
-            f"| {_range(f['step_s'], 1, 1000)} | {_time(f['evaluate_s'], 2)} "
+            f"| {_range(f['step_s'], 1, 1000)} "
             f"| {_time(f['predict_1_s'], 2, 1000)} | {_time(f['predict_500_s'], 1, 1000)} |"
         )
     out += ["", NOISY_TEXT, ""]
+    far = [o for row in table for o in speed.outliers(row["members"])]
+    if far:
+        out += [
+            "Outlying samples, kept out of the medians above (more than "
+            f"{speed.OUTLIER_FACTOR:g}× their run's median):",
+            "",
+            *(
+                f"- run {o.run_id}: a steady {o.kind} of {o.seconds:,.3f} s "
+                f"(the run's median {o.run_median:,.3f} s)"
+                for o in far
+            ),
+            "",
+        ]
     for title, path in speed_plots:
         out += [f"{title}:", "", f"![{title}]({path.name})", ""]
-    out += ["## Efficiency", ""]
-    if not peaks:
-        out += ["No run has steady epochs, so there is no throughput to relate.", ""]
-        return out
-    for threads, peak in sorted(peaks.items()):
-        gflops = peak["gflops"]
-        out.append(
-            f"- This machine's float32 matrix multiply ({peak['n']}×{peak['n']}, numpy's "
-            f"BLAS, {threads} thread{'s' if threads > 1 else ''}), measured while this report "
-            f"was built: {_range(stats.spread(gflops), 1)} GFLOP/s."
-        )
     out += [
+        "## Efficiency",
         "",
         "Training FLOPs per image: the model's forward FLOPs (from its layers' shapes) "
         "times the recorded training factor (backward ≈ 2× forward). Achieved GFLOP/s: those "
-        "FLOPs for the training images over the median steady epoch. Share: of the matrix "
-        "multiply above, with the run's thread count.",
+        "FLOPs at the steady throughput. Matmul peak: the float32 matrix multiply "
+        f"({machine.MATMUL_N}×{machine.MATMUL_N}, numpy's BLAS) that each run measured on "
+        "its own CPUs with its own thread budget right before training (median over the "
+        "row's runs); the share is of that peak. Others' CPU: the share of the run's CPUs "
+        "that other processes used during `fit()` (their busy time in /proc/stat less the "
+        "worker's own CPU time), the largest of the row's runs.",
         "",
         "| Backend | Variant | Training MFLOP/image | Train images/s | Achieved GFLOP/s "
-        "| Share of matmul peak |",
-        "|---|---|--:|--:|--:|--:|",
+        "| Matmul peak (GFLOP/s) | Share of peak | Others' CPU |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
     ]
     for row in table:
-        peak = peaks.get(row["threads"])
-        achieved = row["training_gflops"]
-        share = achieved / peak["median_gflops"] if achieved and peak else None
         flops = row["training_flops_per_image"]
-        mflops = None if flops is None else flops / 1e6
+        share, others = row["share_of_peak"], row["other_cpu_share_max"]
+        disturbed = DISTURBED_MARK if row["disturbed_runs"] else ""
         out.append(
             f"| {row['backend']} | {short_label(row)} "
-            f"| {_fmt(mflops, 1)} | {_fmt(row['train_images_per_s'], 0)} "
-            f"| {_fmt(achieved, 1)} | {'–' if share is None else f'{100 * share:.0f} %'} |"
+            f"| {_fmt(None if flops is None else flops / 1e6, 1)} "
+            f"| {_fmt(row['train_images_per_s'], 0)} | {_fmt(row['training_gflops'], 1)} "
+            f"| {_fmt(row['peak_gflops'], 0)} "
+            f"| {'–' if share is None else f'{100 * share:.0f} %'} "
+            f"| {'–' if others is None else f'{100 * others:.0f} %'}{disturbed} |"
         )
     out += [""]
     return out
@@ -708,12 +805,9 @@ def html(markdown_text: str, results_dir: Path) -> str:
     )
 
 
-def write_report(
-    results_dir: Path, measure_peak: Callable[[int], dict] = machine.matmul_peak
-) -> list[Path]:
+def write_report(results_dir: Path) -> list[Path]:
     """Write REPORT.md, report.html, summary.csv and the plots into `results_dir`;
-    returns their paths. `measure_peak(threads)` measures the matrix-multiply yardstick,
-    once per thread count of the runs that have steady epochs."""
+    returns their paths."""
     results_dir = Path(results_dir)
     everything, warnings = results.read_all(results_dir)
     runs = [r for r in everything if r.status == "ok"]
@@ -721,11 +815,7 @@ def write_report(
     curve_plots = plot_curves(runs, results_dir)
     table = rows(runs)
     speed_plots = plot_speed(table, results_dir)
-    threads = {r.spec["threads"] for r in runs if speed.steady_epochs(r)}
-    peaks = {t: measure_peak(t) for t in sorted(threads)}
-    text = render_markdown(
-        runs, failures, results_dir, warnings, curve_plots, speed_plots, peaks, table
-    )
+    text = render_markdown(runs, failures, results_dir, warnings, curve_plots, speed_plots, table)
     texts = {
         results_dir / "REPORT.md": text,
         results_dir / "report.html": html(text, results_dir),

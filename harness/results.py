@@ -21,10 +21,17 @@ from typing import IO
 
 import numpy as np
 
-SCHEMA_VERSION = 3
-KNOWN_SCHEMA_VERSIONS = (1, 2, 3)
+SCHEMA_VERSION = 4
+KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4)
 
 STATUSES = ("ok", "failed")
+# The phases of a run, in the order they happen; each is the wall time of one part of the
+# worker's life, and together with `unaccounted_s` they make up its `wall_s`. `fit_s` is
+# the whole fit() call: every epoch and everything Keras does around and between them.
+PHASES = (
+    "interpreter_s", "import_s", "data_load_s", "build_s", "init_s", "compile_s", "peak_s",
+    "fit_s", "evaluate_s", "predict_s", "latency_s", "save_s",
+)  # fmt: skip
 # The keys each section of a completed run must have; the report relies on exactly these.
 REQUIRED = {
     "spec": ("backend", "model", "dataset", "profile", "seed", "threads"),
@@ -40,18 +47,12 @@ REQUIRED = {
         "parameters",
     ),
     "environment": ("python", "cpu_model", "cpus_used", "threads", "libraries", "variables"),
-    "timings": (
-        "interpreter_s",
-        "import_s",
-        "data_load_s",
-        "build_s",
-        "epochs_s",
-        "steps_s",
-        "evaluate_s",
-        "predict_s",
-    ),
+    "timings": (*PHASES, "wall_s", "unaccounted_s", "epochs_s", "steps_s", "latency_calls_s"),
     "metrics": ("history", "test_loss", "test_accuracy"),
     "memory": ("peak_rss_mib",),
+    # The machine measured by the worker: the matmul yardstick right before fit(), and
+    # other processes' use of the run's CPUs during it (`harness.machine`).
+    "machine": ("matmul", "during_fit"),
     "reproducibility": ("initial_weights_digest", "batch_order_digest", "final_weights_digest"),
     "artifacts": (),
 }
@@ -78,6 +79,7 @@ class RunResult:
     memory: dict
     reproducibility: dict  # digests of initial weights, batch order and final weights
     artifacts: dict  # file names, beside the result, of predictions and final weights
+    machine: dict = dataclasses.field(default_factory=dict)
     status: str = "ok"  # or "failed": then `failure` says why and the metrics are empty
     failure: dict | None = None
     schema_version: int = SCHEMA_VERSION
@@ -99,6 +101,8 @@ class RunResult:
             data = _upgrade_from_1(data)
         if data.get("schema_version") == 2:
             data = _upgrade_from_2(data)
+        if data.get("schema_version") == 3:
+            data = _upgrade_from_3(data)
         fields = [f.name for f in dataclasses.fields(cls)]
         missing = [name for name in fields if name not in data]
         status = data.get("status")
@@ -138,6 +142,21 @@ def _upgrade_from_2(data: dict) -> dict:
     if isinstance(timings, dict):
         timings = {"interpreter_s": None, "steps_s": None, "predict_s": None, **timings}
     return {**data, "timings": timings, "schema_version": 3}
+
+
+def _upgrade_from_3(data: dict) -> dict:
+    """Version 3 called fit() once per epoch and timed no more than its epochs: no wall
+    time, no fit() call, no phase after training but evaluation; its `predict_s` was the
+    prediction latency; the machine was not measured at run time."""
+    timings = data.get("timings")
+    if isinstance(timings, dict):
+        timings = {
+            **dict.fromkeys((*PHASES, "wall_s", "unaccounted_s")),
+            **{k: v for k, v in timings.items() if k != "predict_s"},
+            "latency_calls_s": timings.get("predict_s"),
+        }
+    machine = dict.fromkeys(REQUIRED["machine"])
+    return {**data, "timings": timings, "machine": machine, "schema_version": 4}
 
 
 def new_run_id(backend: str, model: str, dataset: str, profile: str, seed: int) -> str:

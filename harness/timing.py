@@ -14,10 +14,20 @@ now = time.perf_counter
 
 
 class Sections:
-    """Wall time of named, non-repeating phases of a run (import, data load, ...)."""
+    """Wall time of named, non-repeating phases of a run (import, data load, ...), and of
+    the whole process: the clock starts with the process, so the interpreter's start-up
+    and whatever no phase covers are counted too (`account`)."""
 
     def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
+        age = process_age_s()
+        # The interpreter's start-up and every import before this call.
+        self.seconds: dict[str, float] = {"interpreter_s": age}
+        self._origin = now() - age
+
+    def account(self) -> tuple[float, float]:
+        """The process's wall time so far, and the part of it no phase covers."""
+        wall = now() - self._origin
+        return wall, wall - sum(self.seconds.values())
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import environment, modelinfo, plugins, reproducibility, results, timing
+from harness import environment, machine, modelinfo, plugins, reproducibility, results, timing
 from harness.backends import resolve
 from harness.backends.base import Backend
 from harness.config import ConfigError, RunSpec, available_cpus
@@ -51,9 +51,9 @@ class Session:
 
 def start(spec: RunSpec) -> Session:
     """Pin CPUs, import keras, load and prepare the data, build the model (uncompiled)."""
+    # Its clock starts with the process: the interpreter's start-up and the harness's
+    # own imports are its first phase.
     sections = timing.Sections()
-    # The interpreter's start-up and the harness's own imports, before anything else here.
-    sections.seconds["interpreter_s"] = timing.process_age_s()
     # Pin first: thread pools created during the imports below size themselves from it.
     os.sched_setaffinity(0, available_cpus()[: spec.threads])
     backend = resolve(spec.backend)
@@ -150,8 +150,64 @@ class Clocks:
     steps_per_epoch: list[list[float]]
 
 
+def batches(s: Session) -> Any:
+    """The harness's batch order as a keras PyDataset: epoch e visits the training images
+    in the numpy permutation `batch_order(seed, e)`, batch after batch, in one fit().
+
+    Which epoch a request belongs to is read from the requests themselves, not from
+    when Keras says an epoch begins: tf.data prefetches the next epoch's first batches
+    before that. From `begin()` (on_train_begin) on, a request for a batch at or before
+    the previous one starts the next epoch; requests before it are Keras's looks at the
+    first batches to learn their shapes, and are not counted. The batches served in each
+    epoch are kept for the batch-order digest."""
+    keras, spec, batch = s.keras, s.spec, s.recipe["batch_size"]
+    n, epochs = len(s.x_train), s.recipe["epochs"]
+    x, y = s.x_train, s.y_train
+
+    class HarnessBatches(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            # One worker, no processes: batches are made in order, in this process.
+            super().__init__(workers=1, use_multiprocessing=False)
+            self.served: dict[tuple[int, int], np.ndarray] = {}
+            self._orders: dict[int, np.ndarray] = {}
+            self._training = False
+            self._epoch, self._last = -1, -1
+
+        def __len__(self) -> int:
+            return -(-n // batch)
+
+        def begin(self, logs: dict | None = None) -> None:
+            self._training = True
+
+        def __getitem__(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+            epoch = 0
+            if self._training:
+                if step <= self._last:
+                    self._epoch += 1
+                self._epoch, self._last = max(self._epoch, 0), step
+                epoch = self._epoch
+            if epoch not in self._orders:
+                self._orders[epoch] = reproducibility.batch_order(spec.seed, epoch, n)
+            idx = self._orders[epoch][step * batch : (step + 1) * batch]
+            if self._training and epoch < epochs:
+                self.served[epoch, step] = idx
+            return x[idx], y[idx]
+
+        def digest(self) -> str:
+            """Over each epoch's served batches, in step order: the digest of the epoch
+            permutations when every batch was served as drawn."""
+            per_epoch = []
+            for e in range(epochs):
+                parts = [self.served[e, k] for k in range(len(self)) if (e, k) in self.served]
+                per_epoch.append(np.concatenate(parts) if parts else np.empty(0, np.int64))
+            return reproducibility.digest(per_epoch)
+
+    return HarnessBatches()
+
+
 def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], Clocks, str | None]:
-    """Train; returns the per-epoch history, the clocks and the batch-order digest."""
+    """Train with one fit() call over every epoch; returns the per-epoch history, the
+    clocks and the digest of the batches fit() was given (None with init "keras")."""
     clocks = Clocks(timing.Laps(), timing.StepClock(), [])
     keras = s.keras
 
@@ -184,29 +240,15 @@ def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], Clocks, str | 
 
     # Keras's progress bar on a terminal, one line per epoch in a log, nothing if quiet.
     verbose = 0 if quiet else 1 if sys.stdout.isatty() else 2
-    common = {"batch_size": s.recipe["batch_size"], "verbose": verbose, "callbacks": [EpochClock()]}
+    common = {"epochs": s.recipe["epochs"], "verbose": verbose, "callbacks": [EpochClock()]}
     if s.spec.init == "keras":
-        history = s.model.fit(s.x_train, s.y_train, epochs=s.recipe["epochs"], **common)
+        history = s.model.fit(s.x_train, s.y_train, batch_size=s.recipe["batch_size"], **common)
         return history.history, clocks, None
-
-    # The harness's batch order: one numpy permutation per epoch, fed in that order.
-    # fit() is called once per epoch; Keras keeps the compiled train function between calls.
-    merged: dict[str, list[float]] = {}
-    orders = []
-    for epoch in range(s.recipe["epochs"]):
-        order = reproducibility.batch_order(s.spec.seed, epoch, len(s.x_train))
-        orders.append(order)
-        history = s.model.fit(
-            s.x_train[order],
-            s.y_train[order],
-            epochs=epoch + 1,
-            initial_epoch=epoch,
-            shuffle=False,
-            **common,
-        )
-        for key, values in history.history.items():
-            merged.setdefault(key, []).extend(values)
-    return merged, clocks, reproducibility.digest(orders)
+    data = batches(s)
+    common["callbacks"].append(keras.callbacks.LambdaCallback(on_train_begin=data.begin))
+    # shuffle=False: Keras would otherwise shuffle the order of a PyDataset's batches.
+    history = s.model.fit(data, shuffle=False, **common)
+    return history.history, clocks, data.digest()
 
 
 # Prediction latency: batch size -> timed calls (after one untimed call that traces).
@@ -225,46 +267,65 @@ def prediction_latency(s: Session) -> dict[str, list[float]]:
 
 
 def train_and_evaluate(spec: RunSpec, out: Path, quiet: bool = False) -> results.RunResult:
+    """The run, every part of it in a phase of `sections`: what no phase covers is the
+    record's unaccounted time."""
     s = start(spec)
-    set_starting_point(s)
-    initial_digest = reproducibility.digest(s.model.get_weights())
-    compile_model(s)
-    history, clocks, order_digest = fit(s, quiet)
-    with s.sections("evaluate_s"):
+    sections = s.sections
+    with sections("init_s"):
+        set_starting_point(s)
+        initial_digest = reproducibility.digest(s.model.get_weights())
+    with sections("compile_s"):
+        compile_model(s)
+    # The yardstick right before training, on the run's CPUs and thread budget.
+    with sections("peak_s"):
+        peak = machine.matmul_peak(spec.threads)
+    others = machine.OtherLoad(sorted(os.sched_getaffinity(0)))
+    others.start()
+    with sections("fit_s"):
+        history, clocks, order_digest = fit(s, quiet)
+    load = others.stop()
+    with sections("evaluate_s"):
         test_loss, test_accuracy = s.model.evaluate(
             s.x_test, s.y_test, batch_size=s.recipe["batch_size"], verbose=0
         )
-    predictions = s.model.predict(s.x_test, batch_size=s.recipe["batch_size"], verbose=0)
-    latency = prediction_latency(s)
-    final_weights = s.model.get_weights()
+    with sections("predict_s"):
+        predictions = s.model.predict(s.x_test, batch_size=s.recipe["batch_size"], verbose=0)
+    with sections("latency_s"):
+        latency = prediction_latency(s)
 
-    run_id = out.name.removesuffix(".json")
-    artifacts = {
-        "predictions": f"{run_id}.predictions.npz",
-        "final_weights": f"{run_id}.weights.npz",
-    }
-    results.save_arrays(out.parent / artifacts["predictions"], [predictions.astype("float32")])
-    results.save_arrays(out.parent / artifacts["final_weights"], final_weights)
-
-    keras = s.keras
-    s.recipe.update(
-        jit_compile=s.model.jit_compile,
-        parameters=s.model.count_params(),
-        forward_flops_per_image=modelinfo.forward_flops(keras, s.model),
-        training_flops_factor=modelinfo.TRAINING_FLOPS_FACTOR,
-    )
-    libraries = {"keras": keras.__version__, "numpy": np.__version__}
+    with sections("save_s"):
+        final_weights = s.model.get_weights()
+        run_id = out.name.removesuffix(".json")
+        artifacts = {
+            "predictions": f"{run_id}.predictions.npz",
+            "final_weights": f"{run_id}.weights.npz",
+        }
+        results.save_arrays(out.parent / artifacts["predictions"], [predictions.astype("float32")])
+        results.save_arrays(out.parent / artifacts["final_weights"], final_weights)
+        keras = s.keras
+        s.recipe.update(
+            jit_compile=s.model.jit_compile,
+            parameters=s.model.count_params(),
+            forward_flops_per_image=modelinfo.forward_flops(keras, s.model),
+            training_flops_factor=modelinfo.TRAINING_FLOPS_FACTOR,
+        )
+        libraries = {"keras": keras.__version__, "numpy": np.__version__}
+        env = environment.capture({**libraries, **s.backend.versions()}, s.backend_settings)
+        final_digest = reproducibility.digest(final_weights)
+    wall, unaccounted = sections.account()
     return results.RunResult(
         run_id=run_id,
         created=results.utc_now(),
         spec=spec.to_dict(),
         recipe=s.recipe,
-        environment=environment.capture({**libraries, **s.backend.versions()}, s.backend_settings),
+        environment=env,
         timings={
-            **s.sections.seconds,
+            **sections.seconds,
+            "wall_s": wall,
+            "unaccounted_s": unaccounted,
             "epochs_s": clocks.epochs.samples,
             "steps_s": clocks.steps_per_epoch,
-            "predict_s": latency,
+            "latency_calls_s": latency,
         },
         metrics={
             "history": {k: [float(v) for v in vs] for k, vs in history.items()},
@@ -272,10 +333,11 @@ def train_and_evaluate(spec: RunSpec, out: Path, quiet: bool = False) -> results
             "test_accuracy": float(test_accuracy),
         },
         memory={"peak_rss_mib": timing.peak_rss_mib()},
+        machine={"matmul": peak, "during_fit": load},
         reproducibility={
             "initial_weights_digest": initial_digest,
             "batch_order_digest": order_digest,
-            "final_weights_digest": reproducibility.digest(final_weights),
+            "final_weights_digest": final_digest,
             "dropout_masks": "drawn by the backend's own RNG (differ between backends)",
         },
         artifacts=artifacts,

@@ -24,11 +24,22 @@ def make_result(
     artifacts: dict | None = None,
     deterministic: bool = False,
     data_format: str = "channels_last",
+    steps: int = 4,
+    steps_s: list[list[float]] | None = None,
+    peak_gflops: float = 100.0,
+    other_share: float = 0.01,
+    commit: str = "abc1234def",
+    dirty: bool = False,
 ) -> results.RunResult:
     """A complete, valid result record with the numbers a test chooses."""
     spec = RunSpec(
         backend=backend, profile=profile, seed=seed, threads=1, deterministic=deterministic
     )
+    fit_s = sum(epochs_s) + 0.5
+    phases = dict.fromkeys(results.PHASES, 0.1) | {
+        "interpreter_s": 0.3, "import_s": 2.0, "data_load_s": 0.5, "fit_s": fit_s,
+        "evaluate_s": 1.5,
+    }  # fmt: skip
     return results.RunResult(
         run_id=results.new_run_id(backend, spec.model, spec.dataset, profile, seed),
         created=created,
@@ -36,7 +47,7 @@ def make_result(
         recipe={
             "epochs": len(epochs_s),
             "batch_size": 500,
-            "train_images": 60000,
+            "train_images": 500 * steps,
             "test_images": 10000,
             "optimizer": {"class_name": "Adadelta", "config": {"learning_rate": 1.0}},
             "loss": "categorical_crossentropy",
@@ -52,18 +63,16 @@ def make_result(
             "threads": {},
             "libraries": {"keras": "3.15.1", backend: "1.0"},
             "variables": {"KERAS_BACKEND": backend},
-            "git": {"commit": "abc123", "dirty": False},
+            "git": {"commit": commit, "dirty": dirty},
         },
         timings={
-            "interpreter_s": 0.3,
-            "import_s": 2.0,
-            "data_load_s": 0.5,
-            "build_s": 0.1,
+            **phases,
+            "wall_s": sum(phases.values()) + 0.05,
+            "unaccounted_s": 0.05,
             "epochs_s": list(epochs_s),
-            # four equal steps an epoch
-            "steps_s": [[e / 4] * 4 for e in epochs_s],
-            "evaluate_s": 1.5,
-            "predict_s": {"1": [0.002, 0.003, 0.002], "500": [0.3, 0.31, 0.29]},
+            # `steps` equal steps an epoch
+            "steps_s": steps_s or [[e / steps] * steps for e in epochs_s],
+            "latency_calls_s": {"1": [0.002, 0.003, 0.002], "500": [0.3, 0.31, 0.29]},
         },
         metrics={
             "history": {"loss": [0.3] * len(epochs_s), "accuracy": [0.9] * len(epochs_s)},
@@ -71,6 +80,21 @@ def make_result(
             "test_accuracy": accuracy,
         },
         memory={"peak_rss_mib": 1000.0},
+        machine={
+            "matmul": {
+                "threads": 1,
+                "n": 2048,
+                "gflops": [peak_gflops],
+                "median_gflops": peak_gflops,
+            },
+            "during_fit": {
+                "cpus": [0],
+                "interval_s": fit_s,
+                "other_cpu_s": other_share * fit_s,
+                "other_share": other_share,
+                "loadavg_1min": [0.1, 0.2],
+            },
+        },  # fmt: skip
         reproducibility=dict(zip(results.REQUIRED["reproducibility"], digests, strict=True)),
         artifacts=artifacts or {},
     )

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from harness import results
+from harness import reproducibility, results
 
 pytestmark = pytest.mark.backend
 
@@ -84,19 +84,42 @@ def test_thread_budget_and_data_format_reach_the_worker(backend, tmp_path):
     assert r.spec["threads"] == 1
 
 
-def test_every_step_epoch_and_prediction_is_timed(backend, tmp_path):
+def assert_every_second_accounted_for(t: dict) -> None:
+    """The phases and the unaccounted rest make the worker's wall time; the rest is
+    under 2 % of it; fit() holds every epoch."""
+    phases = sum(t[p] for p in results.PHASES)
+    assert phases + t["unaccounted_s"] == pytest.approx(t["wall_s"], rel=1e-9)
+    assert -1e-6 <= t["unaccounted_s"] <= 0.02 * t["wall_s"], {
+        k: t[k] for k in (*results.PHASES, "wall_s", "unaccounted_s")
+    }
+    assert sum(t["epochs_s"]) <= t["fit_s"]
+
+
+def test_one_fit_trains_on_the_harness_batches_and_every_second_is_timed(backend, tmp_path):
+    # 1,000 images in batches of 300: three full batches and one of 100 an epoch
     r = harness_run(
         tmp_path,
         "--backend", backend.name, "--dataset", "synthetic", "--epochs", "2",
-        "--train-images", "1000", "--batch-size", "250",
+        "--train-images", "1000", "--batch-size", "300", "--seeds", "3",
     )  # fmt: skip
     t = r.timings
     assert [len(steps) for steps in t["steps_s"]] == [4, 4]
     # the steps are splits of their epoch: together never longer than it
     for steps, epoch in zip(t["steps_s"], t["epochs_s"], strict=True):
         assert all(s > 0 for s in steps) and sum(steps) <= epoch
-    assert {k: len(v) for k, v in t["predict_s"].items()} == {"1": 50, "500": 10}
-    assert all(t[k] > 0 for k in ("interpreter_s", "import_s", "data_load_s", "build_s"))
+    assert {k: len(v) for k, v in t["latency_calls_s"].items()} == {"1": 50, "500": 10}
+    assert all(t[p] > 0 for p in results.PHASES)
+    assert_every_second_accounted_for(t)
+    # the batches fit() was handed are each epoch's numpy permutation, in order
+    orders = [reproducibility.batch_order(3, epoch, 1000) for epoch in range(2)]
+    assert r.reproducibility["batch_order_digest"] == reproducibility.digest(orders)
+    # the machine, measured by the worker on its own CPUs
+    assert r.machine["matmul"]["threads"] == r.spec["threads"]
+    assert r.machine["matmul"]["median_gflops"] > 0
+    during = r.machine["during_fit"]
+    assert during["cpus"] == r.environment["cpus_used"]
+    assert during["interval_s"] == pytest.approx(t["fit_s"], rel=0.05)
+    assert 0 <= during["other_share"] <= 1.0
 
 
 def test_tuned_profile_applies_and_records_the_backends_tuning(backend, tmp_path):
@@ -113,6 +136,7 @@ def test_tuned_profile_applies_and_records_the_backends_tuning(backend, tmp_path
         assert r.recipe["data_format"] == tuning.data_format
     if tuning.jit_compile is not None:
         assert r.recipe["jit_compile"] == tuning.jit_compile
+    assert_every_second_accounted_for(r.timings)
 
 
 def test_harness_initialisation_follows_keras_defaults_and_loads(keras, backend):

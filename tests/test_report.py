@@ -12,6 +12,12 @@ from conftest import make_result
 from harness import report, results
 
 
+def row_line(md: str, section: str, backend: str) -> str:
+    """The table line of `backend` in the section of the report headed `section`."""
+    part = md.split(section + "\n")[1].split("\n## ")[0].split("\n### ")[0]
+    return next(line for line in part.splitlines() if line.startswith(f"| {backend} |"))
+
+
 def test_runs_of_one_variant_make_one_row_with_mean_spread_and_medians():
     runs = [
         make_result(seed=1, accuracy=0.990, loss=0.030, epochs_s=(30.0, 20.0, 22.0, 19.0)),
@@ -26,7 +32,12 @@ def test_runs_of_one_variant_make_one_row_with_mean_spread_and_medians():
     # every later epoch of both runs, pooled: 19 20 22 24 25 26, median 23
     assert row["steady_epoch_s"] == pytest.approx(23.0)
     assert row["figures"]["steady_epoch_s"].n == 6
-    assert row["train_images_per_s"] == pytest.approx(60000 / 23.0)
+    # four equal steps an epoch; each run's first step is its warm-up: 15 steady steps
+    # each, 4.75 5 5.5 (7.5 x3) and 6 6.25 6.5 (8 x3), pooled median 6.0
+    assert row["figures"]["step_s"].n == 30 and row["step_s"] == pytest.approx(6.0)
+    assert row["train_images_per_s"] == pytest.approx(500 / 6.0)
+    assert row["warmup_s"] == pytest.approx(7.75)  # 7.5 and 8.0
+    assert row["fit_s"] == pytest.approx((91.5 + 107.5) / 2)  # epochs + 0.5 s each
     assert row["evaluate_s"] == 1.5
 
 
@@ -40,8 +51,10 @@ def test_backends_and_profiles_are_separate_rows():
         ("tensorflow", "seed"),
         ("torch", "seed"),
     ]
+    # one epoch: no steady epoch, but steady steps after the warm-up, so a throughput
     quick = next(r for r in table if r["profile"] == "quick")
-    assert quick["steady_epoch_s"] is None and quick["train_images_per_s"] is None
+    assert quick["steady_epoch_s"] is None
+    assert quick["train_images_per_s"] == pytest.approx(500 / 2.25)
 
 
 def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, write_result):
@@ -53,7 +66,7 @@ def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, writ
     plots = paths[3:]
     assert [p.name.split("-mnist")[0] for p in plots] == [
         "loss-curves",
-        "epoch-times.png",
+        "training-times.png",
         "step-times.png",
     ]
     md = (tmp_path / "REPORT.md").read_text()
@@ -199,51 +212,134 @@ def test_failed_runs_are_listed_with_their_reason_and_never_with_an_accuracy(
 def test_timings_are_medians_with_percentiles_and_wide_spreads_are_marked_noisy(
     tmp_path, write_result
 ):
-    write_result(backend="jax", epochs_s=(30.0, 20.0, 21.0, 19.0))  # spread 8 %: steady
+    # a warm-up step of 27 s, then 15 steady steps: 4.75 x4, 5 x7, 5.25 x4
+    steps = [[27.0, 5.0, 5.0, 5.0], [5.0] * 4, [5.25] * 4, [4.75] * 4]
+    write_result(backend="jax", epochs_s=(42.0, 20.0, 21.0, 19.0), steps_s=steps)
     write_result(backend="torch", epochs_s=(30.0, 10.0, 20.0, 30.0))  # spread 80 %: noisy
-    report.write_report(tmp_path, measure_peak=lambda threads: fake_peak(threads, 100.0))
+    report.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
-    breakdown = md.split("## Where the time goes")[1].split("## Efficiency")[0]
-    jax = next(line for line in breakdown.splitlines() if line.startswith("| jax"))
-    torch = next(line for line in breakdown.splitlines() if line.startswith("| torch"))
-    # steady epochs 20 21 19: median 20, p10 19.2, p90 20.8; steps are quarters of them
+    training = md.split("### Training")[1].split("## Efficiency")[0]
+    jax = next(line for line in training.splitlines() if line.startswith("| jax"))
+    torch = next(line for line in training.splitlines() if line.startswith("| torch"))
+    assert "| 102.5 | 27.00 | 42.0 |" in jax  # training: 102 s of epochs + 0.5 s; warm-up
+    # steady epochs 20 21 19: median 20, p10 19.2, p90 20.8
     assert "| 20.00 [19.20–20.80] (n=3) |" in jax
-    assert "| 5,000.0 [4,750.0–5,250.0] (n=12) |" in jax
+    assert "| 5,000.0 [4,750.0–5,250.0] (n=15) |" in jax
     assert "| 20.00 † [12.00–28.00] (n=3) |" in torch
-    assert "†" not in jax.split("| 1.50 |")[0]  # nothing before the latencies is noisy
     # prediction latency: medians of the recorded calls, in ms
     assert jax.endswith("| 2.00 † | 300.0 |")  # 2, 3, 2 ms spread widely
+    assert "†" not in jax.split("| 2.00 †")[0]  # nothing before the latencies is noisy
 
 
-def fake_peak(threads: int, gflops: float) -> dict:
-    return {"threads": threads, "n": 64, "gflops": [gflops] * 3, "median_gflops": gflops}
+def test_every_second_of_the_run_is_shown_phase_by_phase_with_the_unaccounted_rest(
+    tmp_path, write_result
+):
+    write_result(backend="jax", epochs_s=(30.0, 20.0))
+    report.write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    whole = md.split("### The whole run")[1].split("### Training")[0]
+    header = next(line for line in whole.splitlines() if line.startswith("| Backend"))
+    assert header.split(" | ")[4:-1] == [report.PHASE_LABELS[p] for p in results.PHASES]
+    jax = next(line for line in whole.splitlines() if line.startswith("| jax"))
+    # phases 0.3 + 2 + 0.5 + 0.1 x7 + 1.5 + fit 50.5 = 55.5 s, and 0.05 s unaccounted
+    assert "| 55.6 | 0.30 | 2.00 |" in jax and "| 50.50 |" in jax
+    assert jax.endswith("| 0.1 % (0.05 s) |")
+    main = md.split("## Accuracy and time")[1].split("## Where")[0]
+    assert "| 50.5 | 100 | 0.1 % (0.05 s) | abc1234 |" in main
 
 
-def test_efficiency_relates_achieved_flops_to_the_measured_matmul_peak(tmp_path, write_result):
-    path = write_result(backend="jax", epochs_s=(30.0, 20.0, 20.0))
+def test_report_measures_nothing_and_takes_each_runs_own_peak(tmp_path, write_result, monkeypatch):
+    from harness import machine, timing
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the report measured the machine")
+
+    monkeypatch.setattr(timing, "matmul_gflops", refuse)
+    monkeypatch.setattr(machine, "matmul_peak", refuse)
+    path = write_result(backend="jax", epochs_s=(30.0, 20.0, 20.0), peak_gflops=15.0)
     data = results.read(path).to_dict()
     data["recipe"].update(forward_flops_per_image=20_000_000, training_flops_factor=3)
     results.write(results.RunResult.from_dict(data), path)
-    asked = []
-    report.write_report(tmp_path, measure_peak=lambda t: asked.append(t) or fake_peak(t, 400.0))
-    assert asked == [1]  # once per thread count of the runs
+    report.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
-    # 60,000 images x 60 MFLOP in 20 s = 180 GFLOP/s, 45 % of 400
-    assert "· jit=True | 60.0 | 3,000 | 180.0 | 45 % |" in md
-    assert "400.0 [400.0–400.0] (n=3) GFLOP/s" in md
+    # steady steps 5 s (the first 7.5 s step is warm-up): 100 images/s x 60 MFLOP =
+    # 6 GFLOP/s, 40 % of the run's own 15 GFLOP/s; others used 1 % of its CPUs
+    assert "· jit=True | 60.0 | 100 | 6.0 | 15 | 40 % | 1 % |" in md
     [row] = csv.DictReader(io.StringIO((tmp_path / "summary.csv").read_text()))
-    assert float(row["training_gflops"]) == pytest.approx(180.0)
+    assert float(row["training_gflops"]) == pytest.approx(6.0)
+    assert float(row["share_of_peak"]) == pytest.approx(0.4)
+    again = tmp_path / "again"
+    (again / "runs").mkdir(parents=True)
+    for f in (tmp_path / "runs").iterdir():
+        (again / "runs" / f.name).write_bytes(f.read_bytes())
+    report.write_report(again)
+    moved = md.replace(str(tmp_path / "runs"), str(again / "runs"))
+    assert (again / "REPORT.md").read_text() == moved
+
+
+def test_a_run_whose_cpus_were_busy_with_other_work_is_marked_disturbed(tmp_path, write_result):
+    write_result(backend="jax", other_share=0.30)
+    write_result(backend="torch", other_share=0.05)
+    report.write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    assert "| 30 % ⚠ |" in row_line(md, "## Efficiency", "jax")
+    assert "| 5 % |" in row_line(md, "## Efficiency", "torch")
+    assert " ⚠ |" in row_line(md, "## Accuracy and time", "jax")
+    assert "⚠" not in row_line(md, "## Accuracy and time", "torch")
+
+
+def test_runs_of_different_code_or_a_dirty_tree_are_never_pooled_silently(tmp_path, write_result):
+    write_result(backend="jax", seed=1, commit="1111111aaa")
+    write_result(backend="jax", seed=2, commit="2222222bbb")
+    write_result(backend="torch", seed=1, dirty=True)
+    write_result(backend="tensorflow", seed=1)
+    report.write_report(tmp_path)
+    main = (tmp_path / "REPORT.md").read_text().split("## Accuracy and time")[1]
+    main = main.split("## Where")[0]
+    lines = {line.split(" | ")[0][2:]: line for line in main.splitlines() if line.startswith("| ")}
+    assert "| 1111111 2222222 ‡ |" in lines["jax"]
+    assert "| abc1234+dirty ‡ |" in lines["torch"]
+    assert "| abc1234 |" in lines["tensorflow"]
+
+
+def test_a_steady_sample_far_outside_its_run_is_flagged_and_kept_out_of_the_median(
+    tmp_path, write_result
+):
+    path = write_result(backend="jax", epochs_s=(30.0, 20.0, 21.0, 400.0, 19.0))
+    run_id = results.read(path).run_id
+    report.write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    assert f"- run {run_id}: a steady epoch of 400.000 s (the run's median 20.500 s)" in md
+    # and its four 100 s steps against a steady median of 5 s
+    assert md.count(f"- run {run_id}: a steady step of 100.000 s") == 4
+    training = md.split("### Training")[1]
+    jax = next(line for line in training.splitlines() if line.startswith("| jax"))
+    assert "| 20.00 [19.20–20.80] (n=3) |" in jax
+    main = md.split("## Accuracy and time")[1].split("## Where")[0]
+    assert " § |" in next(line for line in main.splitlines() if line.startswith("| jax"))
 
 
 def test_a_version_2_result_without_step_clocks_still_reports(tmp_path, write_result):
     path = write_result(backend="jax")
     data = results.read(path).to_dict()
-    for key in ("interpreter_s", "steps_s", "predict_s"):
-        del data["timings"][key]
+    version_2 = ("import_s", "data_load_s", "build_s", "evaluate_s", "epochs_s")
+    data["timings"] = {k: data["timings"][k] for k in version_2}
+    del data["machine"]
     data["schema_version"] = 2
     path.write_text(json.dumps(data))
-    report.write_report(tmp_path, measure_peak=lambda t: fake_peak(t, 100.0))
+    report.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
-    breakdown = md.split("## Where the time goes")[1].split("## Efficiency")[0]
-    jax = next(line for line in breakdown.splitlines() if line.startswith("| jax"))
-    assert "| – | 2.00 |" in jax and jax.endswith("| – | 1.50 | – | – |")
+    training = md.split("### Training")[1].split("## Efficiency")[0]
+    jax = next(line for line in training.splitlines() if line.startswith("| jax"))
+    # no fit() time, no steps, no latency; epochs only
+    assert jax.endswith("| – | – | 30.0 | 20.00 [19.20–20.80] (n=3) | – | – | – |")
+    assert "| – | – | – | – |" in md.split("## Efficiency")[1]
+
+
+def test_a_one_epoch_run_has_its_speed_figures_and_plots(tmp_path, write_result):
+    write_result(backend="jax", profile="quick", epochs_s=(9.0,), steps_s=[[6.0, 1.0, 1.0, 1.0]])
+    paths = report.write_report(tmp_path)
+    assert [p.name for p in paths[3:]] == ["training-times.png", "step-times.png"]
+    # 500 images over the median 1 s steady step; no steady epoch
+    line = row_line((tmp_path / "REPORT.md").read_text(), "### Training", "jax")
+    assert "| 9.5 | 6.00 | 9.0 | – | 1,000.0 [1,000.0–1,000.0] (n=3) |" in line

@@ -86,14 +86,34 @@ def test_version_1_records_are_read_as_keras_initialised_runs_without_arrays(tmp
 
 def test_version_2_records_are_read_without_step_clocks_and_latency(tmp_path):
     data = make_result().to_dict()
-    for key in ("interpreter_s", "steps_s", "predict_s"):
-        del data["timings"][key]
+    version_2 = ("import_s", "data_load_s", "build_s", "evaluate_s", "epochs_s")
+    data["timings"] = {k: data["timings"][k] for k in version_2}
+    del data["machine"]
     data["schema_version"] = 2
     path = tmp_path / "old.json"
     path.write_text(json.dumps(data))
     r = results.read(path)
-    assert r.timings["steps_s"] is None and r.timings["predict_s"] is None
+    assert r.timings["steps_s"] is None and r.timings["latency_calls_s"] is None
     assert r.timings["epochs_s"] == data["timings"]["epochs_s"]
+    assert r.schema_version == results.SCHEMA_VERSION
+
+
+def test_version_3_records_keep_their_latency_and_lack_the_whole_run_and_the_machine(tmp_path):
+    data = make_result().to_dict()
+    latency = data["timings"].pop("latency_calls_s")
+    data["timings"] = {k: data["timings"][k] for k in ("interpreter_s", "import_s",
+                       "data_load_s", "build_s", "evaluate_s", "epochs_s", "steps_s")}  # fmt: skip
+    data["timings"]["predict_s"] = latency  # version 3's name for the latency calls
+    del data["machine"]
+    data["schema_version"] = 3
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    r = results.read(path)
+    assert r.timings["latency_calls_s"] == latency
+    assert r.timings["predict_s"] is None  # version 3 did not time the prediction
+    assert r.timings["fit_s"] is None and r.timings["wall_s"] is None
+    assert r.timings["import_s"] == 2.0
+    assert r.machine == {"matmul": None, "during_fit": None}
     assert r.schema_version == results.SCHEMA_VERSION
 
 
