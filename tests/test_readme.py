@@ -1,0 +1,139 @@
+"""What README quotes from committed results is generated here from those results and
+must be in README as generated, so that README and results cannot drift apart.
+
+Each quoted block sits between `<!-- name -->` and `<!-- /name -->` in README.md; when
+results change, a failing test prints the block to paste."""
+
+import json
+import statistics
+from pathlib import Path
+
+import pytest
+
+from harness import report, results
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKEND_ORDER = ("tensorflow", "torch", "jax")
+NAMES = {"tensorflow": "TensorFlow", "torch": "PyTorch", "jax": "JAX"}
+
+
+def block(name: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start, end = f"<!-- {name} -->\n", f"<!-- /{name} -->"
+    assert start in text and end in text, f"README.md has no block {name!r}"
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def _ok_runs(folder: Path) -> list[results.RunResult]:
+    found, warnings = results.read_all(folder)
+    assert warnings == []
+    return [r for r in found if r.status == "ok"]
+
+
+def _commits(runs: list[results.RunResult]) -> str:
+    git = [r.environment["git"] for r in runs]
+    assert not any(g["dirty"] for g in git), "committed results must come from a clean tree"
+    return ", ".join(sorted({g["commit"][:7] for g in git}))
+
+
+def reference_table(folder: Path) -> str:
+    runs = _ok_runs(folder)
+    table = sorted(
+        report.rows(runs),
+        key=lambda row: (BACKEND_ORDER.index(row["backend"]), row["profile"]),
+    )
+    out = [
+        f"From the runs in `{folder.relative_to(ROOT)}` (commit {_commits(runs)}), medians "
+        "from its report:",
+        "",
+        "| backend | profile | test accuracy | whole run | training, fit() | × TensorFlow "
+        "| unaccounted | warm-up | steady step | images/s | GFLOP/s | matmul peak | share "
+        "| others' CPU |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    tensorflow = {row["profile"]: row["fit_s"] for row in table if row["backend"] == "tensorflow"}
+    for row in table:
+        f = row["figures"]
+        out.append(
+            f"| {NAMES[row['backend']]} | {row['profile']} "
+            f"| {100 * row['test_accuracy']:.2f} % | {row['wall_s']:,.0f} s "
+            f"| {row['fit_s']:,.0f} s | {row['fit_s'] / tensorflow[row['profile']]:.2f} "
+            f"| {100 * row['unaccounted_s'] / row['wall_s']:.2f} % "
+            f"| {f['warmup_s'].median:,.1f} s | {1000 * row['step_s']:,.0f} ms "
+            f"| {row['train_images_per_s']:,.0f} | {row['training_gflops']:.0f} "
+            f"| {row['peak_gflops']:.0f} | {100 * row['share_of_peak']:.0f} % "
+            f"| {100 * row['other_cpu_share_max']:.1f} % |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def overhead_table(folder: Path) -> str:
+    records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    records.sort(key=lambda r: BACKEND_ORDER.index(r["backend"]))
+    assert records and not any(r["git"]["dirty"] for r in records)
+    commits = ", ".join(sorted({r["git"]["commit"][:7] for r in records}))
+    out = [
+        f"From `{folder.relative_to(ROOT)}` (commit {commits}), medians over the rounds:",
+        "",
+        "| backend | images × epochs | rounds | fit() harness / plain [min–max] "
+        "| fit() plain, harness | whole process plain, harness |",
+        "|---|--:|--:|--:|--:|--:|",
+    ]
+    for r in records:
+        m, ratios = r["medians"], [x["fit_ratio"] for x in r["rounds"]]
+        out.append(
+            f"| {NAMES[r['backend']]} | {r['images']:,} × {r['epochs']} | {len(r['rounds'])} "
+            f"| {m['fit_ratio']:.3f} [{min(ratios):.3f}–{max(ratios):.3f}] "
+            f"| {m['plain_fit_s']:.1f} s, {m['harness_fit_s']:.1f} s "
+            f"| {m['plain_process_s']:.1f} s, {m['harness_process_s']:.1f} s |"
+        )
+        assert statistics.median(ratios) == pytest.approx(m["fit_ratio"])
+    return "\n".join(out) + "\n"
+
+
+def seeds_block(folder: Path) -> str:
+    """Accuracy over seeds, agreement and noise of the seed-profile runs with identical
+    starting points."""
+    runs = [
+        r for r in _ok_runs(folder) if r.spec["profile"] == "seed" and r.spec["init"] == "harness"
+    ]
+    [n] = report.noise(runs)
+    commits = sorted({r.environment["git"]["commit"][:7] for r in runs})
+    out = [
+        f"From the seed-profile runs with identical starting points in "
+        f"`{folder.relative_to(ROOT)}` (commits {', '.join(commits)}; times not for quoting):",
+        "",
+    ]
+    for b in BACKEND_ORDER:
+        acc = n["backends"][b]
+        out.append(
+            f"- {NAMES[b]}: {100 * acc['mean']:.2f} % ± {100 * acc['std']:.2f} over seeds "
+            + ", ".join(map(str, acc["seeds"]))
+        )
+    pairs = {}
+    for p in report.agreement(runs, folder, []):
+        pairs.setdefault(tuple(p["backends"]), []).append(100 * p["same_class"])
+    for (a, b), same in sorted(pairs.items()):
+        out.append(
+            f"- {NAMES[a]} and {NAMES[b]} predict the same class for {min(same):.2f} % to "
+            f"{max(same):.2f} % of the test images (same seed)"
+        )
+    for t in n["tests"]:
+        (a, b), test = t["backends"], t["test"]
+        out.append(
+            f"- {NAMES[a]} − {NAMES[b]}: {100 * test.mean_difference:+.3f} points "
+            f"(paired t-test over {test.n} seeds, p = {test.p:.2f})"
+        )
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "folder"),
+    [
+        ("reference-full", reference_table, "results/reference/full"),
+        ("reference-seeds", seeds_block, "results/reference"),
+    ],
+)
+def test_readme_quotes_the_committed_results_as_they_are(name, make, folder):
+    expected = make(ROOT / folder)
+    assert block(name) == expected, f"README.md's block {name!r} should read:\n{expected}"
