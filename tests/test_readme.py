@@ -131,6 +131,7 @@ def seeds_block(folder: Path) -> str:
     ("name", "make", "folder"),
     [
         ("reference-full", reference_table, "results/reference/full"),
+        ("overhead", overhead_table, "results/overhead"),
         ("reference-seeds", seeds_block, "results/reference"),
     ],
 )
