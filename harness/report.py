@@ -97,11 +97,14 @@ def _median(values: Iterable[float | None]) -> float | None:
     return statistics.median(known) if known else None
 
 
+def _dirty(r: RunResult) -> bool:
+    return bool((r.environment.get("git") or {}).get("dirty"))
+
+
 def code(r: RunResult) -> str:
     """The commit a run's code came from (short), marked when its tree had changes."""
-    git = r.environment.get("git") or {}
-    commit = (git.get("commit") or "unknown")[:7]
-    return commit + ("+dirty" if git.get("dirty") else "")
+    commit = ((r.environment.get("git") or {}).get("commit") or "unknown")[:7]
+    return commit + ("+dirty" if _dirty(r) else "")
 
 
 def summarize(runs: list[RunResult]) -> dict:
@@ -114,6 +117,7 @@ def summarize(runs: list[RunResult]) -> dict:
     gflops = speed.training_gflops(runs[0], _median_of(step))
     peak = _median(map(speed.peak_gflops, runs))
     others = [s for s in map(speed.other_share, runs) if s is not None]
+    outlying = speed.outliers(runs)
     row.update(
         runs=len(runs),
         seeds=" ".join(str(s) for s in sorted({r.spec["seed"] for r in runs})),
@@ -131,9 +135,10 @@ def summarize(runs: list[RunResult]) -> dict:
         share_of_peak=gflops / peak if gflops and peak else None,
         other_cpu_share_max=max(others) if others else None,
         disturbed_runs=sum(map(speed.disturbed, runs)),
-        outliers=len(speed.outliers(runs)),
+        outlying=outlying,
+        outliers=len(outlying),
         commits=" ".join(sorted({code(r) for r in runs})),
-        dirty_runs=sum(bool((r.environment.get("git") or {}).get("dirty")) for r in runs),
+        dirty_runs=sum(map(_dirty, runs)),
         peak_rss_mib=max(r.memory["peak_rss_mib"] for r in runs),
         versions=versions(runs[-1]),
         figures=figures,
@@ -612,7 +617,7 @@ def _time_sections(table: list[dict], speed_plots: list[tuple[str, Path]]) -> li
             f"| {_time(f['predict_1_s'], 2, 1000)} | {_time(f['predict_500_s'], 1, 1000)} |"
         )
     out += ["", NOISY_TEXT, ""]
-    far = [o for row in table for o in speed.outliers(row["members"])]
+    far = [o for row in table for o in row["outlying"]]
     if far:
         out += [
             "Outlying samples, kept out of the medians above (more than "
