@@ -76,6 +76,27 @@ def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     )
 
 
+def batch_plan(seed: int, epochs: int, n: int, batch: int) -> list[np.ndarray]:
+    """Every epoch's batches, in order: epoch e visits the `n` training images in the
+    permutation `batch_order(seed, e, n)`, `batch` after `batch` (the last may be short)."""
+    plan = []
+    for epoch in range(epochs):
+        order = batch_order(seed, epoch, n)
+        plan += [order[k : k + batch] for k in range(0, n, batch)]
+    return plan
+
+
+def served_digest(served: dict[int, np.ndarray], epochs: int, steps: int) -> str:
+    """The batch-order digest of the batches a feed served, by position in the plan:
+    each epoch's batches joined in step order, so that it equals the digest of the epoch
+    permutations exactly when every batch of the plan was served."""
+    per_epoch = []
+    for e in range(epochs):
+        parts = [served[k] for k in range(e * steps, (e + 1) * steps) if k in served]
+        per_epoch.append(np.concatenate(parts) if parts else np.empty(0, np.int64))
+    return digest(per_epoch)
+
+
 def digest(arrays: Iterable[np.ndarray]) -> str:
     """SHA-256 over the shapes, dtypes and bytes of `arrays`, in order."""
     h = hashlib.sha256()

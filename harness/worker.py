@@ -150,61 +150,6 @@ class Clocks:
     steps_per_epoch: list[list[float]]
 
 
-def batches(s: Session) -> Any:
-    """The harness's batch order as a keras PyDataset: epoch e visits the training images
-    in the numpy permutation `batch_order(seed, e)`, batch after batch, in one fit().
-
-    Which epoch a request belongs to is read from the requests themselves, not from
-    when Keras says an epoch begins: tf.data prefetches the next epoch's first batches
-    before that. From `begin()` (on_train_begin) on, a request for a batch at or before
-    the previous one starts the next epoch; requests before it are Keras's looks at the
-    first batches to learn their shapes, and are not counted. The batches served in each
-    epoch are kept for the batch-order digest."""
-    keras, spec, batch = s.keras, s.spec, s.recipe["batch_size"]
-    n, epochs = len(s.x_train), s.recipe["epochs"]
-    x, y = s.x_train, s.y_train
-
-    class HarnessBatches(keras.utils.PyDataset):
-        def __init__(self) -> None:
-            # One worker, no processes: batches are made in order, in this process.
-            super().__init__(workers=1, use_multiprocessing=False)
-            self.served: dict[tuple[int, int], np.ndarray] = {}
-            self._orders: dict[int, np.ndarray] = {}
-            self._training = False
-            self._epoch, self._last = -1, -1
-
-        def __len__(self) -> int:
-            return -(-n // batch)
-
-        def begin(self, logs: dict | None = None) -> None:
-            self._training = True
-
-        def __getitem__(self, step: int) -> tuple[np.ndarray, np.ndarray]:
-            epoch = 0
-            if self._training:
-                if step <= self._last:
-                    self._epoch += 1
-                self._epoch, self._last = max(self._epoch, 0), step
-                epoch = self._epoch
-            if epoch not in self._orders:
-                self._orders[epoch] = reproducibility.batch_order(spec.seed, epoch, n)
-            idx = self._orders[epoch][step * batch : (step + 1) * batch]
-            if self._training and epoch < epochs:
-                self.served[epoch, step] = idx
-            return x[idx], y[idx]
-
-        def digest(self) -> str:
-            """Over each epoch's served batches, in step order: the digest of the epoch
-            permutations when every batch was served as drawn."""
-            per_epoch = []
-            for e in range(epochs):
-                parts = [self.served[e, k] for k in range(len(self)) if (e, k) in self.served]
-                per_epoch.append(np.concatenate(parts) if parts else np.empty(0, np.int64))
-            return reproducibility.digest(per_epoch)
-
-    return HarnessBatches()
-
-
 def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], Clocks, str | None]:
     """Train with one fit() call over every epoch; returns the per-epoch history, the
     clocks and the digest of the batches fit() was given (None with init "keras")."""
@@ -244,11 +189,14 @@ def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], Clocks, str | 
     if s.spec.init == "keras":
         history = s.model.fit(s.x_train, s.y_train, batch_size=s.recipe["batch_size"], **common)
         return history.history, clocks, None
-    data = batches(s)
-    common["callbacks"].append(keras.callbacks.LambdaCallback(on_train_begin=data.begin))
-    # shuffle=False: Keras would otherwise shuffle the order of a PyDataset's batches.
-    history = s.model.fit(data, shuffle=False, **common)
-    return history.history, clocks, data.digest()
+    epochs = s.recipe["epochs"]
+    plan = reproducibility.batch_plan(s.spec.seed, epochs, len(s.x_train), s.recipe["batch_size"])
+    steps = len(plan) // epochs
+    feed = s.backend.feed(s.x_train, s.y_train, plan)
+    # steps_per_epoch: Keras keeps one iterator over all epochs' batches; shuffle=False:
+    # the order is the harness's (Keras would warn that it ignores shuffling here).
+    history = s.model.fit(feed.data, steps_per_epoch=steps, shuffle=False, **common)
+    return history.history, clocks, reproducibility.served_digest(feed.served(), epochs, steps)
 
 
 # Prediction latency: batch size -> timed calls (after one untimed call that traces).

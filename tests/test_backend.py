@@ -49,6 +49,22 @@ def test_seed_model_builds_in_both_data_formats(keras, data_format, input_shape)
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_the_backends_feed_hands_over_each_planned_batch_once_in_order(backend, keras):
+    import numpy as np
+
+    x = np.random.default_rng(0).standard_normal((10, 2, 2, 1)).astype("float32")
+    y = np.eye(10, dtype="float32")
+    plan = reproducibility.batch_plan(seed=1, epochs=2, n=10, batch=4)
+    feed = backend.feed(x, y, plan)
+    got = [(np.asarray(bx), np.asarray(by)) for bx, by in feed.data]
+    assert len(got) == len(plan)
+    for (bx, by), idx in zip(got, plan, strict=True):
+        assert np.array_equal(bx, x[idx]) and np.array_equal(by, y[idx])
+    served = feed.served()
+    assert sorted(served) == list(range(len(plan)))
+    assert all(np.array_equal(served[k], idx) for k, idx in enumerate(plan))
+
+
 @pytest.mark.slow
 def test_short_training_on_real_mnist_reaches_90_percent(backend, tmp_path, mnist_dir):
     # 240 steps of batch 50: the quick profile's single epoch, on twice its images.

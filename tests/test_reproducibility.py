@@ -65,6 +65,42 @@ def test_batch_order_is_a_permutation_per_epoch_and_seed():
     assert not np.array_equal(e0, rp.batch_order(2, 0, 1000))
 
 
+def test_batch_plan_cuts_each_epochs_permutation_into_batches():
+    plan = rp.batch_plan(seed=3, epochs=2, n=10, batch=4)
+    assert [len(b) for b in plan] == [4, 4, 2, 4, 4, 2]
+    assert np.array_equal(np.concatenate(plan[:3]), rp.batch_order(3, 0, 10))
+    assert np.array_equal(np.concatenate(plan[3:]), rp.batch_order(3, 1, 10))
+
+
+def test_served_digest_equals_the_permutations_digest_only_when_all_was_served():
+    plan = rp.batch_plan(seed=3, epochs=2, n=10, batch=4)
+    whole = rp.digest([rp.batch_order(3, e, 10) for e in range(2)])
+    # served out of order (a feed's look at its first batch), by position
+    served = {k: plan[k] for k in [0, *range(6)]}
+    assert rp.served_digest(served, epochs=2, steps=3) == whole
+    del served[4]
+    assert rp.served_digest(served, epochs=2, steps=3) != whole
+    served[4] = plan[1]
+    assert rp.served_digest(served, epochs=2, steps=3) != whole
+
+
+def test_the_generic_feed_notes_each_batch_as_it_is_taken():
+    from harness.backends.base import Feed
+
+    x, y = np.arange(10) * 10, np.arange(10)
+    plan = rp.batch_plan(seed=1, epochs=2, n=10, batch=4)
+    feed = Feed(x, y, plan)
+    assert feed.served() == {}
+    first = next(feed.data)
+    assert np.array_equal(first[0], x[plan[0]]) and np.array_equal(first[1], plan[0])
+    assert list(feed.served()) == [0]
+    rest = list(feed.data)
+    assert [b[1].tolist() for b in rest] == [b.tolist() for b in plan[1:]]
+    assert rp.served_digest(feed.served(), 2, 3) == rp.digest(
+        [rp.batch_order(1, e, 10) for e in range(2)]
+    )
+
+
 def test_digest_sees_shape_and_dtype_not_only_bytes():
     a = np.zeros(4, "float32")
     assert rp.digest([a]) != rp.digest([a.reshape(2, 2)]) != rp.digest([a.view("int32")])

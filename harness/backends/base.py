@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
+
+import numpy as np
 
 from harness.machine import thread_env
 
@@ -29,6 +32,30 @@ class Tuning:
             "jit_compile": self.jit_compile,
             "code": list(self.code),
         }
+
+
+class Feed:
+    """The harness's batch order for one fit() call over every epoch: `data` is what
+    fit() is given (with steps_per_epoch, so that Keras keeps one iterator for the whole
+    call), `served()` the index batches Keras took from it, by position in `batches`.
+
+    This one is a Python generator, which Keras reads on any backend; it records each
+    batch when Keras takes it. Keras's first look at the data (the batches it peeks at to
+    learn their shapes) replays the generator's first batches, so every position is
+    served once, in order."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batches: Sequence[np.ndarray]) -> None:
+        self._served: dict[int, np.ndarray] = {}
+
+        def generate() -> Any:
+            for position, idx in enumerate(batches):
+                self._served[position] = idx
+                yield x[idx], y[idx]
+
+        self.data: Any = generate()
+
+    def served(self) -> dict[int, np.ndarray]:
+        return self._served
 
 
 class Backend:
@@ -83,3 +110,8 @@ class Backend:
         controls and the code-level part of its tuning; returns what was set, for the
         record."""
         raise NotImplementedError
+
+    def feed(self, x: np.ndarray, y: np.ndarray, batches: Sequence[np.ndarray]) -> Feed:
+        """`batches` (index arrays into x and y) as this backend's fit() reads them
+        fastest: as fast as a plain fit() on arrays."""
+        return Feed(x, y, batches)

@@ -1,6 +1,46 @@
 from __future__ import annotations
 
-from harness.backends.base import Backend, Tuning
+from collections.abc import Sequence
+
+import numpy as np
+
+from harness.backends.base import Backend, Feed, Tuning
+
+
+class TfDataFeed(Feed):
+    """The batches as a tf.data pipeline, built as Keras builds its own from arrays
+    (index batches zipped with the arrays, a vectorised gather per batch in a parallel
+    map, prefetched): fed from Python, as a generator, 10,000 images took up to 1.35x a
+    plain fit(). Keras keeps one iterator of it for the whole fit(), so tf.data does not
+    replace its iterator between epochs.
+
+    Autotuning is off, with two batches gathered and prefetched ahead: with it on,
+    deleting the iterator at the end of fit() took 4.6-6.5 s in 7 of 12 fits of 10,000
+    images (and a plain fit() stalls so when it replaces its iterator between epochs);
+    with it off, in none of 8, at the same epoch times.
+
+    What Keras took is the index dataset the gather reads, read again after fit(); the
+    pipeline has no Python in it to note batches as they go."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batches: Sequence[np.ndarray]) -> None:
+        import tensorflow as tf
+
+        lengths = [len(idx) for idx in batches]
+        self._indices = tf.data.Dataset.from_tensor_slices(
+            tf.RaggedTensor.from_row_lengths(np.concatenate(batches), lengths)
+        )
+        arrays = tf.data.Dataset.from_tensors((x, y)).repeat()
+        data = tf.data.Dataset.zip(self._indices, arrays).map(
+            lambda idx, xy: (tf.gather(xy[0], idx), tf.gather(xy[1], idx)),
+            num_parallel_calls=2,
+        )
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        options.experimental_optimization.apply_default_optimizations = False
+        self.data = data.with_options(options).prefetch(2)
+
+    def served(self) -> dict[int, np.ndarray]:
+        return {k: idx.numpy() for k, idx in enumerate(self._indices)}
 
 
 class TensorflowBackend(Backend):
@@ -41,3 +81,6 @@ class TensorflowBackend(Backend):
             if deterministic
             else "off",
         }
+
+    def feed(self, x: np.ndarray, y: np.ndarray, batches: Sequence[np.ndarray]) -> Feed:
+        return TfDataFeed(x, y, batches)

@@ -1,6 +1,39 @@
 from __future__ import annotations
 
-from harness.backends.base import Backend, Tuning
+from collections.abc import Sequence
+
+import numpy as np
+
+from harness.backends.base import Backend, Feed, Tuning
+
+
+class DataLoaderFeed(Feed):
+    """The batches as a torch DataLoader whose sampler yields whole index batches, and
+    whose dataset gathers each one from tensors made once: how Keras feeds arrays to
+    torch. Fed from Python as a generator, Keras wraps each numpy batch in a DataLoader
+    of its own and converts it, about 5 % slower. A batch is noted when the DataLoader
+    gathers it, under its position (Keras's look at the first batch gathers position 0
+    once more, with the same indices)."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batches: Sequence[np.ndarray]) -> None:
+        import torch
+
+        served: dict[int, np.ndarray] = {}
+        self._served = served
+        xs, ys = torch.from_numpy(x), torch.from_numpy(y)
+
+        class Gather(torch.utils.data.Dataset):
+            def __getitem__(self, position: int) -> tuple:
+                idx = batches[position]
+                served[position] = idx
+                rows = torch.from_numpy(idx)
+                return xs[rows], ys[rows]
+
+            def __len__(self) -> int:
+                return len(batches)
+
+        # batch_size=None: each item is already a batch, nothing to collate.
+        self.data = torch.utils.data.DataLoader(Gather(), batch_size=None, shuffle=False)
 
 
 class TorchBackend(Backend):
@@ -39,3 +72,6 @@ class TorchBackend(Backend):
             "inter_op_threads": torch.get_num_interop_threads(),
             "determinism": "torch.use_deterministic_algorithms(True)" if deterministic else "off",
         }
+
+    def feed(self, x: np.ndarray, y: np.ndarray, batches: Sequence[np.ndarray]) -> Feed:
+        return DataLoaderFeed(x, y, batches)
