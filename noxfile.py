@@ -55,6 +55,14 @@ def cross_backend_tests(session: nox.Session) -> None:
     session.run("pytest", "-m", "cross_backend", *session.posargs, env=_env(session))
 
 
+@nox.session(python="3.11", tags=["test"])
+def lint(session: nox.Session) -> None:
+    """ruff: lint (banned framework imports included) and format check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
 @nox.session(python="3.11")
 def report(session: nox.Session) -> None:
     """Rebuild results/REPORT.md and summary.csv from result files (no training)."""

@@ -19,13 +19,13 @@ from typing import IO
 
 import numpy as np
 
-from harness import compare, plugins, report, reproducibility, results
+from harness import compare, environment, plugins, report, reproducibility, results
 from harness.backends import all_backends, resolve
 from harness.backends.base import Backend
-from harness.config import DATA_FORMATS, INIT_MODES, PROFILES, ConfigError, RunSpec
+from harness.config import DATA_FORMATS, INIT_MODES, MAX_SEED, PROFILES, ConfigError, RunSpec
+from harness.worker import PARENT_ENV
 
 TAIL_LINES = 30  # lines of a failed worker's stderr kept in its failure record
-SUMMARY_TAIL_LINES = 5  # of which the closing summary repeats the last few
 
 
 class StopRun(Exception):
@@ -39,8 +39,12 @@ SPEC_OPTIONS = (
 )  # fmt: skip
 
 
-def _writable(directory: Path) -> None:
-    """Fail now, not after an hour of training, if results cannot be written."""
+def _writable(directory: Path, create: bool = True) -> None:
+    """Fail now, not after an hour of training, if results cannot be written; with
+    `create` False, a folder that does not exist (a typo) is refused, not made."""
+    if not create and not directory.is_dir():
+        what = "is not a folder" if directory.exists() else "does not exist"
+        raise ConfigError(f"results folder {directory} {what}")
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=directory):
@@ -57,6 +61,7 @@ def _backends(args: argparse.Namespace) -> list[Backend]:
     plugins.check_name("dataset", args.dataset)
     if not backends:
         raise ConfigError("--backend names no backend")
+    environment.check_keras_json()
     missing = [b for b in backends if not b.installed()]
     if missing:
         raise ConfigError("; ".join(b.install_hint() for b in missing))
@@ -78,7 +83,11 @@ def start_worker(
     """Run `python -m harness.worker` for `spec` in a fresh process. Its output goes to
     the terminal (or `stdout`) as it comes; returns its exit status and the last lines of
     its stderr."""
-    env = {**os.environ, **resolve(spec.backend).env(spec.threads, spec.tuned)}
+    env = {
+        **os.environ,
+        **resolve(spec.backend).env(spec.threads, spec.tuned),
+        PARENT_ENV: str(os.getpid()),
+    }
     command = [sys.executable, "-m", "harness.worker", "--spec", json.dumps(spec.to_dict())]
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     with subprocess.Popen(
@@ -102,10 +111,11 @@ def start_worker(
 
 
 def failure_reason(code: int, tail: list[str]) -> str:
-    """One line saying why a worker failed, from its own last error line if it wrote one."""
-    for line in reversed(tail):
-        if line.startswith("error: "):
-            return line.removeprefix("error: ")
+    """Why a worker failed: its own error message, whole (from its last `error:` line to
+    the end, every line of a "Looked in: ..." list), else what its exit status says."""
+    for i in range(len(tail) - 1, -1, -1):
+        if tail[i].startswith("error: "):
+            return "\n".join([tail[i].removeprefix("error: "), *tail[i + 1 :]]).rstrip()
     if code < 0:
         name = signal.Signals(-code).name
         hint = " (killed from outside; out of memory?)" if name == "SIGKILL" else ""
@@ -114,8 +124,18 @@ def failure_reason(code: int, tail: list[str]) -> str:
     return f"the worker exited with status {code}: {last}"
 
 
-def record_failure(spec: RunSpec, out: Path, code: int, tail: list[str]) -> str:
-    """Write a result that says the run failed and why; returns the reason."""
+def said_by_worker(tail: list[str]) -> bool:
+    """Whether the worker printed its own `error:` line (on stderr, which the user saw)."""
+    return any(line.startswith("error: ") for line in tail)
+
+
+def os_error(e: OSError) -> str:
+    """A file-system error in one line: what failed, on which file."""
+    return f"{e.strerror or e}: {e.filename}" if e.filename else str(e.strerror or e)
+
+
+def record_failure(spec: RunSpec, out: Path, code: int, tail: list[str]) -> None:
+    """Write a result that says the run failed and why."""
     reason = failure_reason(code, tail)
     results.write(
         results.RunResult(
@@ -134,7 +154,6 @@ def record_failure(spec: RunSpec, out: Path, code: int, tail: list[str]) -> str:
         ),
         out,
     )
-    return reason
 
 
 class Console:
@@ -157,6 +176,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     backends = _backends(args)
     specs = _specs(args, backends)
     _writable(results.runs_dir(args.results))
+    if not args.no_report:
+        _writable(args.results)
     console = Console("json" if args.json else "quiet" if args.quiet else "normal")
     worker_options = () if console.mode == "normal" else ("--quiet",)
 
@@ -178,10 +199,19 @@ def cmd_run(args: argparse.Namespace) -> int:
                     spec, out, *worker_options, stdout=sys.stderr if args.json else None
                 )
                 if code != 0 or not out.is_file():
-                    reason = record_failure(spec, out, code, tail)
-                    last = "".join(f"\n      | {line}" for line in tail[-SUMMARY_TAIL_LINES:])
-                    failed.append(f"{label}: {reason}{last}")
-                    console.say(f"==> {label}: FAILED: {reason}")
+                    reason = failure_reason(code, tail)
+                    try:
+                        record_failure(spec, out, code, tail)
+                    except OSError as e:
+                        print(f"warning: the failure of {label} was not recorded: "
+                              f"{os_error(e)}", file=sys.stderr)  # fmt: skip
+                    failed.append(label)
+                    # Each failure is told once: by the worker's own error line on
+                    # stderr, or here when the worker could not say it (killed).
+                    if said_by_worker(tail):
+                        console.say(f"==> {label}: FAILED (the error above)")
+                    else:
+                        print(f"error: {label}: {reason}", file=sys.stderr)
                     console.event(event="run", backend=spec.backend, seed=spec.seed,
                                   status="failed", reason=reason, result=str(out))  # fmt: skip
                     if args.fail_fast:
@@ -207,7 +237,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         if console.mode != "json":
             print(f"report: {paths[0]}")
     if failed:
-        print("failed:\n" + "\n".join(f"  {f}" for f in failed), file=sys.stderr)
+        runs = len(specs) * args.repeat
+        print(
+            f"error: {len(failed)} of {report.plural(runs, 'run')} failed: {', '.join(failed)}; "
+            "each is recorded with its reason in the results folder",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -261,6 +296,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    _writable(args.results, create=False)
     for path in report.write_report(args.results):
         print(f"report: {path}")
     return 0
@@ -280,6 +316,7 @@ def describe_models(backend: Backend, names: list[str]) -> dict[str, dict]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    environment.check_keras_json()
     backends = all_backends()
     print("backends:")
     for b in backends:
@@ -344,9 +381,18 @@ def _seeds(text: str) -> list[int]:
         seeds = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected integers like 1,2,3, got {text!r}") from None
-    if not seeds or min(seeds) < 0:
-        raise argparse.ArgumentTypeError(f"expected integers >= 0 like 1,2,3, got {text!r}")
+    if not seeds or min(seeds) < 0 or max(seeds) > MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"expected integers from 0 to {MAX_SEED} like 1,2,3, got {text!r}"
+        )
     return seeds
+
+
+def _seed(text: str) -> int:
+    seeds = _seeds(text)
+    if len(seeds) != 1:
+        raise argparse.ArgumentTypeError(f"expected one integer, got {text!r}")
+    return seeds[0]
 
 
 def _cell_options(p: argparse.ArgumentParser) -> None:
@@ -410,7 +456,7 @@ def parser() -> argparse.ArgumentParser:
         "parity", help="compare backends' numerics from the same weights, with dropout off"
     )
     _cell_options(parity)
-    parity.add_argument("--seed", type=int, default=1, help="seed of the weights and batches")
+    parity.add_argument("--seed", type=_seed, default=1, help="seed of the weights and batches")
     parity.add_argument("--steps", type=_positive_int, default=50, help="training steps (50)")
     parity.set_defaults(func=cmd_parity)
 
@@ -456,5 +502,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, plugins.PluginError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:
+        # A full disk, a folder that turned read-only: said in one line, not a traceback.
+        print(f"error: {os_error(e)}", file=sys.stderr)
+        return 1
     finally:
         signal.signal(signal.SIGTERM, previous)

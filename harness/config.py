@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass, field
 
 DATA_FORMATS = ("channels_last", "channels_first")
+# numpy's and Keras's global seeds are 32-bit.
+MAX_SEED = 2**32 - 1
 # "harness": initial weights and batch order drawn with numpy, identical on every backend;
 # "keras": each backend's own initializers and shuffling (different per backend).
 INIT_MODES = ("harness", "keras")
@@ -99,8 +101,14 @@ class RunSpec:
         get_profile(self.profile)
         for name in ("epochs", "batch_size", "train_images", "threads"):
             _check_positive(name, getattr(self, name))
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not 0 <= self.seed <= MAX_SEED
+        ):
+            raise ConfigError(
+                f"seed must be an integer from 0 to {MAX_SEED} (2**32 - 1), got {self.seed!r}"
+            )
         if self.data_format is not None and self.data_format not in DATA_FORMATS:
             raise ConfigError(
                 f"data_format must be one of {', '.join(DATA_FORMATS)}, got {self.data_format!r}"

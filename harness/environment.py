@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from harness.config import DATA_FORMATS, ConfigError
+
 # Variables that change what a framework does; all of them are recorded.
 RECORDED_PREFIXES = ("KERAS_", "XLA_", "OMP_", "TF_", "MKL_", "OPENBLAS_", "JAX_", "TORCH_")
 RECORDED_NAMES = ("CUDA_VISIBLE_DEVICES", "HARNESS_DATA_DIR")
@@ -38,6 +40,39 @@ def recorded_variables() -> dict[str, str]:
         for k, v in sorted(os.environ.items())
         if k.startswith(RECORDED_PREFIXES) or k in RECORDED_NAMES
     }
+
+
+# keras.json settings that Keras refuses while it is imported, and the values it takes.
+KERAS_JSON_CHOICES = {
+    "floatx": ("float16", "float32", "float64"),
+    "image_data_format": DATA_FORMATS,
+}
+
+
+def check_keras_json() -> None:
+    """Refuse, before any worker starts, a keras.json that would make Keras fail while it
+    is imported in the worker (with a traceback, whatever --data-format says). A file that
+    is not JSON is ignored by Keras, and so it is here."""
+    path = keras_home() / "keras.json"
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise ConfigError(f"{path} is not a file: Keras reads its settings from it; remove it")
+    try:
+        config = json.loads(path.read_text())
+    except OSError as e:
+        raise ConfigError(f"{path} cannot be read: {e.strerror}") from e
+    except ValueError:
+        return
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path} must hold a JSON object, got {type(config).__name__}")
+    for key, allowed in KERAS_JSON_CHOICES.items():
+        if key in config and config[key] not in allowed:
+            raise ConfigError(
+                f"{path}: {key} must be one of {', '.join(allowed)}, got {config[key]!r}"
+            )
+    if "epsilon" in config and not isinstance(config["epsilon"], float):
+        raise ConfigError(f"{path}: epsilon must be a float, got {config['epsilon']!r}")
 
 
 def keras_json() -> dict | None:

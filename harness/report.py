@@ -68,11 +68,17 @@ def group(r: RunResult) -> tuple:
     return tuple(v[k] for k in GROUP_FIELDS)
 
 
+def plural(n: int, word: str) -> str:
+    """`1 epoch`, `12 epochs`."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
 def group_text(key: tuple) -> str:
     g = dict(zip(GROUP_FIELDS, key, strict=True))
     return (
         f"{g['profile']}: {g['model']} on {g['dataset']} ({g['train_images']:,} images, "
-        f"{g['epochs']} epochs, batch {g['batch_size']}), {g['threads']} threads, "
+        f"{plural(g['epochs'], 'epoch')}, batch {g['batch_size']}), "
+        f"{plural(g['threads'], 'thread')}, "
         f"init {g['init']}" + (", deterministic" if g["deterministic"] else "")
     )
 
@@ -387,6 +393,12 @@ def _yes_no(value: bool | None) -> str:
     return "–" if value is None else ("yes" if value else "no")
 
 
+def cell(text: str) -> str:
+    """Free text (a failure's reason) as one Markdown table cell: its pipes escaped, its
+    lines kept apart by <br>."""
+    return "<br>".join(line.replace("|", "\\|") for line in text.splitlines())
+
+
 def _sci(value: float | None) -> str:
     return "–" if value is None else f"{value:.2e}"
 
@@ -460,8 +472,8 @@ def render_markdown(
     out = [
         "# Keras backend comparison",
         "",
-        f"Built by `python -m harness report` from {len(runs) + len(failures)} result files "
-        f"in `{results.runs_dir(results_dir)}`"
+        f"Built by `python -m harness report` from "
+        f"{plural(len(runs) + len(failures), 'result file')} in `{results.runs_dir(results_dir)}`"
         + (f", {len(failures)} of them failed runs." if failures else "."),
         "",
     ]
@@ -522,7 +534,7 @@ def render_markdown(
         for r in failures:
             out.append(
                 f"| {r.run_id} | {r.spec['backend']} | {r.spec['seed']} | {r.spec['profile']} "
-                f"| {r.failure['exit_code']} | {r.failure['reason']} |"
+                f"| {r.failure['exit_code']} | {cell(r.failure['reason'])} |"
             )
         out += [""]
     if warnings:

@@ -180,23 +180,79 @@ def _umask() -> int:
 
 
 @contextmanager
+def _staged(path: Path, mode: str) -> Iterator[tuple[IO, Path]]:
+    """A temporary file beside `path`, written, synced and given the permissions open()
+    would; yields it and its name. Removed if writing it fails."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            yield f, tmp
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp makes the file private (0600).
+        os.chmod(tmp, 0o666 & ~_umask())
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        if e.filename is None:
+            # A write through the open file (a full disk) names no file: name it.
+            raise OSError(e.errno, e.strerror, str(path)) from e
+        raise
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+@contextmanager
 def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
     """A file that appears at `path` complete or not at all: written to a temporary name
     in the same directory, synced, then renamed over `path`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with _staged(path, mode) as (f, tmp):
+        yield f
     try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes the file private (0600); give it the permissions open() would.
-        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+class RunFiles:
+    """The files of one run, which appear together or not at all: its arrays are written
+    under temporary names (while the run is still timed), then published with the result,
+    the result file last. Whatever was not published is removed by `discard`, which the
+    worker calls on every way out."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = Path(out)
+        self._staged: list[tuple[Path, Path]] = []  # (temporary, final)
+
+    def stage_arrays(self, name: str, arrays: list[np.ndarray]) -> None:
+        """Arrays to publish as `name` (.npz: arr_0, arr_1, ...) beside the result."""
+        final = self.out.parent / name
+        with _staged(final, "wb") as (f, tmp):
+            self._staged.append((tmp, final))
+            np.savez(f, *arrays)
+
+    def publish(self, result: RunResult) -> None:
+        published = []
+        try:
+            for tmp, final in self._staged:
+                os.replace(tmp, final)
+                published.append(final)
+            write(result, self.out)
+        except BaseException:
+            for final in published:
+                final.unlink(missing_ok=True)
+            raise
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        for tmp, _ in self._staged:
+            tmp.unlink(missing_ok=True)
+        self._staged = []
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -223,10 +279,12 @@ def read_all(results_dir: Path) -> tuple[list[RunResult], list[str]]:
     """Every readable result under `results_dir`/runs, oldest first, and one warning per
     file that could not be read. A result whose predictions are gone is skipped; final
     weights are optional (they are large, and only run-to-run comparisons use them)."""
-    found, warnings = [], []
-    for path in sorted(runs_dir(results_dir).glob("*.json")):
+    found, warnings, named = [], [], set()
+    folder = runs_dir(results_dir)
+    for path in sorted(folder.glob("*.json")):
         try:
             result = read(path)
+            named.update(result.artifacts.values())
             name = result.artifacts.get("predictions")
             if name and not (path.parent / name).is_file():
                 raise ResultError(f"{path}: its predictions are missing: {name}")
@@ -235,6 +293,12 @@ def read_all(results_dir: Path) -> tuple[list[RunResult], list[str]]:
         else:
             found.append(result)
     found.sort(key=lambda r: (r.created, r.run_id))
+    for path in sorted(folder.iterdir()) if folder.is_dir() else ():
+        if path.suffix != ".json" and path.name not in named and path.is_file():
+            warnings.append(
+                f"stray file {path}: no result names it (left by an interrupted run, or one "
+                "still being written); delete it if no run is going on"
+            )
     return found, warnings
 
 
@@ -250,9 +314,3 @@ def load_artifact(results_dir: Path, result: RunResult, key: str) -> list[np.nda
             return [loaded[f"arr_{i}"] for i in range(len(loaded.files))]
     except (OSError, ValueError, KeyError, EOFError, AttributeError, zipfile.BadZipFile) as e:
         raise ResultError(f"{path} (the {key} of run {result.run_id}): {e}") from e
-
-
-def save_arrays(path: Path, arrays: list[np.ndarray]) -> None:
-    """Arrays beside a result, as .npz (arr_0, arr_1, ...), written atomically."""
-    with atomic_file(path, "wb") as f:
-        np.savez(f, *arrays)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import ctypes
 import json
 import os
 import signal
@@ -214,9 +215,12 @@ def prediction_latency(s: Session) -> dict[str, list[float]]:
     return out
 
 
-def train_and_evaluate(spec: RunSpec, out: Path, quiet: bool = False) -> results.RunResult:
+def train_and_evaluate(
+    spec: RunSpec, files: results.RunFiles, quiet: bool = False
+) -> results.RunResult:
     """The run, every part of it in a phase of `sections`: what no phase covers is the
-    record's unaccounted time."""
+    record's unaccounted time. Its arrays are staged in `files`, to be published with
+    the result it returns."""
     s = start(spec)
     sections = s.sections
     with sections("init_s"):
@@ -243,13 +247,13 @@ def train_and_evaluate(spec: RunSpec, out: Path, quiet: bool = False) -> results
 
     with sections("save_s"):
         final_weights = s.model.get_weights()
-        run_id = out.name.removesuffix(".json")
+        run_id = files.out.name.removesuffix(".json")
         artifacts = {
             "predictions": f"{run_id}.predictions.npz",
             "final_weights": f"{run_id}.weights.npz",
         }
-        results.save_arrays(out.parent / artifacts["predictions"], [predictions.astype("float32")])
-        results.save_arrays(out.parent / artifacts["final_weights"], final_weights)
+        files.stage_arrays(artifacts["predictions"], [predictions.astype("float32")])
+        files.stage_arrays(artifacts["final_weights"], final_weights)
         keras = s.keras
         s.recipe.update(
             jit_compile=s.model.jit_compile,
@@ -324,13 +328,37 @@ def describe(models: list[str], out: Path) -> None:
     for name in models:
         plugin = plugins.load("model", name)
         dataset = plugins.load("dataset", plugin.DEFAULTS.get("dataset", "mnist"))
-        model = plugin.build((*dataset.image_shape, 1), dataset.num_classes)
+        # The channel axis where keras.json's image data format puts it.
+        empty = Split(np.zeros((0, *dataset.image_shape), "uint8"), np.zeros(0, "int64"))
+        x, _ = prepare(empty, keras.config.image_data_format(), dataset.num_classes, False)
+        model = plugin.build(x.shape[1:], dataset.num_classes)
         described[name] = {
             "dataset": dataset.name,
             "parameters": model.count_params(),
             "forward_flops_per_image": modelinfo.forward_flops(keras, model),
         }
     results.write_text_atomic(out, json.dumps(described))
+
+
+# The variable in which the parent names itself (its pid) to the worker it starts.
+PARENT_ENV = "HARNESS_PARENT_PID"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> None:
+    """Ask Linux to send this worker SIGTERM when the process that started it dies (a
+    SIGKILLed parent can no longer stop it), so that no orphan trains on for minutes and
+    writes a result nobody asked for. A parent that died before this call is caught by
+    comparing the pid it named with the one the worker has now."""
+    parent = os.environ.get(PARENT_ENV)
+    if parent is None:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        print(f"warning: the worker cannot follow its parent: errno {ctypes.get_errno()}",
+              file=sys.stderr)  # fmt: skip
+    if os.getppid() != int(parent):
+        sys.exit(128 + signal.SIGTERM)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -344,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # SIGTERM ends the run through SystemExit, so that half-written files are removed.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    die_with_parent()
     try:
         if args.describe:
             describe(args.describe, args.out)
@@ -352,11 +381,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.parity:
             parity_probe(spec, args.parity, args.out)
             return 0
-        result = train_and_evaluate(spec, args.out, args.quiet)
+        files = results.RunFiles(args.out)
+        try:
+            files.publish(train_and_evaluate(spec, files, args.quiet))
+        finally:
+            files.discard()
     except (ConfigError, DatasetError, plugins.PluginError, TrainingDiverged) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    results.write(result, args.out)
+    except OSError as e:
+        if e.filename is None:
+            raise
+        # Writing the run's files failed (a full disk): nothing of them is left.
+        print(f"error: cannot write {e.filename}: {e.strerror}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -5,6 +5,7 @@ import importlib.util
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harness import results
@@ -112,7 +113,8 @@ def write_result(tmp_path: Path):
         for key, arrays in (("predictions", predictions), ("final_weights", final_weights)):
             if arrays is not None:
                 artifacts[key] = f"{r.run_id}.{key}.npz"
-                results.save_arrays(runs / artifacts[key], arrays)
+                with results.atomic_file(runs / artifacts[key], "wb") as f:
+                    np.savez(f, *arrays)
         r = dataclasses.replace(r, artifacts=artifacts)
         path = runs / f"{r.run_id}.json"
         results.write(r, path)
@@ -143,3 +145,11 @@ def backend():
     if importlib.util.find_spec(b.module) is None:
         pytest.skip(b.install_hint())
     return b
+
+
+@pytest.fixture(autouse=True)
+def own_keras_home(request, tmp_path_factory, monkeypatch):
+    """Unit tests read no keras.json of the user running them (an invalid one would be
+    refused): each starts with an empty Keras home of its own."""
+    if not any(request.node.get_closest_marker(m) for m in ("backend", "cross_backend")):
+        monkeypatch.setenv("KERAS_HOME", str(tmp_path_factory.mktemp("keras-home")))

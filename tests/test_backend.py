@@ -65,6 +65,19 @@ def test_the_backends_feed_hands_over_each_planned_batch_once_in_order(backend, 
     assert all(np.array_equal(served[k], idx) for k, idx in enumerate(plan))
 
 
+def test_list_builds_the_models_in_keras_jsons_data_format(backend, tmp_path):
+    (tmp_path / "keras.json").write_text('{"image_data_format": "channels_first"}')
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "list"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "KERAS_HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "mnist_cnn: 1,045,576 parameters" in done.stdout
+
+
 @pytest.mark.slow
 def test_short_training_on_real_mnist_reaches_90_percent(backend, tmp_path, mnist_dir):
     # 240 steps of batch 50: the quick profile's single epoch, on twice its images.

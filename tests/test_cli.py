@@ -46,7 +46,10 @@ def fake_workers(monkeypatch):
             r = make_result(backend=spec.backend)
             results.write(r, out)
             return 0, []
-        return code, ["error: training diverged: the mean loss of epoch 1 was nan"]
+        # As the real one, the worker's stderr reaches the user as it comes.
+        tail = ["error: training diverged: the mean loss of epoch 1 was nan"]
+        print(*tail, sep="\n", file=sys.stderr)
+        return code, tail
 
     monkeypatch.setattr(cli, "start_worker", start_worker)
     return started
@@ -60,10 +63,39 @@ def test_a_failed_backend_is_recorded_and_the_others_go_on(fake_workers, tmp_pat
     assert sorted((r.spec["backend"], r.status) for r in found) == [
         ("jax", "failed"), ("tensorflow", "ok"), ("torch", "ok"),
     ]  # fmt: skip
-    err = capsys.readouterr().err
-    assert "jax (seed 1): training diverged" in err
-    assert "| error: training diverged" in err  # the tail of the worker's output
+    out, err = capsys.readouterr()
+    # told once, by the worker; the last line sums up
+    assert err.count("training diverged") == 1 and "==> jax (seed 1): FAILED" in out
+    assert err.splitlines()[-1].startswith("error: 1 of 3 runs failed: jax (seed 1);")
     assert "## Failed runs" in (tmp_path / "REPORT.md").read_text()
+
+
+def test_a_worker_that_could_not_say_why_is_explained_once_by_the_parent(
+    fake_workers, monkeypatch, tmp_path, capsys
+):
+    monkeypatch.setattr(cli, "start_worker", lambda spec, out, *extra, stdout=None: (-9, []))
+    assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "error: torch (seed 1): the worker was stopped by SIGKILL (killed from outside; "
+        "out of memory?)",
+        "error: 1 of 1 run failed: torch (seed 1); each is recorded with its reason in the "
+        "results folder",
+    ]
+
+
+def test_a_failures_reason_is_kept_whole():
+    tail = [
+        "Traceback ...",
+        "error: mnist could not be loaded. Looked in:",
+        "  - /data/mnist.npz: not found",
+        "  - /keras/datasets/mnist.npz: not found",
+        "",
+    ]
+    assert cli.failure_reason(2, tail) == (
+        "mnist could not be loaded. Looked in:\n  - /data/mnist.npz: not found\n"
+        "  - /keras/datasets/mnist.npz: not found"
+    )
 
 
 def test_fail_fast_stops_at_the_first_failure(fake_workers, tmp_path):
@@ -85,10 +117,57 @@ def test_a_results_path_that_is_a_file_is_refused_before_any_run(fake_workers, t
 
 
 @pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"image_data_format": "channels_middle"}',
+         "keras.json: image_data_format must be one of channels_last, channels_first, "
+         "got 'channels_middle'"),
+        ('{"floatx": "float8"}', "keras.json: floatx must be one of float16, float32, float64"),
+        ('{"epsilon": "small"}', "keras.json: epsilon must be a float, got 'small'"),
+        ("[1, 2]", "keras.json must hold a JSON object, got list"),
+        (None, "keras.json is not a file"),
+    ],
+)  # fmt: skip
+def test_a_keras_json_keras_would_fail_on_is_refused_before_any_run(
+    fake_workers, tmp_path, monkeypatch, capsys, content, message
+):
+    home = tmp_path / "keras-home"
+    home.mkdir()
+    if content is None:
+        (home / "keras.json").mkdir()
+    else:
+        (home / "keras.json").write_text(content)
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {home}/") and message in err and err.count("\n") == 1
+    assert fake_workers == []
+
+
+def test_a_keras_json_that_is_not_json_is_ignored_as_keras_ignores_it(
+    fake_workers, tmp_path, monkeypatch
+):
+    (tmp_path / "keras.json").write_text("{not json")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path / "r")]) == 0
+
+
+def test_report_refuses_a_results_folder_that_does_not_exist_or_is_a_file(tmp_path, capsys):
+    missing = tmp_path / "resluts"
+    assert cli.main(["report", "--results", str(missing)]) == 2
+    assert capsys.readouterr().err == f"error: results folder {missing} does not exist\n"
+    assert not missing.exists()
+    (tmp_path / "file").write_text("x")
+    assert cli.main(["report", "--results", str(tmp_path / "file")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["--seeds", "1,x"], "expected integers like 1,2,3"),
-        (["--seeds", "-1"], "expected integers >= 0"),
+        (["--seeds", "-1"], "expected integers from 0 to 4294967295"),
+        (["--seeds", "1,4294967296"], "expected integers from 0 to 4294967295"),
         (["--learning-rate", "0"], "must be a finite number > 0"),
         (["--learning-rate", "nan"], "must be a finite number > 0"),
         (["--data-format", "NHWC"], "invalid choice: 'NHWC'"),
@@ -128,3 +207,19 @@ def test_normal_output_has_a_line_per_run_and_ends_with_the_report(fake_workers,
     assert lines[0].startswith("==> torch (seed 1): mnist_cnn on mnist")
     assert lines[1].startswith("==> torch (seed 1): test accuracy 99.00 %, 90.5 s training")
     assert lines[-1] == f"report: {tmp_path / 'REPORT.md'}"
+
+
+def test_a_full_disk_ends_in_one_error_line_and_the_parent_never_crashes(
+    fake_workers, monkeypatch, tmp_path, capsys
+):
+    import errno
+
+    def full(path, text):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(results, "write_text_atomic", full)
+    # jax fails, and its failure cannot be recorded; then the report cannot be written
+    assert cli.main(["run", "--backend", "jax", "--results", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[1].startswith("warning: the failure of jax (seed 1) was not recorded: No space")
+    assert err[-1].startswith("error: No space left on device: ") and len(err) == 3

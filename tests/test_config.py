@@ -16,9 +16,13 @@ def test_non_integers_are_refused(value):
         RunSpec(backend="jax", epochs=value)
 
 
-def test_negative_seed_is_refused():
-    with pytest.raises(ConfigError, match="seed must be an integer >= 0, got -1"):
-        RunSpec(backend="jax", seed=-1)
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_a_seed_outside_32_bits_is_refused(seed):
+    with pytest.raises(
+        ConfigError, match=rf"seed must be an integer from 0 to 4294967295 .*, got {seed}"
+    ):
+        RunSpec(backend="jax", seed=seed)
+    assert RunSpec(backend="jax", seed=2**32 - 1).seed == 2**32 - 1
 
 
 def test_data_format_must_be_known():

@@ -33,6 +33,21 @@ def test_verify_refuses_wrong_dtype_shape_and_labels(loaded, message):
         MNIST().verify(loaded)
 
 
+def test_labels_of_another_dtype_are_named_before_the_digest():
+    loaded = small()
+    loaded = Loaded(loaded.train, Split(loaded.test.x, loaded.test.y.astype("int64")), "f.npz")
+    with pytest.raises(
+        DatasetError, match="test split from f.npz: labels must be uint8 as published, got int64"
+    ):
+        MNIST().verify(loaded, MNIST.digests)
+
+
+def test_an_mnist_npz_that_is_a_folder_is_called_one(tmp_path):
+    (tmp_path / "mnist.npz").mkdir()
+    assert MNIST().missing(tmp_path / "mnist.npz") == "a folder, not a file"
+    assert MNIST().missing(tmp_path / "other.npz") == "not found"
+
+
 def test_verify_refuses_arrays_whose_digest_differs():
     with pytest.raises(DatasetError, match="digest of x_train does not match"):
         MNIST().verify(small(), MNIST.digests)

@@ -21,10 +21,31 @@ def harness_command(backend, tmp_path: Path, *argv: str) -> list[str]:
             "--results", str(tmp_path), *SMALL, *argv]  # fmt: skip
 
 
-def start(command: list[str]) -> subprocess.Popen:
+def start(command: list[str], sigint=signal.SIG_DFL) -> subprocess.Popen:
+    """The harness in a child whose SIGINT disposition is `sigint`, whatever this test
+    process inherited (under nohup or in a background job, SIGINT comes ignored)."""
     return subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),
     )
+
+
+def gone(pid: int, timeout: float) -> bool:
+    """Whether process `pid` ended (or is a zombie nobody reaped) within `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def wait_for_training(proc: subprocess.Popen, seen: list[str]) -> int:
@@ -69,22 +90,40 @@ def test_a_killed_worker_is_recorded_and_the_next_run_goes_on(backend, tmp_path)
     by_seed = {r.spec["seed"]: r for r in found}
     assert by_seed[1].status == "failed" and "SIGKILL" in by_seed[1].failure["reason"]
     assert by_seed[2].status == "ok" and by_seed[2].metrics["test_accuracy"] > 0
-    assert "seed 1" in output and "FAILED" in output
+    assert "(seed 1): the worker was stopped by SIGKILL" in output
     assert leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_sigterm_or_ctrl_c_stops_the_run_and_leaves_no_partial_file(backend, tmp_path, signum):
-    proc = start(harness_command(backend, tmp_path, "--epochs", "50"))
+@pytest.mark.parametrize(
+    ("signum", "sigint"),
+    [
+        (signal.SIGINT, signal.SIG_DFL),  # Ctrl-C at a terminal
+        (signal.SIGTERM, signal.SIG_IGN),  # under nohup, SIGINT ignored: SIGTERM stops it
+    ],
+)
+def test_sigterm_or_ctrl_c_stops_the_run_and_leaves_no_partial_file(
+    backend, tmp_path, signum, sigint
+):
+    proc = start(harness_command(backend, tmp_path, "--epochs", "50"), sigint)
     seen: list[str] = []
     worker = wait_for_training(proc, seen)
     proc.send_signal(signum)
     output = "".join(seen) + proc.stdout.read()
     assert proc.wait(timeout=120) == 130, output[-3000:]
     assert "interrupted" in output
-    assert not Path(f"/proc/{worker}").exists()
+    assert gone(worker, timeout=10)
     assert list(results.runs_dir(tmp_path).iterdir()) == []
     assert not (tmp_path / "REPORT.md").exists()
+
+
+def test_a_worker_dies_with_its_killed_parent_and_writes_nothing(backend, tmp_path):
+    proc = start(harness_command(backend, tmp_path, "--epochs", "50"))
+    seen: list[str] = []
+    worker = wait_for_training(proc, seen)
+    proc.kill()
+    proc.wait(timeout=10)
+    assert gone(worker, timeout=30), "the worker trains on after its parent was killed"
+    assert list(results.runs_dir(tmp_path).iterdir()) == []
 
 
 def test_two_runs_at_once_and_reports_meanwhile_are_all_complete(backend, tmp_path):

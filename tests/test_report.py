@@ -209,6 +209,28 @@ def test_failed_runs_are_listed_with_their_reason_and_never_with_an_accuracy(
     assert "torch" not in (tmp_path / "summary.csv").read_text()
 
 
+def test_a_reason_with_pipes_and_lines_stays_in_its_table_cell(tmp_path, write_result):
+    write_result(backend="jax")
+    failed = dataclasses.replace(
+        make_result(backend="torch"),
+        status="failed",
+        failure={
+            "reason": "mnist could not be loaded. Looked in:\n  - a|b.npz: not found\n  - c",
+            "exit_code": 2,
+            "output_tail": [],
+        },
+    )
+    results.write(failed, results.runs_dir(tmp_path) / f"{failed.run_id}.json")
+    report.write_report(tmp_path)
+    [line] = [x for x in (tmp_path / "REPORT.md").read_text().splitlines() if "| torch |" in x]
+    assert line.endswith(
+        "| mnist could not be loaded. Looked in:<br>  - a\\|b.npz: not found<br>  - c |"
+    )
+    html = (tmp_path / "report.html").read_text()
+    [row] = [r for r in html.split("<tr>") if "torch" in r and "Looked in" in r]
+    assert row.count("<td") == 6 and "a|b.npz" in row and "<br>" in row
+
+
 def test_timings_are_medians_with_percentiles_and_wide_spreads_are_marked_noisy(
     tmp_path, write_result
 ):

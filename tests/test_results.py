@@ -143,3 +143,62 @@ def test_failed_runs_need_a_reason_but_no_metrics(tmp_path):
     path.write_text(json.dumps({**data, "status": "maybe"}))
     with pytest.raises(results.ResultError, match="status must be one of ok, failed"):
         results.read(path)
+
+
+def _files(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_a_runs_files_appear_together_with_the_result_last(tmp_path):
+    import numpy as np
+
+    r = make_result()
+    files = results.RunFiles(tmp_path / f"{r.run_id}.json")
+    files.stage_arrays("a.predictions.npz", [np.ones(3, "float32")])
+    files.stage_arrays("a.weights.npz", [np.zeros(2), np.ones(2)])
+    # staged: only hidden temporaries, which no reader takes for a run's files
+    assert all(name.startswith(".") for name in _files(tmp_path)) and len(_files(tmp_path)) == 2
+    files.publish(r)
+    assert _files(tmp_path) == sorted(["a.predictions.npz", "a.weights.npz", f"{r.run_id}.json"])
+    with np.load(tmp_path / "a.weights.npz") as w:
+        assert w["arr_1"].tolist() == [1.0, 1.0]
+
+
+def test_an_interrupted_run_leaves_none_of_its_files(tmp_path):
+    import numpy as np
+
+    files = results.RunFiles(tmp_path / "run.json")
+    files.stage_arrays("run.predictions.npz", [np.ones(3)])
+    files.discard()
+    assert _files(tmp_path) == []
+    # a result that cannot be written takes the published arrays away with it
+    (tmp_path / "run.json").mkdir()
+    files.stage_arrays("run.predictions.npz", [np.ones(3)])
+    with pytest.raises(OSError):
+        files.publish(make_result())
+    assert _files(tmp_path) == ["run.json"]
+
+
+def test_read_all_warns_of_stray_files_that_no_result_names(tmp_path, write_result):
+    write_result()
+    runs = results.runs_dir(tmp_path)
+    (runs / "20260101T000000Z-jax-x.predictions.npz").write_bytes(b"x")
+    (runs / ".20260101T000000Z-jax-x.weights.npz.abc.tmp").write_bytes(b"x")
+    found, warnings = results.read_all(tmp_path)
+    assert len(found) == 1 and len(warnings) == 2
+    assert all(w.startswith(f"stray file {runs}/") for w in warnings)
+    assert "left by an interrupted run" in warnings[0]
+
+
+def test_a_full_disk_is_an_error_naming_the_file_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(results.os, "fsync", full)
+    with pytest.raises(OSError) as e:
+        results.write(make_result(), tmp_path / "run.json")
+    assert e.value.errno == errno.ENOSPC and e.value.filename == str(tmp_path / "run.json")
+    assert list(tmp_path.iterdir()) == []

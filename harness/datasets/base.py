@@ -95,9 +95,24 @@ class FileDataset(Dataset):
         """The places to look, in order."""
         raise NotImplementedError
 
+    label_dtype: ClassVar[str] = "uint8"  # the labels' dtype as published
+
     def missing(self, path: Path) -> str | None:
         """Why `path` does not hold the dataset, or None if it does."""
-        return None if path.is_file() else "not found"
+        if path.is_file():
+            return None
+        return "a folder, not a file" if path.is_dir() else "not found"
+
+    def verify(self, loaded: Loaded, expected: dict[str, str] | None = None) -> None:
+        """As `Dataset.verify`, and the labels' dtype is named before their digest would
+        only say that they differ."""
+        for split_name, split in (("train", loaded.train), ("test", loaded.test)):
+            if expected and split.y.dtype != self.label_dtype:
+                raise DatasetError(
+                    f"{self.name} {split_name} split from {loaded.source}: labels must be "
+                    f"{self.label_dtype} as published, got {split.y.dtype}"
+                )
+        super().verify(loaded, expected)
 
     def read(self, path: Path) -> Loaded:
         """The arrays stored at `path`; DatasetError if they cannot be read."""
