@@ -134,9 +134,8 @@ def os_error(e: OSError) -> str:
     return f"{e.strerror or e}: {e.filename}" if e.filename else str(e.strerror or e)
 
 
-def record_failure(spec: RunSpec, out: Path, code: int, tail: list[str]) -> None:
+def record_failure(spec: RunSpec, out: Path, reason: str, code: int, tail: list[str]) -> None:
     """Write a result that says the run failed and why."""
-    reason = failure_reason(code, tail)
     results.write(
         results.RunResult(
             run_id=out.name.removesuffix(".json"),
@@ -201,7 +200,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 if code != 0 or not out.is_file():
                     reason = failure_reason(code, tail)
                     try:
-                        record_failure(spec, out, code, tail)
+                        record_failure(spec, out, reason, code, tail)
                     except OSError as e:
                         print(f"warning: the failure of {label} was not recorded: "
                               f"{os_error(e)}", file=sys.stderr)  # fmt: skip

@@ -194,14 +194,11 @@ def _staged(path: Path, mode: str) -> Iterator[tuple[IO, Path]]:
             os.fsync(f.fileno())
         # mkstemp makes the file private (0600).
         os.chmod(tmp, 0o666 & ~_umask())
-    except OSError as e:
+    except BaseException as e:
         tmp.unlink(missing_ok=True)
-        if e.filename is None:
+        if isinstance(e, OSError) and e.filename is None:
             # A write through the open file (a full disk) names no file: name it.
             raise OSError(e.errno, e.strerror, str(path)) from e
-        raise
-    except BaseException:
-        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -246,8 +243,6 @@ class RunFiles:
             for final in published:
                 final.unlink(missing_ok=True)
             raise
-        finally:
-            self.discard()
 
     def discard(self) -> None:
         for tmp, _ in self._staged:

@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,9 +152,10 @@ class Clocks:
     steps_per_epoch: list[list[float]]
 
 
-def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], Clocks, str | None]:
+def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], Clocks, Callable[[], str] | None]:
     """Train with one fit() call over every epoch; returns the per-epoch history, the
-    clocks and the digest of the batches fit() was given (None with init "keras")."""
+    clocks and what gives the digest of the batches fit() was given (None with init
+    "keras"), to be called outside the training clock."""
     clocks = Clocks(timing.Laps(), timing.StepClock(), [])
     keras = s.keras
 
@@ -197,7 +199,11 @@ def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], Clocks, str | 
     # steps_per_epoch: Keras keeps one iterator over all epochs' batches; shuffle=False:
     # the order is the harness's (Keras would warn that it ignores shuffling here).
     history = s.model.fit(feed.data, steps_per_epoch=steps, shuffle=False, **common)
-    return history.history, clocks, reproducibility.served_digest(feed.served(), epochs, steps)
+    return (
+        history.history,
+        clocks,
+        lambda: reproducibility.served_digest(feed.served(), epochs, steps),
+    )
 
 
 # Prediction latency: batch size -> timed calls (after one untimed call that traces).
@@ -234,7 +240,7 @@ def train_and_evaluate(
     others = machine.OtherLoad(sorted(os.sched_getaffinity(0)))
     others.start()
     with sections("fit_s"):
-        history, clocks, order_digest = fit(s, quiet)
+        history, clocks, batch_digest = fit(s, quiet)
     load = others.stop()
     with sections("evaluate_s"):
         test_loss, test_accuracy = s.model.evaluate(
@@ -264,6 +270,7 @@ def train_and_evaluate(
         libraries = {"keras": keras.__version__, "numpy": np.__version__}
         env = environment.capture({**libraries, **s.backend.versions()}, s.backend_settings)
         final_digest = reproducibility.digest(final_weights)
+        order_digest = batch_digest() if batch_digest else None
     wall, unaccounted = sections.account()
     return results.RunResult(
         run_id=run_id,
@@ -311,9 +318,7 @@ def parity_probe(spec: RunSpec, steps: int, out: Path) -> None:
         )
     outputs = s.model.predict(s.x_test, batch_size=batch, verbose=0)
     losses = []
-    order = reproducibility.batch_order(spec.seed, 0, len(s.x_train))
-    for step in range(steps):
-        idx = order[step * batch : (step + 1) * batch]
+    for idx in reproducibility.batch_plan(spec.seed, 1, len(s.x_train), batch)[:steps]:
         logs = s.model.train_on_batch(s.x_train[idx], s.y_train[idx], return_dict=True)
         losses.append(float(logs["loss"]))
     with results.atomic_file(out, "wb") as f:

@@ -8,12 +8,12 @@ from harness.backends.base import Backend, Feed, Tuning
 
 
 class DataLoaderFeed(Feed):
-    """The batches as a torch DataLoader whose sampler yields whole index batches, and
-    whose dataset gathers each one from tensors made once: how Keras feeds arrays to
-    torch. Fed from Python as a generator, Keras wraps each numpy batch in a DataLoader
-    of its own and converts it, about 5 % slower. A batch is noted when the DataLoader
-    gathers it, under its position (Keras's look at the first batch gathers position 0
-    once more, with the same indices)."""
+    """The batches as a torch DataLoader whose items are whole batches, each gathered by
+    its position in the plan from tensors made once: how Keras feeds arrays to torch.
+    Fed from Python (a keras PyDataset, commit 0987193), which Keras reads through a
+    DataLoader over a generator converting each numpy batch, it was about 5 % slower. A
+    batch is noted when the DataLoader gathers it, under its position (Keras's look at
+    the first batch gathers position 0 once more, with the same indices)."""
 
     def __init__(self, x: np.ndarray, y: np.ndarray, batches: Sequence[np.ndarray]) -> None:
         import torch
