@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the harness of this checkout, not an installed copy
 
-from harness import environment, plugins, results  # noqa: E402
+from harness import environment, plugins, results, schema  # noqa: E402
 from harness.backends import resolve  # noqa: E402
 from harness.config import available_cpus  # noqa: E402
 
@@ -85,7 +85,7 @@ def harness(backend: str, data_dir: Path, images: int, epochs: int, threads: int
         wall, _ = _timed(command, {**os.environ, "PYTHONPATH": str(ROOT)})
         [path] = results.runs_dir(tmp).glob("*.json")
         t = results.read(path).timings
-    parts = {k: t[k] for k in (*results.PHASES, "unaccounted_s") if k != "interpreter_s"}
+    parts = {k: t[k] for k in (*schema.PHASES, "unaccounted_s") if k != "interpreter_s"}
     # The parent process, and the worker's interpreter before its first phase.
     return {"process_s": wall, "parts": parts, "rest_s": wall - sum(parts.values())}
 

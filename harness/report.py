@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from harness import machine, plots, reproducibility, results, speed, stats
-from harness.results import PHASES, ResultError, RunResult
+from harness.results import ResultError, RunResult
+from harness.schema import PHASES
 from harness.stats import Spread
 
 # A "variant" is everything that shapes a run but its seed: one row of the main table.
@@ -37,7 +38,8 @@ CSV_FIELDS = (
     "fit_s", "wall_s", "unaccounted_s", "warmup_s", "first_epoch_s", "steady_epoch_s",
     "steady_epoch_p10_s", "steady_epoch_p90_s", "step_s", "step_p10_s", "step_p90_s",
     "train_images_per_s", "training_gflops", "peak_gflops", "share_of_peak",
-    "other_cpu_share_max", "disturbed_runs", "outliers", "commits", "dirty_runs",
+    "other_cpu_share_max", "disturbed_runs", "not_converged_runs", "outliers", "commits",
+    "dirty_runs",
     *(p for p in PHASES if p != "fit_s"), "predict_1_s", "predict_500_s",
     "peak_rss_mib", "versions",
 )  # fmt: skip
@@ -107,6 +109,22 @@ def _dirty(r: RunResult) -> bool:
     return bool((r.environment.get("git") or {}).get("dirty"))
 
 
+def not_converged(r: RunResult) -> str | None:
+    """Why a completed run did not learn, or None: its test accuracy is within chance
+    for its classes (`stats.chance_accuracy`; unknown before schema version 5), or its
+    last epoch's training loss is above its first's."""
+    classes, accuracy = r.recipe["classes"], r.metrics["test_accuracy"]
+    if classes and accuracy <= (bar := stats.chance_accuracy(classes, r.recipe["test_images"])):
+        return (
+            f"test accuracy {100 * accuracy:.2f} % is at chance level for {classes} classes "
+            f"(at most {100 * bar:.2f} % on {r.recipe['test_images']:,} test images)"
+        )
+    loss = r.metrics["history"].get("loss") or []
+    if len(loss) > 1 and loss[-1] > loss[0]:
+        return f"the last epoch's training loss {loss[-1]:.4g} is above the first's {loss[0]:.4g}"
+    return None
+
+
 def code(r: RunResult) -> str:
     """The commit a run's code came from (short), marked when its tree had changes."""
     commit = ((r.environment.get("git") or {}).get("commit") or "unknown")[:7]
@@ -141,6 +159,7 @@ def summarize(runs: list[RunResult]) -> dict:
         share_of_peak=gflops / peak if gflops and peak else None,
         other_cpu_share_max=max(others) if others else None,
         disturbed_runs=sum(map(speed.disturbed, runs)),
+        not_converged_runs=sum(not_converged(r) is not None for r in runs),
         outlying=outlying,
         outliers=len(outlying),
         commits=" ".join(sorted({code(r) for r in runs})),
@@ -407,7 +426,7 @@ def _accuracy(row: dict) -> str:
     text = _fmt(100 * row["test_accuracy"], 2)
     if row["test_accuracy_std"] is not None:
         text += f" ± {100 * row['test_accuracy_std']:.2f}"
-    return text
+    return text + (NOT_CONVERGED_MARK if row["not_converged_runs"] else "")
 
 
 def variant_text(row: dict) -> str:
@@ -450,6 +469,12 @@ DISTURBED_MARK = " ⚠"
 DISTURBED_TEXT = (
     f"{DISTURBED_MARK.strip()} disturbed: other processes used more than "
     f"{100 * machine.DISTURBED_SHARE:.0f} % of a run's CPUs during its training (see Efficiency)."
+)
+NOT_CONVERGED_MARK = " ✗"
+NOT_CONVERGED_TEXT = (
+    f"{NOT_CONVERGED_MARK.strip()} not converged: a run's test accuracy is within chance "
+    f"for its classes (no more than {stats.CHANCE_SE} standard errors above a guess), or its "
+    "last epoch's training loss is above its first's; its runs are listed below the table."
 )
 OUTLIER_MARK = " §"
 OUTLIER_TEXT = (
@@ -514,12 +539,18 @@ def render_markdown(
         NOISY_TEXT,
         CODE_TEXT,
         DISTURBED_TEXT,
+        NOT_CONVERGED_TEXT,
         OUTLIER_TEXT,
         "Init `harness`: initial weights and batch order drawn with numpy, the same on every",
         "backend; init `keras`: each backend's own initialisation and shuffling. Profile",
         "`tuned`: each backend's fastest settings (its plugin's `tuning`), beside its defaults.",
         "",
     ]
+    unlearned = [(r, why) for r in runs if (why := not_converged(r))]
+    if unlearned:
+        out += ["Not converged (kept in the tables: a result, not a crash):", ""]
+        out += [f"- {r.run_id}: {cell(why)}" for r, why in unlearned]
+        out += [""]
     out += _time_sections(table, speed_plots)
     out += _reproducibility_sections(runs, results_dir, warnings, curve_plots)
     if failures:

@@ -21,50 +21,15 @@ from typing import IO
 
 import numpy as np
 
-SCHEMA_VERSION = 4
-KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4)
+from harness import schema
 
-STATUSES = ("ok", "failed")
-# The phases of a run, in the order they happen; each is the wall time of one part of the
-# worker's life, and together with `unaccounted_s` they make up its `wall_s`. `fit_s` is
-# the whole fit() call: every epoch and everything Keras does around and between them.
-PHASES = (
-    "interpreter_s", "import_s", "data_load_s", "build_s", "init_s", "compile_s", "peak_s",
-    "fit_s", "evaluate_s", "predict_s", "latency_s", "save_s",
-)  # fmt: skip
-# The keys each section of a completed run must have; the report relies on exactly these.
-REQUIRED = {
-    "spec": ("backend", "model", "dataset", "profile", "seed", "threads"),
-    "recipe": (
-        "epochs",
-        "batch_size",
-        "train_images",
-        "test_images",
-        "optimizer",
-        "loss",
-        "data_format",
-        "jit_compile",
-        "parameters",
-    ),
-    "environment": ("python", "cpu_model", "cpus_used", "threads", "libraries", "variables"),
-    "timings": (*PHASES, "wall_s", "unaccounted_s", "epochs_s", "steps_s", "latency_calls_s"),
-    "metrics": ("history", "test_loss", "test_accuracy"),
-    "memory": ("peak_rss_mib",),
-    # The machine measured by the worker: the matmul yardstick right before fit(), and
-    # other processes' use of the run's CPUs during it (`harness.machine`).
-    "machine": ("matmul", "during_fit"),
-    "reproducibility": ("initial_weights_digest", "batch_order_digest", "final_weights_digest"),
-    "artifacts": (),
-}
-# A failed run has its spec and why it failed; its other sections may be empty.
-REQUIRED_FAILED = {
-    "spec": REQUIRED["spec"],
-    "failure": ("reason", "exit_code", "output_tail"),
-}
+SCHEMA_VERSION = 5
+KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4, 5)
 
 
 class ResultError(ValueError):
-    """A result file is unreadable, incomplete or of an unknown schema version."""
+    """A result file is unreadable, incomplete, of an unknown schema version, or holds a
+    value its schema does not allow."""
 
 
 @dataclass(frozen=True)
@@ -103,19 +68,13 @@ class RunResult:
             data = _upgrade_from_2(data)
         if data.get("schema_version") == 3:
             data = _upgrade_from_3(data)
+        if data.get("schema_version") == 4:
+            data = _upgrade_from_4(data)
+        problems = schema.check(data)
         fields = [f.name for f in dataclasses.fields(cls)]
-        missing = [name for name in fields if name not in data]
-        status = data.get("status")
-        if status not in STATUSES:
-            raise ResultError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
-        for section, keys in (REQUIRED if status == "ok" else REQUIRED_FAILED).items():
-            value = data.get(section)
-            if isinstance(value, dict):
-                missing += [f"{section}.{key}" for key in keys if key not in value]
-            elif section not in missing:
-                missing.append(f"{section} (not an object)")
-        if missing:
-            raise ResultError(f"missing fields: {', '.join(missing)}")
+        problems += [f"{name} is missing" for name in fields if name not in data]
+        if problems:
+            raise ResultError("; ".join(dict.fromkeys(problems)))
         return cls(**{name: data[name] for name in fields})
 
 
@@ -124,7 +83,7 @@ def _upgrade_from_1(data: dict) -> dict:
     spec = data.get("spec")
     if isinstance(spec, dict):
         spec = {**spec, "init": "keras", "deterministic": False}
-    none = dict.fromkeys(REQUIRED["reproducibility"])
+    none = dict.fromkeys(schema.DIGESTS)
     return {
         **data,
         "spec": spec,
@@ -151,12 +110,20 @@ def _upgrade_from_3(data: dict) -> dict:
     timings = data.get("timings")
     if isinstance(timings, dict):
         timings = {
-            **dict.fromkeys((*PHASES, "wall_s", "unaccounted_s")),
+            **dict.fromkeys((*schema.PHASES, "wall_s", "unaccounted_s")),
             **{k: v for k, v in timings.items() if k != "predict_s"},
             "latency_calls_s": timings.get("predict_s"),
         }
-    machine = dict.fromkeys(REQUIRED["machine"])
+    machine = dict.fromkeys(schema.RECORD["machine"])
     return {**data, "timings": timings, "machine": machine, "schema_version": 4}
+
+
+def _upgrade_from_4(data: dict) -> dict:
+    """Version 4 did not record how many classes the dataset has."""
+    recipe = data.get("recipe")
+    if isinstance(recipe, dict) and data.get("status") == "ok":
+        recipe = {"classes": None, **recipe}
+    return {**data, "recipe": recipe, "schema_version": 5}
 
 
 def new_run_id(backend: str, model: str, dataset: str, profile: str, seed: int) -> str:
@@ -264,6 +231,8 @@ def read(path: Path) -> RunResult:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ResultError(f"{path}: {e}") from e
+    except RecursionError as e:
+        raise ResultError(f"{path}: nested too deeply to be a result") from e
     try:
         return RunResult.from_dict(data)
     except ResultError as e:

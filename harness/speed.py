@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from itertools import chain
 
 from harness.machine import DISTURBED_SHARE
-from harness.results import PHASES, RunResult
+from harness.results import RunResult
+from harness.schema import PHASES
 from harness.stats import Spread, spread
 
 # Whole-run times: the phases, the worker's wall time and what no phase covers.

@@ -121,3 +121,14 @@ def spread(samples: list[float]) -> Spread | None:
         return Spread(1, samples[0], samples[0], samples[0])
     deciles = statistics.quantiles(samples, n=10, method="inclusive")
     return Spread(len(samples), statistics.median(samples), deciles[0], deciles[-1])
+
+
+# How far above a guess an accuracy must be to count as learned: in standard errors.
+CHANCE_SE = 3
+
+
+def chance_accuracy(classes: int, n: int) -> float:
+    """The highest accuracy on `n` test items that guessing among `classes` equally
+    likely ones reaches by luck: the chance rate plus CHANCE_SE binomial standard errors."""
+    p = 1 / classes
+    return p + CHANCE_SE * math.sqrt(p * (1 - p) / n)

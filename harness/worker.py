@@ -103,6 +103,7 @@ def start(spec: RunSpec) -> Session:
     recipe.update(
         train_images=train_images,
         test_images=len(y_test),
+        classes=dataset.num_classes,
         data_format=data_format,
         data_source=loaded.source,
         tuning=tuning.to_dict() if tuning else None,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import results
+from harness import results, schema
 from harness.backends import resolve
 from harness.config import RunSpec
 
@@ -37,7 +37,7 @@ def make_result(
         backend=backend, profile=profile, seed=seed, threads=1, deterministic=deterministic
     )
     fit_s = sum(epochs_s) + 0.5
-    phases = dict.fromkeys(results.PHASES, 0.1) | {
+    phases = dict.fromkeys(schema.PHASES, 0.1) | {
         "interpreter_s": 0.3, "import_s": 2.0, "data_load_s": 0.5, "fit_s": fit_s,
         "evaluate_s": 1.5,
     }  # fmt: skip
@@ -50,6 +50,7 @@ def make_result(
             "batch_size": 500,
             "train_images": 500 * steps,
             "test_images": 10000,
+            "classes": 10,
             "optimizer": {"class_name": "Adadelta", "config": {"learning_rate": 1.0}},
             "loss": "categorical_crossentropy",
             "data_format": data_format,
@@ -96,7 +97,7 @@ def make_result(
                 "loadavg_1min": [0.1, 0.2],
             },
         },  # fmt: skip
-        reproducibility=dict(zip(results.REQUIRED["reproducibility"], digests, strict=True)),
+        reproducibility=dict(zip(schema.DIGESTS, digests, strict=True)),
         artifacts=artifacts or {},
     )
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from harness import reproducibility, results
+from harness import reproducibility, results, schema
 
 pytestmark = pytest.mark.backend
 
@@ -115,10 +115,10 @@ def test_thread_budget_and_data_format_reach_the_worker(backend, tmp_path):
 def assert_every_second_accounted_for(t: dict) -> None:
     """The phases and the unaccounted rest make the worker's wall time; the rest is
     under 2 % of it; fit() holds every epoch."""
-    phases = sum(t[p] for p in results.PHASES)
+    phases = sum(t[p] for p in schema.PHASES)
     assert phases + t["unaccounted_s"] == pytest.approx(t["wall_s"], rel=1e-9)
     assert -1e-6 <= t["unaccounted_s"] <= 0.02 * t["wall_s"], {
-        k: t[k] for k in (*results.PHASES, "wall_s", "unaccounted_s")
+        k: t[k] for k in (*schema.PHASES, "wall_s", "unaccounted_s")
     }
     assert sum(t["epochs_s"]) <= t["fit_s"]
 
@@ -136,7 +136,7 @@ def test_one_fit_trains_on_the_harness_batches_and_every_second_is_timed(backend
     for steps, epoch in zip(t["steps_s"], t["epochs_s"], strict=True):
         assert all(s > 0 for s in steps) and sum(steps) <= epoch
     assert {k: len(v) for k, v in t["latency_calls_s"].items()} == {"1": 50, "500": 10}
-    assert all(t[p] > 0 for p in results.PHASES)
+    assert all(t[p] > 0 for p in schema.PHASES)
     assert_every_second_accounted_for(t)
     # the batches fit() was handed are each epoch's numpy permutation, in order
     orders = [reproducibility.batch_order(3, epoch, 1000) for epoch in range(2)]

@@ -1,8 +1,12 @@
 """The parent process's handling of workers, with the worker replaced by a stand-in."""
 
+import contextlib
 import json
+import os
 import signal
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 from conftest import make_result
@@ -150,6 +154,70 @@ def test_a_keras_json_that_is_not_json_is_ignored_as_keras_ignores_it(
     (tmp_path / "keras.json").write_text("{not json")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path / "r")]) == 0
+
+
+@contextlib.contextmanager
+def unprivileged():
+    """This process bound by file permissions for the block: as root (which ignores
+    them), its effective user is nobody's until the block ends."""
+    if os.geteuid() != 0:
+        yield
+        return
+    os.seteuid(NOBODY)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+
+
+NOBODY = 65534
+
+
+@pytest.fixture
+def read_only_results(monkeypatch):
+    """A results folder whose top cannot be written but whose runs/ can, in a folder
+    that anyone may enter (pytest's own tmp_path may not be open to nobody)."""
+    with tempfile.TemporaryDirectory() as base:
+        os.chmod(base, 0o755)
+        monkeypatch.setenv("KERAS_HOME", base)
+        top = Path(base) / "results"
+        (top / "runs").mkdir(parents=True)
+        os.chmod(top / "runs", 0o777)
+        os.chmod(top, 0o555)
+        try:
+            yield top
+        finally:
+            os.chmod(top, 0o755)
+
+
+def test_a_read_only_results_folder_is_refused_before_training_or_reporting(
+    fake_workers, read_only_results, capsys
+):
+    top = str(read_only_results)
+    with unprivileged():
+        assert cli.main(["report", "--results", top]) == 2
+        assert cli.main(["run", "--backend", "torch", "--results", top]) == 2
+        assert fake_workers == []
+        assert cli.main(["run", "--backend", "torch", "--results", top, "--no-report"]) == 0
+    err = capsys.readouterr().err
+    assert err.count(f"error: results folder {top} is not writable: ") == 2
+    assert [p.name for p in read_only_results.iterdir()] == ["runs"]
+    assert len(list((read_only_results / "runs").glob("*.json"))) == 1
+
+
+def test_report_skips_a_result_that_lies_with_one_warning_and_reports_the_rest(
+    tmp_path, capsys, write_result
+):
+    write_result(backend="jax")
+    liar = write_result(backend="torch")
+    data = json.loads(liar.read_text())
+    data["spec"]["threads"] = "two"
+    liar.write_text(json.dumps(data))
+    assert cli.main(["report", "--results", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert err == f"warning: skipped {liar}: spec.threads must be an integer ≥ 1, got 'two'\n"
+    md = (tmp_path / "REPORT.md").read_text()
+    assert "| jax |" in md and "| torch |" not in md
 
 
 def test_report_refuses_a_results_folder_that_does_not_exist_or_is_a_file(tmp_path, capsys):

@@ -79,6 +79,40 @@ def test_a_diverging_run_is_recorded_as_failed_and_reported_without_accuracy(bac
     assert f"| {backend.name} |" not in md.split("## Failed runs")[0]
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """A filesystem of 1 MiB of its own (tmpfs): room for the results folder and small
+    files, none for a run's final weights (4 MiB). Mounting needs root; elsewhere the
+    full disks injected in test_cli and test_results stand in for this test."""
+    where = tmp_path / "disk"
+    where.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)]
+    done = subprocess.run(mount, capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"no tmpfs can be mounted here: {done.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
+
+
+def test_a_full_disk_fails_the_run_in_one_line_and_leaves_no_partial_file(backend, small_disk):
+    done = subprocess.run(
+        harness_command(backend, small_disk, "--epochs", "1"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
+    err = done.stderr.splitlines()
+    said = [line for line in err if "No space left on device" in line]
+    assert said[0].startswith(f"error: cannot write {small_disk}/runs/"), err
+    assert err[-1].startswith("error: 1 of 1 runs failed: ") and "Traceback" not in done.stderr
+    assert leftovers(small_disk) == []
+    [r], warnings = results.read_all(small_disk)
+    assert warnings == [] and r.status == "failed" and "No space left" in r.failure["reason"]
+
+
 def test_a_killed_worker_is_recorded_and_the_next_run_goes_on(backend, tmp_path):
     proc = start(harness_command(backend, tmp_path, "--epochs", "2", "--seeds", "1,2"))
     seen: list[str] = []

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import make_result
 
-from harness import report, results
+from harness import report, results, schema
 
 
 def row_line(md: str, section: str, backend: str) -> str:
@@ -261,7 +261,7 @@ def test_every_second_of_the_run_is_shown_phase_by_phase_with_the_unaccounted_re
     md = (tmp_path / "REPORT.md").read_text()
     whole = md.split("### The whole run")[1].split("### Training")[0]
     header = next(line for line in whole.splitlines() if line.startswith("| Backend"))
-    assert header.split(" | ")[4:-1] == [report.PHASE_LABELS[p] for p in results.PHASES]
+    assert header.split(" | ")[4:-1] == [report.PHASE_LABELS[p] for p in schema.PHASES]
     jax = next(line for line in whole.splitlines() if line.startswith("| jax"))
     # phases 0.3 + 2 + 0.5 + 0.1 x7 + 1.5 + fit 50.5 = 55.5 s, and 0.05 s unaccounted
     assert "| 55.6 | 0.30 | 2.00 |" in jax and "| 50.50 |" in jax
@@ -308,6 +308,35 @@ def test_a_run_whose_cpus_were_busy_with_other_work_is_marked_disturbed(tmp_path
     assert "| 5 % |" in row_line(md, "## Efficiency", "torch")
     assert " ⚠ |" in row_line(md, "## Accuracy and time", "jax")
     assert "⚠" not in row_line(md, "## Accuracy and time", "torch")
+
+
+def test_a_run_at_chance_or_with_a_rising_loss_is_kept_and_marked_not_converged(
+    tmp_path, write_result
+):
+    write_result(backend="jax", accuracy=0.1)  # what --learning-rate 1e6 gave on MNIST
+    write_result(backend="tensorflow", accuracy=0.115)  # poor, but above chance
+    rising = make_result(backend="torch")
+    history = {"loss": [0.5, 0.4, 0.6, 0.7], "accuracy": [0.9] * 4}
+    rising = dataclasses.replace(rising, metrics={**rising.metrics, "history": history})
+    results.write(rising, results.runs_dir(tmp_path) / f"{rising.run_id}.json")
+    report.write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    assert "| 10.00 ✗ |" in row_line(md, "## Accuracy and time", "jax")
+    assert "| 99.00 ✗ |" in row_line(md, "## Accuracy and time", "torch")
+    assert "✗" not in row_line(md, "## Accuracy and time", "tensorflow")
+    assert (
+        "test accuracy 10.00 % is at chance level for 10 classes (at most 10.90 % on 10,000 "
+        "test images)" in md
+    )
+    assert f"- {rising.run_id}: the last epoch's training loss 0.7 is above the first's 0.5" in md
+    table = {
+        r["backend"]: r for r in csv.DictReader(io.StringIO((tmp_path / "summary.csv").read_text()))
+    }
+    assert [table[b]["not_converged_runs"] for b in ("jax", "tensorflow", "torch")] == [
+        "1",
+        "0",
+        "1",
+    ]
 
 
 def test_runs_of_different_code_or_a_dirty_tree_are_never_pooled_silently(tmp_path, write_result):

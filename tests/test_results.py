@@ -3,7 +3,7 @@ import json
 import pytest
 from conftest import make_result
 
-from harness import results
+from harness import results, schema
 
 
 def test_result_round_trips_through_its_file(tmp_path):
@@ -47,7 +47,9 @@ def test_missing_fields_are_named(tmp_path):
     del data["memory"]
     path = tmp_path / "r.json"
     path.write_text(json.dumps(data))
-    with pytest.raises(results.ResultError, match="missing fields: memory, metrics.test_accuracy"):
+    with pytest.raises(
+        results.ResultError, match="metrics.test_accuracy is missing; memory is missing"
+    ):
         results.read(path)
 
 
@@ -69,12 +71,17 @@ def test_read_all_skips_bad_files_with_a_warning_and_orders_by_time(tmp_path, wr
     assert len(warnings) == 1 and "truncated.json" in warnings[0]
 
 
+# The timings of versions 1 and 2.
+VERSION_1_TIMINGS = ("import_s", "data_load_s", "build_s", "evaluate_s", "epochs_s")
+
+
 def test_version_1_records_are_read_as_keras_initialised_runs_without_arrays(tmp_path):
     data = make_result().to_dict()
     for key in ("reproducibility", "artifacts"):
         del data[key]
     for key in ("init", "deterministic"):
         del data["spec"][key]
+    data["timings"] = {k: data["timings"][k] for k in VERSION_1_TIMINGS}
     data["schema_version"] = 1
     path = tmp_path / "old.json"
     path.write_text(json.dumps(data))
@@ -86,8 +93,7 @@ def test_version_1_records_are_read_as_keras_initialised_runs_without_arrays(tmp
 
 def test_version_2_records_are_read_without_step_clocks_and_latency(tmp_path):
     data = make_result().to_dict()
-    version_2 = ("import_s", "data_load_s", "build_s", "evaluate_s", "epochs_s")
-    data["timings"] = {k: data["timings"][k] for k in version_2}
+    data["timings"] = {k: data["timings"][k] for k in VERSION_1_TIMINGS}
     del data["machine"]
     data["schema_version"] = 2
     path = tmp_path / "old.json"
@@ -135,13 +141,13 @@ def test_failed_runs_need_a_reason_but_no_metrics(tmp_path):
     data = {**make_result().to_dict(), "status": "failed", "metrics": {}, "timings": {}}
     path = tmp_path / "failed.json"
     path.write_text(json.dumps(data))
-    with pytest.raises(results.ResultError, match="missing fields: failure"):
+    with pytest.raises(results.ResultError, match="failure must be an object, got None"):
         results.read(path)
     data["failure"] = {"reason": "killed", "exit_code": -9, "output_tail": []}
     path.write_text(json.dumps(data))
     assert results.read(path).failure["exit_code"] == -9
     path.write_text(json.dumps({**data, "status": "maybe"}))
-    with pytest.raises(results.ResultError, match="status must be one of ok, failed"):
+    with pytest.raises(results.ResultError, match="status must be one of 'ok', 'failed'"):
         results.read(path)
 
 
@@ -202,3 +208,91 @@ def test_a_full_disk_is_an_error_naming_the_file_and_leaves_nothing(tmp_path, mo
         results.write(make_result(), tmp_path / "run.json")
     assert e.value.errno == errno.ENOSPC and e.value.filename == str(tmp_path / "run.json")
     assert list(tmp_path.iterdir()) == []
+
+
+def _lying(tmp_path, change) -> str:
+    """The error reading a valid result after `change(data)`."""
+    data = make_result().to_dict()
+    change(data)
+    path = tmp_path / "lies.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(results.ResultError) as e:
+        results.read(path)
+    assert str(e.value).startswith(f"{path}: ")
+    return str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("section", "field", "value", "said"),
+    [
+        ("metrics", "test_accuracy", float("nan"), "a finite number from 0 to 1, got nan"),
+        ("metrics", "test_accuracy", "0.99", "a finite number from 0 to 1, got '0.99'"),
+        ("metrics", "test_accuracy", 1.5, "a finite number from 0 to 1, got 1.5"),
+        ("metrics", "test_accuracy", True, "a finite number from 0 to 1, got True"),
+        ("timings", "epochs_s", None, "a list of recipe.epochs items, each a finite number"),
+        ("timings", "epochs_s", [1.0, 2.0], "a list of recipe.epochs items"),
+        ("timings", "fit_s", -3.0, "a finite number ≥ 0 or null, got -3.0"),
+        ("spec", "threads", "two", "an integer ≥ 1, got 'two'"),
+        ("spec", "seed", 2**32, "an integer from 0 to 4,294,967,295"),
+        ("recipe", "data_format", "channels_middle", "one of 'channels_last', 'channels_first'"),
+        ("artifacts", "predictions", "../../etc/passwd", "a file name without a folder"),
+    ],
+)
+def test_values_that_parse_but_lie_are_refused_naming_the_field(
+    tmp_path, section, field, value, said
+):
+    def change(data):
+        data[section][field] = value
+
+    assert f"{section}.{field} must be {said}" in _lying(tmp_path, change)
+
+
+def test_every_field_of_a_completed_run_is_checked(tmp_path):
+    # A list holding an object is no field's type: each field must be refused by name.
+    for section, rules in schema.RECORD.items():
+        for field in rules:
+
+            def change(data, section=section, field=field):
+                data[section][field] = [{}]
+
+            assert f"{section}.{field} must be " in _lying(tmp_path, change), field
+
+
+def test_a_history_shorter_than_the_epochs_and_a_bad_time_are_refused(tmp_path):
+    def change(data):
+        data["metrics"]["history"]["loss"] = [0.3]
+        data["created"] = 20261201
+
+    said = _lying(tmp_path, change)
+    assert "created must be a UTC time like 2026-12-01T20:50:00Z, got 20261201" in said
+    assert "metrics.history must be an object whose values are each a list of recipe.epochs" in said
+
+
+def test_a_deeply_nested_document_is_refused_not_a_crash(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)  # 200 KB
+    with pytest.raises(results.ResultError, match="deep.json: nested too deeply"):
+        results.read(path)
+
+
+def test_a_lying_result_is_skipped_with_a_warning_and_the_rest_are_read(tmp_path, write_result):
+    good = write_result(backend="jax")
+    bad = write_result(backend="torch")
+    data = json.loads(bad.read_text())
+    data["timings"]["epochs_s"] = None
+    bad.write_text(json.dumps(data))
+    found, warnings = results.read_all(tmp_path)
+    assert [r.run_id for r in found] == [good.stem]
+    [warning] = warnings
+    assert warning.startswith(f"skipped {bad}: timings.epochs_s must be a list")
+
+
+def test_version_4_records_are_read_without_the_number_of_classes(tmp_path):
+    data = make_result().to_dict()
+    del data["recipe"]["classes"]
+    data["schema_version"] = 4
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    r = results.read(path)
+    assert r.recipe["classes"] is None
+    assert r.schema_version == results.SCHEMA_VERSION
