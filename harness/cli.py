@@ -1,6 +1,6 @@
-"""`python -m harness run | report | compare | parity | list`.
-
-`run` and `parity` start one worker process per backend; this process never imports keras.
+"""`python -m harness run | report | compare | parity | list`: parses the command line,
+checks what it can before any work starts, and dispatches; `harness.launcher` starts
+the workers. This process never imports keras.
 """
 
 from __future__ import annotations
@@ -8,24 +8,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import signal
-import subprocess
 import sys
 import tempfile
-from collections import deque
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
-from harness import compare, environment, plugins, report, reproducibility, results
+from harness import compare, environment, launcher, plugins, report, reproducibility, results
 from harness.backends import all_backends, resolve
 from harness.backends.base import Backend
 from harness.config import DATA_FORMATS, INIT_MODES, MAX_SEED, PROFILES, ConfigError, RunSpec
-from harness.worker import PARENT_ENV
-
-TAIL_LINES = 30  # lines of a failed worker's stderr kept in its failure record
 
 
 class StopRun(Exception):
@@ -77,84 +70,6 @@ def _specs(args: argparse.Namespace, backends: list[Backend]) -> list[RunSpec]:
     ]
 
 
-def start_worker(
-    spec: RunSpec, out: Path, *extra: str, stdout: IO | None = None
-) -> tuple[int, list[str]]:
-    """Run `python -m harness.worker` for `spec` in a fresh process. Its output goes to
-    the terminal (or `stdout`) as it comes; returns its exit status and the last lines of
-    its stderr."""
-    env = {
-        **os.environ,
-        **resolve(spec.backend).env(spec.threads, spec.tuned),
-        PARENT_ENV: str(os.getpid()),
-    }
-    command = [sys.executable, "-m", "harness.worker", "--spec", json.dumps(spec.to_dict())]
-    tail: deque[str] = deque(maxlen=TAIL_LINES)
-    with subprocess.Popen(
-        [*command, "--out", str(out), *extra],
-        env=env,
-        stdout=stdout,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as worker:
-        try:
-            for line in worker.stderr:
-                sys.stderr.write(line)
-                tail.append(line.rstrip("\n"))
-            return worker.wait(), list(tail)
-        except BaseException:
-            # Interrupted (Ctrl-C, SIGTERM): the worker removes its half-written files
-            # when it is terminated; wait for that before going on.
-            worker.terminate()
-            worker.wait()
-            raise
-
-
-def failure_reason(code: int, tail: list[str]) -> str:
-    """Why a worker failed: its own error message, whole (from its last `error:` line to
-    the end, every line of a "Looked in: ..." list), else what its exit status says."""
-    for i in range(len(tail) - 1, -1, -1):
-        if tail[i].startswith("error: "):
-            return "\n".join([tail[i].removeprefix("error: "), *tail[i + 1 :]]).rstrip()
-    if code < 0:
-        name = signal.Signals(-code).name
-        hint = " (killed from outside; out of memory?)" if name == "SIGKILL" else ""
-        return f"the worker was stopped by {name}{hint}"
-    last = next((line for line in reversed(tail) if line.strip()), "no output")
-    return f"the worker exited with status {code}: {last}"
-
-
-def said_by_worker(tail: list[str]) -> bool:
-    """Whether the worker printed its own `error:` line (on stderr, which the user saw)."""
-    return any(line.startswith("error: ") for line in tail)
-
-
-def os_error(e: OSError) -> str:
-    """A file-system error in one line: what failed, on which file."""
-    return f"{e.strerror or e}: {e.filename}" if e.filename else str(e.strerror or e)
-
-
-def record_failure(spec: RunSpec, out: Path, reason: str, code: int, tail: list[str]) -> None:
-    """Write a result that says the run failed and why."""
-    results.write(
-        results.RunResult(
-            run_id=out.name.removesuffix(".json"),
-            created=results.utc_now(),
-            spec=spec.to_dict(),
-            recipe={},
-            environment={},
-            timings={},
-            metrics={},
-            memory={},
-            reproducibility={},
-            artifacts={},
-            status="failed",
-            failure={"reason": reason, "exit_code": code, "output_tail": tail},
-        ),
-        out,
-    )
-
-
 class Console:
     """What `run` tells the user: lines for people, nothing with --quiet, or one JSON
     object per line with --json (the workers' own output then goes to stderr)."""
@@ -179,6 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         _writable(args.results)
     console = Console("json" if args.json else "quiet" if args.quiet else "normal")
     worker_options = () if console.mode == "normal" else ("--quiet",)
+    invocation = results.new_invocation_id()
 
     failed = []
     label = "the first run"
@@ -194,29 +110,28 @@ def cmd_run(args: argparse.Namespace) -> int:
                     spec.backend, spec.model, spec.dataset, spec.profile, spec.seed
                 )
                 out = results.runs_dir(args.results) / f"{run_id}.json"
-                code, tail = start_worker(
-                    spec, out, *worker_options, stdout=sys.stderr if args.json else None
-                )
-                if code != 0 or not out.is_file():
-                    reason = failure_reason(code, tail)
-                    try:
-                        record_failure(spec, out, reason, code, tail)
-                    except OSError as e:
+                outcome = launcher.launch(
+                    spec, out, invocation, *worker_options,
+                    stdout=sys.stderr if args.json else None,
+                )  # fmt: skip
+                if outcome.result is None:
+                    if outcome.unrecorded:
                         print(f"warning: the failure of {label} was not recorded: "
-                              f"{os_error(e)}", file=sys.stderr)  # fmt: skip
+                              f"{outcome.unrecorded}", file=sys.stderr)  # fmt: skip
                     failed.append(label)
                     # Each failure is told once: by the worker's own error line on
                     # stderr, or here when the worker could not say it (killed).
-                    if said_by_worker(tail):
+                    if outcome.told:
                         console.say(f"==> {label}: FAILED (the error above)")
                     else:
-                        print(f"error: {label}: {reason}", file=sys.stderr)
+                        print(f"error: {label}: {outcome.reason}", file=sys.stderr)
                     console.event(event="run", backend=spec.backend, seed=spec.seed,
-                                  status="failed", reason=reason, result=str(out))  # fmt: skip
+                                  status="failed", reason=outcome.reason,
+                                  result=str(out))  # fmt: skip
                     if args.fail_fast:
                         raise StopRun
                     continue
-                r = results.read(out)
+                r = outcome.result
                 training_s = r.timings["fit_s"]
                 console.say(
                     f"==> {label}: test accuracy {100 * r.metrics['test_accuracy']:.2f} %, "
@@ -258,9 +173,9 @@ def cmd_parity(args: argparse.Namespace) -> int:
         for spec in specs:
             print(f"==> parity probe on {spec.backend}, {args.steps} steps", flush=True)
             out = Path(tmp) / f"{spec.backend}.npz"
-            code, tail = start_worker(spec, out, "--parity", str(args.steps))
+            code, tail = launcher.start_worker(spec, out, "--parity", str(args.steps))
             if code != 0:
-                reason = failure_reason(code, tail)
+                reason = launcher.failure_reason(code, tail)
                 print(
                     f"error: the parity probe failed on {spec.backend}: {reason}", file=sys.stderr
                 )
@@ -268,6 +183,11 @@ def cmd_parity(args: argparse.Namespace) -> int:
             with np.load(out) as f:
                 probes[spec.backend] = {"outputs": f["outputs"], "losses": f["losses"]}
     record = {
+        "kind": "parity",
+        "schema_version": results.PARITY_SCHEMA_VERSION,
+        "created": results.utc_now(),
+        "git": environment.git_commit(),
+        "libraries": {b.name: b.versions() for b in backends},
         "spec": {k: v for k, v in specs[0].to_dict().items() if k != "backend"},
         "steps": args.steps,
         "tolerances": reproducibility.PARITY_TOLERANCES,
@@ -296,22 +216,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     _writable(args.results, create=False)
-    for path in report.write_report(args.results):
+    for path in report.write_report(args.results, everything=args.all):
         print(f"report: {path}")
     return 0
-
-
-def describe_models(backend: Backend, names: list[str]) -> dict[str, dict]:
-    """Parameters and FLOPs of each model, built by a worker on `backend`."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "models.json"
-        env = {**os.environ, **backend.env(1)}
-        command = [sys.executable, "-m", "harness.worker", "--describe", *names, "--out", str(out)]
-        done = subprocess.run(command, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            reason = failure_reason(done.returncode, done.stderr.splitlines())
-            raise ConfigError(f"could not build the models on {backend.name}: {reason}")
-        return json.loads(out.read_text())
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -332,7 +239,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("".join(f"  {n}\n" for n in models), end="")
     else:
         print(f"models (built on {builder.name}):")
-        for name, d in describe_models(builder, models).items():
+        for name, d in launcher.describe(builder, models).items():
             mflop = d["forward_flops_per_image"] / 1e6
             print(
                 f"  {name}: {d['parameters']:,} parameters, "
@@ -480,6 +387,11 @@ def parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="rebuild REPORT.md and summary.csv from result files")
     rep.add_argument("--results", type=Path, default=Path("results"))
+    rep.add_argument(
+        "--all",
+        action="store_true",
+        help="every result; by default each cell shows the results of the latest run of it",
+    )
     rep.set_defaults(func=cmd_report)
 
     lst = sub.add_parser("list", help="list backends, models, datasets and profiles")
@@ -503,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OSError as e:
         # A full disk, a folder that turned read-only: said in one line, not a traceback.
-        print(f"error: {os_error(e)}", file=sys.stderr)
+        print(f"error: {results.os_error(e)}", file=sys.stderr)
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import report, results
+from harness import report, results, summary
 
 # (row key, label, kind, lower is better)
 METRICS = (
@@ -50,9 +50,11 @@ def verdict(
 
 
 def _rows(results_dir: Path) -> tuple[dict[tuple, dict], list[str]]:
-    runs, warnings = results.read_all(results_dir)
-    ok = [r for r in runs if r.status == "ok"]
-    return {tuple(row[k] for k in report.VARIANT_FIELDS): row for row in report.rows(ok)}, warnings
+    records, warnings = results.read_all(results_dir)
+    shown = summary.select(records)  # as the report shows them: each cell's latest results
+    return {
+        tuple(row[k] for k in summary.VARIANT_FIELDS): row for row in summary.rows(shown.runs)
+    }, warnings
 
 
 def compare(
@@ -77,7 +79,7 @@ def compare(
 
 
 def _variant_text(key: tuple) -> str:
-    v = dict(zip(report.VARIANT_FIELDS, key, strict=True))
+    v = dict(zip(summary.VARIANT_FIELDS, key, strict=True))
     return f"{v['backend']}, " + report.variant_text(v)
 
 

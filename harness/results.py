@@ -25,6 +25,9 @@ from harness import schema
 
 SCHEMA_VERSION = 5
 KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4, 5)
+# parity.json (`python -m harness parity`): the probes' comparison, its tolerances, the
+# commit and the frameworks' versions; version 1 is the first that says its version.
+PARITY_SCHEMA_VERSION = 1
 
 
 class ResultError(ValueError):
@@ -47,6 +50,9 @@ class RunResult:
     machine: dict = dataclasses.field(default_factory=dict)
     status: str = "ok"  # or "failed": then `failure` says why and the metrics are empty
     failure: dict | None = None
+    # The `harness run` it came from (None before schema version 5): the report shows
+    # each cell's results of its latest invocation.
+    invocation: str | None = None
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict:
@@ -119,17 +125,28 @@ def _upgrade_from_3(data: dict) -> dict:
 
 
 def _upgrade_from_4(data: dict) -> dict:
-    """Version 4 did not record how many classes the dataset has."""
+    """Version 4 did not record how many classes the dataset has, nor the invocation a
+    run came from."""
     recipe = data.get("recipe")
     if isinstance(recipe, dict) and data.get("status") == "ok":
         recipe = {"classes": None, **recipe}
-    return {**data, "recipe": recipe, "schema_version": 5}
+    return {**data, "recipe": recipe, "invocation": None, "schema_version": 5}
+
+
+def os_error(e: OSError) -> str:
+    """A file-system error in one line: what failed, on which file."""
+    return f"{e.strerror or e}: {e.filename}" if e.filename else str(e.strerror or e)
 
 
 def new_run_id(backend: str, model: str, dataset: str, profile: str, seed: int) -> str:
     """A name no other run gets: time, the run's cell, and a random suffix."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     return f"{stamp}-{backend}-{model}-{dataset}-{profile}-seed{seed}-{uuid.uuid4().hex[:8]}"
+
+
+def new_invocation_id() -> str:
+    """A name for one `harness run`, shared by the records of all its runs."""
+    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}"
 
 
 def runs_dir(results_dir: Path) -> Path:

@@ -198,7 +198,7 @@ MACHINE = {
     "matmul": {"median_gflops": number(0)},
     "during_fit": {"other_share": number(0)},
 }
-TOP = {"run_id": FILE_NAME, "created": TIME}
+TOP = {"run_id": FILE_NAME, "created": TIME, "invocation": nullable(FILE_NAME)}
 
 
 def _shown(value: object) -> str:

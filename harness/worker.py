@@ -223,7 +223,7 @@ def prediction_latency(s: Session) -> dict[str, list[float]]:
 
 
 def train_and_evaluate(
-    spec: RunSpec, files: results.RunFiles, quiet: bool = False
+    spec: RunSpec, files: results.RunFiles, quiet: bool = False, invocation: str | None = None
 ) -> results.RunResult:
     """The run, every part of it in a phase of `sections`: what no phase covers is the
     record's unaccounted time. Its arrays are staged in `files`, to be published with
@@ -301,6 +301,7 @@ def train_and_evaluate(
             "dropout_masks": "drawn by the backend's own RNG (differ between backends)",
         },
         artifacts=artifacts,
+        invocation=invocation,
     )
 
 
@@ -375,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     task.add_argument("--describe", nargs="+", metavar="MODEL", help="describe models")
     parser.add_argument("--parity", type=int, metavar="STEPS", help="run the parity probe")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("--invocation", help="the `harness run` this run belongs to")
     args = parser.parse_args(argv)
     # SIGTERM ends the run through SystemExit, so that half-written files are removed.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -389,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         files = results.RunFiles(args.out)
         try:
-            files.publish(train_and_evaluate(spec, files, args.quiet))
+            files.publish(train_and_evaluate(spec, files, args.quiet, args.invocation))
         finally:
             files.discard()
     except (ConfigError, DatasetError, plugins.PluginError, TrainingDiverged) as e:

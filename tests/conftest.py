@@ -31,6 +31,7 @@ def make_result(
     other_share: float = 0.01,
     commit: str = "abc1234def",
     dirty: bool = False,
+    invocation: str | None = None,
 ) -> results.RunResult:
     """A complete, valid result record with the numbers a test chooses."""
     spec = RunSpec(
@@ -99,6 +100,7 @@ def make_result(
         },  # fmt: skip
         reproducibility=dict(zip(schema.DIGESTS, digests, strict=True)),
         artifacts=artifacts or {},
+        invocation=invocation,
     )
 
 

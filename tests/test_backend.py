@@ -109,6 +109,7 @@ def test_thread_budget_and_data_format_reach_the_worker(backend, tmp_path):
     assert env["variables"]["KERAS_BACKEND"] == backend.name
     assert all(v == 1 for k, v in env["threads"].items() if k.endswith("_threads"))
     assert r.recipe["data_format"] == "channels_first"
+    assert r.recipe["classes"] == 10  # the synthetic dataset's, for the chance level
     assert r.spec["threads"] == 1
 
 

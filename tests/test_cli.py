@@ -1,6 +1,7 @@
 """The parent process's handling of workers, with the worker replaced by a stand-in."""
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import make_result
 
-from harness import cli, results
+from harness import cli, launcher, results
 from harness.backends.base import Backend
 
 
@@ -34,7 +35,7 @@ from harness.backends.base import Backend
     ],
 )
 def test_failure_reason_prefers_the_workers_own_error_line(code, tail, reason):
-    assert cli.failure_reason(code, tail) == reason
+    assert launcher.failure_reason(code, tail) == reason
 
 
 @pytest.fixture
@@ -44,10 +45,14 @@ def fake_workers(monkeypatch):
     started = []
 
     def start_worker(spec, out, *extra, stdout=None):
+        assert extra[0] == "--invocation"  # every run knows the `run` it came from
+        invocation, extra = extra[1], extra[2:]
         started.append((spec.backend, extra, stdout))
         code = {"jax": 2}.get(spec.backend, 0)
         if code == 0:
-            r = make_result(backend=spec.backend)
+            r = dataclasses.replace(
+                make_result(backend=spec.backend, seed=spec.seed), invocation=invocation
+            )
             results.write(r, out)
             return 0, []
         # As the real one, the worker's stderr reaches the user as it comes.
@@ -55,7 +60,7 @@ def fake_workers(monkeypatch):
         print(*tail, sep="\n", file=sys.stderr)
         return code, tail
 
-    monkeypatch.setattr(cli, "start_worker", start_worker)
+    monkeypatch.setattr(launcher, "start_worker", start_worker)
     return started
 
 
@@ -77,7 +82,7 @@ def test_a_failed_backend_is_recorded_and_the_others_go_on(fake_workers, tmp_pat
 def test_a_worker_that_could_not_say_why_is_explained_once_by_the_parent(
     fake_workers, monkeypatch, tmp_path, capsys
 ):
-    monkeypatch.setattr(cli, "start_worker", lambda spec, out, *extra, stdout=None: (-9, []))
+    monkeypatch.setattr(launcher, "start_worker", lambda spec, out, *extra, stdout=None: (-9, []))
     assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err == [
@@ -96,7 +101,7 @@ def test_a_failures_reason_is_kept_whole():
         "  - /keras/datasets/mnist.npz: not found",
         "",
     ]
-    assert cli.failure_reason(2, tail) == (
+    assert launcher.failure_reason(2, tail) == (
         "mnist could not be loaded. Looked in:\n  - /data/mnist.npz: not found\n"
         "  - /keras/datasets/mnist.npz: not found"
     )

@@ -60,6 +60,8 @@ def test_parity_holds_within_the_measured_tolerances(tmp_path):
     record = json.loads((tmp_path / "parity.json").read_text())
     tolerances = reproducibility.PARITY_TOLERANCES
     assert record["steps"] == 50 and len(record["pairs"]) == 3
+    assert (record["kind"], record["schema_version"]) == ("parity", results.PARITY_SCHEMA_VERSION)
+    assert set(record["libraries"]) == {"tensorflow", "jax", "torch"}
     for pair in record["pairs"]:
         assert pair["forward_max_abs"] <= tolerances["forward_max_abs"], pair["backends"]
         assert pair["within_tolerance"], pair

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import report, results
+from harness import results, summary
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND_ORDER = ("tensorflow", "torch", "jax")
@@ -39,7 +39,7 @@ def _commits(runs: list[results.RunResult]) -> str:
 def reference_table(folder: Path) -> str:
     runs = _ok_runs(folder)
     table = sorted(
-        report.rows(runs),
+        summary.rows(runs),
         key=lambda row: (BACKEND_ORDER.index(row["backend"]), row["profile"]),
     )
     out = [
@@ -110,7 +110,7 @@ def seeds_block(folder: Path) -> str:
     runs = [
         r for r in _ok_runs(folder) if r.spec["profile"] == "seed" and r.spec["init"] == "harness"
     ]
-    [n] = report.noise(runs)
+    [n] = summary.noise(runs)
     commits = sorted({r.environment["git"]["commit"][:7] for r in runs})
     out = [
         f"From the seed-profile runs with identical starting points in "
@@ -124,7 +124,7 @@ def seeds_block(folder: Path) -> str:
             + ", ".join(map(str, acc["seeds"]))
         )
     pairs = {}
-    for p in report.agreement(runs, folder, []):
+    for p in summary.agreement(runs, folder, []):
         pairs.setdefault(tuple(p["backends"]), []).append(100 * p["same_class"])
     for (a, b), same in sorted(pairs.items()):
         out.append(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import make_result
 
-from harness import report, results, schema
+from harness import report, results, schema, summary
 
 
 def row_line(md: str, section: str, backend: str) -> str:
@@ -23,7 +23,7 @@ def test_runs_of_one_variant_make_one_row_with_mean_spread_and_medians():
         make_result(seed=1, accuracy=0.990, loss=0.030, epochs_s=(30.0, 20.0, 22.0, 19.0)),
         make_result(seed=2, accuracy=0.988, loss=0.034, epochs_s=(32.0, 24.0, 26.0, 25.0)),
     ]
-    [row] = report.rows(runs)
+    [row] = summary.rows(runs)
     assert row["runs"] == 2 and row["seeds"] == "1 2"
     assert row["test_accuracy"] == pytest.approx(0.989)
     assert row["test_accuracy_std"] == pytest.approx(0.0014142, rel=1e-4)
@@ -44,7 +44,7 @@ def test_runs_of_one_variant_make_one_row_with_mean_spread_and_medians():
 def test_backends_and_profiles_are_separate_rows():
     runs = [make_result(backend=b) for b in ("torch", "jax", "tensorflow")]
     runs.append(make_result(backend="jax", profile="quick", epochs_s=(9.0,)))
-    table = report.rows(runs)
+    table = summary.rows(runs)
     assert sorted((r["backend"], r["profile"]) for r in table) == [
         ("jax", "quick"),
         ("jax", "seed"),
@@ -110,7 +110,7 @@ def test_starting_points_say_whether_every_backend_had_the_same_digests():
         make_result(backend="jax", seed=2, digests=("w2", "b2", "x")),
         make_result(backend="torch", seed=2, digests=("w3", "b2", "y")),
     ]
-    points = report.starting_points(same + other)
+    points = summary.starting_points(same + other)
     assert [(p["seed"], p["identical"]) for p in points] == [(1, True), (2, False)]
 
 
@@ -119,9 +119,11 @@ def test_backends_with_their_own_data_format_are_compared_but_stay_separate_rows
         make_result(backend="tensorflow", profile="tuned"),
         make_result(backend="torch", profile="tuned", data_format="channels_first"),
     ]
-    assert [p["digests"].keys() for p in report.starting_points(tuned)] == [{"tensorflow", "torch"}]
+    assert [p["digests"].keys() for p in summary.starting_points(tuned)] == [
+        {"tensorflow", "torch"}
+    ]
     both = [*tuned, make_result(backend="torch", profile="tuned")]
-    assert sorted((r["backend"], r["data_format"]) for r in report.rows(both)) == [
+    assert sorted((r["backend"], r["data_format"]) for r in summary.rows(both)) == [
         ("tensorflow", "channels_last"),
         ("torch", "channels_first"),
         ("torch", "channels_last"),
@@ -139,7 +141,7 @@ def test_run_to_run_differences_come_from_the_saved_arrays(tmp_path, write_resul
     write_result(backend="jax", digests=("w", "b", "g"), final_weights=weights, predictions=[p1])
     runs, _ = results.read_all(tmp_path)
     warnings = []
-    rows = {d["backend"]: d for d in report.determinism(runs, tmp_path, warnings)}
+    rows = {d["backend"]: d for d in summary.determinism(runs, tmp_path, warnings)}
     assert warnings == []
     assert (rows["jax"]["bitwise"], rows["jax"]["weights_max_abs"]) == (True, 0.0)
     assert rows["torch"]["bitwise"] is False
@@ -155,7 +157,7 @@ def test_agreement_across_backends_from_saved_predictions(tmp_path, write_result
     write_result(backend="tensorflow", seed=2, predictions=[pa])  # no partner for seed 2
     runs, _ = results.read_all(tmp_path)
     warnings = []
-    [pair] = report.agreement(runs, tmp_path, warnings)
+    [pair] = summary.agreement(runs, tmp_path, warnings)
     assert warnings == []
     assert pair["backends"] == ("jax", "torch")
     assert pair["same_class"] == pytest.approx(2 / 3)
@@ -171,7 +173,7 @@ def test_noise_compares_backends_paired_by_seed_in_plain_words():
         for b, values in acc.items()
         for seed, a in zip((1, 2, 3), values, strict=True)
     ]
-    [n] = report.noise(runs)
+    [n] = summary.noise(runs)
     assert n["backends"]["jax"]["mean"] == pytest.approx(0.9900)
     assert n["backends"]["torch"]["std"] == pytest.approx(0.0012583, rel=1e-4)
     [t] = n["tests"]
@@ -394,3 +396,69 @@ def test_a_one_epoch_run_has_its_speed_figures_and_plots(tmp_path, write_result)
     # 500 images over the median 1 s steady step; no steady epoch
     line = row_line((tmp_path / "REPORT.md").read_text(), "### Training", "jax")
     assert "| 9.5 | 6.00 | 9.0 | – | 1,000.0 [1,000.0–1,000.0] (n=3) |" in line
+
+
+def _failed(tmp_path, reason: str, **kwargs) -> results.RunResult:
+    r = dataclasses.replace(
+        make_result(**kwargs),
+        status="failed",
+        failure={"reason": reason, "exit_code": 2, "output_tail": []},
+    )
+    results.write(r, results.runs_dir(tmp_path) / f"{r.run_id}.json")
+    return r
+
+
+def test_each_cell_shows_its_latest_run_and_says_how_many_older_results_it_left_out(
+    tmp_path, write_result
+):
+    write_result(backend="jax", accuracy=0.95, created="2026-11-25T10:00:00Z", invocation="a")
+    write_result(backend="jax", accuracy=0.99, created="2026-11-25T11:00:00Z", invocation="b")
+    write_result(backend="torch", accuracy=0.98, created="2026-11-25T10:00:00Z", invocation="a")
+    report.write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    assert "3 result files" in md and "1 older result left out" in md and "--all" in md
+    assert "| 1 (1) | 99.00 |" in row_line(md, "## Accuracy and time", "jax")
+    assert "| 1 (1) | 98.00 |" in row_line(md, "## Accuracy and time", "torch")
+    report.write_report(tmp_path, everything=True)
+    md = (tmp_path / "REPORT.md").read_text()
+    assert "older result" not in md
+    assert "| 2 (1) | 97.00 ± 2.83 |" in row_line(md, "## Accuracy and time", "jax")
+
+
+def test_results_from_before_invocations_were_recorded_are_all_shown(tmp_path, write_result):
+    write_result(backend="jax", accuracy=0.95, created="2026-11-25T10:00:00Z")
+    write_result(backend="jax", accuracy=0.99, created="2026-11-25T11:00:00Z")
+    report.write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    assert "older result" not in md and "| 2 (1) |" in row_line(md, "## Accuracy and time", "jax")
+
+
+def test_a_failure_whose_cell_later_succeeded_is_superseded_with_its_whole_reason(
+    tmp_path, write_result
+):
+    reason = "mnist could not be loaded. Looked in:\n  - /data/mnist.npz: not found"
+    old = _failed(tmp_path, reason, backend="torch", created="2026-11-25T10:00:00Z", invocation="a")
+    write_result(backend="torch", created="2026-11-25T11:00:00Z", invocation="b")
+    current = _failed(
+        tmp_path, "killed", backend="jax", created="2026-11-25T11:00:00Z", invocation="b"
+    )
+    shown = summary.select(results.read_all(tmp_path)[0])
+    assert [r.run_id for r in shown.superseded] == [old.run_id]
+    assert [r.run_id for r in shown.failures] == [current.run_id] and shown.left_out == 0
+    report.write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    failed = md.split("## Failed runs")[1].split("## Superseded failures")[0]
+    assert current.run_id in failed and old.run_id not in failed
+    superseded = md.split("## Superseded failures")[1]
+    assert f"- {old.run_id}: mnist could not be loaded. Looked in:<br>  - /data/mnist.npz" in (
+        superseded
+    )
+
+
+def test_a_report_without_a_successful_run_says_so_instead_of_empty_tables(tmp_path):
+    _failed(tmp_path, "training diverged", backend="jax")
+    report.write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    assert "No run has succeeded yet: every run shown failed (see Failed runs)." in md
+    assert "## Accuracy and time" not in md and "## Environment" not in md
+    assert "## Failed runs" in md

@@ -1,0 +1,44 @@
+"""Which modules may import what: keras only on the worker side (the worker, the
+backend, dataset and model plugins), the frameworks only in backend plugins. Ruff bans
+the frameworks elsewhere; this checks keras too, imports inside functions included."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKER_SIDE = ("harness/worker.py", "harness/backends/", "harness/datasets/", "models/")
+FRAMEWORKS = ("tensorflow", "jax", "jaxlib", "torch", "tf_keras")
+
+
+def imported(path: Path) -> set[str]:
+    """The top-level names of every module `path` imports, at any depth."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def sources() -> list[str]:
+    return sorted(
+        str(p.relative_to(ROOT))
+        for folder in ("harness", "models")
+        for p in (ROOT / folder).rglob("*.py")
+    )
+
+
+def test_keras_is_imported_only_on_the_worker_side():
+    found = {s: imported(ROOT / s) & {"keras"} for s in sources()}
+    assert {s for s, names in found.items() if names} - {
+        s for s in found if s.startswith(WORKER_SIDE)
+    } == set()
+    assert found["harness/worker.py"] == {"keras"}  # the check sees imports in functions
+
+
+def test_frameworks_are_imported_only_by_backend_plugins():
+    found = {s: imported(ROOT / s) & set(FRAMEWORKS) for s in sources()}
+    assert {
+        s for s, names in found.items() if names and not s.startswith("harness/backends/")
+    } == set()
