@@ -23,9 +23,11 @@ from harness.summary import (
     ALPHA,
     GROUP_FIELDS,
     VARIANT_FIELDS,
+    Comparison,
     Selection,
     agreement,
     by,
+    comparisons,
     determinism,
     group,
     noise,
@@ -232,6 +234,82 @@ OUTLIER_TEXT = (
 )
 
 
+def answer(c: Comparison) -> list[str]:
+    """What a comparison says, in two or three plain sentences: which backend trains
+    fastest and by how much, whether the accuracies differ by more than seed noise, and
+    whether the predictions agree."""
+    timed = [row for row in c.ranked if row["fit_s"] is not None]
+    if len(timed) > 1:
+        fastest = timed[0]
+        others = ", ".join(
+            f"{row['backend']} {row['fit_s'] / fastest['fit_s']:.2f}× as long" for row in timed[1:]
+        )
+        said = [f"{fastest['backend']} trains fastest ({fastest['fit_s']:,.0f} s); {others}."]
+    elif timed:
+        said = [f"Only {timed[0]['backend']} ran this comparison."]
+    else:
+        said = []
+    tests = c.noise["tests"] if c.noise else []
+    if tests:
+        larger = [t for t in tests if t["test"].p < ALPHA]
+        said.append(
+            "Their test accuracies differ by more than seed-to-seed noise: "
+            + ", ".join(f"{' − '.join(t['backends'])} (p = {t['test'].p:.3f})" for t in larger)
+            + "."
+            if larger
+            else "Their test accuracies do not differ by more than seed-to-seed noise "
+            f"(t-tests over seeds, every p ≥ {ALPHA})."
+        )
+    elif len(c.ranked) > 1:
+        said.append(
+            "One seed cannot tell whether their test accuracies differ by more than "
+            "seed-to-seed noise (`--seeds 1,2,3` can)."
+        )
+    if c.agreement:
+        same = [100 * p["same_class"] for p in c.agreement]
+        said.append(
+            f"With the same seed, they predict the same class for {min(same):.2f} % to "
+            f"{max(same):.2f} % of the test images."
+            if min(same) != max(same)
+            else f"With the same seed, they predict the same class for {same[0]:.2f} % of "
+            "the test images."
+        )
+    return said
+
+
+def _answer_sections(found: list[Comparison], references: list[float]) -> list[str]:
+    out = ["## In short", ""]
+    for c in found:
+        fastest = next((row["fit_s"] for row in c.ranked if row["fit_s"] is not None), None)
+        out += [
+            f"### {group_text(c.group)}",
+            "",
+            "| Backend | Variant | Test acc. (%) | Training (s) | Steady images/s | × fastest |",
+            "|---|---|--:|--:|--:|--:|",
+        ]
+        for row in c.ranked:
+            ratio = row["fit_s"] / fastest if fastest and row["fit_s"] is not None else None
+            out.append(
+                f"| {row['backend']} | {short_label(row)} | {_accuracy(row)} "
+                f"| {_fmt(row['fit_s'], 1)} | {_fmt(row['train_images_per_s'], 0)} "
+                f"| {_fmt(ratio, 2)} |"
+            )
+        out += ["", " ".join(answer(c)), ""]
+    out += [
+        "Ranked by training time (the whole `fit()`, median over runs); accuracy is the mean "
+        "over seeds ± their standard deviation. The tables below give every figure."
+        + (
+            " Published test accuracy of the model: "
+            + ", ".join(f"{100 * a:.2f} %" for a in references)
+            + "."
+            if references
+            else ""
+        ),
+        "",
+    ]
+    return out
+
+
 def _results_sections(
     runs: list[RunResult],
     results_dir: Path,
@@ -240,16 +318,11 @@ def _results_sections(
     speed_plots: list[tuple[str, Path]],
     table: list[dict],
 ) -> list[str]:
-    """Accuracy and time, where the time goes, efficiency and reproducibility."""
-    out = []
+    """The answer first, then accuracy and time, where the time goes, efficiency and
+    reproducibility."""
+    pairs, spread = agreement(runs, results_dir, warnings), noise(runs)
     references = sorted({r.recipe.get("reference_accuracy") for r in runs} - {None})
-    if references:
-        out += [
-            "Published test accuracy of the model: "
-            + ", ".join(f"{100 * a:.2f} %" for a in references)
-            + ".",
-            "",
-        ]
+    out = _answer_sections(comparisons(table, pairs, spread), references)
     out += [
         "## Accuracy and time",
         "",
@@ -269,7 +342,8 @@ def _results_sections(
         )
     out += [
         "",
-        "Accuracy is the mean over runs (± sample standard deviation when there are several).",
+        "Runs (seeds): how many runs the row pools, and their seeds. Accuracy is the mean",
+        "over runs (± sample standard deviation when there are several).",
         "Training is the whole `fit()` call, every epoch and all Keras does between them",
         "(median over runs). Train images/s: a full batch over the median steady step, every",
         "step after the warm-up (the first step, and the steps after it while slower than",
@@ -292,7 +366,7 @@ def _results_sections(
         out += [f"- {r.run_id}: {cell(why)}" for r, why in unlearned]
         out += [""]
     out += _time_sections(table, speed_plots)
-    out += _reproducibility_sections(runs, results_dir, warnings, curve_plots)
+    out += _reproducibility_sections(runs, results_dir, warnings, curve_plots, pairs, spread)
     return out
 
 
@@ -498,6 +572,8 @@ def _reproducibility_sections(
     results_dir: Path,
     warnings: list[str],
     curve_plots: list[tuple[tuple, Path]],
+    pairs: list[dict],
+    spread: list[dict],
 ) -> list[str]:
     out = ["## Reproducibility", ""]
     points = starting_points(runs)
@@ -536,7 +612,6 @@ def _reproducibility_sections(
     else:
         out += ["No backend has two runs of the same cell (`--repeat 2` makes them)."]
     out += [""]
-    pairs = agreement(runs, results_dir, warnings)
     out += ["### Across backends", ""]
     if pairs:
         out += [
@@ -562,7 +637,6 @@ def _reproducibility_sections(
             f"![loss curves]({path.name})",
             "",
         ]
-    spread = noise(runs)
     out += ["### Backend differences against seed-to-seed noise", ""]
     if not spread:
         out += ["Needs two or more seeds per backend (`--seeds 1,2,3`).", ""]

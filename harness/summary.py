@@ -140,6 +140,34 @@ def select(records: list[RunResult], everything: bool = False) -> Selection:
     )
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """One comparison group (everything but the backend and how it computes): its rows,
+    fastest training first, and its agreement and noise results."""
+
+    group: tuple
+    ranked: list[dict]
+    agreement: list[dict]
+    noise: dict | None
+
+
+def comparisons(table: list[dict], pairs: list[dict], spread: list[dict]) -> list[Comparison]:
+    """`table` from `rows`, `pairs` from `agreement`, `spread` from `noise`."""
+    out = []
+    grouped = by(table, lambda row: tuple(row[k] for k in GROUP_FIELDS))
+    for key, members in sorted(grouped.items(), key=lambda kv: str(kv[0])):
+        ranked = sorted(members, key=lambda row: (row["fit_s"] is None, row["fit_s"] or 0.0))
+        out.append(
+            Comparison(
+                group=key,
+                ranked=ranked,
+                agreement=[p for p in pairs if p["group"] == key],
+                noise=next((n for n in spread if n["group"] == key), None),
+            )
+        )
+    return out
+
+
 def summarize(runs: list[RunResult]) -> dict:
     """One row: the runs of one backend and variant, over seeds and repeats. Times are
     medians of every sample of the row's runs; `figures` keeps their spreads."""

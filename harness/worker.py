@@ -269,7 +269,8 @@ def train_and_evaluate(
             training_flops_factor=modelinfo.TRAINING_FLOPS_FACTOR,
         )
         libraries = {"keras": keras.__version__, "numpy": np.__version__}
-        env = environment.capture({**libraries, **s.backend.versions()}, s.backend_settings)
+        settings = {**s.backend_settings, **s.backend.after_training()}
+        env = environment.capture({**libraries, **s.backend.versions()}, settings)
         final_digest = reproducibility.digest(final_weights)
         order_digest = batch_digest() if batch_digest else None
     wall, unaccounted = sections.account()

@@ -165,6 +165,10 @@ def test_tuned_profile_applies_and_records_the_backends_tuning(backend, tmp_path
         assert r.recipe["data_format"] == tuning.data_format
     if tuning.jit_compile is not None:
         assert r.recipe["jit_compile"] == tuning.jit_compile
+    if tuning.code:  # code-level tuning (JAX's ops): recorded with how often it ran
+        settings = r.environment["threads"]
+        assert settings["tuned_ops"] and not settings["tuned_ops"][0].startswith("none")
+        assert settings["tuned_calls"]["conv"] >= 2 and settings["tuned_calls"]["max_pool"] >= 1
     assert_every_second_accounted_for(r.timings)
 
 
@@ -313,10 +317,17 @@ def jax_ops(backend, keras, monkeypatch):
     from harness.backends import jax_ops
 
     keras_ops = {"max_pool": nn.max_pool, "conv": nn.conv}
+    assert not any(hasattr(op, "harness_tuned") for op in keras_ops.values())
     for name, op in keras_ops.items():
         monkeypatch.setattr(nn, name, op)  # put back after the test
-    jax_ops.install()
+    jax_ops.install(keras.__version__)
     return nn, keras_ops
+
+
+def _tuned_calls(op: str) -> int:
+    from harness.backends import jax_ops
+
+    return jax_ops.CALLS[op]
 
 
 def _value_and_grads(op, *args, **kwargs):
@@ -338,7 +349,10 @@ def test_tuned_max_pool_is_bit_identical_to_keras_ties_included(jax_ops):
     # few distinct values: many windows hold their maximum twice
     x = np.random.default_rng(0).integers(0, 4, (2, 24, 24, 5)).astype("float32")
     for pool, strides in (((3, 3), (3, 3)), ((2, 2), (2, 2)), ((2, 2), (1, 1))):
+        before = _tuned_calls("max_pool")
         tuned = _value_and_grads(nn.max_pool, x, pool_size=pool, strides=strides)
+        # the tuned path where pool = strides, Keras's own where they overlap
+        assert _tuned_calls("max_pool") - before == (pool == strides)
         plain = _value_and_grads(keras_ops["max_pool"], x, pool_size=pool, strides=strides)
         assert np.array_equal(tuned[0], plain[0])
         assert np.array_equal(tuned[1][0], plain[1][0])
@@ -355,10 +369,57 @@ def test_tuned_convolution_matches_keras_up_to_float_rounding(jax_ops):
     for channels in (1, 32):  # thin input: one im2col product; thick: shifted products
         x = rng.standard_normal((4, 12, 12, channels)).astype("float32")
         k = rng.standard_normal((3, 3, channels, 8)).astype("float32")
+        before = _tuned_calls("conv")
         out, (dx, dk) = _value_and_grads(nn.conv, x, k)
+        assert _tuned_calls("conv") == before + 1
         ref_out, (ref_dx, ref_dk) = _value_and_grads(keras_ops["conv"], x, k)
         assert np.array_equal(out, ref_out) and np.array_equal(dx, ref_dx)
         np.testing.assert_allclose(dk, ref_dk, rtol=1e-4, atol=1e-4)
     # a case it does not handle goes to Keras's own op
     strided = nn.conv(x, k, strides=2)
     assert np.array_equal(np.asarray(strided), np.asarray(keras_ops["conv"](x, k, strides=2)))
+
+
+def test_the_tuned_seed_model_computes_what_stock_keras_does_through_its_tuned_ops(
+    jax_ops, keras, monkeypatch
+):
+    import jax  # noqa: TID251 (a test of the JAX backend's own ops)
+    import numpy as np
+
+    from models import mnist_cnn
+
+    nn, keras_ops = jax_ops
+    keras.utils.set_random_seed(1)
+    model = mnist_cnn.build((28, 28, 1), 10)
+    rng = np.random.default_rng(2)
+    x = rng.random((50, 28, 28, 1)).astype("float32")
+    y = np.eye(10, dtype="float32")[rng.integers(0, 10, 50)]
+    trainable = [v.value for v in model.trainable_variables]
+    fixed = [v.value for v in model.non_trainable_variables]
+
+    def loss(weights):  # dropout off: the same function on both paths
+        out, _ = model.stateless_call(weights, fixed, x, training=False)
+        return keras.losses.categorical_crossentropy(y, out).mean()
+
+    calls = {op: _tuned_calls(op) for op in keras_ops}
+    tuned_loss, tuned_grads = jax.value_and_grad(loss)(trainable)
+    # both convolutions and the one pooling of the seed model took the tuned path
+    assert {op: _tuned_calls(op) - n for op, n in calls.items()} == {"conv": 2, "max_pool": 1}
+    for name, op in keras_ops.items():
+        monkeypatch.setattr(nn, name, op)
+    stock_loss, stock_grads = jax.value_and_grad(loss)(trainable)
+    assert float(tuned_loss) == pytest.approx(float(stock_loss), rel=1e-6)
+    for tuned, stock, v in zip(tuned_grads, stock_grads, model.trainable_variables, strict=True):
+        # the kernel gradients are the same sums in another order: float32 rounding
+        np.testing.assert_allclose(tuned, stock, rtol=1e-4, atol=1e-6, err_msg=v.path)
+
+
+def test_the_tuned_ops_stay_out_of_a_keras_they_were_not_measured_on(jax_ops, monkeypatch):
+    from harness.backends import jax_ops as ops
+
+    nn, keras_ops = jax_ops
+    for name, op in keras_ops.items():
+        monkeypatch.setattr(nn, name, op)
+    [said] = ops.install("3.99.0")
+    assert said.startswith("none: the tuned ops were measured on Keras 3.15.1 only")
+    assert (nn.max_pool, nn.conv) == (keras_ops["max_pool"], keras_ops["conv"])

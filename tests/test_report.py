@@ -462,3 +462,34 @@ def test_a_report_without_a_successful_run_says_so_instead_of_empty_tables(tmp_p
     assert "No run has succeeded yet: every run shown failed (see Failed runs)." in md
     assert "## Accuracy and time" not in md and "## Environment" not in md
     assert "## Failed runs" in md
+
+
+def test_the_report_opens_with_each_comparison_ranked_by_training_time_in_plain_words(
+    tmp_path, write_result
+):
+    pa = np.array([[0.9, 0.1], [0.4, 0.6], [0.5, 0.5]], "float32")
+    pb = np.array([[0.8, 0.2], [0.7, 0.3], [0.5, 0.5]], "float32")
+    # fit() takes the sum of the epochs + 0.5 s: TensorFlow 40.5 s, JAX 80.5 s
+    acc = {"jax": (0.9900, 0.9910, 0.9890), "tensorflow": (0.9880, 0.9895, 0.9870)}
+    epochs = {"jax": (20.0,) * 4, "tensorflow": (10.0,) * 4}
+    for b, values in acc.items():
+        for seed, a in zip((1, 2, 3), values, strict=True):
+            predictions = [pa if b == "jax" else pb]
+            write_result(
+                backend=b, seed=seed, accuracy=a, epochs_s=epochs[b], predictions=predictions
+            )
+    write_result(backend="torch", profile="tuned")  # a comparison of its own
+    report.write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    short = md.split("## In short\n")[1].split("\n## ")[0]
+    assert md.index("## In short") < md.index("## Accuracy and time")
+    seed_part, tuned_part = short.split("### tuned: ")
+    lines = [line for line in seed_part.splitlines() if line.startswith("| ") and "---" not in line]
+    assert [line.split(" | ")[0] for line in lines[1:]] == ["| tensorflow", "| jax"]
+    assert lines[1].endswith("| 98.82 ± 0.13 | 40.5 | 200 | 1.00 |")
+    assert lines[2].endswith("| 99.00 ± 0.10 | 80.5 | 100 | 1.99 |")
+    assert "tensorflow trains fastest (40 s); jax 1.99× as long." in seed_part
+    # differences 0.0020, 0.0015, 0.0020 points: p = 0.008
+    assert "differ by more than seed-to-seed noise: jax − tensorflow (p = 0.008)." in seed_part
+    assert "predict the same class for 66.67 % of the test images." in seed_part
+    assert "Only torch ran this comparison." in tuned_part

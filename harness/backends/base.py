@@ -111,6 +111,11 @@ class Backend:
         record."""
         raise NotImplementedError
 
+    def after_training(self) -> dict[str, object]:
+        """Settings known only once the run has trained (how often tuned code ran), for
+        the record beside what `configure` returned."""
+        return {}
+
     def feed(self, x: np.ndarray, y: np.ndarray, batches: Sequence[np.ndarray]) -> Feed:
         """`batches` (index arrays into x and y) as this backend's fit() reads them
         fastest: as fast as a plain fit() on arrays."""

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sys
+
 from harness.backends.base import Backend, Tuning
 
 
@@ -46,7 +48,16 @@ class JaxBackend(Backend):
             "determinism": "no control exists on CPU" if deterministic else "off",
         }
         if tuned:
+            import keras
+
             from harness.backends import jax_ops
 
-            settings["tuned_ops"] = jax_ops.install()
+            settings["tuned_ops"] = jax_ops.install(keras.__version__)
+            if settings["tuned_ops"][0].startswith("none:"):
+                print(f"warning: {settings['tuned_ops'][0]}", file=sys.stderr)
         return settings
+
+    def after_training(self) -> dict[str, object]:
+        from harness.backends import jax_ops
+
+        return {"tuned_calls": dict(jax_ops.CALLS)} if any(jax_ops.CALLS.values()) else {}

@@ -26,7 +26,13 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+# The Keras versions whose private `keras.src.backend.jax.nn` these were measured and
+# tested against; under any other, `install` leaves Keras's own ops in place.
+KERAS_VERSIONS = ("3.15.1",)
 NHWC = ("NHWC", "HWIO", "NHWC")
+# How often each op took the tuned path: once per trace of a function that calls it
+# (jit traces a train step once), or per call when run eagerly.
+CALLS = {"max_pool": 0, "conv": 0}
 # Below this many input values per output position (C_in * kh * kw), one im2col product
 # beats kh*kw small ones.
 IM2COL_MAX = 64
@@ -101,9 +107,15 @@ def _conv_backward(saved, g):
 _conv.defvjp(_conv_forward, _conv_backward)
 
 
-def install() -> list[str]:
+def install(keras_version: str) -> list[str]:
     """Route Keras's JAX max_pool and conv through the versions above where they apply;
-    returns what was installed (idempotent)."""
+    returns what was installed (idempotent), or why nothing was: a Keras other than the
+    ones measured, whose private functions may have changed."""
+    if keras_version not in KERAS_VERSIONS:
+        return [
+            f"none: the tuned ops were measured on Keras {', '.join(KERAS_VERSIONS)} only; "
+            f"Keras {keras_version} runs its own ops"
+        ]
     from keras.src.backend import standardize_data_format
     from keras.src.backend.jax import nn
 
@@ -123,6 +135,7 @@ def install() -> list[str]:
                 and inputs.shape[1] % size[0] == 0
                 and inputs.shape[2] % size[1] == 0
             ):
+                CALLS["max_pool"] += 1
                 return _max_pool(*size)(jnp.asarray(inputs))
             return keras_max_pool(inputs, pool_size, strides, padding, data_format)
 
@@ -141,6 +154,7 @@ def install() -> list[str]:
                 and _pair(dilation_rate) == (1, 1)
                 and kernel.shape[2] == inputs.shape[-1]
             ):
+                CALLS["conv"] += 1
                 k = jnp.asarray(kernel)
                 return _conv(jnp.asarray(inputs, dtype=k.dtype), k)
             return keras_conv(inputs, kernel, strides, padding, data_format, dilation_rate)
