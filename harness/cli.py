@@ -15,7 +15,17 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import compare, environment, launcher, plugins, report, reproducibility, results
+from harness import (
+    compare,
+    environment,
+    launcher,
+    plugins,
+    report,
+    reproducibility,
+    results,
+    tables,
+    text,
+)
 from harness.backends import all_backends, resolve
 from harness.backends.base import Backend
 from harness.config import DATA_FORMATS, INIT_MODES, MAX_SEED, PROFILES, ConfigError, RunSpec
@@ -153,7 +163,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if failed:
         runs = len(specs) * args.repeat
         print(
-            f"error: {len(failed)} of {report.plural(runs, 'run')} failed: {', '.join(failed)}; "
+            f"error: {len(failed)} of {text.plural(runs, 'run')} failed: {', '.join(failed)}; "
             "each is recorded with its reason in the results folder",
             file=sys.stderr,
         )
@@ -196,7 +206,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
     }
     path = Path(args.results) / "parity.json"
     results.write_text_atomic(path, json.dumps(record, indent=2) + "\n")
-    print(report.parity_text(record))
+    print(tables.parity_text(record))
     print(f"parity: {path}")
     return 0
 

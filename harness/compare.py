@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import report, results, summary
+from harness import results, summary, text
 
 # (row key, label, kind, lower is better)
 METRICS = (
@@ -80,7 +80,7 @@ def compare(
 
 def _variant_text(key: tuple) -> str:
     v = dict(zip(summary.VARIANT_FIELDS, key, strict=True))
-    return f"{v['backend']}, " + report.variant_text(v)
+    return f"{v['backend']}, " + text.variant_text(v)
 
 
 def render(changes: list[Change], only_base: list[tuple], only_cur: list[tuple]) -> str:

@@ -1,11 +1,15 @@
-"""The report's figures as PNG files (matplotlib, Agg; no framework)."""
+"""The report's figures as PNG files (matplotlib, Agg; no framework), and which figures
+a set of rows calls for."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from harness import results
+from harness import results, speed
+from harness.results import RunResult
+from harness.summary import by, group
+from harness.text import group_text, short_label
 
 FIGURE_DPI = 100
 
@@ -112,3 +116,54 @@ def step_times(boxes: list[dict], path: Path) -> Path:
     _save(fig, path)
     plt.close(fig)
     return path
+
+
+def plot_curves(runs: list[RunResult], out_dir: Path) -> list[tuple[tuple, Path]]:
+    """One PNG per comparison group with two or more backends: every run's training loss
+    per epoch, one colour per backend."""
+    written = []
+    for key, members in sorted(by(runs, group).items(), key=lambda kv: str(kv[0])):
+        per_backend = by(members, lambda r: r.spec["backend"])
+        if len(per_backend) < 2 or max(r.recipe["epochs"] for r in members) < 2:
+            continue
+        curves = {b: [r.metrics["history"]["loss"] for r in rs] for b, rs in per_backend.items()}
+        path = out_dir / f"loss-curves-{slug(key)}.png"
+        written.append((key, loss_curves(group_text(key), curves, path)))
+    return written
+
+
+def plot_speed(table: list[dict], out_dir: Path) -> list[tuple[str, Path]]:
+    """Training time and steady throughput per row, for the rows whose runs timed their
+    fit() call and steps, and the step-time distribution per row that timed its steps
+    (one epoch is enough for both)."""
+    stepped = [row for row in table if row["figures"]["step_s"]]
+    timed = [row for row in stepped if row["figures"]["fit_s"]]
+    written = []
+    if timed:
+        bars = []
+        for row in timed:
+            fit = row["figures"]["fit_s"]
+            bars.append(
+                {
+                    "backend": row["backend"],
+                    "label": f"{row['backend']} · {short_label(row)}",
+                    "median": fit.median,
+                    "p10": fit.p10,
+                    "p90": fit.p90,
+                    "images_per_s": row["train_images_per_s"],
+                }
+            )
+        path = training_times(bars, out_dir / "training-times.png")
+        written.append(("Training time (the whole fit()) and steady throughput per row", path))
+    if stepped:
+        steps = [
+            {
+                "backend": row["backend"],
+                "label": f"{row['backend']} · {short_label(row)}",
+                "samples": [s for r in row["members"] for s in speed.steady_steps(r)],
+            }
+            for row in stepped
+        ]
+        path = step_times(steps, out_dir / "step-times.png")
+        written.append(("Steady training step times per row (warm-up steps left out)", path))
+    return written

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import make_result
 
-from harness import report, results, schema, summary
+from harness import report, results, schema, summary, text
 
 
 def row_line(md: str, section: str, backend: str) -> str:
@@ -180,7 +180,7 @@ def test_noise_compares_backends_paired_by_seed_in_plain_words():
     # differences 0.0020, 0.0015, 0.0020: mean 0.0018333, sd 0.00028868, t = 11.0, df 2
     assert t["test"].kind == "paired" and t["test"].t == pytest.approx(11.0)
     assert t["test"].p == pytest.approx(0.00816, abs=1e-5)
-    sentence = report.noise_sentence("jax", "torch", t["test"])
+    sentence = text.noise_sentence("jax", "torch", t["test"])
     assert "+0.183 points" in sentence and "larger than the seed-to-seed spread" in sentence
 
 
@@ -263,7 +263,7 @@ def test_every_second_of_the_run_is_shown_phase_by_phase_with_the_unaccounted_re
     md = (tmp_path / "REPORT.md").read_text()
     whole = md.split("### The whole run")[1].split("### Training")[0]
     header = next(line for line in whole.splitlines() if line.startswith("| Backend"))
-    assert header.split(" | ")[4:-1] == [report.PHASE_LABELS[p] for p in schema.PHASES]
+    assert header.split(" | ")[4:-1] == [text.PHASE_LABELS[p] for p in schema.PHASES]
     jax = next(line for line in whole.splitlines() if line.startswith("| jax"))
     # phases 0.3 + 2 + 0.5 + 0.1 x7 + 1.5 + fit 50.5 = 55.5 s, and 0.05 s unaccounted
     assert "| 55.6 | 0.30 | 2.00 |" in jax and "| 50.50 |" in jax

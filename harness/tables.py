@@ -1,0 +1,232 @@
+"""The report's detailed tables: where the time goes (every phase of the run, the
+training, the efficiency), reproducibility (starting points, run to run, across
+backends, against seed-to-seed noise), and parity."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness import machine, speed
+from harness.results import RunResult
+from harness.schema import PHASES
+from harness.summary import determinism, starting_points
+from harness.text import (
+    DISTURBED_MARK,
+    NOISY_TEXT,
+    PHASE_LABELS,
+    fmt,
+    group_text,
+    median_text,
+    noise_sentence,
+    range_text,
+    sci,
+    short_label,
+    unaccounted_text,
+    yes_no,
+)
+
+
+def time_sections(table: list[dict], speed_plots: list[tuple[str, Path]]) -> list[str]:
+    out = [
+        "## Where the time goes",
+        "",
+        "### The whole run",
+        "",
+        "Each phase of the worker process, in order, in seconds (median over the row's",
+        "runs); together with the unaccounted time they make its wall time, process start",
+        "to result written. Matmul peak: the efficiency yardstick, measured right before",
+        "training; Latency: the prediction-latency measurement below; Saving: predictions,",
+        "final weights and the record's facts.",
+        "",
+        "| Backend | Variant | Runs | Wall | "
+        + " | ".join(PHASE_LABELS[p] for p in PHASES)
+        + " | Unaccounted |",
+        "|---|---|--:|--:|" + "--:|" * len(PHASES) + "--:|",
+    ]
+    for row in table:
+        f = row["figures"]
+        out.append(
+            f"| {row['backend']} | {short_label(row)} | {row['runs']} "
+            f"| {median_text(f['wall_s'], 1)} | "
+            + " | ".join(median_text(f[p], 2) for p in PHASES)
+            + f" | {unaccounted_text(row)} |"
+        )
+    out += [
+        "",
+        "### Training",
+        "",
+        "Steps are timed after the backend has finished them (Keras hands the step's loss",
+        "to the harness's callback as a Python float; on JAX in a helper thread, while the",
+        "next step is dispatched) and include fetching their batch. Warm-up: the run's",
+        "first steps that trace and compile (see above), kept apart; steady steps are the",
+        "others with a full batch. A steady epoch is any epoch but the first. Prediction",
+        "latency: `predict_on_batch` on 1 and on 500 test images, after an untimed first call.",
+        "",
+        "| Backend | Variant | Runs | Training (s) | Warm-up steps (s) | First epoch (s) "
+        "| Steady epoch (s) [p10–p90] | Steady step (ms) [p10–p90] "
+        "| Predict ×1 (ms) | Predict ×500 (ms) |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for row in table:
+        f = row["figures"]
+        out.append(
+            f"| {row['backend']} | {short_label(row)} | {row['runs']} "
+            f"| {median_text(f['fit_s'], 1)} | {median_text(f['warmup_s'], 2)} "
+            f"| {median_text(f['first_epoch_s'], 1)} | {range_text(f['steady_epoch_s'], 2)} "
+            f"| {range_text(f['step_s'], 1, 1000)} "
+            f"| {median_text(f['predict_1_s'], 2, 1000)} "
+            f"| {median_text(f['predict_500_s'], 1, 1000)} |"
+        )
+    out += ["", NOISY_TEXT, ""]
+    far = [o for row in table for o in row["outlying"]]
+    if far:
+        out += [
+            "Outlying samples, kept out of the medians above (more than "
+            f"{speed.OUTLIER_FACTOR:g}× their run's median):",
+            "",
+            *(
+                f"- run {o.run_id}: a steady {o.kind} of {o.seconds:,.3f} s "
+                f"(the run's median {o.run_median:,.3f} s)"
+                for o in far
+            ),
+            "",
+        ]
+    for title, path in speed_plots:
+        out += [f"{title}:", "", f"![{title}]({path.name})", ""]
+    out += [
+        "## Efficiency",
+        "",
+        "Training FLOPs per image: the model's forward FLOPs (from its layers' shapes) "
+        "times the recorded training factor (backward ≈ 2× forward). Achieved GFLOP/s: those "
+        "FLOPs at the steady throughput. Matmul peak: the float32 matrix multiply "
+        f"({machine.MATMUL_N}×{machine.MATMUL_N}, numpy's BLAS) that each run measured on "
+        "its own CPUs with its own thread budget right before training (median over the "
+        "row's runs); the share is of that peak. Others' CPU: the share of the run's CPUs "
+        "that other processes used during `fit()` (their busy time in /proc/stat less the "
+        "worker's own CPU time), the largest of the row's runs.",
+        "",
+        "| Backend | Variant | Training MFLOP/image | Train images/s | Achieved GFLOP/s "
+        "| Matmul peak (GFLOP/s) | Share of peak | Others' CPU |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for row in table:
+        flops = row["training_flops_per_image"]
+        share, others = row["share_of_peak"], row["other_cpu_share_max"]
+        disturbed = DISTURBED_MARK if row["disturbed_runs"] else ""
+        out.append(
+            f"| {row['backend']} | {short_label(row)} "
+            f"| {fmt(None if flops is None else flops / 1e6, 1)} "
+            f"| {fmt(row['train_images_per_s'], 0)} | {fmt(row['training_gflops'], 1)} "
+            f"| {fmt(row['peak_gflops'], 0)} "
+            f"| {'–' if share is None else f'{100 * share:.0f} %'} "
+            f"| {'–' if others is None else f'{100 * others:.0f} %'}{disturbed} |"
+        )
+    out += [""]
+    return out
+
+
+def reproducibility_sections(
+    runs: list[RunResult],
+    results_dir: Path,
+    warnings: list[str],
+    curve_plots: list[tuple[tuple, Path]],
+    pairs: list[dict],
+    spread: list[dict],
+) -> list[str]:
+    out = ["## Reproducibility", ""]
+    points = starting_points(runs)
+    if points:
+        out += [
+            "### Starting points",
+            "",
+            "Digests of the initial weights and of the batch order (first 12 hex digits).",
+            "",
+            "| Comparison | Seed | Backend: weights / batches | Same on every backend |",
+            "|---|--:|---|---|",
+        ]
+        for p in points:
+            digests = "; ".join(
+                f"{b}: {w[:12]} / {(o or '–')[:12]}" for b, (w, o) in p["digests"].items()
+            )
+            out.append(
+                f"| {group_text(p['group'])} | {p['seed']} | {digests} "
+                f"| {'yes' if p['identical'] else 'no'} |"
+            )
+        out += [""]
+    repeats = determinism(runs, results_dir, warnings)
+    out += ["### Run to run, same backend and seed", ""]
+    if repeats:
+        out += [
+            "| Backend | Comparison | Seed | Runs | Determinism controls | Bitwise identical "
+            "| Max abs. diff. of final weights | Max abs. diff. of test predictions |",
+            "|---|---|--:|--:|---|---|--:|--:|",
+        ]
+        for d in repeats:
+            out.append(
+                f"| {d['backend']} | {group_text(d['group'])} | {d['seed']} | {d['runs']} "
+                f"| {d['settings']} | {yes_no(d['bitwise'])} "
+                f"| {sci(d['weights_max_abs'])} | {sci(d['predictions_max_abs'])} |"
+            )
+    else:
+        out += ["No backend has two runs of the same cell (`--repeat 2` makes them)."]
+    out += [""]
+    out += ["### Across backends", ""]
+    if pairs:
+        out += [
+            "Test-set predictions of the same seed on two backends.",
+            "",
+            "| Comparison | Seed | Backends | Same predicted class (%) "
+            "| Max abs. diff. of probabilities | Mean abs. diff. | Test acc. difference (points) |",
+            "|---|--:|---|--:|--:|--:|--:|",
+        ]
+        for p in pairs:
+            out.append(
+                f"| {group_text(p['group'])} | {p['seed']} | {p['backends'][0]} vs "
+                f"{p['backends'][1]} | {100 * p['same_class']:.2f} | {sci(p['max_abs_diff'])} "
+                f"| {sci(p['mean_abs_diff'])} | {100 * p['accuracy_diff']:+.2f} |"
+            )
+    else:
+        out += ["No two backends have runs of the same comparison and seed with predictions."]
+    out += [""]
+    for key, path in curve_plots:
+        out += [
+            f"Training loss per epoch, {group_text(key)}:",
+            "",
+            f"![loss curves]({path.name})",
+            "",
+        ]
+    out += ["### Backend differences against seed-to-seed noise", ""]
+    if not spread:
+        out += ["Needs two or more seeds per backend (`--seeds 1,2,3`).", ""]
+    for n in spread:
+        out += [f"{group_text(n['group'])}:", ""]
+        for b, s in n["backends"].items():
+            out.append(
+                f"- {b}: test accuracy {100 * s['mean']:.2f} % ± "
+                f"{fmt(None if s['std'] is None else 100 * s['std'], 2)} over seeds "
+                f"{', '.join(map(str, s['seeds']))}"
+            )
+        out += [f"- {noise_sentence(*t['backends'], t['test'])}" for t in n["tests"]]
+        out += [""]
+    return out
+
+
+def parity_text(record: dict) -> str:
+    """The parity comparison as a Markdown table."""
+    tol = record["tolerances"]
+    out = [
+        f"Parity: the untrained model's test-set outputs and {record['steps']} training steps "
+        "from the same weights and batches, dropout off. Tolerances: forward "
+        f"{tol['forward_max_abs']:.0e} (absolute), loss {tol['loss_rel']:.0e} (relative).",
+        "",
+        "| Backends | Forward max abs. diff. | Loss rel. diff., max | First step beyond "
+        "tolerance | Within tolerance |",
+        "|---|--:|--:|--:|---|",
+    ]
+    for p in record["pairs"]:
+        out.append(
+            f"| {' vs '.join(p['backends'])} | {sci(p['forward_max_abs'])} "
+            f"| {sci(p['loss_rel_max'])} | {p['first_step_beyond'] or '–'} "
+            f"| {'yes' if p['within_tolerance'] else 'no'} |"
+        )
+    return "\n".join(out)
