@@ -18,6 +18,7 @@ import numpy as np
 from harness import (
     compare,
     environment,
+    executors,
     launcher,
     plugins,
     report,
@@ -106,54 +107,64 @@ def cmd_run(args: argparse.Namespace) -> int:
     worker_options = () if console.mode == "normal" else ("--quiet",)
     invocation = results.new_invocation_id()
 
+    executor = executors.Jobs(args.jobs, specs[0].threads) if args.jobs > 1 else executors.Local()
+    running: dict[Path, str] = {}  # result file -> label, of the runs in progress
+
+    def start(spec: RunSpec, cpus: list[int] | None, workers) -> launcher.Outcome | None:
+        label = f"{spec.backend} (seed {spec.seed})"
+        on = f" on CPUs {','.join(map(str, cpus))}" if cpus else ""
+        console.say(
+            f"==> {label}: {spec.model} on {spec.dataset}, profile {spec.profile}, "
+            f"init {spec.init}, {spec.threads} threads{on}"
+        )
+        run_id = results.new_run_id(spec.backend, spec.model, spec.dataset, spec.profile, spec.seed)
+        out = results.runs_dir(args.results) / f"{run_id}.json"
+        running[out] = label
+        outcome = launcher.launch(
+            spec, out, invocation, *worker_options,
+            stdout=sys.stderr if args.json else None, cpus=cpus, workers=workers,
+        )  # fmt: skip
+        if outcome is not None:  # it finished; an interrupted run stays in `running`
+            del running[out]
+        return outcome
+
     failed = []
-    label = "the first run"
     try:
-        for spec in specs:
-            for _ in range(args.repeat):
-                label = f"{spec.backend} (seed {spec.seed})"
-                console.say(
-                    f"==> {label}: {spec.model} on {spec.dataset}, profile {spec.profile}, "
-                    f"init {spec.init}, {spec.threads} threads"
-                )
-                run_id = results.new_run_id(
-                    spec.backend, spec.model, spec.dataset, spec.profile, spec.seed
-                )
-                out = results.runs_dir(args.results) / f"{run_id}.json"
-                outcome = launcher.launch(
-                    spec, out, invocation, *worker_options,
-                    stdout=sys.stderr if args.json else None,
-                )  # fmt: skip
-                if outcome.result is None:
-                    if outcome.unrecorded:
-                        print(f"warning: the failure of {label} was not recorded: "
-                              f"{outcome.unrecorded}", file=sys.stderr)  # fmt: skip
-                    failed.append(label)
-                    # Each failure is told once: by the worker's own error line on
-                    # stderr, or here when the worker could not say it (killed).
-                    if outcome.told:
-                        console.say(f"==> {label}: FAILED (the error above)")
-                    else:
-                        print(f"error: {label}: {outcome.reason}", file=sys.stderr)
-                    console.event(event="run", backend=spec.backend, seed=spec.seed,
-                                  status="failed", reason=outcome.reason,
-                                  result=str(out))  # fmt: skip
-                    if args.fail_fast:
-                        raise StopRun
-                    continue
-                r = outcome.result
-                training_s = r.timings["fit_s"]
-                console.say(
-                    f"==> {label}: test accuracy {100 * r.metrics['test_accuracy']:.2f} %, "
-                    f"{training_s:.1f} s training; {out}"
-                )
-                console.event(event="run", backend=spec.backend, seed=spec.seed, status="ok",
-                              test_accuracy=r.metrics["test_accuracy"],
-                              training_s=training_s, result=str(out))  # fmt: skip
+        for outcome in executor.map([s for s in specs for _ in range(args.repeat)], start):
+            spec, out = outcome.spec, outcome.out
+            label = f"{spec.backend} (seed {spec.seed})"
+            if outcome.result is None:
+                if outcome.unrecorded:
+                    print(f"warning: the failure of {label} was not recorded: "
+                          f"{outcome.unrecorded}", file=sys.stderr)  # fmt: skip
+                failed.append(label)
+                # Each failure is told once: by the worker's own error line on
+                # stderr, or here when the worker could not say it (killed).
+                if outcome.told:
+                    console.say(f"==> {label}: FAILED (the error above)")
+                else:
+                    print(f"error: {label}: {outcome.reason}", file=sys.stderr)
+                console.event(event="run", backend=spec.backend, seed=spec.seed,
+                              status="failed", reason=outcome.reason,
+                              result=str(out))  # fmt: skip
+                if args.fail_fast:
+                    raise StopRun
+                continue
+            r = outcome.result
+            training_s = r.timings["fit_s"]
+            console.say(
+                f"==> {label}: test accuracy {100 * r.metrics['test_accuracy']:.2f} %, "
+                f"{training_s:.1f} s training; {out}"
+            )
+            console.event(event="run", backend=spec.backend, seed=spec.seed, status="ok",
+                          test_accuracy=r.metrics["test_accuracy"],
+                          training_s=training_s, result=str(out))  # fmt: skip
     except StopRun:
         console.say("==> stopped at the first failure (--fail-fast)")
     except KeyboardInterrupt:
-        print(f"\n==> interrupted during {label}; no result was written for it", file=sys.stderr)
+        during = ", ".join(running.values()) or "the first run"
+        it = "them" if len(running) > 1 else "it"
+        print(f"\n==> interrupted during {during}; no result was written for {it}", file=sys.stderr)
         return 130
     if not args.no_report:
         paths = report.write_report(args.results)
@@ -360,6 +371,13 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--no-report", action="store_true", help="do not rebuild the report")
     run.add_argument(
         "--fail-fast", action="store_true", help="stop at the first failed run (default: go on)"
+    )
+    run.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=1,
+        help="runs at once on this machine, each pinned to its own --threads CPUs "
+        "(default 1: one at a time, for the cleanest timings)",
     )
     output = run.add_mutually_exclusive_group()
     output.add_argument("--quiet", action="store_true", help="print only errors and the report")

@@ -52,6 +52,13 @@ def verdict(
 def _rows(results_dir: Path) -> tuple[dict[tuple, dict], list[str]]:
     records, warnings = results.read_all(results_dir)
     shown = summary.select(records)  # as the report shows them: each cell's latest results
+    # A cell whose latest run failed has no row: say so, or a variant that now fails
+    # would only look absent.
+    warnings += [
+        f"{results_dir}: {r.spec['backend']} (seed {r.spec['seed']}, profile "
+        f"{r.spec['profile']}) failed in its latest run: {r.failure['reason'].splitlines()[0]}"
+        for r in shown.failures
+    ]
     return {
         tuple(row[k] for k in summary.VARIANT_FIELDS): row for row in summary.rows(shown.runs)
     }, warnings

@@ -102,6 +102,9 @@ def capture(libraries: dict[str, str], threads: dict[str, object]) -> dict[str, 
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
+        # With the run's wall time and the time its record was made, where and when it
+        # ran: the report marks runs that shared a machine with another run (--jobs).
+        "host": platform.node(),
         "cpu_model": cpu_model(),
         "cpus_total": os.cpu_count(),
         "cpus_used": sorted(os.sched_getaffinity(0)),

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,21 +21,54 @@ from harness import results
 from harness.backends import resolve
 from harness.backends.base import Backend
 from harness.config import ConfigError, RunSpec
-from harness.worker import PARENT_ENV
+from harness.worker import CPUS_ENV, PARENT_ENV
 
 TAIL_LINES = 30  # lines of a failed worker's stderr kept in its failure record
 
 
+class Workers:
+    """The worker processes an executor runs at once, so that they stop together (a
+    failure with --fail-fast, Ctrl-C): each, terminated, removes its half-written files."""
+
+    def __init__(self) -> None:
+        self._live: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        self.stopped = False
+
+    def add(self, worker: subprocess.Popen) -> None:
+        with self._lock:
+            if self.stopped:
+                worker.terminate()
+            self._live.add(worker)
+
+    def discard(self, worker: subprocess.Popen) -> None:
+        with self._lock:
+            self._live.discard(worker)
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            for worker in self._live:
+                worker.terminate()
+
+
 def start_worker(
-    spec: RunSpec, out: Path, *extra: str, stdout: IO | None = None
+    spec: RunSpec,
+    out: Path,
+    *extra: str,
+    stdout: IO | None = None,
+    cpus: list[int] | None = None,
+    workers: Workers | None = None,
 ) -> tuple[int, list[str]]:
-    """Run `python -m harness.worker` for `spec` in a fresh process. Its output goes to
-    the terminal (or `stdout`) as it comes; returns its exit status and the last lines of
+    """Run `python -m harness.worker` for `spec` in a fresh process, pinned to `cpus`
+    (None: the first `spec.threads` CPUs of this process). Its output goes to the
+    terminal (or `stdout`) as it comes; returns its exit status and the last lines of
     its stderr."""
     env = {
         **os.environ,
         **resolve(spec.backend).env(spec.threads, spec.tuned),
         PARENT_ENV: str(os.getpid()),
+        **({CPUS_ENV: ",".join(map(str, cpus))} if cpus else {}),
     }
     command = [sys.executable, "-m", "harness.worker", "--spec", json.dumps(spec.to_dict())]
     tail: deque[str] = deque(maxlen=TAIL_LINES)
@@ -45,6 +79,8 @@ def start_worker(
         stderr=subprocess.PIPE,
         text=True,
     ) as worker:
+        if workers is not None:
+            workers.add(worker)
         try:
             for line in worker.stderr:
                 sys.stderr.write(line)
@@ -56,6 +92,9 @@ def start_worker(
             worker.terminate()
             worker.wait()
             raise
+        finally:
+            if workers is not None:
+                workers.discard(worker)
 
 
 def failure_reason(code: int, tail: list[str]) -> str:
@@ -106,6 +145,7 @@ class Outcome:
     """What became of one run: its result, or why it failed (`told`: the worker said it
     in its own `error:` line; `unrecorded`: why its failure record could not be written)."""
 
+    spec: RunSpec
     out: Path
     result: results.RunResult | None
     reason: str | None = None
@@ -114,20 +154,35 @@ class Outcome:
 
 
 def launch(
-    spec: RunSpec, out: Path, invocation: str, *extra: str, stdout: IO | None = None
-) -> Outcome:
+    spec: RunSpec,
+    out: Path,
+    invocation: str,
+    *extra: str,
+    stdout: IO | None = None,
+    cpus: list[int] | None = None,
+    workers: Workers | None = None,
+) -> Outcome | None:
     """Run `spec` into the result file `out`, as part of `invocation`; a run that fails
     leaves a failure record there instead, unless even that cannot be written (a full
-    disk)."""
-    code, tail = start_worker(spec, out, "--invocation", invocation, *extra, stdout=stdout)
+    disk). None if `workers` were stopped meanwhile: the run was interrupted, and its
+    worker wrote nothing."""
+    code, tail = start_worker(
+        spec, out, "--invocation", invocation, *extra, stdout=stdout, cpus=cpus, workers=workers
+    )
+    if workers is not None and workers.stopped and code != 0:
+        return None
     if code == 0 and out.is_file():
-        return Outcome(out, results.read(out))
-    reason = failure_reason(code, tail)
+        try:
+            return Outcome(spec, out, results.read(out))
+        except results.ResultError as e:  # replaced below by the failure's record
+            reason = f"the worker wrote a result the harness cannot read: {e}"
+    else:
+        reason = failure_reason(code, tail)
     try:
         record_failure(spec, out, reason, code, tail, invocation)
     except OSError as e:
-        return Outcome(out, None, reason, said_by_worker(tail), results.os_error(e))
-    return Outcome(out, None, reason, said_by_worker(tail))
+        return Outcome(spec, out, None, reason, said_by_worker(tail), results.os_error(e))
+    return Outcome(spec, out, None, reason, said_by_worker(tail))
 
 
 def describe(backend: Backend, names: list[str]) -> dict[str, dict]:

@@ -30,25 +30,26 @@ from harness.summary import (
     not_converged,
     rows,
     select,
+    shared,
     versions,
 )
 from harness.tables import reproducibility_sections, time_sections
 from harness.text import (
     CODE_TEXT,
-    DISTURBED_MARK,
     DISTURBED_TEXT,
     NOISY_TEXT,
     NOT_CONVERGED_TEXT,
     OUTLIER_MARK,
     OUTLIER_TEXT,
+    SHARED_TEXT,
     accuracy_text,
     cell,
     commits_text,
     fmt,
     group_text,
-    median_text,
     plural,
     short_label,
+    training_text,
     unaccounted_text,
     variant_text,
 )  # fmt: skip
@@ -58,8 +59,8 @@ CSV_FIELDS = (
     "fit_s", "wall_s", "unaccounted_s", "warmup_s", "first_epoch_s", "steady_epoch_s",
     "steady_epoch_p10_s", "steady_epoch_p90_s", "step_s", "step_p10_s", "step_p90_s",
     "train_images_per_s", "training_gflops", "peak_gflops", "share_of_peak",
-    "other_cpu_share_max", "disturbed_runs", "not_converged_runs", "outliers", "commits",
-    "dirty_runs",
+    "other_cpu_share_max", "disturbed_runs", "shared_runs", "not_converged_runs", "outliers",
+    "commits", "dirty_runs",
     *(p for p in PHASES if p != "fit_s"), "predict_1_s", "predict_500_s",
     "peak_rss_mib", "versions",
 )  # fmt: skip
@@ -69,7 +70,7 @@ def answer(c: Comparison) -> list[str]:
     """What a comparison says, in two or three plain sentences: which backend trains
     fastest and by how much, whether the accuracies differ by more than seed noise, and
     whether the predictions agree."""
-    timed = [row for row in c.ranked if row["fit_s"] is not None]
+    timed = [row for row in c.ranked if row["fit_s"]]  # a time of 0 s ranks nothing
     if len(timed) > 1:
         fastest = timed[0]
         others = ", ".join(
@@ -122,13 +123,14 @@ def _answer_sections(found: list[Comparison], references: list[float]) -> list[s
             ratio = row["fit_s"] / fastest if fastest and row["fit_s"] is not None else None
             out.append(
                 f"| {row['backend']} | {short_label(row)} | {accuracy_text(row)} "
-                f"| {fmt(row['fit_s'], 1)} | {fmt(row['train_images_per_s'], 0)} "
+                f"| {training_text(row)} | {fmt(row['train_images_per_s'], 0)} "
                 f"| {fmt(ratio, 2)} |"
             )
         out += ["", " ".join(answer(c)), ""]
     out += [
         "Ranked by training time (the whole `fit()`, median over runs); accuracy is the mean "
-        "over runs ± their standard deviation. The tables below give every figure."
+        "over runs ± their standard deviation; a time marked ⇄ or ⚠ was measured on a "
+        "machine its run did not have alone. The tables below give every figure."
         + (
             " Published test accuracy of the model: "
             + ", ".join(f"{100 * a:.2f} %" for a in references)
@@ -162,11 +164,9 @@ def _results_sections(
         "|---|---|---|--:|--:|--:|--:|--:|---|--:|---|",
     ]
     for row in table:
-        disturbed = DISTURBED_MARK if row["disturbed_runs"] else ""
         out.append(
             f"| {row['backend']} | {variant_text(row)} | {row['runs']} ({row['seeds']}) "
-            f"| {accuracy_text(row)} | {fmt(row['test_loss'], 4)} "
-            f"| {median_text(row['figures']['fit_s'], 1)}{disturbed} "
+            f"| {accuracy_text(row)} | {fmt(row['test_loss'], 4)} | {training_text(row)} "
             f"| {fmt(row['train_images_per_s'], 0)}{OUTLIER_MARK if row['outliers'] else ''} "
             f"| {unaccounted_text(row)} | {commits_text(row)} | {fmt(row['peak_rss_mib'], 0)} "
             f"| {row['versions']} |"
@@ -186,11 +186,17 @@ def _results_sections(
         DISTURBED_TEXT,
         NOT_CONVERGED_TEXT,
         OUTLIER_TEXT,
+        SHARED_TEXT,
         "Init `harness`: initial weights and batch order drawn with numpy, the same on every",
         "backend; init `keras`: each backend's own initialisation and shuffling. Profile",
         "`tuned`: each backend's fastest settings (its plugin's `tuning`), beside its defaults.",
         "",
     ]
+    beside = shared(runs)
+    if beside:
+        out += ["Shared the machine (trained while other runs ran on it):", ""]
+        out += [f"- {a}: beside {', '.join(b)}" for a, b in beside.items()]
+        out += [""]
     unlearned = [(r, why) for r in runs if (why := not_converged(r))]
     if unlearned:
         out += ["Not converged (kept in the tables: a result, not a crash):", ""]
@@ -222,8 +228,8 @@ def render_markdown(
     ]
     if shown.left_out:
         out += [
-            "Each cell (backend, variant and seed) shows the results of the latest `run` "
-            f"that ran it: {plural(shown.left_out, 'older result')} left out "
+            "Each cell (backend, variant and seed, as asked for) shows the results of the "
+            f"latest `run` that ran it: {plural(shown.left_out, 'older result')} left out "
             "(`python -m harness report --all` shows every result).",
             "",
         ]

@@ -1,7 +1,7 @@
 """The result record of one run: versioned, written atomically, read strictly.
 
-This module is the only contract between measuring (worker) and reporting (report):
-the report reads nothing but what `read_all` returns.
+This module and `harness.schema` are the only contract between measuring (worker) and
+reporting (summary, report, compare): they read nothing but what `read_all` returns.
 """
 
 from __future__ import annotations
@@ -246,7 +246,7 @@ def write(result: RunResult, path: Path) -> None:
 def read(path: Path) -> RunResult:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, ValueError) as e:  # ValueError: not JSON, or a number of 4,300 digits
         raise ResultError(f"{path}: {e}") from e
     except RecursionError as e:
         raise ResultError(f"{path}: nested too deeply to be a result") from e

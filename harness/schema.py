@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -59,7 +60,8 @@ def integer(lo: int | None = None, hi: int | None = None) -> Rule:
 
 def number(lo: float | None = None, hi: float | None = None) -> Rule:
     def test(v: object, _: dict) -> bool:
-        finite = (_int(v) or isinstance(v, float)) and math.isfinite(v)
+        # An integer beyond a float's range would overflow the first sum it enters.
+        finite = (_int(v) and abs(v) < 2**63) or (isinstance(v, float) and math.isfinite(v))
         return finite and (lo is None or v >= lo) and (hi is None or v <= hi)
 
     return Rule(f"a finite number{_bounds(lo, hi)}", test)
@@ -103,12 +105,20 @@ def mapping(value: Rule | None = None) -> Rule:
 TEXT = Rule("a non-empty string", lambda v, _: isinstance(v, str) and v != "")
 STRING = Rule("a string", lambda v, _: isinstance(v, str))
 BOOLEAN = Rule("true or false", lambda v, _: isinstance(v, bool))
-TIME = Rule(
-    "a UTC time like 2026-12-01T20:50:00Z",
-    lambda v, _: (
-        isinstance(v, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", v) is not None
-    ),
-)
+
+
+def _utc(v: object, _: dict) -> bool:
+    if not isinstance(v, str) or re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", v) is None:
+        return False
+    try:
+        time.strptime(v, TIME_FORMAT)
+    except ValueError:  # a month 13, a day 45
+        return False
+    return True
+
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+TIME = Rule("a UTC time like 2026-12-01T20:50:00Z", _utc)
 # A file beside the result: a plain name, never a path out of its folder.
 FILE_NAME = Rule(
     "a file name without a folder",
@@ -119,6 +129,14 @@ SECONDS = nullable(number(0))
 
 def _epochs(record: dict) -> int:
     return record["recipe"]["epochs"]
+
+
+_PER_EPOCH = mapping(listing(number(), _epochs, "recipe.epochs"))
+# Keras's history: a value per epoch of each metric, the loss among them.
+HISTORY = Rule(
+    f"{_PER_EPOCH.what}, with a loss",
+    lambda v, r: _PER_EPOCH.test(v, r) and "loss" in v,
+)
 
 
 SPEC = {
@@ -157,6 +175,7 @@ RECORD = {
         "libraries": mapping(STRING),
         "variables": mapping(STRING),
         "git": absent_or(nullable(mapping())),
+        "host": absent_or(STRING),  # from schema version 5
     },
     "timings": {
         **dict.fromkeys(PHASES, SECONDS),
@@ -167,7 +186,7 @@ RECORD = {
         "latency_calls_s": nullable(mapping(listing(number(0)))),
     },
     "metrics": {
-        "history": mapping(listing(number(), _epochs, "recipe.epochs")),
+        "history": HISTORY,
         "test_loss": number(),
         "test_accuracy": number(0, 1),
     },
@@ -192,11 +211,13 @@ FAILED = {
         "exit_code": nullable(integer()),
         "output_tail": listing(STRING),
     },
+    "artifacts": RECORD["artifacts"],
 }
-# Inside these, what the report reads.
-MACHINE = {
-    "matmul": {"median_gflops": number(0)},
-    "during_fit": {"other_share": number(0)},
+# Inside these objects of a completed run (where they are not null), what the report reads.
+NESTED = {
+    ("machine", "matmul"): {"median_gflops": number(0)},
+    ("machine", "during_fit"): {"other_share": number(0)},
+    ("environment", "git"): {"commit": TEXT, "dirty": BOOLEAN},
 }
 TOP = {"run_id": FILE_NAME, "created": TIME, "invocation": nullable(FILE_NAME)}
 
@@ -237,8 +258,8 @@ def check(record: dict) -> list[str]:
         if section == "recipe" and found:
             return problems
     if status == "ok" and not problems:
-        for part, rules in MACHINE.items():
-            value = record["machine"][part]
+        for (section, part), rules in NESTED.items():
+            value = record[section].get(part)
             if value is not None:
-                problems += _fields(value, rules, record, f"machine.{part}.")
+                problems += _fields(value, rules, record, f"{section}.{part}.")
     return problems

@@ -7,14 +7,16 @@ its own.
 
 from __future__ import annotations
 
+import calendar
 import statistics
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from harness import reproducibility, results, speed, stats
+from harness import reproducibility, results, schema, speed, stats
 from harness.results import ResultError, RunResult
 from harness.stats import Spread
 
@@ -117,8 +119,16 @@ class Selection:
     left_out: int
 
 
+# What a user asks for when they name a cell: its RunSpec but for where the data is (a
+# field an older schema lacks counts as not given).
+CELL_FIELDS = (
+    "backend", "model", "dataset", "profile", "seed", "threads", "epochs", "batch_size",
+    "train_images", "data_format", "init", "deterministic", "learning_rate",
+)  # fmt: skip
+
+
 def cell_of(r: RunResult) -> tuple:
-    return tuple(sorted(r.spec.items()))
+    return tuple(r.spec.get(name) for name in CELL_FIELDS)
 
 
 def select(records: list[RunResult], everything: bool = False) -> Selection:
@@ -126,6 +136,9 @@ def select(records: list[RunResult], everything: bool = False) -> Selection:
     every result, not only each cell's latest invocation."""
     shown, superseded = set(), set()
     for members in by(records, cell_of).values():
+        # A record without an invocation (before schema version 5, or a worker started
+        # by hand) counts as older than any recorded one.
+        members = sorted(members, key=lambda r: (r.invocation is not None, r.created, r.run_id))
         latest = members[-1].invocation
         for i, r in enumerate(members):
             if r.status == "failed" and any(o.status == "ok" for o in members[i + 1 :]):
@@ -168,9 +181,37 @@ def comparisons(table: list[dict], pairs: list[dict], spread: list[dict]) -> lis
     return out
 
 
-def summarize(runs: list[RunResult]) -> dict:
+def interval(r: RunResult) -> tuple[str, float, float] | None:
+    """Where and when a run's worker lived: its machine, and its start and end in seconds
+    since the epoch (the record is made at the end; its wall time reaches back to the
+    start); None without a host (before schema version 5) or a wall time."""
+    host, wall = r.environment.get("host"), r.timings.get("wall_s")
+    if host is None or wall is None:
+        return None
+    end = calendar.timegm(time.strptime(r.created, schema.TIME_FORMAT))
+    return host, end - wall, end
+
+
+def shared(runs: list[RunResult]) -> dict[str, list[str]]:
+    """run id -> the other runs that ran on the same machine at the same time (by more
+    than the second to which records are stamped): two `--jobs`, or two `run`s at once."""
+    spans = {r.run_id: span for r in runs if (span := interval(r))}
+    out = {}
+    for a, (host, start, end) in spans.items():
+        beside = [
+            b
+            for b, (h, s, e) in spans.items()
+            if b != a and h == host and min(end, e) - max(start, s) > 1
+        ]
+        if beside:
+            out[a] = beside
+    return out
+
+
+def summarize(runs: list[RunResult], beside: dict[str, list[str]] | None = None) -> dict:
     """One row: the runs of one backend and variant, over seeds and repeats. Times are
-    medians of every sample of the row's runs; `figures` keeps their spreads."""
+    medians of every sample of the row's runs; `figures` keeps their spreads. `beside`:
+    `shared()` of every run, for the runs of this row that shared their machine."""
     row = variant(runs[0])
     accuracies = [r.metrics["test_accuracy"] for r in runs]
     figures = speed.figures(runs)
@@ -201,6 +242,7 @@ def summarize(runs: list[RunResult]) -> dict:
         outliers=len(outlying),
         commits=" ".join(sorted({code(r) for r in runs})),
         dirty_runs=sum(map(_dirty, runs)),
+        shared_runs=sum(r.run_id in (beside or {}) for r in runs),
         peak_rss_mib=max(r.memory["peak_rss_mib"] for r in runs),
         versions=versions(runs[-1]),
         figures=figures,
@@ -212,8 +254,10 @@ def summarize(runs: list[RunResult]) -> dict:
 def rows(runs: list[RunResult]) -> list[dict]:
     """One row per backend and variant; each keeps its runs under `members`."""
     groups = by(runs, lambda r: tuple(variant(r).values()))
+    beside = shared(runs)
     return [
-        {**summarize(g), "members": g} for _, g in sorted(groups.items(), key=lambda kv: str(kv[0]))
+        {**summarize(g, beside), "members": g}
+        for _, g in sorted(groups.items(), key=lambda kv: str(kv[0]))
     ]
 
 

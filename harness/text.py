@@ -84,7 +84,7 @@ def range_text(figure: Spread | None, digits: int, scale: float = 1.0) -> str:
 
 def unaccounted_text(row: dict) -> str:
     wall, left = row["wall_s"], row["unaccounted_s"]
-    if wall is None or left is None:
+    if not wall or left is None:
         return "–"
     return f"{100 * left / wall:.1f} % ({left:.2f} s)"
 
@@ -151,6 +151,21 @@ OUTLIER_TEXT = (
     f"{OUTLIER_MARK.strip()} outlying samples (a paused or starved process) were kept out of "
     "the medians; they are listed under Training."
 )
+SHARED_MARK = " ⇄"
+SHARED_TEXT = (
+    f"{SHARED_MARK.strip()} shared: a run of the row trained while another run ran on the "
+    "same machine (`--jobs`, or two `run`s at once), so its times are not comparable with "
+    "those of runs that had the machine alone; the runs are listed below the table."
+)
+
+
+def training_text(row: dict) -> str:
+    """A row's training time, with the marks that say its machine was not its own."""
+    return (
+        median_text(row["figures"]["fit_s"], 1)
+        + (DISTURBED_MARK if row["disturbed_runs"] else "")
+        + (SHARED_MARK if row["shared_runs"] else "")
+    )
 
 
 PHASE_LABELS = {

@@ -3,8 +3,8 @@
     python -m harness.worker --spec '<RunSpec as JSON>' --out results/runs/<run_id>.json
     python -m harness.worker --spec '<RunSpec as JSON>' --out probe.npz --parity STEPS
 
-The parent (`harness.cli`) sets KERAS_BACKEND and the thread variables before this
-interpreter starts; keras is imported here and nowhere in the parent.
+The parent (`harness.launcher`) sets KERAS_BACKEND, the thread variables and the CPUs
+before this interpreter starts; keras is imported here and nowhere in the parent.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def start(spec: RunSpec) -> Session:
     # own imports are its first phase.
     sections = timing.Sections()
     # Pin first: thread pools created during the imports below size themselves from it.
-    os.sched_setaffinity(0, available_cpus()[: spec.threads])
+    os.sched_setaffinity(0, pinned_cpus(spec.threads))
     backend = resolve(spec.backend)
     tuning = backend.tuning if spec.tuned else None
     with sections("import_s"):
@@ -350,6 +350,19 @@ def describe(models: list[str], out: Path) -> None:
 
 # The variable in which the parent names itself (its pid) to the worker it starts.
 PARENT_ENV = "HARNESS_PARENT_PID"
+# The CPUs the launcher chose for this run (--jobs: each run its own), as "0,1".
+CPUS_ENV = "HARNESS_CPUS"
+
+
+def pinned_cpus(threads: int) -> list[int]:
+    """The CPUs a run is pinned to: those its launcher chose, else the first `threads`
+    of the CPUs this process may use."""
+    chosen = os.environ.get(CPUS_ENV)
+    if chosen:
+        return [int(c) for c in chosen.split(",")]
+    return available_cpus()[:threads]
+
+
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 

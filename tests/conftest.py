@@ -32,6 +32,7 @@ def make_result(
     commit: str = "abc1234def",
     dirty: bool = False,
     invocation: str | None = None,
+    host: str | None = None,
 ) -> results.RunResult:
     """A complete, valid result record with the numbers a test chooses."""
     spec = RunSpec(
@@ -67,6 +68,7 @@ def make_result(
             "libraries": {"keras": "3.15.1", backend: "1.0"},
             "variables": {"KERAS_BACKEND": backend},
             "git": {"commit": commit, "dirty": dirty},
+            **({"host": host} if host else {}),
         },
         timings={
             **phases,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import make_result
 
-from harness import cli, launcher, results
+from harness import cli, config, executors, launcher, results
 from harness.backends.base import Backend
 
 
@@ -38,16 +38,25 @@ def test_failure_reason_prefers_the_workers_own_error_line(code, tail, reason):
     assert launcher.failure_reason(code, tail) == reason
 
 
+class Started(list):
+    """(backend, worker options, stdout) of each worker started; `pinned`: its CPUs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pinned: list[list[int] | None] = []
+
+
 @pytest.fixture
 def fake_workers(monkeypatch):
     """Workers that succeed, or fail with the exit status listed for their backend."""
     monkeypatch.setattr(Backend, "installed", lambda self: True)
-    started = []
+    started = Started()
 
-    def start_worker(spec, out, *extra, stdout=None):
+    def start_worker(spec, out, *extra, stdout=None, cpus=None, workers=None):
         assert extra[0] == "--invocation"  # every run knows the `run` it came from
         invocation, extra = extra[1], extra[2:]
         started.append((spec.backend, extra, stdout))
+        started.pinned.append(cpus)
         code = {"jax": 2}.get(spec.backend, 0)
         if code == 0:
             r = dataclasses.replace(
@@ -82,7 +91,7 @@ def test_a_failed_backend_is_recorded_and_the_others_go_on(fake_workers, tmp_pat
 def test_a_worker_that_could_not_say_why_is_explained_once_by_the_parent(
     fake_workers, monkeypatch, tmp_path, capsys
 ):
-    monkeypatch.setattr(launcher, "start_worker", lambda spec, out, *extra, stdout=None: (-9, []))
+    monkeypatch.setattr(launcher, "start_worker", lambda spec, out, *extra, **kw: (-9, []))
     assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err == [
@@ -296,3 +305,27 @@ def test_a_full_disk_ends_in_one_error_line_and_the_parent_never_crashes(
     err = capsys.readouterr().err.splitlines()
     assert err[1].startswith("warning: the failure of jax (seed 1) was not recorded: No space")
     assert err[-1].startswith("error: No space left on device: ") and len(err) == 3
+
+
+def test_jobs_run_at_once_each_on_its_own_cpus(fake_workers, tmp_path, monkeypatch):
+    monkeypatch.setattr(executors, "available_cpus", lambda: [0, 1, 2, 3])
+    argv = ["run", "--backend", "tf,torch", "--seeds", "1,2", "--jobs", "2", "--threads", "2"]
+    assert cli.main([*argv, "--results", str(tmp_path)]) == 0
+    assert sorted(b for b, _, _ in fake_workers) == ["tensorflow"] * 2 + ["torch"] * 2
+    assert sorted(map(tuple, fake_workers.pinned)) == [(0, 1), (0, 1), (2, 3), (2, 3)]
+    found, _ = results.read_all(tmp_path)
+    assert len(found) == 4 and len({r.invocation for r in found}) == 1
+
+
+def test_jobs_that_need_more_cpus_than_there_are_are_refused(fake_workers, tmp_path, capsys):
+    cpus = len(config.available_cpus())
+    argv = ["run", "--backend", "torch", "--jobs", str(cpus), "--threads", "2"]
+    assert cli.main([*argv, "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: --jobs {cpus} with 2 threads each needs {2 * cpus} CPUs" in err
+    assert fake_workers == []
+
+
+def test_local_runs_are_pinned_by_the_worker_itself(fake_workers, tmp_path):
+    assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path)]) == 0
+    assert fake_workers.pinned == [None]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import results
+from harness import results, summary
+from harness.config import available_cpus
 
 pytestmark = pytest.mark.backend
 SMALL = ["--dataset", "synthetic", "--threads", "1", "--train-images", "1000"]
@@ -53,8 +54,7 @@ def wait_for_training(proc: subprocess.Popen, seen: list[str]) -> int:
     for line in proc.stdout:
         seen.append(line)
         if line.startswith("Epoch "):
-            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-            return int(children[0])
+            return children_of(proc.pid)[0]
     raise AssertionError("training never started:\n" + "".join(seen[-30:]))
 
 
@@ -206,3 +206,57 @@ def test_numbers_larger_than_what_exists_fail_before_training(
     [r], _ = results.read_all(tmp_path)
     assert r.status == "failed" and r.failure["reason"] == reason
     assert "Epoch" not in done.stdout
+
+
+def jobs_on_torch_only(backend) -> None:
+    if backend.name != "torch":
+        pytest.skip("an executor starts every backend's worker alike: tested once, on torch")
+    if len(available_cpus()) < 2:
+        pytest.skip("two jobs of one thread need two CPUs")
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes started by any thread of `pid` (--jobs starts workers from threads)."""
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+
+
+def test_two_jobs_run_at_once_on_their_own_cpus_and_train_as_local_runs(backend, tmp_path):
+    jobs_on_torch_only(backend)
+    for folder, extra in (("jobs", ("--seeds", "1,2", "--jobs", "2")), ("local", ("--seeds", "2"))):
+        done = subprocess.run(
+            harness_command(backend, tmp_path / folder, "--epochs", "2", *extra),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    jobs, warnings = results.read_all(tmp_path / "jobs")
+    [alone], _ = results.read_all(tmp_path / "local")
+    assert warnings == [] and sorted(r.environment["cpus_used"] for r in jobs) == [[0], [1]]
+    assert sorted(summary.shared(jobs)) == sorted(r.run_id for r in jobs)  # at the same time
+    twin = next(r for r in jobs if r.spec["seed"] == 2)
+    for key in ("initial_weights_digest", "batch_order_digest"):
+        assert twin.reproducibility[key] == alone.reproducibility[key]
+    assert " ⇄ |" in (tmp_path / "jobs" / "REPORT.md").read_text()
+
+
+def test_ctrl_c_stops_every_job_and_leaves_no_partial_file(backend, tmp_path):
+    jobs_on_torch_only(backend)
+    command = harness_command(
+        backend, tmp_path, "--epochs", "50", "--seeds", "1,2,3", "--jobs", "2"
+    )
+    proc = start(command)
+    seen: list[str] = []
+    wait_for_training(proc, seen)
+    time.sleep(2)  # the second job starts too
+    workers = children_of(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    output = "".join(seen) + proc.stdout.read()
+    assert proc.wait(timeout=120) == 130, output[-3000:]
+    assert "interrupted during" in output and len(workers) == 2
+    assert all(gone(w, timeout=10) for w in workers)
+    assert list(results.runs_dir(tmp_path).iterdir()) == []

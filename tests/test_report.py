@@ -493,3 +493,36 @@ def test_the_report_opens_with_each_comparison_ranked_by_training_time_in_plain_
     assert "differ by more than seed-to-seed noise: jax − tensorflow (p = 0.008)." in seed_part
     assert "predict the same class for 66.67 % of the test images." in seed_part
     assert "Only torch ran this comparison." in tuned_part
+
+
+def test_runs_that_shared_their_machine_are_marked_and_listed(tmp_path, write_result):
+    # each worker lived about 96 s (its wall time) up to its record's time
+    jax = write_result(backend="jax", host="box", created="2026-11-25T10:00:00Z")
+    torch = write_result(backend="torch", host="box", created="2026-11-25T10:00:30Z")
+    write_result(backend="tensorflow", host="other", created="2026-11-25T10:00:30Z")
+    write_result(backend="tensorflow", seed=2, host="box", created="2026-11-25T11:00:00Z")
+    report.write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    assert " ⇄ |" in row_line(md, "## Accuracy and time", "jax")
+    assert " ⇄ |" in row_line(md, "## Accuracy and time", "torch")
+    assert "⇄" not in row_line(md, "## Accuracy and time", "tensorflow")
+    assert f"- {jax.stem}: beside {torch.stem}" in md
+    assert f"- {torch.stem}: beside {jax.stem}" in md
+    short = md.split("## In short\n")[1].split("\n## ")[0]
+    assert " ⇄ |" in next(line for line in short.splitlines() if line.startswith("| jax |"))
+
+
+def test_a_cell_whose_latest_run_failed_shows_that_failure_not_its_older_success(
+    tmp_path, write_result
+):
+    older = write_result(backend="jax", created="2026-11-25T10:00:00Z", invocation="a")
+    failed = _failed(
+        tmp_path, "killed", backend="jax", created="2026-11-25T11:00:00Z", invocation="b"
+    )
+    by_hand = write_result(backend="jax", created="2026-11-25T12:00:00Z")  # no invocation
+    shown = summary.select(results.read_all(tmp_path)[0])
+    assert shown.runs == [] and [r.run_id for r in shown.failures] == [failed.run_id]
+    assert shown.left_out == 2 and older.stem != by_hand.stem
+    md = (report.write_report(tmp_path)[0]).read_text()
+    assert "No run has succeeded yet: every run shown failed" in md
+    assert "2 older results left out" in md

@@ -71,12 +71,19 @@ def test_read_all_skips_bad_files_with_a_warning_and_orders_by_time(tmp_path, wr
     assert len(warnings) == 1 and "truncated.json" in warnings[0]
 
 
+def _version_4() -> dict:
+    """A record as schema version 4 wrote it: no classes, no invocation."""
+    data = make_result(invocation="x").to_dict()
+    del data["recipe"]["classes"], data["invocation"]
+    return {**data, "schema_version": 4}
+
+
 # The timings of versions 1 and 2.
 VERSION_1_TIMINGS = ("import_s", "data_load_s", "build_s", "evaluate_s", "epochs_s")
 
 
 def test_version_1_records_are_read_as_keras_initialised_runs_without_arrays(tmp_path):
-    data = make_result().to_dict()
+    data = _version_4()
     for key in ("reproducibility", "artifacts"):
         del data[key]
     for key in ("init", "deterministic"):
@@ -92,7 +99,7 @@ def test_version_1_records_are_read_as_keras_initialised_runs_without_arrays(tmp
 
 
 def test_version_2_records_are_read_without_step_clocks_and_latency(tmp_path):
-    data = make_result().to_dict()
+    data = _version_4()
     data["timings"] = {k: data["timings"][k] for k in VERSION_1_TIMINGS}
     del data["machine"]
     data["schema_version"] = 2
@@ -105,7 +112,7 @@ def test_version_2_records_are_read_without_step_clocks_and_latency(tmp_path):
 
 
 def test_version_3_records_keep_their_latency_and_lack_the_whole_run_and_the_machine(tmp_path):
-    data = make_result().to_dict()
+    data = _version_4()
     latency = data["timings"].pop("latency_calls_s")
     data["timings"] = {k: data["timings"][k] for k in ("interpreter_s", "import_s",
                        "data_load_s", "build_s", "evaluate_s", "epochs_s", "steps_s")}  # fmt: skip
@@ -236,6 +243,14 @@ def _lying(tmp_path, change) -> str:
         ("spec", "seed", 2**32, "an integer from 0 to 4,294,967,295"),
         ("recipe", "data_format", "channels_middle", "one of 'channels_last', 'channels_first'"),
         ("artifacts", "predictions", "../../etc/passwd", "a file name without a folder"),
+        ("metrics", "test_loss", 10**400, "a finite number, got 1000000"),
+        (
+            "metrics",
+            "history",
+            {"accuracy": [0.9] * 4},
+            "an object whose values are each a "
+            "list of recipe.epochs items, each a finite number, with a loss, got {'accuracy'",
+        ),
     ],
 )
 def test_values_that_parse_but_lie_are_refused_naming_the_field(
@@ -247,15 +262,27 @@ def test_values_that_parse_but_lie_are_refused_naming_the_field(
     assert f"{section}.{field} must be {said}" in _lying(tmp_path, change)
 
 
-def test_every_field_of_a_completed_run_is_checked(tmp_path):
+def test_every_field_of_a_record_is_checked(tmp_path):
     # A list holding an object is no field's type: each field must be refused by name.
-    for section, rules in schema.RECORD.items():
+    failed = {"status": "failed", "failure": {"reason": "x", "exit_code": 2, "output_tail": []}}
+    for kind, sections in (({}, schema.RECORD), (failed, schema.FAILED)):
+        for section, rules in sections.items():
+            for field in rules:
+
+                def change(data, kind=kind, section=section, field=field):
+                    data.update(kind)
+                    data[section][field] = [{}]
+
+                assert f"{section}.{field} must be " in _lying(tmp_path, change), field
+    for field in schema.TOP:
+        assert f"{field} must be " in _lying(tmp_path, lambda data, f=field: data.update({f: [{}]}))
+    for (section, part), rules in schema.NESTED.items():
         for field in rules:
 
-            def change(data, section=section, field=field):
-                data[section][field] = [{}]
+            def nested(data, section=section, part=part, field=field):
+                data[section][part][field] = [{}]
 
-            assert f"{section}.{field} must be " in _lying(tmp_path, change), field
+            assert f"{section}.{part}.{field} must be " in _lying(tmp_path, nested), field
 
 
 def test_a_history_shorter_than_the_epochs_and_a_bad_time_are_refused(tmp_path):
@@ -287,12 +314,18 @@ def test_a_lying_result_is_skipped_with_a_warning_and_the_rest_are_read(tmp_path
     assert warning.startswith(f"skipped {bad}: timings.epochs_s must be a list")
 
 
-def test_version_4_records_are_read_without_the_number_of_classes(tmp_path):
-    data = make_result().to_dict()
-    del data["recipe"]["classes"]
-    data["schema_version"] = 4
+def test_version_4_records_are_read_without_the_classes_and_the_invocation(tmp_path):
     path = tmp_path / "old.json"
-    path.write_text(json.dumps(data))
+    path.write_text(json.dumps(_version_4()))
     r = results.read(path)
-    assert r.recipe["classes"] is None
+    assert (r.recipe["classes"], r.invocation) == (None, None)
     assert r.schema_version == results.SCHEMA_VERSION
+
+
+def test_an_impossible_date_and_a_number_too_long_to_parse_are_refused(tmp_path):
+    said = _lying(tmp_path, lambda data: data.update(created="2026-13-45T10:00:00Z"))
+    assert "created must be a UTC time" in said
+    path = tmp_path / "long.json"
+    path.write_text("[" + "9" * 5000 + "]")
+    with pytest.raises(results.ResultError, match="long.json"):
+        results.read(path)
