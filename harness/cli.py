@@ -226,13 +226,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for folder in (args.baseline, args.current):
         if not results.runs_dir(folder).is_dir():
             raise ConfigError(f"{folder} is not a results folder: it has no runs/ folder")
-    changes, only_base, only_cur, warnings = compare.compare(
+    changes, only_base, only_cur, warnings, failed = compare.compare(
         args.baseline, args.current, args.time_threshold, args.accuracy_points
     )
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
-    print(compare.render(changes, only_base, only_cur))
-    return 1 if any(c.verdict == "worse" for c in changes) else 0
+    print(compare.render(changes, only_base, only_cur, failed))
+    return 1 if failed or any(c.verdict == "worse" for c in changes) else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:

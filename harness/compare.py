@@ -49,29 +49,30 @@ def verdict(
     return "better" if (moved < 0) == lower_is_better else "worse"
 
 
-def _rows(results_dir: Path) -> tuple[dict[tuple, dict], list[str]]:
+def _rows(results_dir: Path) -> tuple[dict[tuple, dict], list[str], list[str]]:
+    """The rows of a folder as its report shows them (each cell's latest results), the
+    warnings of reading it, and its cells whose latest run failed: those have no row,
+    and a variant that now fails must not only look absent."""
     records, warnings = results.read_all(results_dir)
-    shown = summary.select(records)  # as the report shows them: each cell's latest results
-    # A cell whose latest run failed has no row: say so, or a variant that now fails
-    # would only look absent.
-    warnings += [
-        f"{results_dir}: {r.spec['backend']} (seed {r.spec['seed']}, profile "
-        f"{r.spec['profile']}) failed in its latest run: {r.failure['reason'].splitlines()[0]}"
+    shown = summary.select(records)
+    failed = [
+        f"{r.spec['backend']} (seed {r.spec['seed']}, profile {r.spec['profile']}): "
+        + r.failure["reason"].splitlines()[0]
         for r in shown.failures
     ]
-    return {
-        tuple(row[k] for k in summary.VARIANT_FIELDS): row for row in summary.rows(shown.runs)
-    }, warnings
+    rows = {tuple(row[k] for k in summary.VARIANT_FIELDS): row for row in summary.rows(shown.runs)}
+    return rows, warnings, failed
 
 
 def compare(
     baseline_dir: Path, current_dir: Path, time_threshold: float = 0.10,
     accuracy_points: float = 0.3,
-) -> tuple[list[Change], list[tuple], list[tuple], list[str]]:  # fmt: skip
+) -> tuple[list[Change], list[tuple], list[tuple], list[str], list[str]]:  # fmt: skip
     """Changes for variants in both folders, variants only in the baseline, only in the
-    current folder, and warnings about files that could not be read."""
-    base, w1 = _rows(baseline_dir)
-    cur, w2 = _rows(current_dir)
+    current folder, warnings about files that could not be read, and the current
+    folder's cells whose latest run failed."""
+    base, w1, _ = _rows(baseline_dir)
+    cur, w2, failed = _rows(current_dir)
     changes = []
     for key in sorted(set(base) & set(cur), key=str):
         for name, _, kind, lower in METRICS:
@@ -82,7 +83,7 @@ def compare(
             changes.append(Change(key, name, b, c, v))
     only_base = sorted(set(base) - set(cur), key=str)
     only_cur = sorted(set(cur) - set(base), key=str)
-    return changes, only_base, only_cur, w1 + w2
+    return changes, only_base, only_cur, w1 + w2, failed
 
 
 def _variant_text(key: tuple) -> str:
@@ -90,7 +91,9 @@ def _variant_text(key: tuple) -> str:
     return f"{v['backend']}, " + text.variant_text(v)
 
 
-def render(changes: list[Change], only_base: list[tuple], only_cur: list[tuple]) -> str:
+def render(
+    changes: list[Change], only_base: list[tuple], only_cur: list[tuple], failed: list[str]
+) -> str:
     labels = {name: label for name, label, _, _ in METRICS}
     out = [
         f"{'':10} {'baseline':>12} {'current':>12} {'ratio':>8}  metric, variant",
@@ -103,6 +106,7 @@ def render(changes: list[Change], only_base: list[tuple], only_cur: list[tuple])
         )
     out += [f"only in baseline: {_variant_text(k)}" for k in only_base]
     out += [f"only in current: {_variant_text(k)}" for k in only_cur]
+    out += [f"FAILED in current: {f}" for f in failed]
     worse = sum(c.verdict == "worse" for c in changes)
     out.append(f"{len(changes)} compared: {worse} worse, "
                f"{sum(c.verdict == 'better' for c in changes)} better")  # fmt: skip

@@ -164,12 +164,14 @@ def launch(
 ) -> Outcome | None:
     """Run `spec` into the result file `out`, as part of `invocation`; a run that fails
     leaves a failure record there instead, unless even that cannot be written (a full
-    disk). None if `workers` were stopped meanwhile: the run was interrupted, and its
+    disk). None if the run was interrupted (`workers` stopped meanwhile, or Ctrl-C): its
     worker wrote nothing."""
     code, tail = start_worker(
         spec, out, "--invocation", invocation, *extra, stdout=stdout, cpus=cpus, workers=workers
     )
-    if workers is not None and workers.stopped and code != 0:
+    # Stopped with the others, or by Ctrl-C itself (at a terminal it reaches every
+    # process of the group, a job's worker perhaps before this process): interrupted.
+    if code == -signal.SIGINT or (workers is not None and workers.stopped and code != 0):
         return None
     if code == 0 and out.is_file():
         try:

@@ -35,8 +35,10 @@ def test_compare_matches_variants_and_exits_non_zero_when_something_got_worse(
     write("base", backend="torch")
     write("now", backend="jax", epochs_s=(30.0, 25.0, 25.0))  # 25 % slower steps
     write("now", backend="tensorflow")
-    changes, only_base, only_cur, warnings = compare.compare(tmp_path / "base", tmp_path / "now")
-    assert warnings == []
+    changes, only_base, only_cur, warnings, failed = compare.compare(
+        tmp_path / "base", tmp_path / "now"
+    )
+    assert warnings == [] and failed == []
     assert {c.metric: c.verdict for c in changes} == {
         "test_accuracy": "unchanged",
         "fit_s": "worse",
@@ -56,3 +58,25 @@ def test_compare_matches_variants_and_exits_non_zero_when_something_got_worse(
 def test_compare_refuses_a_folder_without_runs(tmp_path, capsys):
     assert cli.main(["compare", str(tmp_path), str(tmp_path)]) == 2
     assert "has no runs/ folder" in capsys.readouterr().err
+
+
+def test_a_cell_whose_latest_run_failed_makes_compare_fail(tmp_path, capsys):
+    import dataclasses
+
+    from conftest import make_result
+
+    from harness import results
+
+    ok = make_result(backend="jax", created="2026-11-25T10:00:00Z", invocation="a")
+    failed = dataclasses.replace(
+        make_result(backend="jax", created="2026-11-25T11:00:00Z", invocation="b"),
+        status="failed",
+        failure={"reason": "killed\nmore", "exit_code": -9, "output_tail": []},
+    )
+    results.write(ok, results.runs_dir(tmp_path / "base") / f"{ok.run_id}.json")
+    for r in (ok, failed):
+        results.write(r, results.runs_dir(tmp_path / "now") / f"{r.run_id}.json")
+    assert cli.main(["compare", str(tmp_path / "base"), str(tmp_path / "now")]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED in current: jax (seed 1, profile seed): killed" in out
+    assert "only in baseline: jax" in out

@@ -97,6 +97,8 @@ def small_disk(tmp_path):
 
 
 def test_a_full_disk_fails_the_run_in_one_line_and_leaves_no_partial_file(backend, small_disk):
+    if backend.name != "torch":
+        pytest.skip("a worker writes its files alike on every backend: tested once, on torch")
     done = subprocess.run(
         harness_command(backend, small_disk, "--epochs", "1"),
         capture_output=True,
@@ -228,7 +230,7 @@ def test_two_jobs_run_at_once_on_their_own_cpus_and_train_as_local_runs(backend,
     jobs_on_torch_only(backend)
     for folder, extra in (("jobs", ("--seeds", "1,2", "--jobs", "2")), ("local", ("--seeds", "2"))):
         done = subprocess.run(
-            harness_command(backend, tmp_path / folder, "--epochs", "2", *extra),
+            harness_command(backend, tmp_path / folder, "--epochs", "1", *extra),
             capture_output=True,
             text=True,
             timeout=600,
