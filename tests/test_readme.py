@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import results, summary
+from harness import results, speed, summary
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND_ORDER = ("tensorflow", "torch", "jax")
@@ -151,3 +151,10 @@ def seeds_block(folder: Path) -> str:
 def test_readme_quotes_the_committed_results_as_they_are(name, make, folder):
     expected = make(ROOT / folder)
     assert block(name) == expected, f"README.md's block {name!r} should read:\n{expected}"
+
+
+def test_the_full_reference_has_no_outlying_sample_as_readme_says():
+    runs = _ok_runs(ROOT / "results/reference/full")
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "no steady sample of these runs lies outside 3× its run's median" in readme
+    assert speed.OUTLIER_FACTOR == 3 and speed.outliers(runs) == []
