@@ -97,6 +97,10 @@ class Console:
             print(json.dumps(fields), flush=True)
 
 
+def _label(spec: RunSpec) -> str:
+    return f"{spec.backend} (seed {spec.seed})"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     backends = _backends(args)
     specs = _specs(args, backends)
@@ -111,7 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     running: dict[Path, str] = {}  # result file -> label, of the runs in progress
 
     def start(spec: RunSpec, cpus: list[int] | None, workers) -> launcher.Outcome | None:
-        label = f"{spec.backend} (seed {spec.seed})"
+        label = _label(spec)
         on = f" on CPUs {','.join(map(str, cpus))}" if cpus else ""
         console.say(
             f"==> {label}: {spec.model} on {spec.dataset}, profile {spec.profile}, "
@@ -132,7 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         for outcome in executor.map([s for s in specs for _ in range(args.repeat)], start):
             spec, out = outcome.spec, outcome.out
-            label = f"{spec.backend} (seed {spec.seed})"
+            label = _label(spec)
             if outcome.result is None:
                 if outcome.unrecorded:
                     print(f"warning: the failure of {label} was not recorded: "
