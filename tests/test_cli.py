@@ -1,13 +1,12 @@
 """The parent process's handling of workers, with the worker replaced by a stand-in."""
 
 import contextlib
+import ctypes
 import dataclasses
 import json
 import os
 import signal
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 from conftest import make_result
@@ -171,44 +170,56 @@ def test_a_keras_json_that_is_not_json_is_ignored_as_keras_ignores_it(
 
 
 @contextlib.contextmanager
-def unprivileged():
-    """This process bound by file permissions for the block: as root (which ignores
-    them), its effective user is nobody's until the block ends."""
+def write_permissions_enforced():
+    """This thread bound by write permissions for the block. Root ignores them through
+    one capability, CAP_DAC_OVERRIDE, which the block takes out of the thread's
+    effective set (and puts back after); root keeps reading everything, so the test
+    does not depend on who may read the Python install (nobody may not read root's)."""
     if os.geteuid() != 0:
         yield
         return
-    os.seteuid(NOBODY)
+    header, caps = _CapHeader(_CAP_VERSION_3, 0), (_CapData * 2)()
+    if _libc.capget(ctypes.byref(header), caps) != 0:
+        pytest.skip(f"capget failed: {os.strerror(ctypes.get_errno())}")
+    effective = caps[0].effective
+    caps[0].effective &= ~(1 << _CAP_DAC_OVERRIDE)
+    if _libc.capset(ctypes.byref(header), caps) != 0:
+        pytest.skip(f"capset failed: {os.strerror(ctypes.get_errno())}")
     try:
         yield
     finally:
-        os.seteuid(0)
+        caps[0].effective = effective
+        assert _libc.capset(ctypes.byref(header), caps) == 0
 
 
-NOBODY = 65534
+_libc = ctypes.CDLL(None, use_errno=True)
+_CAP_VERSION_3 = 0x20080522  # linux/capability.h
+_CAP_DAC_OVERRIDE = 1
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_uint32) for name in ("effective", "permitted", "inheritable")]
 
 
 @pytest.fixture
-def read_only_results(monkeypatch):
-    """A results folder whose top cannot be written but whose runs/ can, in a folder
-    that anyone may enter (pytest's own tmp_path may not be open to nobody)."""
-    with tempfile.TemporaryDirectory() as base:
-        os.chmod(base, 0o755)
-        monkeypatch.setenv("KERAS_HOME", base)
-        top = Path(base) / "results"
-        (top / "runs").mkdir(parents=True)
-        os.chmod(top / "runs", 0o777)
-        os.chmod(top, 0o555)
-        try:
-            yield top
-        finally:
-            os.chmod(top, 0o755)
+def read_only_results(tmp_path):
+    """A results folder whose top cannot be written but whose runs/ can."""
+    top = tmp_path / "results"
+    (top / "runs").mkdir(parents=True)
+    os.chmod(top, 0o555)
+    yield top
+    os.chmod(top, 0o755)
 
 
 def test_a_read_only_results_folder_is_refused_before_training_or_reporting(
     fake_workers, read_only_results, capsys
 ):
     top = str(read_only_results)
-    with unprivileged():
+    with write_permissions_enforced():
         assert cli.main(["report", "--results", top]) == 2
         assert cli.main(["run", "--backend", "torch", "--results", top]) == 2
         assert fake_workers == []
