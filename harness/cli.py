@@ -6,6 +6,7 @@ the workers. This process never imports keras.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import signal
@@ -155,13 +156,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                     raise StopRun
                 continue
             r = outcome.result
-            training_s = r.timings["fit_s"]
+            training_s = r.timings.fit_s
             console.say(
-                f"==> {label}: test accuracy {100 * r.metrics['test_accuracy']:.2f} %, "
+                f"==> {label}: test accuracy {100 * r.metrics.test_accuracy:.2f} %, "
                 f"{training_s:.1f} s training; {out}"
             )
             console.event(event="run", backend=spec.backend, seed=spec.seed, status="ok",
-                          test_accuracy=r.metrics["test_accuracy"],
+                          test_accuracy=r.metrics.test_accuracy,
                           training_s=training_s, result=str(out))  # fmt: skip
     except StopRun:
         console.say("==> stopped at the first failure (--fail-fast)")
@@ -211,7 +212,7 @@ def cmd_parity(args: argparse.Namespace) -> int:
         "kind": "parity",
         "schema_version": results.PARITY_SCHEMA_VERSION,
         "created": results.utc_now(),
-        "git": environment.git_commit(),
+        "git": dataclasses.asdict(git) if (git := environment.git_commit()) else None,
         "libraries": {b.name: b.versions() for b in backends},
         "spec": {k: v for k, v in specs[0].to_dict().items() if k != "backend"},
         "steps": args.steps,

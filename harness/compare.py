@@ -56,8 +56,8 @@ def _rows(results_dir: Path) -> tuple[dict[tuple, dict], list[str], list[str]]:
     records, warnings = results.read_all(results_dir)
     shown = summary.select(records)
     failed = [
-        f"{r.spec['backend']} (seed {r.spec['seed']}, profile {r.spec['profile']}): "
-        + r.failure["reason"].splitlines()[0]
+        f"{r.spec.backend} (seed {r.spec.seed}, profile {r.spec.profile}): "
+        + r.failure.reason.splitlines()[0]
         for r in shown.failures
     ]
     rows = {tuple(row[k] for k in summary.VARIANT_FIELDS): row for row in summary.rows(shown.runs)}

@@ -96,8 +96,13 @@ class RunSpec:
     learning_rate: float | None = None
     init: str = "harness"
     deterministic: bool = False
+    # False for a spec read from a record: it may come from a machine with more CPUs.
+    here: dataclasses.InitVar[bool] = True
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, here: bool) -> None:
+        for name in ("backend", "model", "dataset"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ConfigError(f"{name} must be a non-empty string, got {getattr(self, name)!r}")
         get_profile(self.profile)
         for name in ("epochs", "batch_size", "train_images", "threads"):
             _check_positive(name, getattr(self, name))
@@ -127,7 +132,7 @@ class RunSpec:
         if not isinstance(self.deterministic, bool):
             raise ConfigError(f"deterministic must be true or false, got {self.deterministic!r}")
         cpus = len(available_cpus())
-        if self.threads > cpus:
+        if here and self.threads > cpus:
             raise ConfigError(f"threads must be <= {cpus} (the CPUs available), got {self.threads}")
 
     @classmethod
@@ -153,3 +158,8 @@ class RunSpec:
         if unknown:
             raise ConfigError(f"unknown RunSpec fields: {', '.join(unknown)}")
         return cls(**data)
+
+    @classmethod
+    def recorded(cls, data: dict) -> RunSpec:
+        """The spec a result file holds, checked as any other but for the CPUs."""
+        return cls(**data, here=False)

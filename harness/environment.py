@@ -1,4 +1,4 @@
-"""What a run ran on: interpreter, libraries, CPU, threads, settings, code version."""
+"""What a run ran on: interpreter, libraries, CPU, variables, keras.json, code version."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from harness.config import DATA_FORMATS, ConfigError
+from harness.schema import Environment, Git
 
 # Variables that change what a framework does; all of them are recorded.
 RECORDED_PREFIXES = ("KERAS_", "XLA_", "OMP_", "TF_", "MKL_", "OPENBLAS_", "JAX_", "TORCH_")
@@ -83,7 +84,7 @@ def keras_json() -> dict | None:
         return None
 
 
-def git_commit(cwd: Path | None = None) -> dict[str, object] | None:
+def git_commit(cwd: Path | None = None) -> Git | None:
     """The commit of the working directory's repository and whether it had changes."""
 
     def git(*args: str) -> str:
@@ -92,25 +93,22 @@ def git_commit(cwd: Path | None = None) -> dict[str, object] | None:
         ).stdout.strip()
 
     try:
-        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+        return Git(commit=git("rev-parse", "HEAD"), dirty=bool(git("status", "--porcelain")))
     except (OSError, subprocess.SubprocessError):
         return None
 
 
-def capture(libraries: dict[str, str], threads: dict[str, object]) -> dict[str, object]:
-    """The environment of this process; `libraries` and `threads` come from the backend."""
-    return {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        # With the run's wall time and the time its record was made, where and when it
-        # ran: the report marks runs that shared a machine with another run (--jobs).
-        "host": platform.node(),
-        "cpu_model": cpu_model(),
-        "cpus_total": os.cpu_count(),
-        "cpus_used": sorted(os.sched_getaffinity(0)),
-        "threads": threads,
-        "libraries": libraries,
-        "variables": recorded_variables(),
-        "keras_json": keras_json(),
-        "git": git_commit(),
-    }
+def capture(libraries: dict[str, str]) -> Environment:
+    """The environment of this process; `libraries` come from the backend."""
+    return Environment(
+        python=sys.version.split()[0],
+        platform=platform.platform(),
+        host=platform.node(),
+        cpu_model=cpu_model(),
+        cpus_total=os.cpu_count(),
+        cpus_used=sorted(os.sched_getaffinity(0)),
+        libraries=libraries,
+        variables=recorded_variables(),
+        keras_json=keras_json(),
+        git=git_commit(),
+    )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from harness import results
+from harness import results, schema
 from harness.backends import resolve
 from harness.backends.base import Backend
 from harness.config import ConfigError, RunSpec
@@ -124,16 +124,9 @@ def record_failure(
         results.RunResult(
             run_id=out.name.removesuffix(".json"),
             created=results.utc_now(),
-            spec=spec.to_dict(),
-            recipe={},
-            environment={},
-            timings={},
-            metrics={},
-            memory={},
-            reproducibility={},
-            artifacts={},
+            spec=spec,
             status="failed",
-            failure={"reason": reason, "exit_code": code, "output_tail": tail},
+            failure=schema.Failure(reason=reason, exit_code=code, output_tail=tail),
             invocation=invocation,
         ),
         out,

@@ -13,6 +13,7 @@ import resource
 import statistics
 
 from harness import timing
+from harness.schema import DuringFit, Matmul
 
 # 2 x 2048^3 = 17 GFLOP a product: long enough to time (about 60 ms on 2 cores), short
 # enough to repeat; 7 products take about half a second before training.
@@ -28,16 +29,11 @@ def thread_env(threads: int) -> dict[str, str]:
     return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n}
 
 
-def matmul_peak(threads: int, n: int = MATMUL_N, repeats: int = MATMUL_REPEATS) -> dict:
+def matmul_peak(threads: int, n: int = MATMUL_N, repeats: int = MATMUL_REPEATS) -> Matmul:
     """numpy's float32 matrix multiply in this process, on its CPUs, with its BLAS pool
     sized by `thread_env(threads)` when numpy loaded: GFLOP/s per product, and median."""
     gflops = timing.matmul_gflops(n, repeats)
-    return {
-        "threads": threads,
-        "n": n,
-        "gflops": gflops,
-        "median_gflops": statistics.median(gflops),
-    }
+    return Matmul(threads=threads, n=n, gflops=gflops, median_gflops=statistics.median(gflops))
 
 
 def _busy_ticks(cpus: list[int]) -> int:
@@ -72,7 +68,7 @@ class OtherLoad:
     def start(self) -> None:
         self._start = (timing.now(), _busy_ticks(self.cpus), _own_cpu_s(), os.getloadavg()[0])
 
-    def stop(self) -> dict:
+    def stop(self) -> DuringFit:
         if self._start is None:
             raise RuntimeError("OtherLoad.stop() called before start()")
         started, busy, own, load = self._start
@@ -80,10 +76,10 @@ class OtherLoad:
         busy_s = (_busy_ticks(self.cpus) - busy) / os.sysconf("SC_CLK_TCK")
         # Ticks are 10 ms: a short interval can show a little less busy time than used.
         other = max(0.0, busy_s - (_own_cpu_s() - own))
-        return {
-            "cpus": self.cpus,
-            "interval_s": interval,
-            "other_cpu_s": other,
-            "other_share": other / (interval * len(self.cpus)) if interval > 0 else 0.0,
-            "loadavg_1min": [load, os.getloadavg()[0]],
-        }
+        return DuringFit(
+            cpus=self.cpus,
+            interval_s=interval,
+            other_cpu_s=other,
+            other_share=other / (interval * len(self.cpus)) if interval > 0 else 0.0,
+            loadavg_1min=[load, os.getloadavg()[0]],
+        )

@@ -123,10 +123,10 @@ def plot_curves(runs: list[RunResult], out_dir: Path) -> list[tuple[tuple, Path]
     per epoch, one colour per backend."""
     written = []
     for key, members in sorted(by(runs, group).items(), key=lambda kv: str(kv[0])):
-        per_backend = by(members, lambda r: r.spec["backend"])
-        if len(per_backend) < 2 or max(r.recipe["epochs"] for r in members) < 2:
+        per_backend = by(members, lambda r: r.spec.backend)
+        if len(per_backend) < 2 or max(r.recipe.epochs for r in members) < 2:
             continue
-        curves = {b: [r.metrics["history"]["loss"] for r in rs] for b, rs in per_backend.items()}
+        curves = {b: [r.metrics.training_loss for r in rs] for b, rs in per_backend.items()}
         path = out_dir / f"loss-curves-{slug(key)}.png"
         written.append((key, loss_curves(group_text(key), curves, path)))
     return written

@@ -18,7 +18,7 @@ from pathlib import Path
 from harness import results, speed
 from harness.plots import plot_curves, plot_speed
 from harness.results import RunResult
-from harness.schema import PHASES
+from harness.schema import LATENCY_BATCHES, PHASES
 from harness.summary import (
     ALPHA,
     VARIANT_FIELDS,
@@ -61,7 +61,7 @@ CSV_FIELDS = (
     "train_images_per_s", "training_gflops", "peak_gflops", "share_of_peak",
     "other_cpu_share_max", "disturbed_runs", "shared_runs", "not_converged_runs", "outliers",
     "commits", "dirty_runs",
-    *(p for p in PHASES if p != "fit_s"), "predict_1_s", "predict_500_s",
+    *(p for p in PHASES if p != "fit_s"), *(f"predict_{b}_s" for b in LATENCY_BATCHES),
     "peak_rss_mib", "versions",
 )  # fmt: skip
 
@@ -154,7 +154,7 @@ def _results_sections(
     """The answer first, then accuracy and time, where the time goes, efficiency and
     reproducibility."""
     pairs, spread = agreement(runs, results_dir, warnings), noise(runs)
-    references = sorted({r.recipe.get("reference_accuracy") for r in runs} - {None})
+    references = sorted({r.recipe.reference_accuracy for r in runs} - {None})
     out = _answer_sections(comparisons(table, pairs, spread), references)
     out += [
         "## Accuracy and time",
@@ -252,8 +252,8 @@ def render_markdown(
         ]
         for r in failures:
             out.append(
-                f"| {r.run_id} | {r.spec['backend']} | {r.spec['seed']} | {r.spec['profile']} "
-                f"| {r.failure['exit_code']} | {cell(r.failure['reason'])} |"
+                f"| {r.run_id} | {r.spec.backend} | {r.spec.seed} | {r.spec.profile} "
+                f"| {r.failure.exit_code} | {cell(r.failure.reason)} |"
             )
         out += [""]
     if shown.superseded:
@@ -262,26 +262,25 @@ def render_markdown(
             "",
             "These runs failed, and their cell succeeded in a later run.",
             "",
-            *(f"- {r.run_id}: {cell(r.failure['reason'])}" for r in shown.superseded),
+            *(f"- {r.run_id}: {cell(r.failure.reason)}" for r in shown.superseded),
             "",
         ]
     if warnings:
         out += ["## Skipped or incomplete", "", *(f"- {w}" for w in warnings), ""]
     out += ["## Environment", ""] if runs else []
-    latest = {r.spec["backend"]: r for r in runs}
+    latest = {r.spec.backend: r for r in runs}
     for backend, r in sorted(latest.items()):
         env = r.environment
-        git = env.get("git") or {}
         out += [
             f"### {backend} (run {r.run_id})",
             "",
-            f"- Python {env['python']}; {versions(r)}",
-            f"- CPU: {env['cpu_model']}; CPUs used: {env['cpus_used']}; "
-            f"settings: {env['threads'] or 'defaults'}",
-            f"- Variables: {env['variables'] or 'none'}",
-            f"- keras.json: {env.get('keras_json')}",
-            f"- Code: {git.get('commit', 'unknown')}"
-            + (" (with local changes)" if git.get("dirty") else ""),
+            f"- Python {env.python}; {versions(r)}",
+            f"- CPU: {env.cpu_model}; CPUs used: {env.cpus_used}; "
+            f"settings: {r.backend_settings or 'defaults'}",
+            f"- Variables: {env.variables or 'none'}",
+            f"- keras.json: {env.keras_json}",
+            f"- Code: {env.git.commit if env.git else 'unknown'}"
+            + (" (with local changes)" if env.git and env.git.dirty else ""),
             "",
         ]
     return "\n".join(out)

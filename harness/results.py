@@ -22,9 +22,10 @@ from typing import IO
 import numpy as np
 
 from harness import schema
+from harness.config import RunSpec
 
-SCHEMA_VERSION = 5
-KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4, 5)
+SCHEMA_VERSION = 6
+KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4, 5, 6)
 # parity.json (`python -m harness parity`): the probes' comparison, its tolerances, the
 # commit and the frameworks' versions; version 1 is the first that says its version.
 PARITY_SCHEMA_VERSION = 1
@@ -35,21 +36,24 @@ class ResultError(ValueError):
     value its schema does not allow."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunResult:
+    """One run's record. A failed run has its spec, its failure and nothing else."""
+
     run_id: str
     created: str  # UTC, ISO 8601
-    spec: dict
-    recipe: dict
-    environment: dict
-    timings: dict
-    metrics: dict
-    memory: dict
-    reproducibility: dict  # digests of initial weights, batch order and final weights
-    artifacts: dict  # file names, beside the result, of predictions and final weights
-    machine: dict = dataclasses.field(default_factory=dict)
-    status: str = "ok"  # or "failed": then `failure` says why and the metrics are empty
-    failure: dict | None = None
+    spec: RunSpec
+    status: str = "ok"  # or "failed": then `failure` says why and the sections are None
+    recipe: schema.Recipe | None = None
+    environment: schema.Environment | None = None
+    backend_settings: dict | None = None  # the backend plugin's own (threads, determinism)
+    timings: schema.Timings | None = None
+    metrics: schema.Metrics | None = None
+    memory: schema.Memory | None = None
+    machine: schema.Machine | None = None
+    reproducibility: schema.Reproducibility | None = None
+    artifacts: schema.Artifacts = schema.Artifacts()
+    failure: schema.Failure | None = None
     # The `harness run` it came from (None before schema version 5): the report shows
     # each cell's results of its latest invocation.
     invocation: str | None = None
@@ -68,20 +72,18 @@ class RunResult:
                 f"unknown schema_version {version!r}; this harness reads "
                 f"{', '.join(map(str, KNOWN_SCHEMA_VERSIONS))}"
             )
-        if version == 1:
-            data = _upgrade_from_1(data)
-        if data.get("schema_version") == 2:
-            data = _upgrade_from_2(data)
-        if data.get("schema_version") == 3:
-            data = _upgrade_from_3(data)
-        if data.get("schema_version") == 4:
-            data = _upgrade_from_4(data)
+        for upgrade in _UPGRADES[KNOWN_SCHEMA_VERSIONS.index(version) :]:
+            data = upgrade(data)
         problems = schema.check(data)
-        fields = [f.name for f in dataclasses.fields(cls)]
-        problems += [f"{name} is missing" for name in fields if name not in data]
         if problems:
             raise ResultError("; ".join(dict.fromkeys(problems)))
-        return cls(**{name: data[name] for name in fields})
+        sections = schema.COMPLETED if data["status"] == "ok" else schema.FAILED
+        return cls(
+            **{name: data[name] for name in ("run_id", "created", "status", "invocation")},
+            backend_settings=data["backend_settings"],
+            spec=RunSpec.recorded(data["spec"]),
+            **{name: section.build(data[name]) for name, section in sections.items()},
+        )
 
 
 def _upgrade_from_1(data: dict) -> dict:
@@ -120,7 +122,7 @@ def _upgrade_from_3(data: dict) -> dict:
             **{k: v for k, v in timings.items() if k != "predict_s"},
             "latency_calls_s": timings.get("predict_s"),
         }
-    machine = dict.fromkeys(schema.RECORD["machine"])
+    machine = {"matmul": None, "during_fit": None}
     return {**data, "timings": timings, "machine": machine, "schema_version": 4}
 
 
@@ -131,6 +133,18 @@ def _upgrade_from_4(data: dict) -> dict:
     if isinstance(recipe, dict) and data.get("status") == "ok":
         recipe = {"classes": None, **recipe}
     return {**data, "recipe": recipe, "invocation": None, "schema_version": 5}
+
+
+def _upgrade_from_5(data: dict) -> dict:
+    """Version 5 kept the backend's settings in the environment, as `threads`."""
+    environment, settings = data.get("environment"), None
+    if isinstance(environment, dict):
+        settings = environment.get("threads")
+        environment = {k: v for k, v in environment.items() if k != "threads"}
+    return {**data, "environment": environment, "backend_settings": settings, "schema_version": 6}
+
+
+_UPGRADES = (_upgrade_from_1, _upgrade_from_2, _upgrade_from_3, _upgrade_from_4, _upgrade_from_5)
 
 
 def os_error(e: OSError) -> str:
@@ -265,8 +279,8 @@ def read_all(results_dir: Path) -> tuple[list[RunResult], list[str]]:
     for path in sorted(folder.glob("*.json")):
         try:
             result = read(path)
-            named.update(result.artifacts.values())
-            name = result.artifacts.get("predictions")
+            named.update(result.artifacts.names())
+            name = result.artifacts.predictions
             if name and not (path.parent / name).is_file():
                 raise ResultError(f"{path}: its predictions are missing: {name}")
         except ResultError as e:
@@ -283,10 +297,9 @@ def read_all(results_dir: Path) -> tuple[list[RunResult], list[str]]:
     return found, warnings
 
 
-def load_artifact(results_dir: Path, result: RunResult, key: str) -> list[np.ndarray] | None:
-    """The arrays a result saved beside itself under `key` ("predictions" or
-    "final_weights"), or None if it saved none; ResultError if the file is gone or broken."""
-    name = result.artifacts.get(key)
+def load_arrays(results_dir: Path, result: RunResult, name: str | None) -> list[np.ndarray] | None:
+    """The arrays of one of `result`'s files (a name from its `artifacts`: its predictions
+    or its final weights), or None for none; ResultError if the file is gone or broken."""
     if name is None:
         return None
     path = runs_dir(results_dir) / name
@@ -294,4 +307,4 @@ def load_artifact(results_dir: Path, result: RunResult, key: str) -> list[np.nda
         with np.load(path, allow_pickle=False) as loaded:
             return [loaded[f"arr_{i}"] for i in range(len(loaded.files))]
     except (OSError, ValueError, KeyError, EOFError, AttributeError, zipfile.BadZipFile) as e:
-        raise ResultError(f"{path} (the {key} of run {result.run_id}): {e}") from e
+        raise ResultError(f"{path} (of run {result.run_id}): {e}") from e

@@ -14,13 +14,11 @@ from itertools import chain
 
 from harness.machine import DISTURBED_SHARE
 from harness.results import RunResult
-from harness.schema import PHASES
+from harness.schema import LATENCY_BATCHES, PHASES
 from harness.stats import Spread, spread
 
 # Whole-run times: the phases, the worker's wall time and what no phase covers.
 RUN_TIMES = (*PHASES, "wall_s", "unaccounted_s")
-# Prediction latency batch sizes, as the worker records them.
-LATENCY_BATCHES = ("1", "500")
 # Warm-up: the first step of a run always (every backend traces or compiles there), and
 # each step after it while it is slower than this many times the run's median step.
 # Measured on the seed model (18 runs, 2 cores): the first step took 2.0-2.1x the median
@@ -47,7 +45,7 @@ def warmup_steps(steps: list[float]) -> int:
 
 
 def _steps(r: RunResult) -> list[list[float]]:
-    return r.timings.get("steps_s") or []  # none before schema version 3
+    return r.timings.steps_s or []  # none before schema version 3
 
 
 def warmup(r: RunResult) -> list[float]:
@@ -60,7 +58,7 @@ def steady_steps(r: RunResult) -> list[float]:
     """Every full-batch step after the warm-up, in every epoch: a partial last batch
     does less work (and may trace again), so it is no sample of a steady step."""
     epochs = _steps(r)
-    partial = r.recipe["train_images"] % r.recipe["batch_size"] != 0
+    partial = r.recipe.train_images % r.recipe.batch_size != 0
     skip = warmup_steps(list(chain.from_iterable(epochs)))
     out = []
     for steps in epochs:
@@ -72,7 +70,7 @@ def steady_steps(r: RunResult) -> list[float]:
 
 def steady_epochs(r: RunResult) -> list[float]:
     """Every epoch but the first, which carries the warm-up."""
-    return r.timings["epochs_s"][1:]
+    return r.timings.epochs_s[1:]
 
 
 def split_outliers(samples: list[float]) -> tuple[list[float], list[float]]:
@@ -108,29 +106,28 @@ def figures(runs: list[RunResult]) -> dict[str, Spread | None]:
     """Each timing of a row of runs as a spread of its samples, pooled over the runs;
     steady samples without their run's outliers."""
     out: dict[str, Spread | None] = {
-        name: spread([r.timings[name] for r in runs if r.timings.get(name) is not None])
+        name: spread([v for r in runs if (v := getattr(r.timings, name)) is not None])
         for name in RUN_TIMES
     }
-    out["first_epoch_s"] = spread([r.timings["epochs_s"][0] for r in runs])
+    out["first_epoch_s"] = spread([r.timings.epochs_s[0] for r in runs])
     out["warmup_s"] = spread([sum(w) for w in map(warmup, runs) if w])
     out["steady_epoch_s"] = _pooled(runs, steady_epochs)
     out["step_s"] = _pooled(runs, steady_steps)
     for batch in LATENCY_BATCHES:
-        calls = ((r.timings.get("latency_calls_s") or {}).get(batch, []) for r in runs)
+        calls = ((r.timings.latency_calls_s or {}).get(str(batch), []) for r in runs)
         out[f"predict_{batch}_s"] = spread(list(chain.from_iterable(calls)))
     return out
 
 
 def training_flops_per_image(r: RunResult) -> float | None:
     """Forward FLOPs per image times the recorded training factor (None if not recorded)."""
-    forward = r.recipe.get("forward_flops_per_image")
-    factor = r.recipe.get("training_flops_factor")
+    forward, factor = r.recipe.forward_flops_per_image, r.recipe.training_flops_factor
     return forward * factor if forward and factor else None
 
 
 def images_per_s(r: RunResult, step_s: float | None) -> float | None:
     """Steady training throughput: a full batch per median steady step."""
-    return r.recipe["batch_size"] / step_s if step_s else None
+    return r.recipe.batch_size / step_s if step_s else None
 
 
 def training_gflops(r: RunResult, step_s: float | None) -> float | None:
@@ -141,14 +138,14 @@ def training_gflops(r: RunResult, step_s: float | None) -> float | None:
 
 def peak_gflops(r: RunResult) -> float | None:
     """The matmul yardstick the run measured on its own CPUs (None before version 4)."""
-    matmul = r.machine.get("matmul")
-    return matmul["median_gflops"] if matmul else None
+    matmul = r.machine.matmul
+    return matmul.median_gflops if matmul else None
 
 
 def other_share(r: RunResult) -> float | None:
     """Other processes' share of the run's CPUs during fit() (None before version 4)."""
-    during = r.machine.get("during_fit")
-    return during["other_share"] if during else None
+    during = r.machine.during_fit
+    return during.other_share if during else None
 
 
 def disturbed(r: RunResult) -> bool:

@@ -8,6 +8,7 @@ its own.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import statistics
 import time
 from collections.abc import Iterable
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from harness import reproducibility, results, schema, speed, stats
+from harness.config import RunSpec
 from harness.results import ResultError, RunResult
 from harness.stats import Spread
 
@@ -40,18 +42,18 @@ ALPHA = 0.05
 def variant(r: RunResult) -> dict:
     spec, recipe = r.spec, r.recipe
     return {
-        "backend": spec["backend"],
-        "model": spec["model"],
-        "dataset": spec["dataset"],
-        "profile": spec["profile"],
-        "init": spec["init"],
-        "deterministic": spec["deterministic"],
-        "data_format": recipe["data_format"],
-        "threads": spec["threads"],
-        "epochs": recipe["epochs"],
-        "batch_size": recipe["batch_size"],
-        "train_images": recipe["train_images"],
-        "jit_compile": recipe["jit_compile"],
+        "backend": spec.backend,
+        "model": spec.model,
+        "dataset": spec.dataset,
+        "profile": spec.profile,
+        "init": spec.init,
+        "deterministic": spec.deterministic,
+        "data_format": recipe.data_format,
+        "threads": spec.threads,
+        "epochs": recipe.epochs,
+        "batch_size": recipe.batch_size,
+        "train_images": recipe.train_images,
+        "jit_compile": recipe.jit_compile,
     }
 
 
@@ -61,7 +63,7 @@ def group(r: RunResult) -> tuple:
 
 
 def versions(r: RunResult) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(r.environment["libraries"].items()))
+    return ", ".join(f"{k} {v}" for k, v in sorted(r.environment.libraries.items()))
 
 
 def by(runs: Iterable[RunResult], key) -> dict:
@@ -81,20 +83,20 @@ def _median(values: Iterable[float | None]) -> float | None:
 
 
 def _dirty(r: RunResult) -> bool:
-    return bool((r.environment.get("git") or {}).get("dirty"))
+    return r.environment.git is not None and r.environment.git.dirty
 
 
 def not_converged(r: RunResult) -> str | None:
     """Why a completed run did not learn, or None: its test accuracy is within chance
     for its classes (`stats.chance_accuracy`; unknown before schema version 5), or its
     last epoch's training loss is above its first's."""
-    classes, accuracy = r.recipe["classes"], r.metrics["test_accuracy"]
-    if classes and accuracy <= (bar := stats.chance_accuracy(classes, r.recipe["test_images"])):
+    classes, accuracy = r.recipe.classes, r.metrics.test_accuracy
+    if classes and accuracy <= (bar := stats.chance_accuracy(classes, r.recipe.test_images)):
         return (
             f"test accuracy {100 * accuracy:.2f} % is at chance level for {classes} classes "
-            f"(at most {100 * bar:.2f} % on {r.recipe['test_images']:,} test images)"
+            f"(at most {100 * bar:.2f} % on {r.recipe.test_images:,} test images)"
         )
-    loss = r.metrics["history"].get("loss") or []
+    loss = r.metrics.training_loss
     if len(loss) > 1 and loss[-1] > loss[0]:
         return f"the last epoch's training loss {loss[-1]:.4g} is above the first's {loss[0]:.4g}"
     return None
@@ -102,7 +104,7 @@ def not_converged(r: RunResult) -> str | None:
 
 def code(r: RunResult) -> str:
     """The commit a run's code came from (short), marked when its tree had changes."""
-    commit = ((r.environment.get("git") or {}).get("commit") or "unknown")[:7]
+    commit = r.environment.git.commit[:7] if r.environment.git else "unknown"
     return commit + ("+dirty" if _dirty(r) else "")
 
 
@@ -119,16 +121,9 @@ class Selection:
     left_out: int
 
 
-# What a user asks for when they name a cell: its RunSpec but for where the data is (a
-# field an older schema lacks counts as not given).
-CELL_FIELDS = (
-    "backend", "model", "dataset", "profile", "seed", "threads", "epochs", "batch_size",
-    "train_images", "data_format", "init", "deterministic", "learning_rate",
-)  # fmt: skip
-
-
-def cell_of(r: RunResult) -> tuple:
-    return tuple(r.spec.get(name) for name in CELL_FIELDS)
+def cell_of(r: RunResult) -> RunSpec:
+    """What a user asks for when they name a cell: its RunSpec but for where the data is."""
+    return dataclasses.replace(r.spec, data_dir=None, here=False)
 
 
 def select(records: list[RunResult], everything: bool = False) -> Selection:
@@ -185,7 +180,7 @@ def interval(r: RunResult) -> tuple[str, float, float] | None:
     """Where and when a run's worker lived: its machine, and its start and end in seconds
     since the epoch (the record is made at the end; its wall time reaches back to the
     start); None without a host (before schema version 5) or a wall time."""
-    host, wall = r.environment.get("host"), r.timings.get("wall_s")
+    host, wall = r.environment.host, r.timings.wall_s
     if host is None or wall is None:
         return None
     end = calendar.timegm(time.strptime(r.created, schema.TIME_FORMAT))
@@ -213,7 +208,7 @@ def summarize(runs: list[RunResult], beside: dict[str, list[str]] | None = None)
     medians of every sample of the row's runs; `figures` keeps their spreads. `beside`:
     `shared()` of every run, for the runs of this row that shared their machine."""
     row = variant(runs[0])
-    accuracies = [r.metrics["test_accuracy"] for r in runs]
+    accuracies = [r.metrics.test_accuracy for r in runs]
     figures = speed.figures(runs)
     steady, step = figures["steady_epoch_s"], figures["step_s"]
     gflops = speed.training_gflops(runs[0], _median_of(step))
@@ -222,10 +217,10 @@ def summarize(runs: list[RunResult], beside: dict[str, list[str]] | None = None)
     outlying = speed.outliers(runs)
     row.update(
         runs=len(runs),
-        seeds=" ".join(str(s) for s in sorted({r.spec["seed"] for r in runs})),
+        seeds=" ".join(str(s) for s in sorted({r.spec.seed for r in runs})),
         test_accuracy=statistics.mean(accuracies),
         test_accuracy_std=statistics.stdev(accuracies) if len(runs) > 1 else None,
-        test_loss=statistics.mean(r.metrics["test_loss"] for r in runs),
+        test_loss=statistics.mean(r.metrics.test_loss for r in runs),
         steady_epoch_p10_s=steady.p10 if steady else None,
         steady_epoch_p90_s=steady.p90 if steady else None,
         step_p10_s=step.p10 if step else None,
@@ -243,7 +238,7 @@ def summarize(runs: list[RunResult], beside: dict[str, list[str]] | None = None)
         commits=" ".join(sorted({code(r) for r in runs})),
         dirty_runs=sum(map(_dirty, runs)),
         shared_runs=sum(r.run_id in (beside or {}) for r in runs),
-        peak_rss_mib=max(r.memory["peak_rss_mib"] for r in runs),
+        peak_rss_mib=max(r.memory.peak_rss_mib for r in runs),
         versions=versions(runs[-1]),
         figures=figures,
     )
@@ -265,7 +260,7 @@ def first_per_seed(runs: list[RunResult]) -> dict[str, dict[int, RunResult]]:
     """backend -> seed -> the earliest run, for one comparison group."""
     out: dict[str, dict[int, RunResult]] = {}
     for r in runs:
-        out.setdefault(r.spec["backend"], {}).setdefault(r.spec["seed"], r)
+        out.setdefault(r.spec.backend, {}).setdefault(r.spec.seed, r)
     return out
 
 
@@ -274,24 +269,21 @@ def starting_points(runs: list[RunResult]) -> list[dict]:
     batch order, and whether they are the same on every backend."""
     out = []
     for key, members in sorted(by(runs, group).items(), key=lambda kv: str(kv[0])):
-        per_seed = by(members, lambda r: r.spec["seed"])
+        per_seed = by(members, lambda r: r.spec.seed)
         for seed, seed_runs in sorted(per_seed.items()):
-            latest = {r.spec["backend"]: r.reproducibility for r in seed_runs}
-            if len(latest) < 2 or None in {d["initial_weights_digest"] for d in latest.values()}:
+            latest = {r.spec.backend: r.reproducibility for r in seed_runs}
+            if len(latest) < 2 or None in {d.initial_weights_digest for d in latest.values()}:
                 continue
             out.append(
                 {
                     "group": key,
                     "seed": seed,
                     "digests": {
-                        b: (d["initial_weights_digest"], d["batch_order_digest"])
+                        b: (d.initial_weights_digest, d.batch_order_digest)
                         for b, d in sorted(latest.items())
                     },
                     "identical": len(
-                        {
-                            (d["initial_weights_digest"], d["batch_order_digest"])
-                            for d in latest.values()
-                        }
+                        {(d.initial_weights_digest, d.batch_order_digest) for d in latest.values()}
                     )
                     == 1,  # fmt: skip
                 }
@@ -302,33 +294,35 @@ def starting_points(runs: list[RunResult]) -> list[dict]:
 def determinism(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> list[dict]:
     """Per backend, variant and seed with two or more runs: are the runs identical?"""
     out = []
-    cells = by(runs, lambda r: (tuple(variant(r).values()), r.spec["seed"]))
+    cells = by(runs, lambda r: (tuple(variant(r).values()), r.spec.seed))
     for (_, seed), cell in sorted(cells.items(), key=lambda kv: str(kv[0])):
         if len(cell) < 2:
             continue
         first = cell[0]
-        digests = {r.reproducibility["final_weights_digest"] for r in cell}  # None: not recorded
+        digests = {r.reproducibility.final_weights_digest for r in cell}  # None: not recorded
         row = {
-            "backend": first.spec["backend"],
+            "backend": first.spec.backend,
             "group": group(first),
             "seed": seed,
             "runs": len(cell),
-            "settings": first.environment["threads"].get("determinism", "off"),
+            "settings": (first.backend_settings or {}).get("determinism", "off"),
             "bitwise": None if None in digests else len(digests) == 1,
             "weights_max_abs": None,
             "predictions_max_abs": None,
         }
-        for key, field in (
-            ("final_weights", "weights_max_abs"),
-            ("predictions", "predictions_max_abs"),
+        for key, field, artifact in (
+            ("final_weights", "weights_max_abs", lambda r: r.artifacts.final_weights),
+            ("predictions", "predictions_max_abs", lambda r: r.artifacts.predictions),
         ):
-            names = [r.artifacts.get(key) for r in cell]
+            names = [artifact(r) for r in cell]
             if not all(n and (results.runs_dir(results_dir) / n).is_file() for n in names):
                 continue  # not saved, or not kept (final weights are optional)
             try:
-                arrays = [results.load_artifact(results_dir, r, key) for r in cell]
+                arrays = [
+                    results.load_arrays(results_dir, r, n) for r, n in zip(cell, names, strict=True)
+                ]
             except ResultError as e:
-                warnings.append(f"determinism of {first.spec['backend']} without {key}: {e}")
+                warnings.append(f"determinism of {first.spec.backend} without {key}: {e}")
                 continue
             row[field] = max(reproducibility.max_abs_difference(arrays[0], a) for a in arrays[1:])
         out.append(row)
@@ -345,7 +339,7 @@ def agreement(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> 
         for b in names:
             for seed, r in per_backend[b].items():
                 try:
-                    loaded = results.load_artifact(results_dir, r, "predictions")
+                    loaded = results.load_arrays(results_dir, r, r.artifacts.predictions)
                 except ResultError as e:
                     warnings.append(f"agreement without predictions: {e}")
                     loaded = None
@@ -363,8 +357,7 @@ def agreement(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> 
                             "seed": seed,
                             "backends": (a, b),
                             **reproducibility.prediction_agreement(pa, pb),
-                            "accuracy_diff": ra.metrics["test_accuracy"]
-                            - rb.metrics["test_accuracy"],
+                            "accuracy_diff": ra.metrics.test_accuracy - rb.metrics.test_accuracy,
                         }
                     )
     return out
@@ -378,7 +371,7 @@ def noise(runs: list[RunResult]) -> list[dict]:
     for key, members in sorted(by(runs, group).items(), key=lambda kv: str(kv[0])):
         per_backend = first_per_seed(members)
         acc = {
-            b: {s: r.metrics["test_accuracy"] for s, r in seeds.items()}
+            b: {s: r.metrics.test_accuracy for s, r in seeds.items()}
             for b, seeds in per_backend.items()
         }
         if max(len(v) for v in acc.values()) < 2:

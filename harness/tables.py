@@ -8,7 +8,7 @@ from pathlib import Path
 
 from harness import machine, speed
 from harness.results import RunResult
-from harness.schema import PHASES
+from harness.schema import LATENCY_BATCHES, PHASES
 from harness.summary import determinism, starting_points
 from harness.text import (
     DISTURBED_MARK,
@@ -60,12 +60,14 @@ def time_sections(table: list[dict], speed_plots: list[tuple[str, Path]]) -> lis
         "next step is dispatched) and include fetching their batch. Warm-up: the run's",
         "first steps that trace and compile (see above), kept apart; steady steps are the",
         "others with a full batch. A steady epoch is any epoch but the first. Prediction",
-        "latency: `predict_on_batch` on 1 and on 500 test images, after an untimed first call.",
+        f"latency: `predict_on_batch` on {' and on '.join(map(str, LATENCY_BATCHES))} test "
+        "images, after an untimed first call.",
         "",
         "| Backend | Variant | Runs | Training (s) | Warm-up steps (s) | First epoch (s) "
         "| Steady epoch (s) [p10–p90] | Steady step (ms) [p10–p90] "
-        "| Predict ×1 (ms) | Predict ×500 (ms) |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        + "".join(f"| Predict ×{b} (ms) " for b in LATENCY_BATCHES)
+        + "|",
+        "|---|---|--:|--:|--:|--:|--:|--:" + "|--:" * len(LATENCY_BATCHES) + "|",
     ]
     for row in table:
         f = row["figures"]
@@ -74,8 +76,11 @@ def time_sections(table: list[dict], speed_plots: list[tuple[str, Path]]) -> lis
             f"| {median_text(f['fit_s'], 1)} | {median_text(f['warmup_s'], 2)} "
             f"| {median_text(f['first_epoch_s'], 1)} | {range_text(f['steady_epoch_s'], 2)} "
             f"| {range_text(f['step_s'], 1, 1000)} "
-            f"| {median_text(f['predict_1_s'], 2, 1000)} "
-            f"| {median_text(f['predict_500_s'], 1, 1000)} |"
+            + "".join(
+                f"| {median_text(f[f'predict_{b}_s'], 1 if b > 1 else 2, 1000)} "
+                for b in LATENCY_BATCHES
+            )
+            + "|"
         )
     out += ["", NOISY_TEXT, ""]
     far = [o for row in table for o in row["outlying"]]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import copy
 import ctypes
+import dataclasses
 import json
 import os
 import signal
@@ -23,9 +24,18 @@ from typing import Any
 
 import numpy as np
 
-from harness import environment, machine, modelinfo, plugins, reproducibility, results, timing
+from harness import (
+    environment,
+    machine,
+    modelinfo,
+    plugins,
+    reproducibility,
+    results,
+    schema,
+    timing,
+)
 from harness.backends import resolve
-from harness.backends.base import Backend
+from harness.backends.base import Backend, Tuning
 from harness.config import ConfigError, RunSpec, available_cpus
 from harness.datasets.base import DatasetError, Split, prepare
 
@@ -43,7 +53,8 @@ class Session:
     keras: Any
     backend_settings: dict
     sections: timing.Sections
-    recipe: dict
+    tuning: Tuning | None
+    recipe: schema.Recipe  # as resolved; what only the compiled model knows comes later
     x_train: np.ndarray
     y_train: np.ndarray
     x_test: np.ndarray
@@ -69,13 +80,12 @@ def start(spec: RunSpec) -> Session:
             "start the worker through `python -m harness run`, which sets KERAS_BACKEND"
         )
     model_plugin = plugins.load("model", spec.model)
-    recipe = dict(model_plugin.DEFAULTS)
-    recipe["epochs"] = spec.epochs or recipe["epochs"]
-    recipe["batch_size"] = spec.batch_size or recipe["batch_size"]
+    defaults = model_plugin.DEFAULTS
+    batch_size = spec.batch_size or defaults["batch_size"]
+    optimizer = defaults["optimizer"]
     if spec.learning_rate:
-        optimizer = recipe["optimizer"]
         config = {**optimizer["config"], "learning_rate": spec.learning_rate}
-        recipe["optimizer"] = {**optimizer, "config": config}
+        optimizer = {**optimizer, "config": config}
 
     dataset = plugins.load("dataset", spec.dataset)()
     with sections("data_load_s"):
@@ -91,25 +101,30 @@ def start(spec: RunSpec) -> Session:
         if data_format:
             keras.config.set_image_data_format(data_format)
         data_format = keras.config.image_data_format()
-        one_hot = recipe["loss"] == "categorical_crossentropy"
-        if recipe["batch_size"] > train_images:
+        one_hot = defaults["loss"] == "categorical_crossentropy"
+        if batch_size > train_images:
             raise ConfigError(
-                f"batch_size must be <= {train_images} (the training images used), "
-                f"got {recipe['batch_size']}"
+                f"batch_size must be <= {train_images} (the training images used), got {batch_size}"
             )
         train = Split(loaded.train.x[:train_images], loaded.train.y[:train_images])
         x_train, y_train = prepare(train, data_format, dataset.num_classes, one_hot)
         x_test, y_test = prepare(loaded.test, data_format, dataset.num_classes, one_hot)
-    recipe.update(
+    recipe = schema.Recipe(
+        epochs=spec.epochs or defaults["epochs"],
+        batch_size=batch_size,
         train_images=train_images,
         test_images=len(y_test),
         classes=dataset.num_classes,
+        optimizer=optimizer,
+        loss=defaults["loss"],
         data_format=data_format,
+        dataset=defaults.get("dataset"),
         data_source=loaded.source,
         tuning=tuning.to_dict() if tuning else None,
+        reference_accuracy=defaults.get("reference_accuracy"),
     )
     session = Session(
-        spec, backend, keras, settings, sections, recipe, x_train, y_train, x_test, y_test
+        spec, backend, keras, settings, sections, tuning, recipe, x_train, y_train, x_test, y_test
     )
     with sections("build_s"):
         keras.utils.set_random_seed(spec.seed)
@@ -133,14 +148,13 @@ def disable_dropout(s: Session) -> None:
 
 
 def compile_model(s: Session) -> None:
-    tuning = s.recipe["tuning"]
-    jit_compile = tuning["jit_compile"] if tuning and tuning["jit_compile"] is not None else "auto"
+    jit_compile = s.tuning.jit_compile if s.tuning else None
     s.model.compile(
         # deserialize() rewrites the config it is given; the recipe must stay as written.
-        optimizer=s.keras.optimizers.deserialize(copy.deepcopy(s.recipe["optimizer"])),
-        loss=s.recipe["loss"],
+        optimizer=s.keras.optimizers.deserialize(copy.deepcopy(s.recipe.optimizer)),
+        loss=s.recipe.loss,
         metrics=["accuracy"],
-        jit_compile=jit_compile,
+        jit_compile="auto" if jit_compile is None else jit_compile,
     )
 
 
@@ -189,12 +203,12 @@ def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], Clocks, Callab
 
     # Keras's progress bar on a terminal, one line per epoch in a log, nothing if quiet.
     verbose = 0 if quiet else 1 if sys.stdout.isatty() else 2
-    common = {"epochs": s.recipe["epochs"], "verbose": verbose, "callbacks": [EpochClock()]}
+    common = {"epochs": s.recipe.epochs, "verbose": verbose, "callbacks": [EpochClock()]}
     if s.spec.init == "keras":
-        history = s.model.fit(s.x_train, s.y_train, batch_size=s.recipe["batch_size"], **common)
+        history = s.model.fit(s.x_train, s.y_train, batch_size=s.recipe.batch_size, **common)
         return history.history, clocks, None
-    epochs = s.recipe["epochs"]
-    plan = reproducibility.batch_plan(s.spec.seed, epochs, len(s.x_train), s.recipe["batch_size"])
+    epochs = s.recipe.epochs
+    plan = reproducibility.batch_plan(s.spec.seed, epochs, len(s.x_train), s.recipe.batch_size)
     steps = len(plan) // epochs
     feed = s.backend.feed(s.x_train, s.y_train, plan)
     # steps_per_epoch: Keras keeps one iterator over all epochs' batches; shuffle=False:
@@ -208,7 +222,7 @@ def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], Clocks, Callab
 
 
 # Prediction latency: batch size -> timed calls (after one untimed call that traces).
-LATENCY_REPEATS = {1: 50, 500: 10}
+LATENCY_REPEATS = dict(zip(schema.LATENCY_BATCHES, (50, 10), strict=True))
 
 
 def prediction_latency(s: Session) -> dict[str, list[float]]:
@@ -245,24 +259,24 @@ def train_and_evaluate(
     load = others.stop()
     with sections("evaluate_s"):
         test_loss, test_accuracy = s.model.evaluate(
-            s.x_test, s.y_test, batch_size=s.recipe["batch_size"], verbose=0
+            s.x_test, s.y_test, batch_size=s.recipe.batch_size, verbose=0
         )
     with sections("predict_s"):
-        predictions = s.model.predict(s.x_test, batch_size=s.recipe["batch_size"], verbose=0)
+        predictions = s.model.predict(s.x_test, batch_size=s.recipe.batch_size, verbose=0)
     with sections("latency_s"):
         latency = prediction_latency(s)
 
     with sections("save_s"):
         final_weights = s.model.get_weights()
         run_id = files.out.name.removesuffix(".json")
-        artifacts = {
-            "predictions": f"{run_id}.predictions.npz",
-            "final_weights": f"{run_id}.weights.npz",
-        }
-        files.stage_arrays(artifacts["predictions"], [predictions.astype("float32")])
-        files.stage_arrays(artifacts["final_weights"], final_weights)
+        artifacts = schema.Artifacts(
+            predictions=f"{run_id}.predictions.npz", final_weights=f"{run_id}.weights.npz"
+        )
+        files.stage_arrays(artifacts.predictions, [predictions.astype("float32")])
+        files.stage_arrays(artifacts.final_weights, final_weights)
         keras = s.keras
-        s.recipe.update(
+        recipe = dataclasses.replace(
+            s.recipe,
             jit_compile=s.model.jit_compile,
             parameters=s.model.count_params(),
             forward_flops_per_image=modelinfo.forward_flops(keras, s.model),
@@ -270,37 +284,38 @@ def train_and_evaluate(
         )
         libraries = {"keras": keras.__version__, "numpy": np.__version__}
         settings = {**s.backend_settings, **s.backend.after_training()}
-        env = environment.capture({**libraries, **s.backend.versions()}, settings)
+        env = environment.capture({**libraries, **s.backend.versions()})
         final_digest = reproducibility.digest(final_weights)
         order_digest = batch_digest() if batch_digest else None
     wall, unaccounted = sections.account()
     return results.RunResult(
         run_id=run_id,
         created=results.utc_now(),
-        spec=spec.to_dict(),
-        recipe=s.recipe,
+        spec=spec,
+        recipe=recipe,
         environment=env,
-        timings={
+        backend_settings=settings,
+        timings=schema.Timings(
             **sections.seconds,
-            "wall_s": wall,
-            "unaccounted_s": unaccounted,
-            "epochs_s": clocks.epochs.samples,
-            "steps_s": clocks.steps_per_epoch,
-            "latency_calls_s": latency,
-        },
-        metrics={
-            "history": {k: [float(v) for v in vs] for k, vs in history.items()},
-            "test_loss": float(test_loss),
-            "test_accuracy": float(test_accuracy),
-        },
-        memory={"peak_rss_mib": timing.peak_rss_mib()},
-        machine={"matmul": peak, "during_fit": load},
-        reproducibility={
-            "initial_weights_digest": initial_digest,
-            "batch_order_digest": order_digest,
-            "final_weights_digest": final_digest,
-            "dropout_masks": "drawn by the backend's own RNG (differ between backends)",
-        },
+            wall_s=wall,
+            unaccounted_s=unaccounted,
+            epochs_s=clocks.epochs.samples,
+            steps_s=clocks.steps_per_epoch,
+            latency_calls_s=latency,
+        ),
+        metrics=schema.Metrics(
+            history={k: [float(v) for v in vs] for k, vs in history.items()},
+            test_loss=float(test_loss),
+            test_accuracy=float(test_accuracy),
+        ),
+        memory=schema.Memory(peak_rss_mib=timing.peak_rss_mib()),
+        machine=schema.Machine(matmul=peak, during_fit=load),
+        reproducibility=schema.Reproducibility(
+            initial_weights_digest=initial_digest,
+            batch_order_digest=order_digest,
+            final_weights_digest=final_digest,
+            dropout_masks="drawn by the backend's own RNG (differ between backends)",
+        ),
         artifacts=artifacts,
         invocation=invocation,
     )
@@ -313,7 +328,7 @@ def parity_probe(spec: RunSpec, steps: int, out: Path) -> None:
     disable_dropout(s)
     set_starting_point(s)
     compile_model(s)
-    batch = s.recipe["batch_size"]
+    batch = s.recipe.batch_size
     if steps * batch > len(s.x_train):
         raise ConfigError(
             f"parity steps must be <= {len(s.x_train) // batch} (one epoch of batch {batch}), "

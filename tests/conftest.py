@@ -46,62 +46,59 @@ def make_result(
     return results.RunResult(
         run_id=results.new_run_id(backend, spec.model, spec.dataset, profile, seed),
         created=created,
-        spec=spec.to_dict(),
-        recipe={
-            "epochs": len(epochs_s),
-            "batch_size": 500,
-            "train_images": 500 * steps,
-            "test_images": 10000,
-            "classes": 10,
-            "optimizer": {"class_name": "Adadelta", "config": {"learning_rate": 1.0}},
-            "loss": "categorical_crossentropy",
-            "data_format": data_format,
-            "jit_compile": backend == "jax",
-            "parameters": 1045576,
-            "reference_accuracy": 0.9906,
-        },
-        environment={
-            "python": "3.11.7",
-            "cpu_model": "Test CPU",
-            "cpus_used": [0],
-            "threads": {},
-            "libraries": {"keras": "3.15.1", backend: "1.0"},
-            "variables": {"KERAS_BACKEND": backend},
-            "git": {"commit": commit, "dirty": dirty},
-            **({"host": host} if host else {}),
-        },
-        timings={
+        spec=spec,
+        recipe=schema.Recipe(
+            epochs=len(epochs_s),
+            batch_size=500,
+            train_images=500 * steps,
+            test_images=10000,
+            classes=10,
+            optimizer={"class_name": "Adadelta", "config": {"learning_rate": 1.0}},
+            loss="categorical_crossentropy",
+            data_format=data_format,
+            jit_compile=backend == "jax",
+            parameters=1045576,
+            reference_accuracy=0.9906,
+        ),
+        environment=schema.Environment(
+            python="3.11.7",
+            cpu_model="Test CPU",
+            cpus_used=[0],
+            libraries={"keras": "3.15.1", backend: "1.0"},
+            variables={"KERAS_BACKEND": backend},
+            git=schema.Git(commit=commit, dirty=dirty),
+            host=host,
+        ),
+        backend_settings={},
+        timings=schema.Timings(
             **phases,
-            "wall_s": sum(phases.values()) + 0.05,
-            "unaccounted_s": 0.05,
-            "epochs_s": list(epochs_s),
+            wall_s=sum(phases.values()) + 0.05,
+            unaccounted_s=0.05,
+            epochs_s=list(epochs_s),
             # `steps` equal steps an epoch
-            "steps_s": steps_s or [[e / steps] * steps for e in epochs_s],
-            "latency_calls_s": {"1": [0.002, 0.003, 0.002], "500": [0.3, 0.31, 0.29]},
-        },
-        metrics={
-            "history": {"loss": [0.3] * len(epochs_s), "accuracy": [0.9] * len(epochs_s)},
-            "test_loss": loss,
-            "test_accuracy": accuracy,
-        },
-        memory={"peak_rss_mib": 1000.0},
-        machine={
-            "matmul": {
-                "threads": 1,
-                "n": 2048,
-                "gflops": [peak_gflops],
-                "median_gflops": peak_gflops,
-            },
-            "during_fit": {
-                "cpus": [0],
-                "interval_s": fit_s,
-                "other_cpu_s": other_share * fit_s,
-                "other_share": other_share,
-                "loadavg_1min": [0.1, 0.2],
-            },
-        },  # fmt: skip
-        reproducibility=dict(zip(schema.DIGESTS, digests, strict=True)),
-        artifacts=artifacts or {},
+            steps_s=steps_s or [[e / steps] * steps for e in epochs_s],
+            latency_calls_s={"1": [0.002, 0.003, 0.002], "500": [0.3, 0.31, 0.29]},
+        ),
+        metrics=schema.Metrics(
+            history={"loss": [0.3] * len(epochs_s), "accuracy": [0.9] * len(epochs_s)},
+            test_loss=loss,
+            test_accuracy=accuracy,
+        ),
+        memory=schema.Memory(peak_rss_mib=1000.0),
+        machine=schema.Machine(
+            matmul=schema.Matmul(
+                threads=1, n=2048, gflops=[peak_gflops], median_gflops=peak_gflops
+            ),
+            during_fit=schema.DuringFit(
+                cpus=[0],
+                interval_s=fit_s,
+                other_cpu_s=other_share * fit_s,
+                other_share=other_share,
+                loadavg_1min=[0.1, 0.2],
+            ),
+        ),
+        reproducibility=schema.Reproducibility(**dict(zip(schema.DIGESTS, digests, strict=True))),
+        artifacts=schema.Artifacts(**(artifacts or {})),
         invocation=invocation,
     )
 
@@ -120,7 +117,7 @@ def write_result(tmp_path: Path):
                 artifacts[key] = f"{r.run_id}.{key}.npz"
                 with results.atomic_file(runs / artifacts[key], "wb") as f:
                     np.savez(f, *arrays)
-        r = dataclasses.replace(r, artifacts=artifacts)
+        r = dataclasses.replace(r, artifacts=schema.Artifacts(**artifacts))
         path = runs / f"{r.run_id}.json"
         results.write(r, path)
         return path

@@ -85,16 +85,16 @@ def test_short_training_on_real_mnist_reaches_90_percent(backend, tmp_path, mnis
         "--backend", backend.name, "--profile", "quick", "--data-dir", str(mnist_dir),
         "--train-images", "12000", "--batch-size", "50",
     )  # fmt: skip
-    assert r.metrics["test_accuracy"] >= 0.90, r.metrics
-    assert (r.recipe["epochs"], r.recipe["train_images"], r.recipe["test_images"]) == (
+    assert r.metrics.test_accuracy >= 0.90, r.metrics
+    assert (r.recipe.epochs, r.recipe.train_images, r.recipe.test_images) == (
         1,
         12000,
         10000,
     )
-    assert r.recipe["parameters"] == 1_045_576
-    assert r.recipe["data_source"] == str(mnist_dir / "mnist.npz")
-    assert len(r.timings["epochs_s"]) == 1 and r.timings["evaluate_s"] > 0
-    assert set(backend.distributions) & set(r.environment["libraries"])
+    assert r.recipe.parameters == 1_045_576
+    assert r.recipe.data_source == str(mnist_dir / "mnist.npz")
+    assert len(r.timings.epochs_s) == 1 and r.timings.evaluate_s > 0
+    assert set(backend.distributions) & set(r.environment.libraries)
 
 
 def test_thread_budget_and_data_format_reach_the_worker(backend, tmp_path):
@@ -104,24 +104,22 @@ def test_thread_budget_and_data_format_reach_the_worker(backend, tmp_path):
         "--epochs", "1", "--train-images", "500", "--data-format", "channels_first",
     )  # fmt: skip
     env = r.environment
-    assert len(env["cpus_used"]) == 1
-    assert env["variables"]["OMP_NUM_THREADS"] == "1"
-    assert env["variables"]["KERAS_BACKEND"] == backend.name
-    assert all(v == 1 for k, v in env["threads"].items() if k.endswith("_threads"))
-    assert r.recipe["data_format"] == "channels_first"
-    assert r.recipe["classes"] == 10  # the synthetic dataset's, for the chance level
-    assert r.spec["threads"] == 1
+    assert len(env.cpus_used) == 1
+    assert env.variables["OMP_NUM_THREADS"] == "1"
+    assert env.variables["KERAS_BACKEND"] == backend.name
+    assert all(v == 1 for k, v in r.backend_settings.items() if k.endswith("_threads"))
+    assert r.recipe.data_format == "channels_first"
+    assert r.recipe.classes == 10  # the synthetic dataset's, for the chance level
+    assert r.spec.threads == 1
 
 
-def assert_every_second_accounted_for(t: dict) -> None:
+def assert_every_second_accounted_for(t: schema.Timings) -> None:
     """The phases and the unaccounted rest make the worker's wall time; the rest is
     under 2 % of it; fit() holds every epoch."""
-    phases = sum(t[p] for p in schema.PHASES)
-    assert phases + t["unaccounted_s"] == pytest.approx(t["wall_s"], rel=1e-9)
-    assert -1e-6 <= t["unaccounted_s"] <= 0.02 * t["wall_s"], {
-        k: t[k] for k in (*schema.PHASES, "wall_s", "unaccounted_s")
-    }
-    assert sum(t["epochs_s"]) <= t["fit_s"]
+    phases = sum(getattr(t, p) for p in schema.PHASES)
+    assert phases + t.unaccounted_s == pytest.approx(t.wall_s, rel=1e-9)
+    assert -1e-6 <= t.unaccounted_s <= 0.02 * t.wall_s, t
+    assert sum(t.epochs_s) <= t.fit_s
 
 
 def test_one_fit_trains_on_the_harness_batches_and_every_second_is_timed(backend, tmp_path):
@@ -132,23 +130,23 @@ def test_one_fit_trains_on_the_harness_batches_and_every_second_is_timed(backend
         "--train-images", "1000", "--batch-size", "300", "--seeds", "3",
     )  # fmt: skip
     t = r.timings
-    assert [len(steps) for steps in t["steps_s"]] == [4, 4]
+    assert [len(steps) for steps in t.steps_s] == [4, 4]
     # the steps are splits of their epoch: together never longer than it
-    for steps, epoch in zip(t["steps_s"], t["epochs_s"], strict=True):
+    for steps, epoch in zip(t.steps_s, t.epochs_s, strict=True):
         assert all(s > 0 for s in steps) and sum(steps) <= epoch
-    assert {k: len(v) for k, v in t["latency_calls_s"].items()} == {"1": 50, "500": 10}
-    assert all(t[p] > 0 for p in schema.PHASES)
+    assert {k: len(v) for k, v in t.latency_calls_s.items()} == {"1": 50, "500": 10}
+    assert all(getattr(t, p) > 0 for p in schema.PHASES)
     assert_every_second_accounted_for(t)
     # the batches fit() was handed are each epoch's numpy permutation, in order
     orders = [reproducibility.batch_order(3, epoch, 1000) for epoch in range(2)]
-    assert r.reproducibility["batch_order_digest"] == reproducibility.digest(orders)
+    assert r.reproducibility.batch_order_digest == reproducibility.digest(orders)
     # the machine, measured by the worker on its own CPUs
-    assert r.machine["matmul"]["threads"] == r.spec["threads"]
-    assert r.machine["matmul"]["median_gflops"] > 0
-    during = r.machine["during_fit"]
-    assert during["cpus"] == r.environment["cpus_used"]
-    assert during["interval_s"] == pytest.approx(t["fit_s"], rel=0.05)
-    assert 0 <= during["other_share"] <= 1.0
+    assert r.machine.matmul.threads == r.spec.threads
+    assert r.machine.matmul.median_gflops > 0
+    during = r.machine.during_fit
+    assert during.cpus == r.environment.cpus_used
+    assert during.interval_s == pytest.approx(t.fit_s, rel=0.05)
+    assert 0 <= during.other_share <= 1.0
 
 
 def test_tuned_profile_applies_and_records_the_backends_tuning(backend, tmp_path):
@@ -158,15 +156,15 @@ def test_tuned_profile_applies_and_records_the_backends_tuning(backend, tmp_path
         "--epochs", "1", "--train-images", "500",
     )  # fmt: skip
     tuning = backend.tuning
-    assert r.spec["profile"] == "tuned"
-    assert r.recipe["tuning"] == tuning.to_dict()
-    assert tuning.env.items() <= r.environment["variables"].items()
+    assert r.spec.profile == "tuned"
+    assert r.recipe.tuning == tuning.to_dict()
+    assert tuning.env.items() <= r.environment.variables.items()
     if tuning.data_format:
-        assert r.recipe["data_format"] == tuning.data_format
+        assert r.recipe.data_format == tuning.data_format
     if tuning.jit_compile is not None:
-        assert r.recipe["jit_compile"] == tuning.jit_compile
+        assert r.recipe.jit_compile == tuning.jit_compile
     if tuning.code:  # code-level tuning (JAX's ops): recorded with how often it ran
-        settings = r.environment["threads"]
+        settings = r.backend_settings
         assert settings["tuned_ops"] and not settings["tuned_ops"][0].startswith("none")
         assert settings["tuned_calls"]["conv"] >= 2 and settings["tuned_calls"]["max_pool"] >= 1
     assert_every_second_accounted_for(r.timings)
@@ -235,10 +233,10 @@ def test_seed_model_trains_on_fashion_mnist(backend, tmp_path, mnist_dir):
         "--backend", backend.name, "--dataset", "fashion_mnist", "--profile", "quick",
         "--data-dir", str(mnist_dir), "--train-images", "12000", "--batch-size", "50",
     )  # fmt: skip
-    assert r.recipe["data_source"] == str(mnist_dir / "fashion-mnist")
-    assert r.recipe["test_images"] == 10000
+    assert r.recipe.data_source == str(mnist_dir / "fashion-mnist")
+    assert r.recipe.test_images == 10000
     # Ten classes, chance 0.1; TensorFlow measured 80.5 % after these 240 steps.
-    assert r.metrics["test_accuracy"] > 0.7
+    assert r.metrics.test_accuracy > 0.7
 
 
 def test_batchnorm_model_trains_through_the_harness(backend, tmp_path, mnist_dir):
@@ -247,12 +245,12 @@ def test_batchnorm_model_trains_through_the_harness(backend, tmp_path, mnist_dir
         "--backend", backend.name, "--model", "mnist_bn", "--data-dir", str(mnist_dir),
         "--epochs", "2", "--train-images", "6000", "--batch-size", "32",
     )  # fmt: skip
-    assert r.recipe["optimizer"]["class_name"] == "Adam" and r.recipe["epochs"] == 2
+    assert r.recipe.optimizer["class_name"] == "Adam" and r.recipe.epochs == 2
     # Test accuracy lags training accuracy until the moving statistics (momentum 0.99)
     # settle: after these 376 steps TensorFlow measured 45 % on the test set against
     # 98 % in training (on Fashion-MNIST: 66 % against 89 %; after 188 steps, 11 %).
-    assert r.metrics["history"]["accuracy"][-1] > 0.9
-    assert r.metrics["test_accuracy"] > 0.3
+    assert r.metrics.history["accuracy"][-1] > 0.9
+    assert r.metrics.test_accuracy > 0.3
 
 
 def test_keras_json_of_the_user_is_honoured_recorded_and_left_alone(backend, tmp_path):
@@ -271,9 +269,9 @@ def test_keras_json_of_the_user_is_honoured_recorded_and_left_alone(backend, tmp
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     [r], _ = results.read_all(tmp_path / "results")
-    assert r.recipe["data_format"] == "channels_first"  # the user's default applied
-    assert r.environment["keras_json"]["image_data_format"] == "channels_first"
-    assert r.environment["variables"]["KERAS_HOME"] == str(home)
+    assert r.recipe.data_format == "channels_first"  # the user's default applied
+    assert r.environment.keras_json["image_data_format"] == "channels_first"
+    assert r.environment.variables["KERAS_HOME"] == str(home)
     assert (settings.read_bytes(), settings.stat().st_mtime_ns) == before
 
 
@@ -303,8 +301,8 @@ def test_a_separately_installed_plugin_package_adds_a_model_and_a_dataset(backen
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     [r], _ = results.read_all(tmp_path / "results")
-    assert (r.spec["model"], r.spec["dataset"], r.recipe["epochs"]) == ("tiny_mlp", "stripes", 2)
-    assert r.metrics["test_accuracy"] > 0.9
+    assert (r.spec.model, r.spec.dataset, r.recipe.epochs) == ("tiny_mlp", "stripes", 2)
+    assert r.metrics.test_accuracy > 0.9
 
 
 @pytest.fixture

@@ -41,9 +41,9 @@ def test_same_seed_gives_the_same_starting_point_on_every_backend(tmp_path):
     assert warnings == [] and len(runs) == 6
     digests = {
         seed: {
-            (r.reproducibility["initial_weights_digest"], r.reproducibility["batch_order_digest"])
+            (r.reproducibility.initial_weights_digest, r.reproducibility.batch_order_digest)
             for r in runs
-            if r.spec["seed"] == seed
+            if r.spec.seed == seed
         }
         for seed in (1, 2)
     }
@@ -51,7 +51,7 @@ def test_same_seed_gives_the_same_starting_point_on_every_backend(tmp_path):
     assert digests[1] != digests[2]
 
     keras_runs, _ = results.read_all(tmp_path / "keras")
-    keras_digests = {r.reproducibility["initial_weights_digest"] for r in keras_runs}
+    keras_digests = {r.reproducibility.initial_weights_digest for r in keras_runs}
     assert len(keras_digests) == 3, "each backend's own initialisation should differ"
 
 

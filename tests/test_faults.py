@@ -72,7 +72,7 @@ def test_a_diverging_run_is_recorded_as_failed_and_reported_without_accuracy(bac
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
     [r], warnings = results.read_all(tmp_path)
     assert warnings == [] and r.status == "failed"
-    assert r.failure["reason"].startswith("training diverged: the mean loss of epoch")
+    assert r.failure.reason.startswith("training diverged: the mean loss of epoch")
     assert "training diverged" in done.stderr
     md = (tmp_path / "REPORT.md").read_text()
     assert "## Failed runs" in md and "No run has succeeded yet" in md
@@ -112,7 +112,7 @@ def test_a_full_disk_fails_the_run_in_one_line_and_leaves_no_partial_file(backen
     assert err[-1].startswith("error: 1 of 1 run failed: ") and "Traceback" not in done.stderr
     assert leftovers(small_disk) == []
     [r], warnings = results.read_all(small_disk)
-    assert warnings == [] and r.status == "failed" and "No space left" in r.failure["reason"]
+    assert warnings == [] and r.status == "failed" and "No space left" in r.failure.reason
 
 
 def test_a_killed_worker_is_recorded_and_the_next_run_goes_on(backend, tmp_path):
@@ -123,9 +123,9 @@ def test_a_killed_worker_is_recorded_and_the_next_run_goes_on(backend, tmp_path)
     assert proc.wait(timeout=600) == 1, output[-3000:]
     found, warnings = results.read_all(tmp_path)
     assert warnings == []
-    by_seed = {r.spec["seed"]: r for r in found}
-    assert by_seed[1].status == "failed" and "SIGKILL" in by_seed[1].failure["reason"]
-    assert by_seed[2].status == "ok" and by_seed[2].metrics["test_accuracy"] > 0
+    by_seed = {r.spec.seed: r for r in found}
+    assert by_seed[1].status == "failed" and "SIGKILL" in by_seed[1].failure.reason
+    assert by_seed[2].status == "ok" and by_seed[2].metrics.test_accuracy > 0
     assert "(seed 1): the worker was stopped by SIGKILL" in output
     assert leftovers(tmp_path) == []
 
@@ -206,7 +206,7 @@ def test_numbers_larger_than_what_exists_fail_before_training(
     )
     assert done.returncode == 1
     [r], _ = results.read_all(tmp_path)
-    assert r.status == "failed" and r.failure["reason"] == reason
+    assert r.status == "failed" and r.failure.reason == reason
     assert "Epoch" not in done.stdout
 
 
@@ -238,11 +238,11 @@ def test_two_jobs_run_at_once_on_their_own_cpus_and_train_as_local_runs(backend,
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     jobs, warnings = results.read_all(tmp_path / "jobs")
     [alone], _ = results.read_all(tmp_path / "local")
-    assert warnings == [] and sorted(r.environment["cpus_used"] for r in jobs) == [[0], [1]]
+    assert warnings == [] and sorted(r.environment.cpus_used for r in jobs) == [[0], [1]]
     assert sorted(summary.shared(jobs)) == sorted(r.run_id for r in jobs)  # at the same time
-    twin = next(r for r in jobs if r.spec["seed"] == 2)
+    twin = next(r for r in jobs if r.spec.seed == 2)
     for key in ("initial_weights_digest", "batch_order_digest"):
-        assert twin.reproducibility[key] == alone.reproducibility[key]
+        assert getattr(twin.reproducibility, key) == getattr(alone.reproducibility, key)
     assert " ⇄ |" in (tmp_path / "jobs" / "REPORT.md").read_text()
 
 

@@ -31,9 +31,9 @@ def _ok_runs(folder: Path) -> list[results.RunResult]:
 
 
 def _commits(runs: list[results.RunResult]) -> str:
-    git = [r.environment["git"] for r in runs]
-    assert not any(g["dirty"] for g in git), "committed results must come from a clean tree"
-    return ", ".join(sorted({g["commit"][:7] for g in git}))
+    git = [r.environment.git for r in runs]
+    assert not any(g.dirty for g in git), "committed results must come from a clean tree"
+    return ", ".join(sorted({g.commit[:7] for g in git}))
 
 
 def reference_table(folder: Path) -> str:
@@ -107,11 +107,9 @@ def overhead_table(folder: Path) -> str:
 def seeds_block(folder: Path) -> str:
     """Accuracy over seeds, agreement and noise of the seed-profile runs with identical
     starting points."""
-    runs = [
-        r for r in _ok_runs(folder) if r.spec["profile"] == "seed" and r.spec["init"] == "harness"
-    ]
+    runs = [r for r in _ok_runs(folder) if r.spec.profile == "seed" and r.spec.init == "harness"]
     [n] = summary.noise(runs)
-    commits = sorted({r.environment["git"]["commit"][:7] for r in runs})
+    commits = sorted({r.environment.git.commit[:7] for r in runs})
     out = [
         f"From the seed-profile runs with identical starting points in "
         f"`{folder.relative_to(ROOT)}` (commits {', '.join(commits)}; times not for quoting):",

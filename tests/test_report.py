@@ -319,7 +319,9 @@ def test_a_run_at_chance_or_with_a_rising_loss_is_kept_and_marked_not_converged(
     write_result(backend="tensorflow", accuracy=0.115)  # poor, but above chance
     rising = make_result(backend="torch")
     history = {"loss": [0.5, 0.4, 0.6, 0.7], "accuracy": [0.9] * 4}
-    rising = dataclasses.replace(rising, metrics={**rising.metrics, "history": history})
+    rising = dataclasses.replace(
+        rising, metrics=dataclasses.replace(rising.metrics, history=history)
+    )
     results.write(rising, results.runs_dir(tmp_path) / f"{rising.run_id}.json")
     report.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -66,16 +67,33 @@ def test_read_all_skips_bad_files_with_a_warning_and_orders_by_time(tmp_path, wr
     earlier = write_result(backend="torch", created="2026-11-25T11:00:00Z")
     (tmp_path / "runs" / "truncated.json").write_text(later.read_text()[:50])
     found, warnings = results.read_all(tmp_path)
-    assert [r.spec["backend"] for r in found] == ["torch", "jax"]
+    assert [r.spec.backend for r in found] == ["torch", "jax"]
     assert earlier.stem == found[0].run_id
     assert len(warnings) == 1 and "truncated.json" in warnings[0]
 
 
+def _version_5() -> dict:
+    """A record as schema version 5 wrote it: the backend's settings in the environment."""
+    data = make_result(invocation="x").to_dict()
+    data["environment"]["threads"] = data.pop("backend_settings")
+    return {**data, "schema_version": 5}
+
+
 def _version_4() -> dict:
     """A record as schema version 4 wrote it: no classes, no invocation."""
-    data = make_result(invocation="x").to_dict()
+    data = _version_5()
     del data["recipe"]["classes"], data["invocation"]
     return {**data, "schema_version": 4}
+
+
+def test_version_5_records_keep_their_backend_settings(tmp_path):
+    data = _version_5()
+    data["environment"]["threads"] = {"intra_op_threads": 2}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    r = results.read(path)
+    assert r.backend_settings == {"intra_op_threads": 2}
+    assert r.invocation == "x" and r.schema_version == results.SCHEMA_VERSION
 
 
 # The timings of versions 1 and 2.
@@ -93,8 +111,8 @@ def test_version_1_records_are_read_as_keras_initialised_runs_without_arrays(tmp
     path = tmp_path / "old.json"
     path.write_text(json.dumps(data))
     r = results.read(path)
-    assert (r.spec["init"], r.spec["deterministic"], r.artifacts) == ("keras", False, {})
-    assert r.reproducibility["initial_weights_digest"] is None
+    assert (r.spec.init, r.spec.deterministic, r.artifacts) == ("keras", False, schema.Artifacts())
+    assert r.reproducibility.initial_weights_digest is None
     assert r.schema_version == results.SCHEMA_VERSION
 
 
@@ -106,8 +124,8 @@ def test_version_2_records_are_read_without_step_clocks_and_latency(tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps(data))
     r = results.read(path)
-    assert r.timings["steps_s"] is None and r.timings["latency_calls_s"] is None
-    assert r.timings["epochs_s"] == data["timings"]["epochs_s"]
+    assert r.timings.steps_s is None and r.timings.latency_calls_s is None
+    assert r.timings.epochs_s == data["timings"]["epochs_s"]
     assert r.schema_version == results.SCHEMA_VERSION
 
 
@@ -122,11 +140,11 @@ def test_version_3_records_keep_their_latency_and_lack_the_whole_run_and_the_mac
     path = tmp_path / "old.json"
     path.write_text(json.dumps(data))
     r = results.read(path)
-    assert r.timings["latency_calls_s"] == latency
-    assert r.timings["predict_s"] is None  # version 3 did not time the prediction
-    assert r.timings["fit_s"] is None and r.timings["wall_s"] is None
-    assert r.timings["import_s"] == 2.0
-    assert r.machine == {"matmul": None, "during_fit": None}
+    assert r.timings.latency_calls_s == latency
+    assert r.timings.predict_s is None  # version 3 did not time the prediction
+    assert r.timings.fit_s is None and r.timings.wall_s is None
+    assert r.timings.import_s == 2.0
+    assert r.machine == schema.Machine(matmul=None, during_fit=None)
     assert r.schema_version == results.SCHEMA_VERSION
 
 
@@ -152,7 +170,7 @@ def test_failed_runs_need_a_reason_but_no_metrics(tmp_path):
         results.read(path)
     data["failure"] = {"reason": "killed", "exit_code": -9, "output_tail": []}
     path.write_text(json.dumps(data))
-    assert results.read(path).failure["exit_code"] == -9
+    assert results.read(path).failure.exit_code == -9
     path.write_text(json.dumps({**data, "status": "maybe"}))
     with pytest.raises(results.ResultError, match="status must be one of 'ok', 'failed'"):
         results.read(path)
@@ -239,8 +257,6 @@ def _lying(tmp_path, change) -> str:
         ("timings", "epochs_s", None, "a list of recipe.epochs items, each a finite number"),
         ("timings", "epochs_s", [1.0, 2.0], "a list of recipe.epochs items"),
         ("timings", "fit_s", -3.0, "a finite number ≥ 0 or null, got -3.0"),
-        ("spec", "threads", "two", "an integer ≥ 1, got 'two'"),
-        ("spec", "seed", 2**32, "an integer from 0 to 4,294,967,295"),
         ("recipe", "data_format", "channels_middle", "one of 'channels_last', 'channels_first'"),
         ("artifacts", "predictions", "../../etc/passwd", "a file name without a folder"),
         ("metrics", "test_loss", 10**400, "a finite number, got 1000000"),
@@ -262,27 +278,61 @@ def test_values_that_parse_but_lie_are_refused_naming_the_field(
     assert f"{section}.{field} must be {said}" in _lying(tmp_path, change)
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("threads", "two", "threads must be an integer, got 'two'"),
+        ("seed", 2**32, "seed must be an integer from 0 to 4294967295"),
+        ("backend", "", "backend must be a non-empty string, got ''"),
+        ("profile", "fastest", "unknown profile 'fastest'"),
+    ],
+)
+def test_a_recorded_spec_is_checked_as_a_run_spec(tmp_path, field, value, said):
+    assert f"spec: {said}" in _lying(tmp_path, lambda data: data["spec"].update({field: value}))
+
+
+def test_a_spec_from_a_machine_with_more_cpus_is_read(tmp_path):
+    import os
+
+    data = make_result().to_dict()
+    data["spec"]["threads"] = len(os.sched_getaffinity(0)) + 8
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(data))
+    assert results.read(path).spec.threads == data["spec"]["threads"]
+    del data["spec"]["seed"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(results.ResultError, match="spec.seed is missing"):
+        results.read(path)
+
+
 def test_every_field_of_a_record_is_checked(tmp_path):
     # A list holding an object is no field's type: each field must be refused by name.
     failed = {"status": "failed", "failure": {"reason": "x", "exit_code": 2, "output_tail": []}}
-    for kind, sections in (({}, schema.RECORD), (failed, schema.FAILED)):
-        for section, rules in sections.items():
-            for field in rules:
+    checked = 0
+    for kind, sections in (({}, schema.COMPLETED), (failed, schema.FAILED)):
+        for name, section in sections.items():
+            for path in _fields(section, (name,)):
 
-                def change(data, kind=kind, section=section, field=field):
+                def change(data, kind=kind, path=path):
                     data.update(kind)
-                    data[section][field] = [{}]
+                    inner = data
+                    for key in path[:-1]:
+                        inner = inner[key]
+                    inner[path[-1]] = [{}]
 
-                assert f"{section}.{field} must be " in _lying(tmp_path, change), field
+                assert f"{'.'.join(path)} must be " in _lying(tmp_path, change), path
+                checked += 1
     for field in schema.TOP:
         assert f"{field} must be " in _lying(tmp_path, lambda data, f=field: data.update({f: [{}]}))
-    for (section, part), rules in schema.NESTED.items():
-        for field in rules:
+    assert checked > 60  # every section, the nested ones (machine.matmul, ...) included
 
-            def nested(data, section=section, part=part, field=field):
-                data[section][part][field] = [{}]
 
-            assert f"{section}.{part}.{field} must be " in _lying(tmp_path, nested), field
+def _fields(section, prefix):
+    """The path of every field of `section` and of the sections inside it."""
+    for f in dataclasses.fields(section):
+        yield (*prefix, f.name)
+        if inner := f.metadata.get("section"):
+            yield from _fields(inner, (*prefix, f.name))
 
 
 def test_a_history_shorter_than_the_epochs_and_a_bad_time_are_refused(tmp_path):
@@ -318,7 +368,7 @@ def test_version_4_records_are_read_without_the_classes_and_the_invocation(tmp_p
     path = tmp_path / "old.json"
     path.write_text(json.dumps(_version_4()))
     r = results.read(path)
-    assert (r.recipe["classes"], r.invocation) == (None, None)
+    assert (r.recipe.classes, r.invocation) == (None, None)
     assert r.schema_version == results.SCHEMA_VERSION
 
 

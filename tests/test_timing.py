@@ -1,5 +1,6 @@
 """The clocks, the machine yardstick and the timing figures built from raw samples."""
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -56,9 +57,9 @@ def test_process_age_counts_the_interpreters_life_before_the_call():
 
 def test_matmul_peak_is_measured_in_this_process():
     record = machine.matmul_peak(1, n=256, repeats=3)
-    assert record["threads"] == 1 and record["n"] == 256
-    assert len(record["gflops"]) == 3 and all(g > 0 for g in record["gflops"])
-    assert min(record["gflops"]) <= record["median_gflops"] <= max(record["gflops"])
+    assert record.threads == 1 and record.n == 256
+    assert len(record.gflops) == 3 and all(g > 0 for g in record.gflops)
+    assert min(record.gflops) <= record.median_gflops <= max(record.gflops)
 
 
 def _spin(seconds: float) -> None:
@@ -92,9 +93,9 @@ def test_other_load_sees_another_process_on_our_cpu_and_not_our_own_work():
         hog.wait()
     finally:
         os.sched_setaffinity(0, old)
-    assert own["other_share"] < 0.5 < other["other_share"]
-    assert other["cpus"] == [cpu] and other["other_cpu_s"] <= other["interval_s"] * 1.1
-    assert len(other["loadavg_1min"]) == 2
+    assert own.other_share < 0.5 < other.other_share
+    assert other.cpus == [cpu] and other.other_cpu_s <= other.interval_s * 1.1
+    assert len(other.loadavg_1min) == 2
 
 
 def test_sections_account_for_the_whole_process_life(monkeypatch):
@@ -123,7 +124,10 @@ def test_figures_pool_the_runs_and_leave_the_first_epoch_out_of_steady_steps():
 def test_training_flops_come_from_the_recorded_forward_flops_and_factor():
     r = make_result()
     assert speed.training_flops_per_image(r) is None  # not recorded: no efficiency
-    r.recipe.update(forward_flops_per_image=23_676_040, training_flops_factor=3)
+    recipe = dataclasses.replace(
+        r.recipe, forward_flops_per_image=23_676_040, training_flops_factor=3
+    )
+    r = dataclasses.replace(r, recipe=recipe)
     assert speed.training_flops_per_image(r) == 71_028_120
     # a batch of 500 images of 71.03 MFLOP in a 0.2 s step
     assert speed.images_per_s(r, 0.2) == pytest.approx(2500)
