@@ -4,24 +4,30 @@ backend and variant, and each metric is marked better, worse or unchanged."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import results, summary, text
+from harness import summary, text
 
-# (row key, label, kind, lower is better)
-METRICS = (
-    ("test_accuracy", "test accuracy", "accuracy", False),
-    ("fit_s", "training, the whole fit() (s)", "time", True),
-    ("step_s", "steady training step, median (s)", "time", True),
-    ("first_epoch_s", "first epoch (s)", "time", True),
-    ("evaluate_s", "evaluation (s)", "time", True),
+# (name, label, kind, lower is better, its value in a row)
+METRICS: tuple[tuple[str, str, str, bool, Callable[[summary.Row], float | None]], ...] = (
+    ("test_accuracy", "test accuracy", "accuracy", False, lambda row: row.test_accuracy),
+    ("fit_s", "training, the whole fit() (s)", "time", True, lambda row: row.fit_s),
+    *(
+        (name, label, "time", True, lambda row, name=name: row.median(name))
+        for name, label in (
+            ("step_s", "steady training step, median (s)"),
+            ("first_epoch_s", "first epoch (s)"),
+            ("evaluate_s", "evaluation (s)"),
+        )
+    ),
 )
 
 
 @dataclass(frozen=True)
 class Change:
-    variant: tuple
+    variant: summary.Variant
     metric: str
     baseline: float
     current: float
@@ -49,52 +55,54 @@ def verdict(
     return "better" if (moved < 0) == lower_is_better else "worse"
 
 
-def _rows(results_dir: Path) -> tuple[dict[tuple, dict], list[str], list[str]]:
+def _rows(results_dir: Path) -> tuple[dict[summary.Variant, summary.Row], list[str], list[str]]:
     """The rows of a folder as its report shows them (each cell's latest results), the
     warnings of reading it, and its cells whose latest run failed: those have no row,
     and a variant that now fails must not only look absent."""
-    records, warnings = results.read_all(results_dir)
-    shown = summary.select(records)
+    s = summary.build(results_dir)
     failed = [
         f"{r.spec.backend} (seed {r.spec.seed}, profile {r.spec.profile}): "
         + r.failure.reason.splitlines()[0]
-        for r in shown.failures
+        for r in s.shown.failures
     ]
-    rows = {tuple(row[k] for k in summary.VARIANT_FIELDS): row for row in summary.rows(shown.runs)}
-    return rows, warnings, failed
+    return {row.variant: row for row in s.rows}, s.warnings, failed
 
 
 def compare(
-    baseline_dir: Path, current_dir: Path, time_threshold: float = 0.10,
+    baseline_dir: Path,
+    current_dir: Path,
+    time_threshold: float = 0.10,
     accuracy_points: float = 0.3,
-) -> tuple[list[Change], list[tuple], list[tuple], list[str], list[str]]:  # fmt: skip
+) -> tuple[list[Change], list[summary.Variant], list[summary.Variant], list[str], list[str]]:
     """Changes for variants in both folders, variants only in the baseline, only in the
     current folder, warnings about files that could not be read, and the current
     folder's cells whose latest run failed."""
     base, w1, _ = _rows(baseline_dir)
     cur, w2, failed = _rows(current_dir)
     changes = []
-    for key in sorted(set(base) & set(cur), key=str):
-        for name, _, kind, lower in METRICS:
-            b, c = base[key][name], cur[key][name]
+    for key in sorted(set(base) & set(cur)):
+        for name, _, kind, lower, value in METRICS:
+            b, c = value(base[key]), value(cur[key])
             if b is None or c is None:
                 continue
             v = verdict(kind, lower, b, c, time_threshold, accuracy_points)
             changes.append(Change(key, name, b, c, v))
-    only_base = sorted(set(base) - set(cur), key=str)
-    only_cur = sorted(set(cur) - set(base), key=str)
+    only_base = sorted(set(base) - set(cur))
+    only_cur = sorted(set(cur) - set(base))
     return changes, only_base, only_cur, w1 + w2, failed
 
 
-def _variant_text(key: tuple) -> str:
-    v = dict(zip(summary.VARIANT_FIELDS, key, strict=True))
-    return f"{v['backend']}, " + text.variant_text(v)
+def _variant_text(v: summary.Variant) -> str:
+    return f"{v.backend}, " + text.variant_text(v)
 
 
 def render(
-    changes: list[Change], only_base: list[tuple], only_cur: list[tuple], failed: list[str]
+    changes: list[Change],
+    only_base: list[summary.Variant],
+    only_cur: list[summary.Variant],
+    failed: list[str],
 ) -> str:
-    labels = {name: label for name, label, _, _ in METRICS}
+    labels = {name: label for name, label, *_ in METRICS}
     out = [
         f"{'':10} {'baseline':>12} {'current':>12} {'ratio':>8}  metric, variant",
     ]

@@ -3,12 +3,13 @@ a set of rows calls for."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
 from harness import results, speed
 from harness.results import RunResult
-from harness.summary import by, group
+from harness.summary import Group, Row, by, group
 from harness.text import group_text, short_label
 
 FIGURE_DPI = 100
@@ -118,39 +119,39 @@ def step_times(boxes: list[dict], path: Path) -> Path:
     return path
 
 
-def plot_curves(runs: list[RunResult], out_dir: Path) -> list[tuple[tuple, Path]]:
+def plot_curves(runs: list[RunResult], out_dir: Path) -> list[tuple[Group, Path]]:
     """One PNG per comparison group with two or more backends: every run's training loss
     per epoch, one colour per backend."""
     written = []
-    for key, members in sorted(by(runs, group).items(), key=lambda kv: str(kv[0])):
+    for key, members in sorted(by(runs, group).items()):
         per_backend = by(members, lambda r: r.spec.backend)
         if len(per_backend) < 2 or max(r.recipe.epochs for r in members) < 2:
             continue
         curves = {b: [r.metrics.training_loss for r in rs] for b, rs in per_backend.items()}
-        path = out_dir / f"loss-curves-{slug(key)}.png"
+        path = out_dir / f"loss-curves-{slug(dataclasses.astuple(key))}.png"
         written.append((key, loss_curves(group_text(key), curves, path)))
     return written
 
 
-def plot_speed(table: list[dict], out_dir: Path) -> list[tuple[str, Path]]:
+def plot_speed(table: list[Row], out_dir: Path) -> list[tuple[str, Path]]:
     """Training time and steady throughput per row, for the rows whose runs timed their
     fit() call and steps, and the step-time distribution per row that timed its steps
     (one epoch is enough for both)."""
-    stepped = [row for row in table if row["figures"]["step_s"]]
-    timed = [row for row in stepped if row["figures"]["fit_s"]]
+    stepped = [row for row in table if row.figures["step_s"]]
+    timed = [row for row in stepped if row.figures["fit_s"]]
     written = []
     if timed:
         bars = []
         for row in timed:
-            fit = row["figures"]["fit_s"]
+            fit = row.figures["fit_s"]
             bars.append(
                 {
-                    "backend": row["backend"],
-                    "label": f"{row['backend']} · {short_label(row)}",
+                    "backend": row.backend,
+                    "label": f"{row.backend} · {short_label(row.variant)}",
                     "median": fit.median,
                     "p10": fit.p10,
                     "p90": fit.p90,
-                    "images_per_s": row["train_images_per_s"],
+                    "images_per_s": row.train_images_per_s,
                 }
             )
         path = training_times(bars, out_dir / "training-times.png")
@@ -158,9 +159,9 @@ def plot_speed(table: list[dict], out_dir: Path) -> list[tuple[str, Path]]:
     if stepped:
         steps = [
             {
-                "backend": row["backend"],
-                "label": f"{row['backend']} · {short_label(row)}",
-                "samples": [s for r in row["members"] for s in speed.steady_steps(r)],
+                "backend": row.backend,
+                "label": f"{row.backend} · {short_label(row.variant)}",
+                "samples": [s for r in row.members for s in speed.steady_steps(r)],
             }
             for row in stepped
         ]

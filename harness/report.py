@@ -10,29 +10,16 @@ what the runs recorded, so the same results give the same report on any machine.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 import sys
 from pathlib import Path
 
-from harness import results, speed
+from harness import results, speed, summary
 from harness.plots import plot_curves, plot_speed
-from harness.results import RunResult
 from harness.schema import LATENCY_BATCHES, PHASES
-from harness.summary import (
-    ALPHA,
-    VARIANT_FIELDS,
-    Comparison,
-    Selection,
-    agreement,
-    comparisons,
-    noise,
-    not_converged,
-    rows,
-    select,
-    shared,
-    versions,
-)
+from harness.summary import ALPHA, VARIANT_FIELDS, Comparison, Row, Summary, versions
 from harness.tables import reproducibility_sections, time_sections
 from harness.text import (
     CODE_TEXT,
@@ -70,23 +57,23 @@ def answer(c: Comparison) -> list[str]:
     """What a comparison says, in two or three plain sentences: which backend trains
     fastest and by how much, whether the accuracies differ by more than seed noise, and
     whether the predictions agree."""
-    timed = [row for row in c.ranked if row["fit_s"]]  # a time of 0 s ranks nothing
+    timed = [row for row in c.ranked if row.fit_s]  # a time of 0 s ranks nothing
     if len(timed) > 1:
         fastest = timed[0]
         others = ", ".join(
-            f"{row['backend']} {row['fit_s'] / fastest['fit_s']:.2f}× as long" for row in timed[1:]
+            f"{row.backend} {row.fit_s / fastest.fit_s:.2f}× as long" for row in timed[1:]
         )
-        said = [f"{fastest['backend']} trains fastest ({fastest['fit_s']:,.0f} s); {others}."]
+        said = [f"{fastest.backend} trains fastest ({fastest.fit_s:,.0f} s); {others}."]
     elif timed:
-        said = [f"Only {timed[0]['backend']} ran this comparison."]
+        said = [f"Only {timed[0].backend} ran this comparison."]
     else:
         said = []
-    tests = c.noise["tests"] if c.noise else []
+    tests = c.noise.tests if c.noise else []
     if tests:
-        larger = [t for t in tests if t["test"].p < ALPHA]
+        larger = [t for t in tests if t.test.p < ALPHA]
         said.append(
             "Their test accuracies differ by more than seed-to-seed noise: "
-            + ", ".join(f"{' − '.join(t['backends'])} (p = {t['test'].p:.3f})" for t in larger)
+            + ", ".join(f"{' − '.join(t.backends)} (p = {t.test.p:.3f})" for t in larger)
             + "."
             if larger
             else "Their test accuracies do not differ by more than seed-to-seed noise "
@@ -98,7 +85,7 @@ def answer(c: Comparison) -> list[str]:
             "seed-to-seed noise (`--seeds 1,2,3` can)."
         )
     if c.agreement:
-        same = [100 * p["same_class"] for p in c.agreement]
+        same = [100 * p.predictions.same_class for p in c.agreement]
         said.append(
             f"With the same seed, they predict the same class for {min(same):.2f} % to "
             f"{max(same):.2f} % of the test images."
@@ -112,7 +99,7 @@ def answer(c: Comparison) -> list[str]:
 def _answer_sections(found: list[Comparison], references: list[float]) -> list[str]:
     out = ["## In short", ""]
     for c in found:
-        fastest = next((row["fit_s"] for row in c.ranked if row["fit_s"] is not None), None)
+        fastest = next((row.fit_s for row in c.ranked if row.fit_s is not None), None)
         out += [
             f"### {group_text(c.group)}",
             "",
@@ -120,10 +107,10 @@ def _answer_sections(found: list[Comparison], references: list[float]) -> list[s
             "|---|---|--:|--:|--:|--:|",
         ]
         for row in c.ranked:
-            ratio = row["fit_s"] / fastest if fastest and row["fit_s"] is not None else None
+            ratio = row.fit_s / fastest if fastest and row.fit_s is not None else None
             out.append(
-                f"| {row['backend']} | {short_label(row)} | {accuracy_text(row)} "
-                f"| {training_text(row)} | {fmt(row['train_images_per_s'], 0)} "
+                f"| {row.backend} | {short_label(row.variant)} | {accuracy_text(row)} "
+                f"| {training_text(row)} | {fmt(row.train_images_per_s, 0)} "
                 f"| {fmt(ratio, 2)} |"
             )
         out += ["", " ".join(answer(c)), ""]
@@ -144,18 +131,11 @@ def _answer_sections(found: list[Comparison], references: list[float]) -> list[s
 
 
 def _results_sections(
-    runs: list[RunResult],
-    results_dir: Path,
-    warnings: list[str],
-    curve_plots: list[tuple[tuple, Path]],
-    speed_plots: list[tuple[str, Path]],
-    table: list[dict],
+    s: Summary, curve_plots: list[tuple[summary.Group, Path]], speed_plots: list[tuple[str, Path]]
 ) -> list[str]:
     """The answer first, then accuracy and time, where the time goes, efficiency and
     reproducibility."""
-    pairs, spread = agreement(runs, results_dir, warnings), noise(runs)
-    references = sorted({r.recipe.reference_accuracy for r in runs} - {None})
-    out = _answer_sections(comparisons(table, pairs, spread), references)
+    out = _answer_sections(s.comparisons, s.references)
     out += [
         "## Accuracy and time",
         "",
@@ -163,13 +143,14 @@ def _results_sections(
         "| Train images/s | Unaccounted | Code | Peak RSS (MiB) | Versions |",
         "|---|---|---|--:|--:|--:|--:|--:|---|--:|---|",
     ]
-    for row in table:
+    for row in s.rows:
         out.append(
-            f"| {row['backend']} | {variant_text(row)} | {row['runs']} ({row['seeds']}) "
-            f"| {accuracy_text(row)} | {fmt(row['test_loss'], 4)} | {training_text(row)} "
-            f"| {fmt(row['train_images_per_s'], 0)}{OUTLIER_MARK if row['outliers'] else ''} "
-            f"| {unaccounted_text(row)} | {commits_text(row)} | {fmt(row['peak_rss_mib'], 0)} "
-            f"| {row['versions']} |"
+            f"| {row.backend} | {variant_text(row.variant)} "
+            f"| {row.runs} ({' '.join(map(str, row.seeds))}) "
+            f"| {accuracy_text(row)} | {fmt(row.test_loss, 4)} | {training_text(row)} "
+            f"| {fmt(row.train_images_per_s, 0)}{OUTLIER_MARK if row.outlying else ''} "
+            f"| {unaccounted_text(row)} | {commits_text(row)} | {fmt(row.peak_rss_mib, 0)} "
+            f"| {row.versions} |"
         )
     out += [
         "",
@@ -192,30 +173,27 @@ def _results_sections(
         "`tuned`: each backend's fastest settings (its plugin's `tuning`), beside its defaults.",
         "",
     ]
-    beside = shared(runs)
-    if beside:
+    if s.shared:
         out += ["Shared the machine (trained while other runs ran on it):", ""]
-        out += [f"- {a}: beside {', '.join(b)}" for a, b in beside.items()]
+        out += [f"- {a}: beside {', '.join(b)}" for a, b in s.shared.items()]
         out += [""]
-    unlearned = [(r, why) for r in runs if (why := not_converged(r))]
-    if unlearned:
+    if s.not_converged:
         out += ["Not converged (kept in the tables: a result, not a crash):", ""]
-        out += [f"- {r.run_id}: {cell(why)}" for r, why in unlearned]
+        out += [f"- {r.run_id}: {cell(why)}" for r, why in s.not_converged]
         out += [""]
-    out += time_sections(table, speed_plots)
-    out += reproducibility_sections(runs, results_dir, warnings, curve_plots, pairs, spread)
+    out += time_sections(s.rows, speed_plots)
+    out += reproducibility_sections(s, curve_plots)
     return out
 
 
 def render_markdown(
-    shown: Selection,
+    s: Summary,
     results_dir: Path,
-    warnings: list[str],
-    curve_plots: list[tuple[tuple, Path]],
+    curve_plots: list[tuple[summary.Group, Path]],
     speed_plots: list[tuple[str, Path]],
-    table: list[dict],
 ) -> str:
-    """The report of the `shown` records; `table` holds the rows of its completed runs."""
+    """The report of a results folder's summary."""
+    shown = s.shown
     runs, failures = shown.runs, shown.failures
     total = len(runs) + len(failures) + len(shown.superseded) + shown.left_out
     out = [
@@ -240,7 +218,7 @@ def render_markdown(
             "",
         ]
     else:
-        out += _results_sections(runs, results_dir, warnings, curve_plots, speed_plots, table)
+        out += _results_sections(s, curve_plots, speed_plots)
     if failures:
         out += [
             "## Failed runs",
@@ -265,8 +243,8 @@ def render_markdown(
             *(f"- {r.run_id}: {cell(r.failure.reason)}" for r in shown.superseded),
             "",
         ]
-    if warnings:
-        out += ["## Skipped or incomplete", "", *(f"- {w}" for w in warnings), ""]
+    if s.warnings:
+        out += ["## Skipped or incomplete", "", *(f"- {w}" for w in s.warnings), ""]
     out += ["## Environment", ""] if runs else []
     latest = {r.spec.backend: r for r in runs}
     for backend, r in sorted(latest.items()):
@@ -286,11 +264,38 @@ def render_markdown(
     return "\n".join(out)
 
 
-def csv_text(table: list[dict]) -> str:
+def csv_values(row: Row) -> dict[str, object]:
+    """A row's CSV line, by CSV_FIELDS."""
+    steady, step = row.figures["steady_epoch_s"], row.figures["step_s"]
+    values = {
+        **row.variant.fields(),
+        **{name: row.median(name) for name in row.figures},
+        "runs": row.runs,
+        "seeds": " ".join(map(str, row.seeds)),
+        "commits": " ".join(row.commits),
+        "outliers": len(row.outlying),
+        "steady_epoch_p10_s": steady.p10 if steady else None,
+        "steady_epoch_p90_s": steady.p90 if steady else None,
+        "step_p10_s": step.p10 if step else None,
+        "step_p90_s": step.p90 if step else None,
+        **{name: getattr(row, name) for name in _ROW_FIGURES},
+    }
+    return {name: values[name] for name in CSV_FIELDS}
+
+
+# The fields of a row that are a figure each (a number or a text), as they are.
+_ROW_FIGURES = tuple(
+    f.name
+    for f in dataclasses.fields(Row)
+    if f.name not in ("variant", "members", "seeds", "outlying", "commits", "figures")
+)
+
+
+def csv_text(table: list[Row]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows({k: row[k] for k in CSV_FIELDS} for row in table)
+    writer.writerows(map(csv_values, table))
     return buf.getvalue()
 
 
@@ -329,19 +334,17 @@ def write_report(results_dir: Path, everything: bool = False) -> list[Path]:
     """Write REPORT.md, report.html, summary.csv and the plots into `results_dir`;
     returns their paths. `everything`: every result, not only each cell's latest."""
     results_dir = Path(results_dir)
-    records, warnings = results.read_all(results_dir)
-    shown = select(records, everything)
-    curve_plots = plot_curves(shown.runs, results_dir)
-    table = rows(shown.runs)
-    speed_plots = plot_speed(table, results_dir)
-    text = render_markdown(shown, results_dir, warnings, curve_plots, speed_plots, table)
+    s = summary.build(results_dir, everything)
+    curve_plots = plot_curves(s.shown.runs, results_dir)
+    speed_plots = plot_speed(s.rows, results_dir)
+    text = render_markdown(s, results_dir, curve_plots, speed_plots)
     texts = {
         results_dir / "REPORT.md": text,
         results_dir / "report.html": html(text, results_dir),
-        results_dir / "summary.csv": csv_text(table),
+        results_dir / "summary.csv": csv_text(s.rows),
     }
     for path, text in texts.items():
         results.write_text_atomic(path, text)
-    for w in warnings:
+    for w in s.warnings:
         print(f"warning: {w}", file=sys.stderr)
     return [*texts, *(path for _, path in curve_plots), *(path for _, path in speed_plots)]

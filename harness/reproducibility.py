@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -107,16 +108,23 @@ def digest(arrays: Iterable[np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def prediction_agreement(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+@dataclass(frozen=True)
+class PredictionAgreement:
+    same_class: float  # the share of images given the same class
+    max_abs_diff: float  # of the class probabilities
+    mean_abs_diff: float
+
+
+def prediction_agreement(a: np.ndarray, b: np.ndarray) -> PredictionAgreement:
     """How far two sets of predicted class probabilities (N, classes) agree."""
     if a.shape != b.shape:
         raise ValueError(f"predictions differ in shape: {a.shape} and {b.shape}")
     diff = np.abs(a.astype("float64") - b.astype("float64"))
-    return {
-        "same_class": float(np.mean(a.argmax(axis=1) == b.argmax(axis=1))),
-        "max_abs_diff": float(diff.max()),
-        "mean_abs_diff": float(diff.mean()),
-    }
+    return PredictionAgreement(
+        same_class=float(np.mean(a.argmax(axis=1) == b.argmax(axis=1))),
+        max_abs_diff=float(diff.max()),
+        mean_abs_diff=float(diff.mean()),
+    )
 
 
 def max_abs_difference(a: list[np.ndarray], b: list[np.ndarray]) -> float:

@@ -1,8 +1,8 @@
-"""The summary of a set of runs: records grouped into rows (one per backend and
+"""The summary of a set of runs, typed: records grouped into rows (one per backend and
 variant, with medians and spreads over seeds and repeats) and the comparisons between
 them (starting points, run-to-run determinism, agreement across backends, differences
-against seed-to-seed noise). Both `report` and `compare` read these; neither computes
-its own.
+against seed-to-seed noise). `build` makes all of it once, arrays read once; `report`
+renders it and `compare` reads its rows; neither computes its own.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import calendar
 import dataclasses
 import statistics
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,57 +19,87 @@ import numpy as np
 
 from harness import reproducibility, results, schema, speed, stats
 from harness.config import RunSpec
+from harness.reproducibility import PredictionAgreement
 from harness.results import ResultError, RunResult
-from harness.stats import Spread
-
-# A "variant" is everything that shapes a run but its seed: one row of the main table.
-# A "comparison group" is a variant without the backend: the runs that can be compared
-# across backends. data_format and jit_compile are left out: they change how a backend
-# computes, not what, and the tuned profile sets them per backend (torch channels_first).
-GROUP_FIELDS = (
-    "model", "dataset", "profile", "init", "deterministic", "threads", "epochs",
-    "batch_size", "train_images",
-)  # fmt: skip
-
-
-VARIANT_FIELDS = ("backend", *GROUP_FIELDS, "data_format", "jit_compile")
-
+from harness.stats import Spread, TTest
 
 # Below this p-value, a difference between backends is called larger than seed noise.
 ALPHA = 0.05
 
 
-def variant(r: RunResult) -> dict:
+@dataclass(frozen=True, order=True)
+class Group:
+    """A comparison group: the runs that can be compared across backends. How a backend
+    computes (data format, jit_compile) is left out: it changes how, not what, and the
+    tuned profile sets it per backend (torch channels_first)."""
+
+    model: str
+    dataset: str
+    profile: str
+    init: str
+    deterministic: bool
+    threads: int
+    epochs: int
+    batch_size: int
+    train_images: int
+
+
+@dataclass(frozen=True, order=True)
+class Variant:
+    """Everything that shapes a run but its seed: one row of the main table."""
+
+    backend: str
+    group: Group
+    data_format: str
+    jit_compile: bool
+
+    def fields(self) -> dict[str, object]:
+        """Flat, in the order of VARIANT_FIELDS."""
+        return {
+            "backend": self.backend,
+            **dataclasses.asdict(self.group),
+            "data_format": self.data_format,
+            "jit_compile": self.jit_compile,
+        }
+
+
+VARIANT_FIELDS = (
+    "backend", *(f.name for f in dataclasses.fields(Group)), "data_format", "jit_compile",
+)  # fmt: skip
+
+
+def variant(r: RunResult) -> Variant:
     spec, recipe = r.spec, r.recipe
-    return {
-        "backend": spec.backend,
-        "model": spec.model,
-        "dataset": spec.dataset,
-        "profile": spec.profile,
-        "init": spec.init,
-        "deterministic": spec.deterministic,
-        "data_format": recipe.data_format,
-        "threads": spec.threads,
-        "epochs": recipe.epochs,
-        "batch_size": recipe.batch_size,
-        "train_images": recipe.train_images,
-        "jit_compile": recipe.jit_compile,
-    }
+    return Variant(
+        backend=spec.backend,
+        group=Group(
+            model=spec.model,
+            dataset=spec.dataset,
+            profile=spec.profile,
+            init=spec.init,
+            deterministic=spec.deterministic,
+            threads=spec.threads,
+            epochs=recipe.epochs,
+            batch_size=recipe.batch_size,
+            train_images=recipe.train_images,
+        ),
+        data_format=recipe.data_format,
+        jit_compile=recipe.jit_compile,
+    )
 
 
-def group(r: RunResult) -> tuple:
-    v = variant(r)
-    return tuple(v[k] for k in GROUP_FIELDS)
+def group(r: RunResult) -> Group:
+    return variant(r).group
 
 
 def versions(r: RunResult) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(r.environment.libraries.items()))
 
 
-def by(runs: Iterable[RunResult], key) -> dict:
+def by(items: Iterable, key: Callable) -> dict:
     grouped: dict = {}
-    for r in runs:
-        grouped.setdefault(key(r), []).append(r)
+    for item in items:
+        grouped.setdefault(key(item), []).append(item)
     return grouped
 
 
@@ -148,34 +178,6 @@ def select(records: list[RunResult], everything: bool = False) -> Selection:
     )
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """One comparison group (everything but the backend and how it computes): its rows,
-    fastest training first, and its agreement and noise results."""
-
-    group: tuple
-    ranked: list[dict]
-    agreement: list[dict]
-    noise: dict | None
-
-
-def comparisons(table: list[dict], pairs: list[dict], spread: list[dict]) -> list[Comparison]:
-    """`table` from `rows`, `pairs` from `agreement`, `spread` from `noise`."""
-    out = []
-    grouped = by(table, lambda row: tuple(row[k] for k in GROUP_FIELDS))
-    for key, members in sorted(grouped.items(), key=lambda kv: str(kv[0])):
-        ranked = sorted(members, key=lambda row: (row["fit_s"] is None, row["fit_s"] or 0.0))
-        out.append(
-            Comparison(
-                group=key,
-                ranked=ranked,
-                agreement=[p for p in pairs if p["group"] == key],
-                noise=next((n for n in spread if n["group"] == key), None),
-            )
-        )
-    return out
-
-
 def interval(r: RunResult) -> tuple[str, float, float] | None:
     """Where and when a run's worker lived: its machine, and its start and end in seconds
     since the epoch (the record is made at the end; its wall time reaches back to the
@@ -203,29 +205,67 @@ def shared(runs: list[RunResult]) -> dict[str, list[str]]:
     return out
 
 
-def summarize(runs: list[RunResult], beside: dict[str, list[str]] | None = None) -> dict:
-    """One row: the runs of one backend and variant, over seeds and repeats. Times are
-    medians of every sample of the row's runs; `figures` keeps their spreads. `beside`:
-    `shared()` of every run, for the runs of this row that shared their machine."""
-    row = variant(runs[0])
+@dataclass(frozen=True)
+class Row:
+    """The runs of one backend and variant, over seeds and repeats. Times are medians of
+    every sample of the row's runs; `figures` keeps their spreads (`speed.figures`)."""
+
+    variant: Variant
+    members: list[RunResult]
+    seeds: list[int]
+    test_accuracy: float  # the mean over runs
+    test_accuracy_std: float | None  # sample standard deviation, with two runs or more
+    test_loss: float
+    train_images_per_s: float | None
+    training_flops_per_image: float | None
+    training_gflops: float | None
+    peak_gflops: float | None
+    share_of_peak: float | None
+    other_cpu_share_max: float | None
+    disturbed_runs: int
+    not_converged_runs: int
+    shared_runs: int  # that trained while another run ran on their machine
+    outlying: list[speed.Outlier]
+    commits: list[str]  # `code()` of its runs
+    dirty_runs: int
+    peak_rss_mib: float
+    versions: str
+    figures: dict[str, Spread | None]
+
+    @property
+    def backend(self) -> str:
+        return self.variant.backend
+
+    @property
+    def runs(self) -> int:
+        return len(self.members)
+
+    def median(self, figure: str) -> float | None:
+        return _median_of(self.figures[figure])
+
+    @property
+    def fit_s(self) -> float | None:
+        """The training time: the whole fit() call, median over runs."""
+        return self.median("fit_s")
+
+
+def summarize(runs: list[RunResult], beside: dict[str, list[str]] | None = None) -> Row:
+    """One row of runs of one backend and variant; `beside`: `shared()` of every run, for
+    the runs of this row that shared their machine."""
     accuracies = [r.metrics.test_accuracy for r in runs]
     figures = speed.figures(runs)
-    steady, step = figures["steady_epoch_s"], figures["step_s"]
-    gflops = speed.training_gflops(runs[0], _median_of(step))
+    step = _median_of(figures["step_s"])
+    gflops = speed.training_gflops(runs[0], step)
     peak = _median(map(speed.peak_gflops, runs))
     others = [s for s in map(speed.other_share, runs) if s is not None]
-    outlying = speed.outliers(runs)
-    row.update(
-        runs=len(runs),
-        seeds=" ".join(str(s) for s in sorted({r.spec.seed for r in runs})),
+    return Row(
+        variant=variant(runs[0]),
+        members=runs,
+        seeds=sorted({r.spec.seed for r in runs}),
         test_accuracy=statistics.mean(accuracies),
         test_accuracy_std=statistics.stdev(accuracies) if len(runs) > 1 else None,
         test_loss=statistics.mean(r.metrics.test_loss for r in runs),
-        steady_epoch_p10_s=steady.p10 if steady else None,
-        steady_epoch_p90_s=steady.p90 if steady else None,
-        step_p10_s=step.p10 if step else None,
-        step_p90_s=step.p90 if step else None,
-        train_images_per_s=speed.images_per_s(runs[0], _median_of(step)),
+        train_images_per_s=speed.images_per_s(runs[0], step),
         training_flops_per_image=speed.training_flops_per_image(runs[0]),
         training_gflops=gflops,
         peak_gflops=peak,
@@ -233,27 +273,20 @@ def summarize(runs: list[RunResult], beside: dict[str, list[str]] | None = None)
         other_cpu_share_max=max(others) if others else None,
         disturbed_runs=sum(map(speed.disturbed, runs)),
         not_converged_runs=sum(not_converged(r) is not None for r in runs),
-        outlying=outlying,
-        outliers=len(outlying),
-        commits=" ".join(sorted({code(r) for r in runs})),
-        dirty_runs=sum(map(_dirty, runs)),
         shared_runs=sum(r.run_id in (beside or {}) for r in runs),
+        outlying=speed.outliers(runs),
+        commits=sorted({code(r) for r in runs}),
+        dirty_runs=sum(map(_dirty, runs)),
         peak_rss_mib=max(r.memory.peak_rss_mib for r in runs),
         versions=versions(runs[-1]),
         figures=figures,
     )
-    row.update({name: _median_of(figure) for name, figure in figures.items()})
-    return row
 
 
-def rows(runs: list[RunResult]) -> list[dict]:
-    """One row per backend and variant; each keeps its runs under `members`."""
-    groups = by(runs, lambda r: tuple(variant(r).values()))
-    beside = shared(runs)
-    return [
-        {**summarize(g, beside), "members": g}
-        for _, g in sorted(groups.items(), key=lambda kv: str(kv[0]))
-    ]
+def rows(runs: list[RunResult], beside: dict[str, list[str]] | None = None) -> list[Row]:
+    """One row per backend and variant, in the order of their variants."""
+    beside = shared(runs) if beside is None else beside
+    return [summarize(g, beside) for _, g in sorted(by(runs, variant).items())]
 
 
 def first_per_seed(runs: list[RunResult]) -> dict[str, dict[int, RunResult]]:
@@ -264,55 +297,61 @@ def first_per_seed(runs: list[RunResult]) -> dict[str, dict[int, RunResult]]:
     return out
 
 
-def starting_points(runs: list[RunResult]) -> list[dict]:
-    """Per comparison group and seed: the digests of each backend's initial weights and
+@dataclass(frozen=True)
+class StartingPoint:
+    """One comparison group and seed: each backend's digests of its initial weights and
     batch order, and whether they are the same on every backend."""
+
+    group: Group
+    seed: int
+    digests: dict[str, tuple[str, str | None]]  # backend -> (weights, batch order)
+
+    @property
+    def identical(self) -> bool:
+        return len(set(self.digests.values())) == 1
+
+
+def starting_points(runs: list[RunResult]) -> list[StartingPoint]:
     out = []
-    for key, members in sorted(by(runs, group).items(), key=lambda kv: str(kv[0])):
-        per_seed = by(members, lambda r: r.spec.seed)
-        for seed, seed_runs in sorted(per_seed.items()):
+    for key, members in sorted(by(runs, group).items()):
+        for seed, seed_runs in sorted(by(members, lambda r: r.spec.seed).items()):
             latest = {r.spec.backend: r.reproducibility for r in seed_runs}
             if len(latest) < 2 or None in {d.initial_weights_digest for d in latest.values()}:
                 continue
-            out.append(
-                {
-                    "group": key,
-                    "seed": seed,
-                    "digests": {
-                        b: (d.initial_weights_digest, d.batch_order_digest)
-                        for b, d in sorted(latest.items())
-                    },
-                    "identical": len(
-                        {(d.initial_weights_digest, d.batch_order_digest) for d in latest.values()}
-                    )
-                    == 1,  # fmt: skip
-                }
-            )
+            digests = {
+                b: (d.initial_weights_digest, d.batch_order_digest)
+                for b, d in sorted(latest.items())
+            }
+            out.append(StartingPoint(key, seed, digests))
     return out
 
 
-def determinism(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> list[dict]:
-    """Per backend, variant and seed with two or more runs: are the runs identical?"""
+@dataclass(frozen=True)
+class Repeat:
+    """Two or more runs of one backend, variant and seed: are they identical?"""
+
+    backend: str
+    group: Group
+    seed: int
+    runs: int
+    settings: object  # the backend's determinism setting, "off" if it has none
+    bitwise: bool | None  # the final weights' digests are equal (None: not recorded)
+    weights_max_abs: float | None
+    predictions_max_abs: float | None
+
+
+def determinism(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> list[Repeat]:
     out = []
-    cells = by(runs, lambda r: (tuple(variant(r).values()), r.spec.seed))
-    for (_, seed), cell in sorted(cells.items(), key=lambda kv: str(kv[0])):
+    cells = by(runs, lambda r: (variant(r), r.spec.seed))
+    for (v, seed), cell in sorted(cells.items()):
         if len(cell) < 2:
             continue
         first = cell[0]
         digests = {r.reproducibility.final_weights_digest for r in cell}  # None: not recorded
-        row = {
-            "backend": first.spec.backend,
-            "group": group(first),
-            "seed": seed,
-            "runs": len(cell),
-            "settings": (first.backend_settings or {}).get("determinism", "off"),
-            "bitwise": None if None in digests else len(digests) == 1,
-            "weights_max_abs": None,
-            "predictions_max_abs": None,
-        }
-        for key, field, artifact in (
-            ("final_weights", "weights_max_abs", lambda r: r.artifacts.final_weights),
-            ("predictions", "predictions_max_abs", lambda r: r.artifacts.predictions),
+        differences = {}
+        for what, artifact in (
+            ("final_weights", lambda r: r.artifacts.final_weights),
+            ("predictions", lambda r: r.artifacts.predictions),
         ):
             names = [artifact(r) for r in cell]
             if not all(n and (results.runs_dir(results_dir) / n).is_file() for n in names):
@@ -322,17 +361,40 @@ def determinism(runs: list[RunResult], results_dir: Path, warnings: list[str]) -
                     results.load_arrays(results_dir, r, n) for r, n in zip(cell, names, strict=True)
                 ]
             except ResultError as e:
-                warnings.append(f"determinism of {first.spec.backend} without {key}: {e}")
+                warnings.append(f"determinism of {v.backend} without {what}: {e}")
                 continue
-            row[field] = max(reproducibility.max_abs_difference(arrays[0], a) for a in arrays[1:])
-        out.append(row)
+            differences[what] = max(
+                reproducibility.max_abs_difference(arrays[0], a) for a in arrays[1:]
+            )
+        out.append(
+            Repeat(
+                backend=v.backend,
+                group=v.group,
+                seed=seed,
+                runs=len(cell),
+                settings=(first.backend_settings or {}).get("determinism", "off"),
+                bitwise=None if None in digests else len(digests) == 1,
+                weights_max_abs=differences.get("final_weights"),
+                predictions_max_abs=differences.get("predictions"),
+            )
+        )
     return out
 
 
-def agreement(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> list[dict]:
-    """Per comparison group, seed and pair of backends: how far the predictions agree."""
+@dataclass(frozen=True)
+class Agreement:
+    """The test predictions of one seed on two backends."""
+
+    group: Group
+    seed: int
+    backends: tuple[str, str]
+    predictions: PredictionAgreement
+    accuracy_diff: float  # the first's test accuracy less the second's
+
+
+def agreement(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> list[Agreement]:
     out = []
-    for key, members in sorted(by(runs, group).items(), key=lambda kv: str(kv[0])):
+    for key, members in sorted(by(runs, group).items()):
         per_backend = first_per_seed(members)
         names = sorted(per_backend)
         predictions: dict[tuple[str, int], np.ndarray | None] = {}
@@ -352,23 +414,46 @@ def agreement(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> 
                         continue
                     ra, rb = per_backend[a][seed], per_backend[b][seed]
                     out.append(
-                        {
-                            "group": key,
-                            "seed": seed,
-                            "backends": (a, b),
-                            **reproducibility.prediction_agreement(pa, pb),
-                            "accuracy_diff": ra.metrics.test_accuracy - rb.metrics.test_accuracy,
-                        }
+                        Agreement(
+                            group=key,
+                            seed=seed,
+                            backends=(a, b),
+                            predictions=reproducibility.prediction_agreement(pa, pb),
+                            accuracy_diff=ra.metrics.test_accuracy - rb.metrics.test_accuracy,
+                        )
                     )
     return out
 
 
-def noise(runs: list[RunResult]) -> list[dict]:
-    """Per comparison group with two or more seeds on some backend: each backend's
+@dataclass(frozen=True)
+class SeedSpread:
+    """One backend's test accuracy over seeds."""
+
+    seeds: list[int]
+    mean: float
+    std: float | None
+
+
+@dataclass(frozen=True)
+class PairTest:
+    backends: tuple[str, str]
+    test: TTest
+
+
+@dataclass(frozen=True)
+class Noise:
+    """One comparison group with two or more seeds on some backend: each backend's
     accuracy over seeds, and for each pair of backends a two-sided t-test of the
     difference (paired by seed where the seeds match)."""
+
+    group: Group
+    backends: dict[str, SeedSpread]
+    tests: list[PairTest]
+
+
+def noise(runs: list[RunResult]) -> list[Noise]:
     out = []
-    for key, members in sorted(by(runs, group).items(), key=lambda kv: str(kv[0])):
+    for key, members in sorted(by(runs, group).items()):
         per_backend = first_per_seed(members)
         acc = {
             b: {s: r.metrics.test_accuracy for s, r in seeds.items()}
@@ -388,19 +473,81 @@ def noise(runs: list[RunResult]) -> list[dict]:
                 else:
                     test = stats.welch_t_test(list(acc[a].values()), list(acc[b].values()))
                 if test is not None:
-                    tests.append({"backends": (a, b), "test": test})
+                    tests.append(PairTest((a, b), test))
+        spreads = {
+            b: SeedSpread(
+                seeds=sorted(v),
+                mean=statistics.mean(v.values()),
+                std=statistics.stdev(v.values()) if len(v) > 1 else None,
+            )
+            for b, v in sorted(acc.items())
+        }
+        out.append(Noise(key, spreads, tests))
+    return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One comparison group: its rows, fastest training first, and its agreement and
+    noise results."""
+
+    group: Group
+    ranked: list[Row]
+    agreement: list[Agreement]
+    noise: Noise | None
+
+
+def comparisons(table: list[Row], pairs: list[Agreement], spread: list[Noise]) -> list[Comparison]:
+    """`table` from `rows`, `pairs` from `agreement`, `spread` from `noise`."""
+    out = []
+    for key, members in sorted(by(table, lambda row: row.variant.group).items()):
+        ranked = sorted(members, key=lambda row: (row.fit_s is None, row.fit_s or 0.0))
         out.append(
-            {
-                "group": key,
-                "backends": {
-                    b: {
-                        "seeds": sorted(v),
-                        "mean": statistics.mean(v.values()),
-                        "std": statistics.stdev(v.values()) if len(v) > 1 else None,
-                    }
-                    for b, v in sorted(acc.items())
-                },
-                "tests": tests,
-            }
+            Comparison(
+                group=key,
+                ranked=ranked,
+                agreement=[p for p in pairs if p.group == key],
+                noise=next((n for n in spread if n.group == key), None),
+            )
         )
     return out
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Everything a report says of a results folder, computed once."""
+
+    shown: Selection
+    rows: list[Row]
+    comparisons: list[Comparison]
+    starting_points: list[StartingPoint]
+    repeats: list[Repeat]
+    agreement: list[Agreement]
+    noise: list[Noise]
+    shared: dict[str, list[str]]  # run id -> the runs beside it on its machine
+    not_converged: list[tuple[RunResult, str]]  # and why
+    references: list[float]  # the models' published test accuracies
+    warnings: list[str]  # of reading the folder and its arrays
+
+
+def build(results_dir: Path, everything: bool = False) -> Summary:
+    """The summary of a results folder: each cell's latest results (`everything`: all)."""
+    records, warnings = results.read_all(results_dir)
+    shown = select(records, everything)
+    runs = shown.runs
+    beside = shared(runs)
+    table = rows(runs, beside)
+    pairs, spread = agreement(runs, results_dir, warnings), noise(runs)
+    return Summary(
+        shown=shown,
+        rows=table,
+        comparisons=comparisons(table, pairs, spread),
+        starting_points=starting_points(runs),
+        repeats=determinism(runs, results_dir, warnings),
+        agreement=pairs,
+        noise=spread,
+        shared=beside,
+        not_converged=[(r, why) for r in runs if (why := not_converged(r))],
+        references=sorted({r.recipe.reference_accuracy for r in runs} - {None}),
+        warnings=warnings,
+    )

@@ -7,9 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness import machine, speed
-from harness.results import RunResult
 from harness.schema import LATENCY_BATCHES, PHASES
-from harness.summary import determinism, starting_points
+from harness.summary import Group, Row, Summary
 from harness.text import (
     DISTURBED_MARK,
     NOISY_TEXT,
@@ -26,7 +25,7 @@ from harness.text import (
 )
 
 
-def time_sections(table: list[dict], speed_plots: list[tuple[str, Path]]) -> list[str]:
+def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list[str]:
     out = [
         "## Where the time goes",
         "",
@@ -44,9 +43,9 @@ def time_sections(table: list[dict], speed_plots: list[tuple[str, Path]]) -> lis
         "|---|---|--:|--:|" + "--:|" * len(PHASES) + "--:|",
     ]
     for row in table:
-        f = row["figures"]
+        f = row.figures
         out.append(
-            f"| {row['backend']} | {short_label(row)} | {row['runs']} "
+            f"| {row.backend} | {short_label(row.variant)} | {row.runs} "
             f"| {median_text(f['wall_s'], 1)} | "
             + " | ".join(median_text(f[p], 2) for p in PHASES)
             + f" | {unaccounted_text(row)} |"
@@ -70,9 +69,9 @@ def time_sections(table: list[dict], speed_plots: list[tuple[str, Path]]) -> lis
         "|---|---|--:|--:|--:|--:|--:|--:" + "|--:" * len(LATENCY_BATCHES) + "|",
     ]
     for row in table:
-        f = row["figures"]
+        f = row.figures
         out.append(
-            f"| {row['backend']} | {short_label(row)} | {row['runs']} "
+            f"| {row.backend} | {short_label(row.variant)} | {row.runs} "
             f"| {median_text(f['fit_s'], 1)} | {median_text(f['warmup_s'], 2)} "
             f"| {median_text(f['first_epoch_s'], 1)} | {range_text(f['steady_epoch_s'], 2)} "
             f"| {range_text(f['step_s'], 1, 1000)} "
@@ -83,7 +82,7 @@ def time_sections(table: list[dict], speed_plots: list[tuple[str, Path]]) -> lis
             + "|"
         )
     out += ["", NOISY_TEXT, ""]
-    far = [o for row in table for o in row["outlying"]]
+    far = [o for row in table for o in row.outlying]
     if far:
         out += [
             "Outlying samples, kept out of the medians above (more than "
@@ -115,14 +114,14 @@ def time_sections(table: list[dict], speed_plots: list[tuple[str, Path]]) -> lis
         "|---|---|--:|--:|--:|--:|--:|--:|",
     ]
     for row in table:
-        flops = row["training_flops_per_image"]
-        share, others = row["share_of_peak"], row["other_cpu_share_max"]
-        disturbed = DISTURBED_MARK if row["disturbed_runs"] else ""
+        flops = row.training_flops_per_image
+        share, others = row.share_of_peak, row.other_cpu_share_max
+        disturbed = DISTURBED_MARK if row.disturbed_runs else ""
         out.append(
-            f"| {row['backend']} | {short_label(row)} "
+            f"| {row.backend} | {short_label(row.variant)} "
             f"| {fmt(None if flops is None else flops / 1e6, 1)} "
-            f"| {fmt(row['train_images_per_s'], 0)} | {fmt(row['training_gflops'], 1)} "
-            f"| {fmt(row['peak_gflops'], 0)} "
+            f"| {fmt(row.train_images_per_s, 0)} | {fmt(row.training_gflops, 1)} "
+            f"| {fmt(row.peak_gflops, 0)} "
             f"| {'–' if share is None else f'{100 * share:.0f} %'} "
             f"| {'–' if others is None else f'{100 * others:.0f} %'}{disturbed} |"
         )
@@ -130,17 +129,9 @@ def time_sections(table: list[dict], speed_plots: list[tuple[str, Path]]) -> lis
     return out
 
 
-def reproducibility_sections(
-    runs: list[RunResult],
-    results_dir: Path,
-    warnings: list[str],
-    curve_plots: list[tuple[tuple, Path]],
-    pairs: list[dict],
-    spread: list[dict],
-) -> list[str]:
+def reproducibility_sections(s: Summary, curve_plots: list[tuple[Group, Path]]) -> list[str]:
     out = ["## Reproducibility", ""]
-    points = starting_points(runs)
-    if points:
+    if s.starting_points:
         out += [
             "### Starting points",
             "",
@@ -149,34 +140,33 @@ def reproducibility_sections(
             "| Comparison | Seed | Backend: weights / batches | Same on every backend |",
             "|---|--:|---|---|",
         ]
-        for p in points:
+        for p in s.starting_points:
             digests = "; ".join(
-                f"{b}: {w[:12]} / {(o or '–')[:12]}" for b, (w, o) in p["digests"].items()
+                f"{b}: {w[:12]} / {(o or '–')[:12]}" for b, (w, o) in p.digests.items()
             )
             out.append(
-                f"| {group_text(p['group'])} | {p['seed']} | {digests} "
-                f"| {'yes' if p['identical'] else 'no'} |"
+                f"| {group_text(p.group)} | {p.seed} | {digests} "
+                f"| {'yes' if p.identical else 'no'} |"
             )
         out += [""]
-    repeats = determinism(runs, results_dir, warnings)
     out += ["### Run to run, same backend and seed", ""]
-    if repeats:
+    if s.repeats:
         out += [
             "| Backend | Comparison | Seed | Runs | Determinism controls | Bitwise identical "
             "| Max abs. diff. of final weights | Max abs. diff. of test predictions |",
             "|---|---|--:|--:|---|---|--:|--:|",
         ]
-        for d in repeats:
+        for d in s.repeats:
             out.append(
-                f"| {d['backend']} | {group_text(d['group'])} | {d['seed']} | {d['runs']} "
-                f"| {d['settings']} | {yes_no(d['bitwise'])} "
-                f"| {sci(d['weights_max_abs'])} | {sci(d['predictions_max_abs'])} |"
+                f"| {d.backend} | {group_text(d.group)} | {d.seed} | {d.runs} "
+                f"| {d.settings} | {yes_no(d.bitwise)} "
+                f"| {sci(d.weights_max_abs)} | {sci(d.predictions_max_abs)} |"
             )
     else:
         out += ["No backend has two runs of the same cell (`--repeat 2` makes them)."]
     out += [""]
     out += ["### Across backends", ""]
-    if pairs:
+    if s.agreement:
         out += [
             "Test-set predictions of the same seed on two backends.",
             "",
@@ -184,11 +174,12 @@ def reproducibility_sections(
             "| Max abs. diff. of probabilities | Mean abs. diff. | Test acc. difference (points) |",
             "|---|--:|---|--:|--:|--:|--:|",
         ]
-        for p in pairs:
+        for p in s.agreement:
+            a = p.predictions
             out.append(
-                f"| {group_text(p['group'])} | {p['seed']} | {p['backends'][0]} vs "
-                f"{p['backends'][1]} | {100 * p['same_class']:.2f} | {sci(p['max_abs_diff'])} "
-                f"| {sci(p['mean_abs_diff'])} | {100 * p['accuracy_diff']:+.2f} |"
+                f"| {group_text(p.group)} | {p.seed} | {p.backends[0]} vs "
+                f"{p.backends[1]} | {100 * a.same_class:.2f} | {sci(a.max_abs_diff)} "
+                f"| {sci(a.mean_abs_diff)} | {100 * p.accuracy_diff:+.2f} |"
             )
     else:
         out += ["No two backends have runs of the same comparison and seed with predictions."]
@@ -201,17 +192,17 @@ def reproducibility_sections(
             "",
         ]
     out += ["### Backend differences against seed-to-seed noise", ""]
-    if not spread:
+    if not s.noise:
         out += ["Needs two or more seeds per backend (`--seeds 1,2,3`).", ""]
-    for n in spread:
-        out += [f"{group_text(n['group'])}:", ""]
-        for b, s in n["backends"].items():
+    for n in s.noise:
+        out += [f"{group_text(n.group)}:", ""]
+        for b, spread in n.backends.items():
             out.append(
-                f"- {b}: test accuracy {100 * s['mean']:.2f} % ± "
-                f"{fmt(None if s['std'] is None else 100 * s['std'], 2)} over seeds "
-                f"{', '.join(map(str, s['seeds']))}"
+                f"- {b}: test accuracy {100 * spread.mean:.2f} % ± "
+                f"{fmt(None if spread.std is None else 100 * spread.std, 2)} over seeds "
+                f"{', '.join(map(str, spread.seeds))}"
             )
-        out += [f"- {noise_sentence(*t['backends'], t['test'])}" for t in n["tests"]]
+        out += [f"- {noise_sentence(*t.backends, t.test)}" for t in n.tests]
         out += [""]
     return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from harness import machine, stats
 from harness.stats import Spread
-from harness.summary import ALPHA, GROUP_FIELDS
+from harness.summary import ALPHA, Group, Row, Variant
 
 
 def plural(n: int, word: str) -> str:
@@ -13,28 +13,25 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
-def group_text(key: tuple) -> str:
-    g = dict(zip(GROUP_FIELDS, key, strict=True))
+def group_text(g: Group) -> str:
     return (
-        f"{g['profile']}: {g['model']} on {g['dataset']} ({g['train_images']:,} images, "
-        f"{plural(g['epochs'], 'epoch')}, batch {g['batch_size']}), "
-        f"{plural(g['threads'], 'thread')}, "
-        f"init {g['init']}" + (", deterministic" if g["deterministic"] else "")
+        f"{g.profile}: {g.model} on {g.dataset} ({g.train_images:,} images, "
+        f"{plural(g.epochs, 'epoch')}, batch {g.batch_size}), "
+        f"{plural(g.threads, 'thread')}, "
+        f"init {g.init}" + (", deterministic" if g.deterministic else "")
     )
 
 
-def variant_text(row: dict) -> str:
-    """A variant (a row, or `variant()`'s dict) in words, the backend apart."""
-    return (
-        group_text(tuple(row[k] for k in GROUP_FIELDS))
-        + f", {row['data_format']}, jit_compile={row['jit_compile']}"
-    )
+def variant_text(v: Variant) -> str:
+    """A variant in words, the backend apart."""
+    return group_text(v.group) + f", {v.data_format}, jit_compile={v.jit_compile}"
 
 
-def short_label(row: dict) -> str:
-    """A row's variant in a few words (the backend apart), for narrow tables."""
-    parts = [row["profile"], f"init {row['init']}", row["data_format"], f"jit={row['jit_compile']}"]
-    if row["deterministic"]:
+def short_label(v: Variant) -> str:
+    """A variant in a few words (the backend apart), for narrow tables."""
+    g = v.group
+    parts = [g.profile, f"init {g.init}", v.data_format, f"jit={v.jit_compile}"]
+    if g.deterministic:
         parts.append("deterministic")
     return " · ".join(str(p) for p in parts)
 
@@ -57,11 +54,11 @@ def sci(value: float | None) -> str:
     return "–" if value is None else f"{value:.2e}"
 
 
-def accuracy_text(row: dict) -> str:
-    text = fmt(100 * row["test_accuracy"], 2)
-    if row["test_accuracy_std"] is not None:
-        text += f" ± {100 * row['test_accuracy_std']:.2f}"
-    return text + (NOT_CONVERGED_MARK if row["not_converged_runs"] else "")
+def accuracy_text(row: Row) -> str:
+    text = fmt(100 * row.test_accuracy, 2)
+    if row.test_accuracy_std is not None:
+        text += f" ± {100 * row.test_accuracy_std:.2f}"
+    return text + (NOT_CONVERGED_MARK if row.not_converged_runs else "")
 
 
 def median_text(figure: Spread | None, digits: int, scale: float = 1.0) -> str:
@@ -82,16 +79,16 @@ def range_text(figure: Spread | None, digits: int, scale: float = 1.0) -> str:
     )
 
 
-def unaccounted_text(row: dict) -> str:
-    wall, left = row["wall_s"], row["unaccounted_s"]
+def unaccounted_text(row: Row) -> str:
+    wall, left = row.median("wall_s"), row.median("unaccounted_s")
     if not wall or left is None:
         return "–"
     return f"{100 * left / wall:.1f} % ({left:.2f} s)"
 
 
-def commits_text(row: dict) -> str:
-    mixed = len(row["commits"].split()) > 1 or row["dirty_runs"]
-    return row["commits"] + (CODE_MARK if mixed else "")
+def commits_text(row: Row) -> str:
+    mixed = len(row.commits) > 1 or row.dirty_runs
+    return " ".join(row.commits) + (CODE_MARK if mixed else "")
 
 
 def noise_sentence(a: str, b: str, test: stats.TTest) -> str:
@@ -159,12 +156,12 @@ SHARED_TEXT = (
 )
 
 
-def training_text(row: dict) -> str:
+def training_text(row: Row) -> str:
     """A row's training time, with the marks that say its machine was not its own."""
     return (
-        median_text(row["figures"]["fit_s"], 1)
-        + (DISTURBED_MARK if row["disturbed_runs"] else "")
-        + (SHARED_MARK if row["shared_runs"] else "")
+        median_text(row.figures["fit_s"], 1)
+        + (DISTURBED_MARK if row.disturbed_runs else "")
+        + (SHARED_MARK if row.shared_runs else "")
     )
 
 

@@ -46,7 +46,8 @@ def test_compare_matches_variants_and_exits_non_zero_when_something_got_worse(
         "first_epoch_s": "unchanged",
         "evaluate_s": "unchanged",
     }
-    assert [k[0] for k in only_base] == ["torch"] and [k[0] for k in only_cur] == ["tensorflow"]
+    assert [v.backend for v in only_base] == ["torch"]
+    assert [v.backend for v in only_cur] == ["tensorflow"]
 
     assert cli.main(["compare", str(tmp_path / "base"), str(tmp_path / "now")]) == 1
     out = capsys.readouterr().out

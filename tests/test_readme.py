@@ -40,7 +40,7 @@ def reference_table(folder: Path) -> str:
     runs = _ok_runs(folder)
     table = sorted(
         summary.rows(runs),
-        key=lambda row: (BACKEND_ORDER.index(row["backend"]), row["profile"]),
+        key=lambda row: (BACKEND_ORDER.index(row.backend), row.variant.group.profile),
     )
     out = [
         f"From the runs in `{folder.relative_to(ROOT)}` (commit {_commits(runs)}), medians "
@@ -51,18 +51,20 @@ def reference_table(folder: Path) -> str:
         "| others' CPU |",
         "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    tensorflow = {row["profile"]: row["fit_s"] for row in table if row["backend"] == "tensorflow"}
+    tensorflow = {
+        row.variant.group.profile: row.fit_s for row in table if row.backend == "tensorflow"
+    }
     for row in table:
-        f = row["figures"]
+        profile, wall = row.variant.group.profile, row.median("wall_s")
         out.append(
-            f"| {NAMES[row['backend']]} | {row['profile']} "
-            f"| {100 * row['test_accuracy']:.2f} % | {row['wall_s']:,.0f} s "
-            f"| {row['fit_s']:,.0f} s | {row['fit_s'] / tensorflow[row['profile']]:.2f} "
-            f"| {100 * row['unaccounted_s'] / row['wall_s']:.2f} % "
-            f"| {f['warmup_s'].median:,.1f} s | {1000 * row['step_s']:,.0f} ms "
-            f"| {row['train_images_per_s']:,.0f} | {row['training_gflops']:.0f} "
-            f"| {row['peak_gflops']:.0f} | {100 * row['share_of_peak']:.0f} % "
-            f"| {100 * row['other_cpu_share_max']:.1f} % |"
+            f"| {NAMES[row.backend]} | {profile} "
+            f"| {100 * row.test_accuracy:.2f} % | {wall:,.0f} s "
+            f"| {row.fit_s:,.0f} s | {row.fit_s / tensorflow[profile]:.2f} "
+            f"| {100 * row.median('unaccounted_s') / wall:.2f} % "
+            f"| {row.median('warmup_s'):,.1f} s | {1000 * row.median('step_s'):,.0f} ms "
+            f"| {row.train_images_per_s:,.0f} | {row.training_gflops:.0f} "
+            f"| {row.peak_gflops:.0f} | {100 * row.share_of_peak:.0f} % "
+            f"| {100 * row.other_cpu_share_max:.1f} % |"
         )
     return "\n".join(out) + "\n"
 
@@ -116,21 +118,21 @@ def seeds_block(folder: Path) -> str:
         "",
     ]
     for b in BACKEND_ORDER:
-        acc = n["backends"][b]
+        acc = n.backends[b]
         out.append(
-            f"- {NAMES[b]}: {100 * acc['mean']:.2f} % ± {100 * acc['std']:.2f} over seeds "
-            + ", ".join(map(str, acc["seeds"]))
+            f"- {NAMES[b]}: {100 * acc.mean:.2f} % ± {100 * acc.std:.2f} over seeds "
+            + ", ".join(map(str, acc.seeds))
         )
     pairs = {}
     for p in summary.agreement(runs, folder, []):
-        pairs.setdefault(tuple(p["backends"]), []).append(100 * p["same_class"])
+        pairs.setdefault(p.backends, []).append(100 * p.predictions.same_class)
     for (a, b), same in sorted(pairs.items()):
         out.append(
             f"- {NAMES[a]} and {NAMES[b]} predict the same class for {min(same):.2f} % to "
             f"{max(same):.2f} % of the test images (same seed)"
         )
-    for t in n["tests"]:
-        (a, b), test = t["backends"], t["test"]
+    for t in n.tests:
+        (a, b), test = t.backends, t.test
         out.append(
             f"- {NAMES[a]} − {NAMES[b]}: {100 * test.mean_difference:+.3f} points "
             f"(paired t-test over {test.n} seeds, p = {test.p:.2f})"

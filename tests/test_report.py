@@ -24,37 +24,37 @@ def test_runs_of_one_variant_make_one_row_with_mean_spread_and_medians():
         make_result(seed=2, accuracy=0.988, loss=0.034, epochs_s=(32.0, 24.0, 26.0, 25.0)),
     ]
     [row] = summary.rows(runs)
-    assert row["runs"] == 2 and row["seeds"] == "1 2"
-    assert row["test_accuracy"] == pytest.approx(0.989)
-    assert row["test_accuracy_std"] == pytest.approx(0.0014142, rel=1e-4)
-    assert row["test_loss"] == pytest.approx(0.032)
-    assert row["first_epoch_s"] == pytest.approx(31.0)
+    assert row.runs == 2 and row.seeds == [1, 2]
+    assert row.test_accuracy == pytest.approx(0.989)
+    assert row.test_accuracy_std == pytest.approx(0.0014142, rel=1e-4)
+    assert row.test_loss == pytest.approx(0.032)
+    assert row.median("first_epoch_s") == pytest.approx(31.0)
     # every later epoch of both runs, pooled: 19 20 22 24 25 26, median 23
-    assert row["steady_epoch_s"] == pytest.approx(23.0)
-    assert row["figures"]["steady_epoch_s"].n == 6
+    assert row.median("steady_epoch_s") == pytest.approx(23.0)
+    assert row.figures["steady_epoch_s"].n == 6
     # four equal steps an epoch; each run's first step is its warm-up: 15 steady steps
     # each, 4.75 5 5.5 (7.5 x3) and 6 6.25 6.5 (8 x3), pooled median 6.0
-    assert row["figures"]["step_s"].n == 30 and row["step_s"] == pytest.approx(6.0)
-    assert row["train_images_per_s"] == pytest.approx(500 / 6.0)
-    assert row["warmup_s"] == pytest.approx(7.75)  # 7.5 and 8.0
-    assert row["fit_s"] == pytest.approx((91.5 + 107.5) / 2)  # epochs + 0.5 s each
-    assert row["evaluate_s"] == 1.5
+    assert row.figures["step_s"].n == 30 and row.median("step_s") == pytest.approx(6.0)
+    assert row.train_images_per_s == pytest.approx(500 / 6.0)
+    assert row.median("warmup_s") == pytest.approx(7.75)  # 7.5 and 8.0
+    assert row.fit_s == pytest.approx((91.5 + 107.5) / 2)  # epochs + 0.5 s each
+    assert row.median("evaluate_s") == 1.5
 
 
 def test_backends_and_profiles_are_separate_rows():
     runs = [make_result(backend=b) for b in ("torch", "jax", "tensorflow")]
     runs.append(make_result(backend="jax", profile="quick", epochs_s=(9.0,)))
     table = summary.rows(runs)
-    assert sorted((r["backend"], r["profile"]) for r in table) == [
+    assert sorted((r.backend, r.variant.group.profile) for r in table) == [
         ("jax", "quick"),
         ("jax", "seed"),
         ("tensorflow", "seed"),
         ("torch", "seed"),
     ]
     # one epoch: no steady epoch, but steady steps after the warm-up, so a throughput
-    quick = next(r for r in table if r["profile"] == "quick")
-    assert quick["steady_epoch_s"] is None
-    assert quick["train_images_per_s"] == pytest.approx(500 / 2.25)
+    quick = next(r for r in table if r.variant.group.profile == "quick")
+    assert quick.median("steady_epoch_s") is None
+    assert quick.train_images_per_s == pytest.approx(500 / 2.25)
 
 
 def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, write_result):
@@ -111,7 +111,7 @@ def test_starting_points_say_whether_every_backend_had_the_same_digests():
         make_result(backend="torch", seed=2, digests=("w3", "b2", "y")),
     ]
     points = summary.starting_points(same + other)
-    assert [(p["seed"], p["identical"]) for p in points] == [(1, True), (2, False)]
+    assert [(p.seed, p.identical) for p in points] == [(1, True), (2, False)]
 
 
 def test_backends_with_their_own_data_format_are_compared_but_stay_separate_rows():
@@ -119,11 +119,9 @@ def test_backends_with_their_own_data_format_are_compared_but_stay_separate_rows
         make_result(backend="tensorflow", profile="tuned"),
         make_result(backend="torch", profile="tuned", data_format="channels_first"),
     ]
-    assert [p["digests"].keys() for p in summary.starting_points(tuned)] == [
-        {"tensorflow", "torch"}
-    ]
+    assert [p.digests.keys() for p in summary.starting_points(tuned)] == [{"tensorflow", "torch"}]
     both = [*tuned, make_result(backend="torch", profile="tuned")]
-    assert sorted((r["backend"], r["data_format"]) for r in summary.rows(both)) == [
+    assert sorted((r.backend, r.variant.data_format) for r in summary.rows(both)) == [
         ("tensorflow", "channels_last"),
         ("torch", "channels_first"),
         ("torch", "channels_last"),
@@ -141,12 +139,12 @@ def test_run_to_run_differences_come_from_the_saved_arrays(tmp_path, write_resul
     write_result(backend="jax", digests=("w", "b", "g"), final_weights=weights, predictions=[p1])
     runs, _ = results.read_all(tmp_path)
     warnings = []
-    rows = {d["backend"]: d for d in summary.determinism(runs, tmp_path, warnings)}
+    rows = {d.backend: d for d in summary.determinism(runs, tmp_path, warnings)}
     assert warnings == []
-    assert (rows["jax"]["bitwise"], rows["jax"]["weights_max_abs"]) == (True, 0.0)
-    assert rows["torch"]["bitwise"] is False
-    assert rows["torch"]["weights_max_abs"] == pytest.approx(0.5)
-    assert rows["torch"]["predictions_max_abs"] == pytest.approx(0.2)
+    assert (rows["jax"].bitwise, rows["jax"].weights_max_abs) == (True, 0.0)
+    assert rows["torch"].bitwise is False
+    assert rows["torch"].weights_max_abs == pytest.approx(0.5)
+    assert rows["torch"].predictions_max_abs == pytest.approx(0.2)
 
 
 def test_agreement_across_backends_from_saved_predictions(tmp_path, write_result):
@@ -159,11 +157,11 @@ def test_agreement_across_backends_from_saved_predictions(tmp_path, write_result
     warnings = []
     [pair] = summary.agreement(runs, tmp_path, warnings)
     assert warnings == []
-    assert pair["backends"] == ("jax", "torch")
-    assert pair["same_class"] == pytest.approx(2 / 3)
-    assert pair["max_abs_diff"] == pytest.approx(0.3)
-    assert pair["mean_abs_diff"] == pytest.approx((0.1 + 0.1 + 0.3 + 0.3) / 6)
-    assert pair["accuracy_diff"] == pytest.approx(0.01)
+    assert pair.backends == ("jax", "torch")
+    assert pair.predictions.same_class == pytest.approx(2 / 3)
+    assert pair.predictions.max_abs_diff == pytest.approx(0.3)
+    assert pair.predictions.mean_abs_diff == pytest.approx((0.1 + 0.1 + 0.3 + 0.3) / 6)
+    assert pair.accuracy_diff == pytest.approx(0.01)
 
 
 def test_noise_compares_backends_paired_by_seed_in_plain_words():
@@ -174,13 +172,13 @@ def test_noise_compares_backends_paired_by_seed_in_plain_words():
         for seed, a in zip((1, 2, 3), values, strict=True)
     ]
     [n] = summary.noise(runs)
-    assert n["backends"]["jax"]["mean"] == pytest.approx(0.9900)
-    assert n["backends"]["torch"]["std"] == pytest.approx(0.0012583, rel=1e-4)
-    [t] = n["tests"]
+    assert n.backends["jax"].mean == pytest.approx(0.9900)
+    assert n.backends["torch"].std == pytest.approx(0.0012583, rel=1e-4)
+    [t] = n.tests
     # differences 0.0020, 0.0015, 0.0020: mean 0.0018333, sd 0.00028868, t = 11.0, df 2
-    assert t["test"].kind == "paired" and t["test"].t == pytest.approx(11.0)
-    assert t["test"].p == pytest.approx(0.00816, abs=1e-5)
-    sentence = text.noise_sentence("jax", "torch", t["test"])
+    assert t.test.kind == "paired" and t.test.t == pytest.approx(11.0)
+    assert t.test.p == pytest.approx(0.00816, abs=1e-5)
+    sentence = text.noise_sentence("jax", "torch", t.test)
     assert "+0.183 points" in sentence and "larger than the seed-to-seed spread" in sentence
 
 

@@ -110,9 +110,9 @@ def test_prediction_agreement_with_literal_numbers():
     a = np.array([[0.9, 0.1], [0.4, 0.6]])
     b = np.array([[0.6, 0.4], [0.55, 0.45]])
     agreement = rp.prediction_agreement(a, b)
-    assert agreement["same_class"] == 0.5
-    assert agreement["max_abs_diff"] == pytest.approx(0.3)
-    assert agreement["mean_abs_diff"] == pytest.approx(0.225)
+    assert agreement.same_class == 0.5
+    assert agreement.max_abs_diff == pytest.approx(0.3)
+    assert agreement.mean_abs_diff == pytest.approx(0.225)
 
 
 def test_parity_reports_forward_difference_and_the_first_step_that_parts():
