@@ -254,7 +254,12 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def write(result: RunResult, path: Path) -> None:
-    write_text_atomic(path, json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
+    """Write a record that `read` will take: one it would refuse is a bug, never a file."""
+    data = result.to_dict()
+    problems = schema.check(data)
+    if problems:
+        raise ResultError(f"refusing to write {path}: " + "; ".join(problems))
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def read(path: Path) -> RunResult:

@@ -379,3 +379,11 @@ def test_an_impossible_date_and_a_number_too_long_to_parse_are_refused(tmp_path)
     path.write_text("[" + "9" * 5000 + "]")
     with pytest.raises(results.ResultError, match="long.json"):
         results.read(path)
+
+
+def test_a_record_the_reader_would_refuse_is_never_written(tmp_path):
+    r = make_result()
+    lie = dataclasses.replace(r, metrics=dataclasses.replace(r.metrics, test_accuracy=float("nan")))
+    with pytest.raises(results.ResultError, match="metrics.test_accuracy must be a finite"):
+        results.write(lie, tmp_path / "r.json")
+    assert list(tmp_path.iterdir()) == []
