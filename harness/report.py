@@ -31,6 +31,7 @@ from harness.summary import (
     rows,
     select,
     shared,
+    system_of,
     versions,
 )
 from harness.tables import reproducibility_sections, time_sections
@@ -268,7 +269,7 @@ def render_markdown(
     if warnings:
         out += ["## Skipped or incomplete", "", *(f"- {w}" for w in warnings), ""]
     out += ["## Environment", ""] if runs else []
-    latest = {r.spec["backend"]: r for r in runs}
+    latest = {system_of(r): r for r in runs}
     for backend, r in sorted(latest.items()):
         env = r.environment
         git = env.get("git") or {}

@@ -23,8 +23,8 @@ import numpy as np
 
 from harness import schema
 
-SCHEMA_VERSION = 5
-KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4, 5)
+SCHEMA_VERSION = 6
+KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4, 5, 6)
 # parity.json (`python -m harness parity`): the probes' comparison, its tolerances, the
 # commit and the frameworks' versions; version 1 is the first that says its version.
 PARITY_SCHEMA_VERSION = 1
@@ -76,6 +76,8 @@ class RunResult:
             data = _upgrade_from_3(data)
         if data.get("schema_version") == 4:
             data = _upgrade_from_4(data)
+        if data.get("schema_version") == 5:
+            data = _upgrade_from_5(data)
         problems = schema.check(data)
         fields = [f.name for f in dataclasses.fields(cls)]
         problems += [f"{name} is missing" for name in fields if name not in data]
@@ -131,6 +133,14 @@ def _upgrade_from_4(data: dict) -> dict:
     if isinstance(recipe, dict) and data.get("status") == "ok":
         recipe = {"classes": None, **recipe}
     return {**data, "recipe": recipe, "invocation": None, "schema_version": 5}
+
+
+def _upgrade_from_5(data: dict) -> dict:
+    """Version 5 knew Keras runs only: no native implementation."""
+    spec = data.get("spec")
+    if isinstance(spec, dict):
+        spec = {"impl": "keras", **spec}
+    return {**data, "spec": spec, "schema_version": 6}
 
 
 def os_error(e: OSError) -> str:

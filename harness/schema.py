@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from harness.config import DATA_FORMATS, INIT_MODES, MAX_SEED
+from harness.config import DATA_FORMATS, IMPLS, INIT_MODES, MAX_SEED
 
 STATUSES = ("ok", "failed")
 # The phases of a run, in the order they happen; each is the wall time of one part of the
@@ -148,6 +148,7 @@ SPEC = {
     "threads": integer(1),
     "init": one_of(*INIT_MODES),
     "deterministic": BOOLEAN,
+    "impl": one_of(*IMPLS),  # from schema version 6
 }
 # The fields of each section of a completed run.
 RECORD = {

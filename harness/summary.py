@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from harness import reproducibility, results, schema, speed, stats
+from harness.config import system
 from harness.results import ResultError, RunResult
 from harness.stats import Spread
 
@@ -30,17 +31,25 @@ GROUP_FIELDS = (
 )  # fmt: skip
 
 
-VARIANT_FIELDS = ("backend", *GROUP_FIELDS, "data_format", "jit_compile")
+# "backend" is what the run measured (`system_of`): "torch", "torch native", "keras2".
+VARIANT_FIELDS = ("backend", "impl", *GROUP_FIELDS, "data_format", "jit_compile")
 
 
 # Below this p-value, a difference between backends is called larger than seed noise.
 ALPHA = 0.05
 
 
+def system_of(r: RunResult) -> str:
+    """The system a run measured: its backend, and "native" after it for a run of the
+    framework without Keras; comparisons, rows and pairs are keyed by it."""
+    return system(r.spec["backend"], r.spec["impl"])
+
+
 def variant(r: RunResult) -> dict:
     spec, recipe = r.spec, r.recipe
     return {
-        "backend": spec["backend"],
+        "backend": system_of(r),
+        "impl": spec["impl"],
         "model": spec["model"],
         "dataset": spec["dataset"],
         "profile": spec["profile"],
@@ -265,7 +274,7 @@ def first_per_seed(runs: list[RunResult]) -> dict[str, dict[int, RunResult]]:
     """backend -> seed -> the earliest run, for one comparison group."""
     out: dict[str, dict[int, RunResult]] = {}
     for r in runs:
-        out.setdefault(r.spec["backend"], {}).setdefault(r.spec["seed"], r)
+        out.setdefault(system_of(r), {}).setdefault(r.spec["seed"], r)
     return out
 
 
@@ -276,7 +285,7 @@ def starting_points(runs: list[RunResult]) -> list[dict]:
     for key, members in sorted(by(runs, group).items(), key=lambda kv: str(kv[0])):
         per_seed = by(members, lambda r: r.spec["seed"])
         for seed, seed_runs in sorted(per_seed.items()):
-            latest = {r.spec["backend"]: r.reproducibility for r in seed_runs}
+            latest = {system_of(r): r.reproducibility for r in seed_runs}
             if len(latest) < 2 or None in {d["initial_weights_digest"] for d in latest.values()}:
                 continue
             out.append(
@@ -309,7 +318,7 @@ def determinism(runs: list[RunResult], results_dir: Path, warnings: list[str]) -
         first = cell[0]
         digests = {r.reproducibility["final_weights_digest"] for r in cell}  # None: not recorded
         row = {
-            "backend": first.spec["backend"],
+            "backend": system_of(first),
             "group": group(first),
             "seed": seed,
             "runs": len(cell),

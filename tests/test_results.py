@@ -72,9 +72,9 @@ def test_read_all_skips_bad_files_with_a_warning_and_orders_by_time(tmp_path, wr
 
 
 def _version_4() -> dict:
-    """A record as schema version 4 wrote it: no classes, no invocation."""
+    """A record as schema version 4 wrote it: no classes, no invocation, no impl."""
     data = make_result(invocation="x").to_dict()
-    del data["recipe"]["classes"], data["invocation"]
+    del data["recipe"]["classes"], data["invocation"], data["spec"]["impl"]
     return {**data, "schema_version": 4}
 
 
@@ -320,6 +320,18 @@ def test_version_4_records_are_read_without_the_classes_and_the_invocation(tmp_p
     r = results.read(path)
     assert (r.recipe["classes"], r.invocation) == (None, None)
     assert r.schema_version == results.SCHEMA_VERSION
+
+
+def test_version_5_records_are_read_as_keras_runs_and_impl_is_checked(tmp_path):
+    data = make_result().to_dict()
+    del data["spec"]["impl"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({**data, "schema_version": 5}))
+    assert results.read(path).spec["impl"] == "keras"
+    data["spec"]["impl"] = "plain"
+    path.write_text(json.dumps(data))
+    with pytest.raises(results.ResultError, match="spec.impl must be one of 'keras', 'native'"):
+        results.read(path)
 
 
 def test_an_impossible_date_and_a_number_too_long_to_parse_are_refused(tmp_path):
