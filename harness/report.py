@@ -25,6 +25,7 @@ from harness.summary import (
     Comparison,
     Selection,
     agreement,
+    anchors,
     comparisons,
     noise,
     not_converged,
@@ -34,7 +35,7 @@ from harness.summary import (
     system_of,
     versions,
 )
-from harness.tables import reproducibility_sections, time_sections
+from harness.tables import anchor_sections, reproducibility_sections, time_sections
 from harness.text import (
     CODE_TEXT,
     DISTURBED_TEXT,
@@ -203,6 +204,7 @@ def _results_sections(
         out += ["Not converged (kept in the tables: a result, not a crash):", ""]
         out += [f"- {r.run_id}: {cell(why)}" for r, why in unlearned]
         out += [""]
+    out += anchor_sections(anchors(table, pairs))
     out += time_sections(table, speed_plots)
     out += reproducibility_sections(runs, results_dir, warnings, curve_plots, pairs, spread)
     return out

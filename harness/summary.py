@@ -420,3 +420,95 @@ def noise(runs: list[RunResult]) -> list[dict]:
             }
         )
     return out
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Keras 3 on one backend against an anchor row of the same comparison: the same
+    model without Keras in the backend's framework (kind "native"), or on another Keras
+    (kind: its backend, "keras2").
+    `ratio` is Keras 3's training time (the whole fit(), medians) over the anchor's;
+    `ratio_min`/`ratio_max` its range over pairs of runs (the same seed, the n-th run of
+    each); `same_class_*` the agreement of their test predictions over seeds."""
+
+    group: tuple
+    backend: str
+    anchor: str
+    kind: str
+    pairs: int
+    keras_fit_s: float | None
+    anchor_fit_s: float | None
+    ratio: float | None
+    ratio_min: float | None
+    ratio_max: float | None
+    keras_accuracy: float
+    keras_accuracy_std: float | None
+    anchor_accuracy: float
+    anchor_accuracy_std: float | None
+    same_class_min: float | None
+    same_class_max: float | None
+
+
+def _anchor_of(row: dict) -> str | None:
+    # Recorded from schema version 6 on (recipe.anchor_of); absent before.
+    return row["members"][0].recipe.get("anchor_of")
+
+
+def _paired_ratios(keras: list[RunResult], anchor: list[RunResult]) -> list[float]:
+    """fit() of Keras 3 over the anchor's, run by run: the n-th run of a seed with the
+    n-th of the same seed, in the order they were made."""
+    out = []
+    for seed, runs in by(keras, lambda r: r.spec["seed"]).items():
+        others = [r for r in anchor if r.spec["seed"] == seed]
+        for a, b in zip(runs, others, strict=False):
+            fa, fb = a.timings.get("fit_s"), b.timings.get("fit_s")
+            if fa and fb:
+                out.append(fa / fb)
+    return out
+
+
+def anchors(table: list[dict], pairs: list[dict]) -> list[Anchor]:
+    """Each anchor row of `table` (`rows`) against its Keras 3 row of the same comparison
+    group, with `pairs` (`agreement`) for their predictions."""
+    out = []
+    for key, members in sorted(
+        by(table, lambda row: tuple(row[k] for k in GROUP_FIELDS)).items(),
+        key=lambda kv: str(kv[0]),
+    ):
+        keras_rows = {}
+        for row in members:
+            if _anchor_of(row) is None:
+                keras_rows.setdefault(row["backend"], row)
+        for row in members:
+            target = _anchor_of(row)
+            base = keras_rows.get(target) if target else None
+            if base is None:
+                continue
+            ratios = _paired_ratios(base["members"], row["members"])
+            agree = [
+                p["same_class"]
+                for p in pairs
+                if p["group"] == key and set(p["backends"]) == {base["backend"], row["backend"]}
+            ]
+            ratio = base["fit_s"] / row["fit_s"] if base["fit_s"] and row["fit_s"] else None
+            out.append(
+                Anchor(
+                    group=key,
+                    backend=base["backend"],
+                    anchor=row["backend"],
+                    kind="native" if row["impl"] == "native" else row["backend"],
+                    pairs=len(ratios),
+                    keras_fit_s=base["fit_s"],
+                    anchor_fit_s=row["fit_s"],
+                    ratio=ratio,
+                    ratio_min=min(ratios) if ratios else None,
+                    ratio_max=max(ratios) if ratios else None,
+                    keras_accuracy=base["test_accuracy"],
+                    keras_accuracy_std=base["test_accuracy_std"],
+                    anchor_accuracy=row["test_accuracy"],
+                    anchor_accuracy_std=row["test_accuracy_std"],
+                    same_class_min=min(agree) if agree else None,
+                    same_class_max=max(agree) if agree else None,
+                )
+            )
+    return out

@@ -9,7 +9,7 @@ from pathlib import Path
 from harness import machine, speed
 from harness.results import RunResult
 from harness.schema import PHASES
-from harness.summary import determinism, starting_points
+from harness.summary import Anchor, by, determinism, starting_points
 from harness.text import (
     DISTURBED_MARK,
     NOISY_TEXT,
@@ -230,3 +230,51 @@ def parity_text(record: dict) -> str:
             f"| {'yes' if p['within_tolerance'] else 'no'} |"
         )
     return "\n".join(out)
+
+
+def anchor_sections(found: list[Anchor]) -> list[str]:
+    """One section per backend that has anchor rows: Keras 3's training time over the
+    anchor's, each with its accuracy and the agreement of their predictions."""
+    if not found:
+        return []
+    out = [
+        "## Anchors: how much of the time is Keras's",
+        "",
+        "Each Keras 3 row beside its anchors, the same model from the same initial weights "
+        "and batches: the backend's framework without Keras (native), and Keras 2 on "
+        "TensorFlow. Keras 3 / anchor: Keras 3's training time (the whole `fit()`, medians) "
+        "over the anchor's, above 1 where Keras 3 is slower; in brackets its range over "
+        "pairs of runs of the same seed. Same class: the share of test images both give "
+        "the same class, over seeds.",
+        "",
+    ]
+    for backend, members in by(found, lambda a: a.backend).items():
+        out += [
+            f"### {backend}",
+            "",
+            "| Comparison | Anchor | Pairs | Keras 3 training (s) | Anchor training (s) "
+            "| Keras 3 / anchor [min–max] | Keras 3 test acc. (%) | Anchor test acc. (%) "
+            "| Same class (%) |",
+            "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+        ]
+        for a in members:
+            spread = f" [{a.ratio_min:.2f}–{a.ratio_max:.2f}]" if a.ratio_min is not None else ""
+            out.append(
+                f"| {group_text(a.group)} | {a.anchor} | {a.pairs} | {fmt(a.keras_fit_s, 1)} "
+                f"| {fmt(a.anchor_fit_s, 1)} | {fmt(a.ratio, 2)}{spread} "
+                f"| {_accuracy(a.keras_accuracy, a.keras_accuracy_std)} "
+                f"| {_accuracy(a.anchor_accuracy, a.anchor_accuracy_std)} "
+                f"| {_share_range(a.same_class_min, a.same_class_max)} |"
+            )
+        out += [""]
+    return out
+
+
+def _accuracy(mean: float, std: float | None) -> str:
+    return f"{100 * mean:.2f}" + ("" if std is None else f" ± {100 * std:.2f}")
+
+
+def _share_range(lo: float | None, hi: float | None) -> str:
+    if lo is None or hi is None:
+        return "–"
+    return f"{100 * lo:.2f}" if lo == hi else f"{100 * lo:.2f}–{100 * hi:.2f}"
