@@ -132,7 +132,7 @@ class Selection:
 # field an older schema lacks counts as not given).
 CELL_FIELDS = (
     "backend", "model", "dataset", "profile", "seed", "threads", "epochs", "batch_size",
-    "train_images", "data_format", "init", "deterministic", "learning_rate",
+    "train_images", "data_format", "init", "deterministic", "learning_rate", "impl",
 )  # fmt: skip
 
 

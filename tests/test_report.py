@@ -542,6 +542,7 @@ def test_anchor_rows_give_keras_3s_time_over_the_anchors_with_accuracy_and_agree
         write_result(
             backend=backend, impl=impl, epochs_s=(epochs,), accuracy=accuracy,
             created=f"2026-11-25T10:00:0{i}Z", predictions=[q if impl == "native" else p],
+            invocation=f"run-{impl}",  # the native runs later: they replace no Keras cell
             anchor_of={"native": backend, "keras": "tensorflow"}[impl]
             if impl == "native" or backend == "keras2" else None,
         )  # fmt: skip
