@@ -1,11 +1,15 @@
-"""The tox matrix as nox sessions, with the same names: `nox -s tf jax torch`, `nox -t test`."""
+"""The tox matrix as nox sessions, with the same names: `nox -s tf jax torch keras2`,
+`nox -t test`."""
 
 import os
 
 import nox
 
-nox.options.sessions = ["tf", "jax", "torch"]
+nox.options.sessions = ["tf", "jax", "torch", "keras2"]
 BACKENDS = {"tf": "tensorflow", "jax": "jax", "torch": "torch"}  # tox env -> KERAS_BACKEND
+# Keras 2: tf_keras's metadata asks for `tensorflow`, a second TensorFlow beside
+# tensorflow-cpu; it is installed without its dependencies.
+TF_KERAS = "tf_keras==2.21.0"
 PASSED = ("HARNESS_DATA_DIR", "KERAS_HOME", "CI")
 
 
@@ -34,9 +38,22 @@ for _env_name, _backend in BACKENDS.items():
     def backend_tests(session: nox.Session, backend: str = _backend) -> None:
         """Tests that need keras and this backend's framework."""
         session.install(f".[{backend},test]")
+        if backend == "tensorflow":  # test-tf tests the keras2 backend too
+            session.install("--no-deps", TF_KERAS)
         session.run(
             "pytest", "-m", "backend", *session.posargs, env=_env(session, KERAS_BACKEND=backend)
         )
+
+
+@nox.session(python="3.11")
+def keras2(session: nox.Session) -> None:
+    """Train and evaluate on Keras 2 (tf_keras) and TensorFlow, then rebuild the report."""
+    session.install(".[tensorflow]")
+    session.install("--no-deps", TF_KERAS)
+    session.run(
+        "python", "-m", "harness", "run", "--backend", "keras2", *session.posargs,
+        env=_env(session),
+    )  # fmt: skip
 
 
 @nox.session(python="3.11", tags=["test"])

@@ -21,6 +21,7 @@ from harness import (
     environment,
     executors,
     launcher,
+    native,
     plugins,
     report,
     reproducibility,
@@ -30,7 +31,16 @@ from harness import (
 )
 from harness.backends import all_backends, resolve
 from harness.backends.base import Backend
-from harness.config import DATA_FORMATS, INIT_MODES, MAX_SEED, PROFILES, ConfigError, RunSpec
+from harness.config import (
+    DATA_FORMATS,
+    IMPLS,
+    INIT_MODES,
+    MAX_SEED,
+    PROFILES,
+    ConfigError,
+    RunSpec,
+    system,
+)
 
 
 class StopRun(Exception):
@@ -40,7 +50,7 @@ class StopRun(Exception):
 # RunSpec fields that command-line options set directly.
 SPEC_OPTIONS = (
     "model", "dataset", "threads", "epochs", "batch_size", "train_images", "data_format",
-    "data_dir", "init", "deterministic", "learning_rate",
+    "data_dir", "init", "deterministic", "learning_rate", "impl",
 )  # fmt: skip
 
 
@@ -66,6 +76,9 @@ def _backends(args: argparse.Namespace) -> list[Backend]:
     plugins.check_name("dataset", args.dataset)
     if not backends:
         raise ConfigError("--backend names no backend")
+    if getattr(args, "impl", None) == "native":
+        for b in backends:
+            native.check(args.model, b.name)
     environment.check_keras_json()
     missing = [b for b in backends if not b.installed()]
     if missing:
@@ -99,7 +112,7 @@ class Console:
 
 
 def _label(spec: RunSpec) -> str:
-    return f"{spec.backend} (seed {spec.seed})"
+    return f"{system(spec.backend, spec.impl)} (seed {spec.seed})"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -122,7 +135,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"==> {label}: {spec.model} on {spec.dataset}, profile {spec.profile}, "
             f"init {spec.init}, {spec.threads} threads{on}"
         )
-        run_id = results.new_run_id(spec.backend, spec.model, spec.dataset, spec.profile, spec.seed)
+        run_id = results.new_run_id(
+            system(spec.backend, spec.impl).replace(" ", "-"),
+            spec.model, spec.dataset, spec.profile, spec.seed,
+        )  # fmt: skip
         out = results.runs_dir(args.results) / f"{run_id}.json"
         running[out] = label
         outcome = launcher.launch(
@@ -187,38 +203,62 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_parity(args: argparse.Namespace) -> int:
+def _parity_specs(args: argparse.Namespace) -> dict[str, tuple[RunSpec, str | None]]:
+    """Probe label -> (its spec, the label of the Keras 3 probe it anchors, or None).
+    The named backends run on Keras 3, each named one with a native implementation of
+    the model natively too, and a Keras 2 backend beside Keras 3 on TensorFlow (added
+    if not named), unless --no-anchors."""
     backends = _backends(args)
-    if len(backends) < 2:
-        raise ConfigError("parity compares backends: name two or more with --backend")
+    named = {b.name for b in backends}
+    anchored = [b.anchor_of for b in backends if b.anchor_of and args.anchors]
+    backends += [resolve(name) for name in anchored if name not in {b.name for b in backends}]
     args.init, args.profile, args.seeds = "harness", "seed", [args.seed]
-    specs = _specs(args, backends)
+    specs = {}
+    for spec, b in zip(_specs(args, backends), backends, strict=True):
+        specs[spec.backend] = (spec, b.anchor_of if args.anchors else None)
+    natives = set(plugins.names("native")) if args.anchors else set()
+    for spec, _ in list(specs.values()):
+        if spec.backend in named and native.entry_name(spec.model, spec.backend) in natives:
+            label = system(spec.backend, "native")
+            specs[label] = (dataclasses.replace(spec, impl="native"), spec.backend)
+    if len(specs) < 2:
+        raise ConfigError(
+            "parity compares two or more: name two backends with --backend, or one with a "
+            "native implementation of the model"
+        )
+    return specs
+
+
+def cmd_parity(args: argparse.Namespace) -> int:
+    specs = _parity_specs(args)
     _writable(args.results)
     probes = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for spec in specs:
-            print(f"==> parity probe on {spec.backend}, {args.steps} steps", flush=True)
-            out = Path(tmp) / f"{spec.backend}.npz"
+        for label, (spec, _) in specs.items():
+            print(f"==> parity probe on {label}, {args.steps} steps", flush=True)
+            out = Path(tmp) / f"{label.replace(' ', '-')}.npz"
             code, tail = launcher.start_worker(spec, out, "--parity", str(args.steps))
             if code != 0:
                 reason = launcher.failure_reason(code, tail)
-                print(
-                    f"error: the parity probe failed on {spec.backend}: {reason}", file=sys.stderr
-                )
+                print(f"error: the parity probe failed on {label}: {reason}", file=sys.stderr)
                 return 1
             with np.load(out) as f:
-                probes[spec.backend] = {"outputs": f["outputs"], "losses": f["losses"]}
+                probes[label] = {"outputs": f["outputs"], "losses": f["losses"]}
     record = {
         "kind": "parity",
         "schema_version": results.PARITY_SCHEMA_VERSION,
         "created": results.utc_now(),
         "git": dataclasses.asdict(git) if (git := environment.git_commit()) else None,
-        "libraries": {b.name: b.versions() for b in backends},
-        "spec": {k: v for k, v in specs[0].to_dict().items() if k != "backend"},
+        "libraries": {label: resolve(s.backend).versions() for label, (s, _) in specs.items()},
+        "spec": {
+            k: v
+            for k, v in next(iter(specs.values()))[0].to_dict().items()
+            if k not in ("backend", "impl")
+        },
         "steps": args.steps,
         "tolerances": reproducibility.PARITY_TOLERANCES,
-        "losses": {b: p["losses"].tolist() for b, p in probes.items()},
-        "pairs": reproducibility.parity(probes),
+        "losses": {label: p["losses"].tolist() for label, p in probes.items()},
+        "pairs": reproducibility.parity(probes, {k: a for k, (_, a) in specs.items() if a}),
     }
     path = Path(args.results) / "parity.json"
     results.write_text_atomic(path, json.dumps(record, indent=2) + "\n")
@@ -256,7 +296,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         if b.installed():
             state = ", ".join(f"{k} {v}" for k, v in b.versions().items())
         else:
-            state = f"not installed: tox -e {b.tox_env}, or pip install '.[{b.extra}]'"
+            state = f"not installed: tox -e {b.tox_env}, or {b.install_command()}"
         print(f"  {b.name}{alias}: {state}")
     models = plugins.names("model")
     builder = next((b for b in backends if b.installed()), None)
@@ -271,6 +311,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                 f"  {name}: {d['parameters']:,} parameters, "
                 f"{mflop:.1f} MFLOP forward per {d['dataset']} image"
             )
+    natives = plugins.names("native")
+    print(f"native implementations (--impl native): {', '.join(natives) or 'none'}")
     print("datasets:")
     for name in plugins.names("dataset"):
         print(f"  {name}: {plugins.load('dataset', name)().locate(args.data_dir)}")
@@ -373,6 +415,12 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="turn on each backend's determinism controls",
     )
+    run.add_argument(
+        "--impl",
+        choices=IMPLS,
+        help="keras (default): the model on Keras; native: the same model in the backend's "
+        "framework alone (an anchor row, where the model has one)",
+    )
     run.add_argument("--no-report", action="store_true", help="do not rebuild the report")
     run.add_argument(
         "--fail-fast", action="store_true", help="stop at the first failed run (default: go on)"
@@ -397,6 +445,13 @@ def parser() -> argparse.ArgumentParser:
     _cell_options(parity)
     parity.add_argument("--seed", type=_seed, default=1, help="seed of the weights and batches")
     parity.add_argument("--steps", type=_positive_int, default=50, help="training steps (50)")
+    parity.add_argument(
+        "--no-anchors",
+        dest="anchors",
+        action="store_false",
+        help="compare the named backends on Keras 3 only: no native implementation, and "
+        "Keras 2 without Keras 3 on TensorFlow beside it",
+    )
     parity.set_defaults(func=cmd_parity)
 
     cmp = sub.add_parser(

@@ -18,6 +18,16 @@ MAX_SEED = 2**32 - 1
 # "harness": initial weights and batch order drawn with numpy, identical on every backend;
 # "keras": each backend's own initializers and shuffling (different per backend).
 INIT_MODES = ("harness", "keras")
+# "keras": the model plugin, built and trained by Keras; "native": the same model written
+# in the backend's framework alone (its plugin under keras_harness.natives), an anchor row
+# that says how much of a backend's time is Keras's.
+IMPLS = ("keras", "native")
+
+
+def system(backend: str, impl: str) -> str:
+    """What a run measured, in a word or two: its backend, and "native" after it when
+    it ran the framework without Keras ("torch native")."""
+    return backend if impl == "keras" else f"{backend} {impl}"
 
 
 class ConfigError(ValueError):
@@ -96,6 +106,7 @@ class RunSpec:
     learning_rate: float | None = None
     init: str = "harness"
     deterministic: bool = False
+    impl: str = "keras"
     # False for a spec read from a record: it may come from a machine with more CPUs.
     here: dataclasses.InitVar[bool] = True
 
@@ -129,6 +140,18 @@ class RunSpec:
             )
         if self.init not in INIT_MODES:
             raise ConfigError(f"init must be one of {', '.join(INIT_MODES)}, got {self.init!r}")
+        if self.impl not in IMPLS:
+            raise ConfigError(f"impl must be one of {', '.join(IMPLS)}, got {self.impl!r}")
+        if self.impl == "native" and self.init != "harness":
+            raise ConfigError(
+                "impl native starts from the harness's initial weights and batch order only: "
+                f"init must be harness, got {self.init!r}"
+            )
+        if self.impl == "native" and self.tuned:
+            raise ConfigError(
+                f"impl native runs the framework's plain code; profile {self.profile!r} tunes "
+                "Keras's: use the seed or quick profile"
+            )
         if not isinstance(self.deterministic, bool):
             raise ConfigError(f"deterministic must be true or false, got {self.deterministic!r}")
         cpus = len(available_cpus())

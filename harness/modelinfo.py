@@ -23,8 +23,11 @@ def weight_plan(keras: Any, model: Any) -> list[dict]:
     plan = []
     for w in model.weights:
         layer = owner[id(w)]
-        init = getattr(layer, f"{w.name}_initializer", None)
-        entry: dict = {"path": w.path, "shape": list(w.shape)}
+        # Keras 3 names a variable "kernel" and keeps its path apart; Keras 2 names it
+        # "conv2d/kernel:0".
+        path = getattr(w, "path", None) or w.name.removesuffix(":0")
+        init = getattr(layer, f"{path.rsplit('/', 1)[-1]}_initializer", None)
+        entry: dict = {"path": path, "shape": list(w.shape)}
         if isinstance(init, keras.initializers.VarianceScaling):
             entry.update(
                 initializer="variance_scaling",

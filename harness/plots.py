@@ -9,7 +9,7 @@ from pathlib import Path
 
 from harness import results, speed
 from harness.results import RunResult
-from harness.summary import Group, Row, by, group
+from harness.summary import Group, Row, by, group, system_of
 from harness.text import group_text, short_label
 
 FIGURE_DPI = 100
@@ -124,7 +124,7 @@ def plot_curves(runs: list[RunResult], out_dir: Path) -> list[tuple[Group, Path]
     per epoch, one colour per backend."""
     written = []
     for key, members in sorted(by(runs, group).items()):
-        per_backend = by(members, lambda r: r.spec.backend)
+        per_backend = by(members, system_of)
         if len(per_backend) < 2 or max(r.recipe.epochs for r in members) < 2:
             continue
         curves = {b: [r.metrics.training_loss for r in rs] for b, rs in per_backend.items()}

@@ -13,7 +13,11 @@ GROUPS = {
     "backend": "keras_harness.backends",
     "model": "keras_harness.models",
     "dataset": "keras_harness.datasets",
+    # A model's network without Keras, one per framework, named `<model>.<backend>`.
+    "native": "keras_harness.natives",
 }
+# Groups that may be empty: a model need not bring native implementations.
+OPTIONAL = ("native",)
 
 
 class PluginError(LookupError):
@@ -22,7 +26,7 @@ class PluginError(LookupError):
 
 def _entry_points(kind: str) -> dict[str, EntryPoint]:
     found = {ep.name: ep for ep in entry_points(group=GROUPS[kind])}
-    if not found:
+    if not found and kind not in OPTIONAL:
         raise PluginError(
             f"no {kind} plugins are registered under {GROUPS[kind]!r}: is "
             "keras-backend-harness installed? (pip install -e . from the repository)"

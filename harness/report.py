@@ -19,8 +19,8 @@ from pathlib import Path
 from harness import results, speed, summary
 from harness.plots import plot_curves, plot_speed
 from harness.schema import LATENCY_BATCHES, PHASES
-from harness.summary import ALPHA, VARIANT_FIELDS, Comparison, Row, Summary, versions
-from harness.tables import reproducibility_sections, time_sections
+from harness.summary import ALPHA, VARIANT_FIELDS, Comparison, Row, Summary, system_of, versions
+from harness.tables import anchor_sections, reproducibility_sections, time_sections
 from harness.text import (
     CODE_TEXT,
     DISTURBED_TEXT,
@@ -181,6 +181,7 @@ def _results_sections(
         out += ["Not converged (kept in the tables: a result, not a crash):", ""]
         out += [f"- {r.run_id}: {cell(why)}" for r, why in s.not_converged]
         out += [""]
+    out += anchor_sections(s.anchors)
     out += time_sections(s.rows, speed_plots)
     out += reproducibility_sections(s, curve_plots)
     return out
@@ -246,7 +247,7 @@ def render_markdown(
     if s.warnings:
         out += ["## Skipped or incomplete", "", *(f"- {w}" for w in s.warnings), ""]
     out += ["## Environment", ""] if runs else []
-    latest = {r.spec.backend: r for r in runs}
+    latest = {system_of(r): r for r in runs}
     for backend, r in sorted(latest.items()):
         env = r.environment
         out += [

@@ -136,12 +136,21 @@ def _upgrade_from_4(data: dict) -> dict:
 
 
 def _upgrade_from_5(data: dict) -> dict:
-    """Version 5 kept the backend's settings in the environment, as `threads`."""
-    environment, settings = data.get("environment"), None
+    """Version 5 kept the backend's settings in the environment, as `threads`, and
+    knew Keras runs only: no native implementation."""
+    environment, settings, spec = data.get("environment"), None, data.get("spec")
     if isinstance(environment, dict):
         settings = environment.get("threads")
         environment = {k: v for k, v in environment.items() if k != "threads"}
-    return {**data, "environment": environment, "backend_settings": settings, "schema_version": 6}
+    if isinstance(spec, dict):
+        spec = {"impl": "keras", **spec}
+    return {
+        **data,
+        "spec": spec,
+        "environment": environment,
+        "backend_settings": settings,
+        "schema_version": 6,
+    }
 
 
 _UPGRADES = (_upgrade_from_1, _upgrade_from_2, _upgrade_from_3, _upgrade_from_4, _upgrade_from_5)

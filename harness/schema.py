@@ -204,6 +204,11 @@ class Recipe(Section):
     dataset: str | None = ruled(absent_or(TEXT))  # the data it was published for
     data_source: str | None = ruled(absent_or(STRING))  # the file it was read from
     tuning: dict | None = ruled(absent_or(mapping()))  # the backend's, if tuned
+    # The Keras 3 backend whose row this run anchors (explains), if it is an anchor: a
+    # native implementation, or Keras 2 (from schema version 6).
+    anchor_of: str | None = ruled(absent_or(TEXT))
+    # The optimizer's class as it ran (Keras's, or a native implementation's framework's).
+    optimizer_class: str | None = ruled(absent_or(TEXT))
     reference_accuracy: float | None = ruled(absent_or(number(0, 1)))
     forward_flops_per_image: float | None = ruled(absent_or(number(0)))
     training_flops_factor: float | None = ruled(absent_or(number(0)))

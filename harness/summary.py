@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from harness import reproducibility, results, schema, speed, stats
-from harness.config import RunSpec
+from harness.config import RunSpec, system
 from harness.reproducibility import PredictionAgreement
 from harness.results import ResultError, RunResult
 from harness.stats import Spread, TTest
@@ -46,9 +46,11 @@ class Group:
 
 @dataclass(frozen=True, order=True)
 class Variant:
-    """Everything that shapes a run but its seed: one row of the main table."""
+    """Everything that shapes a run but its seed: one row of the main table. `backend` is
+    the system the run measured (`system_of`): "torch", "torch native", "keras2"."""
 
     backend: str
+    impl: str
     group: Group
     data_format: str
     jit_compile: bool
@@ -57,6 +59,7 @@ class Variant:
         """Flat, in the order of VARIANT_FIELDS."""
         return {
             "backend": self.backend,
+            "impl": self.impl,
             **dataclasses.asdict(self.group),
             "data_format": self.data_format,
             "jit_compile": self.jit_compile,
@@ -64,14 +67,22 @@ class Variant:
 
 
 VARIANT_FIELDS = (
-    "backend", *(f.name for f in dataclasses.fields(Group)), "data_format", "jit_compile",
+    "backend", "impl", *(f.name for f in dataclasses.fields(Group)), "data_format",
+    "jit_compile",
 )  # fmt: skip
+
+
+def system_of(r: RunResult) -> str:
+    """The system a run measured: its backend, and "native" after it for a run of the
+    framework without Keras; comparisons, rows and pairs are keyed by it."""
+    return system(r.spec.backend, r.spec.impl)
 
 
 def variant(r: RunResult) -> Variant:
     spec, recipe = r.spec, r.recipe
     return Variant(
-        backend=spec.backend,
+        backend=system_of(r),
+        impl=spec.impl,
         group=Group(
             model=spec.model,
             dataset=spec.dataset,
@@ -293,7 +304,7 @@ def first_per_seed(runs: list[RunResult]) -> dict[str, dict[int, RunResult]]:
     """backend -> seed -> the earliest run, for one comparison group."""
     out: dict[str, dict[int, RunResult]] = {}
     for r in runs:
-        out.setdefault(r.spec.backend, {}).setdefault(r.spec.seed, r)
+        out.setdefault(system_of(r), {}).setdefault(r.spec.seed, r)
     return out
 
 
@@ -315,7 +326,7 @@ def starting_points(runs: list[RunResult]) -> list[StartingPoint]:
     out = []
     for key, members in sorted(by(runs, group).items()):
         for seed, seed_runs in sorted(by(members, lambda r: r.spec.seed).items()):
-            latest = {r.spec.backend: r.reproducibility for r in seed_runs}
+            latest = {system_of(r): r.reproducibility for r in seed_runs}
             if len(latest) < 2 or None in {d.initial_weights_digest for d in latest.values()}:
                 continue
             digests = {
@@ -514,6 +525,64 @@ def comparisons(table: list[Row], pairs: list[Agreement], spread: list[Noise]) -
 
 
 @dataclass(frozen=True)
+class Anchor:
+    """Keras 3 on one backend against an anchor row of the same comparison: the same
+    model without Keras in the backend's framework (kind "native"), or on another Keras
+    (kind: its backend, "keras2"). `ratios`: Keras 3's training time (the whole fit())
+    over the anchor's, run by run (the n-th run of a seed with the n-th of the same
+    seed); `same_class`: the agreement of their test predictions, one per seed."""
+
+    keras: Row
+    anchor: Row
+    ratios: list[float]
+    same_class: list[float]
+
+    @property
+    def kind(self) -> str:
+        return "native" if self.anchor.variant.impl == "native" else self.anchor.backend
+
+    @property
+    def ratio(self) -> float | None:
+        """Of the rows' median training times."""
+        k, a = self.keras.fit_s, self.anchor.fit_s
+        return k / a if k and a else None
+
+
+def _paired_ratios(keras: list[RunResult], anchor: list[RunResult]) -> list[float]:
+    out = []
+    for seed, runs in by(keras, lambda r: r.spec.seed).items():
+        others = [r for r in anchor if r.spec.seed == seed]
+        for a, b in zip(runs, others, strict=False):
+            fa, fb = a.timings.fit_s, b.timings.fit_s
+            if fa and fb:
+                out.append(fa / fb)
+    return out
+
+
+def anchors(table: list[Row], pairs: list[Agreement]) -> list[Anchor]:
+    """Each anchor row of `table` (`rows`; its runs record the Keras 3 backend they
+    anchor, from schema version 6) against its Keras 3 row of the same comparison
+    group, with `pairs` (`agreement`) for their predictions."""
+    out = []
+    for key, members in sorted(by(table, lambda row: row.variant.group).items()):
+        keras_rows: dict[str, Row] = {}
+        for row in members:
+            if row.members[0].recipe.anchor_of is None:
+                keras_rows.setdefault(row.backend, row)
+        for row in members:
+            base = keras_rows.get(row.members[0].recipe.anchor_of or "")
+            if base is None:
+                continue
+            agree = [
+                p.predictions.same_class
+                for p in pairs
+                if p.group == key and set(p.backends) == {base.backend, row.backend}
+            ]
+            out.append(Anchor(base, row, _paired_ratios(base.members, row.members), agree))
+    return out
+
+
+@dataclass(frozen=True)
 class Summary:
     """Everything a report says of a results folder, computed once."""
 
@@ -526,6 +595,7 @@ class Summary:
     noise: list[Noise]
     shared: dict[str, list[str]]  # run id -> the runs beside it on its machine
     not_converged: list[tuple[RunResult, str]]  # and why
+    anchors: list[Anchor]
     references: list[float]  # the models' published test accuracies
     warnings: list[str]  # of reading the folder and its arrays
 
@@ -548,6 +618,7 @@ def build(results_dir: Path, everything: bool = False) -> Summary:
         noise=spread,
         shared=beside,
         not_converged=[(r, why) for r in runs if (why := not_converged(r))],
+        anchors=anchors(table, pairs),
         references=sorted({r.recipe.reference_accuracy for r in runs} - {None}),
         warnings=warnings,
     )

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from harness import machine, speed
 from harness.schema import LATENCY_BATCHES, PHASES
-from harness.summary import Group, Row, Summary
+from harness.summary import Anchor, Group, Row, Summary, by
 from harness.text import (
     DISTURBED_MARK,
     NOISY_TEXT,
     PHASE_LABELS,
+    accuracy_text,
     fmt,
     group_text,
     median_text,
@@ -226,3 +227,47 @@ def parity_text(record: dict) -> str:
             f"| {'yes' if p['within_tolerance'] else 'no'} |"
         )
     return "\n".join(out)
+
+
+def anchor_sections(found: list[Anchor]) -> list[str]:
+    """One section per backend that has anchor rows: Keras 3's training time over the
+    anchor's, each with its accuracy and the agreement of their predictions."""
+    if not found:
+        return []
+    out = [
+        "## Anchors: how much of the time is Keras's",
+        "",
+        "Each Keras 3 row beside its anchors, the same model from the same initial weights "
+        "and batches: the backend's framework without Keras (native), and Keras 2 on "
+        "TensorFlow. Keras 3 / anchor: Keras 3's training time (the whole `fit()`, medians) "
+        "over the anchor's, above 1 where Keras 3 is slower; in brackets its range over "
+        "pairs of runs of the same seed. Same class: the share of test images both give "
+        "the same class, over seeds.",
+        "",
+    ]
+    for backend, members in by(found, lambda a: a.keras.backend).items():
+        out += [
+            f"### {backend}",
+            "",
+            "| Comparison | Anchor | Pairs | Keras 3 training (s) | Anchor training (s) "
+            "| Keras 3 / anchor [min–max] | Keras 3 test acc. (%) | Anchor test acc. (%) "
+            "| Same class (%) |",
+            "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+        ]
+        for a in members:
+            spread = f" [{min(a.ratios):.2f}–{max(a.ratios):.2f}]" if a.ratios else ""
+            out.append(
+                f"| {group_text(a.keras.variant.group)} | {a.anchor.backend} | {len(a.ratios)} "
+                f"| {fmt(a.keras.fit_s, 1)} | {fmt(a.anchor.fit_s, 1)} | {fmt(a.ratio, 2)}{spread} "
+                f"| {accuracy_text(a.keras)} | {accuracy_text(a.anchor)} "
+                f"| {_share_range(a.same_class)} |"
+            )
+        out += [""]
+    return out
+
+
+def _share_range(shares: list[float]) -> str:
+    if not shares:
+        return "–"
+    lo, hi = min(shares), max(shares)
+    return f"{100 * lo:.2f}" if lo == hi else f"{100 * lo:.2f}–{100 * hi:.2f}"

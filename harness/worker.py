@@ -13,6 +13,7 @@ import argparse
 import copy
 import ctypes
 import dataclasses
+import importlib.metadata
 import json
 import os
 import signal
@@ -28,6 +29,7 @@ from harness import (
     environment,
     machine,
     modelinfo,
+    native,
     plugins,
     reproducibility,
     results,
@@ -46,7 +48,8 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass
 class Session:
-    """Everything a run sets up before it trains."""
+    """Everything a run sets up before it trains. `keras` is None in a native run
+    (spec.impl "native"), whose `model` is the framework's own (`harness.native.Native`)."""
 
     spec: RunSpec
     backend: Backend
@@ -62,8 +65,9 @@ class Session:
     model: Any = None
 
 
-def start(spec: RunSpec) -> Session:
-    """Pin CPUs, import keras, load and prepare the data, build the model (uncompiled)."""
+def start(spec: RunSpec, dropout: bool = True) -> Session:
+    """Pin CPUs, import keras (or the native implementation), load and prepare the data,
+    build the model (uncompiled; without dropout if `dropout` is False)."""
     # Its clock starts with the process: the interpreter's start-up and the harness's
     # own imports are its first phase.
     sections = timing.Sections()
@@ -73,11 +77,15 @@ def start(spec: RunSpec) -> Session:
     tuning = backend.tuning if spec.tuned else None
     with sections("import_s"):
         settings = backend.configure(spec.threads, spec.deterministic, spec.tuned)
-        import keras
-    if keras.backend.backend() != backend.name:
+        if spec.impl == "native":
+            keras, implementation = None, native.load(spec.model, backend.name)
+        else:
+            keras, implementation = backend.keras(), None
+    if keras is not None and keras.backend.backend() != backend.keras_backend:
         raise RuntimeError(
-            f"keras loaded the {keras.backend.backend()!r} backend, not {backend.name!r}: "
-            "start the worker through `python -m harness run`, which sets KERAS_BACKEND"
+            f"keras loaded the {keras.backend.backend()!r} backend, not "
+            f"{backend.keras_backend!r}: start the worker through `python -m harness run`, "
+            "which sets KERAS_BACKEND"
         )
     model_plugin = plugins.load("model", spec.model)
     defaults = model_plugin.DEFAULTS
@@ -98,9 +106,18 @@ def start(spec: RunSpec) -> Session:
                 f"got {train_images}"
             )
         data_format = spec.data_format or (tuning and tuning.data_format)
-        if data_format:
-            keras.config.set_image_data_format(data_format)
-        data_format = keras.config.image_data_format()
+        if implementation is not None:
+            if data_format not in (None, implementation.data_format):
+                raise ConfigError(
+                    f"the native {spec.model} on {backend.name} takes "
+                    f"{implementation.data_format} images, got data_format {data_format}"
+                )
+            data_format = implementation.data_format
+        else:
+            # keras.backend's, not keras.config's: Keras 2 has the same functions there.
+            if data_format:
+                keras.backend.set_image_data_format(data_format)
+            data_format = keras.backend.image_data_format()
         one_hot = defaults["loss"] == "categorical_crossentropy"
         if batch_size > train_images:
             raise ConfigError(
@@ -122,23 +139,30 @@ def start(spec: RunSpec) -> Session:
         data_source=loaded.source,
         tuning=tuning.to_dict() if tuning else None,
         reference_accuracy=defaults.get("reference_accuracy"),
+        # The Keras 3 backend whose row this run's anchors (explains), if it is an anchor.
+        anchor_of=backend.name if implementation else backend.anchor_of,
     )
     session = Session(
         spec, backend, keras, settings, sections, tuning, recipe, x_train, y_train, x_test, y_test
     )
     with sections("build_s"):
-        keras.utils.set_random_seed(spec.seed)
-        session.model = model_plugin.build(x_train.shape[1:], dataset.num_classes)
+        if implementation is not None:
+            session.model = implementation(
+                x_train.shape[1:], dataset.num_classes, spec.seed, dropout
+            )
+        else:
+            keras.utils.set_random_seed(spec.seed)
+            session.model = model_plugin.build(x_train.shape[1:], dataset.num_classes)
+            if not dropout:
+                disable_dropout(session)
     return session
 
 
 def set_starting_point(s: Session) -> None:
     """With init "harness", overwrite Keras's draw with the backend-independent one."""
     if s.spec.init == "harness":
-        arrays = reproducibility.initial_weights(
-            modelinfo.weight_plan(s.keras, s.model), s.spec.seed
-        )
-        s.model.set_weights(arrays)
+        plan = modelinfo.weight_plan(s.keras, s.model) if s.keras else s.model.weight_plan()
+        s.model.set_weights(reproducibility.initial_weights(plan, s.spec.seed))
 
 
 def disable_dropout(s: Session) -> None:
@@ -148,13 +172,18 @@ def disable_dropout(s: Session) -> None:
 
 
 def compile_model(s: Session) -> None:
+    if s.keras is None:
+        s.model.compile(s.recipe)
+        return
     jit_compile = s.tuning.jit_compile if s.tuning else None
+    if jit_compile is None:
+        jit_compile = s.backend.jit_compile_default
     s.model.compile(
         # deserialize() rewrites the config it is given; the recipe must stay as written.
         optimizer=s.keras.optimizers.deserialize(copy.deepcopy(s.recipe.optimizer)),
         loss=s.recipe.loss,
         metrics=["accuracy"],
-        jit_compile="auto" if jit_compile is None else jit_compile,
+        jit_compile=jit_compile,
     )
 
 
@@ -172,6 +201,8 @@ def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], Clocks, Callab
     clocks and what gives the digest of the batches fit() was given (None with init
     "keras"), to be called outside the training clock."""
     clocks = Clocks(timing.Laps(), timing.StepClock(), [])
+    if s.keras is None:
+        return fit_native(s, quiet, clocks)
     keras = s.keras
 
     class EpochClock(keras.callbacks.Callback):
@@ -221,6 +252,69 @@ def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], Clocks, Callab
     )
 
 
+def fit_native(
+    s: Session, quiet: bool, clocks: Clocks
+) -> tuple[dict[str, list[float]], Clocks, Callable[[], str]]:
+    """fit() of a native implementation: the harness's batches in order, timed by the
+    same clocks at the same points (a step is marked when its loss is a Python float,
+    the epoch stops after its last step), the history as Keras keeps it (the epoch's
+    mean loss and accuracy over its images)."""
+    epochs, n = s.recipe.epochs, len(s.x_train)
+    plan = reproducibility.batch_plan(s.spec.seed, epochs, n, s.recipe.batch_size)
+    steps = len(plan) // epochs
+    served: dict[int, np.ndarray] = {}
+    history: dict[str, list[float]] = {"loss": [], "accuracy": []}
+    for epoch in range(epochs):
+        clocks.epochs.start()
+        clocks.steps.start()
+        loss = right = 0.0
+        for step in range(steps):
+            position = epoch * steps + step
+            idx = served[position] = plan[position]
+            step_loss, step_right = s.model.train_step(s.x_train[idx], s.y_train[idx])
+            clocks.steps.mark(step)
+            loss += step_loss * len(idx)
+            right += step_right * len(idx)
+        clocks.epochs.stop()
+        clocks.steps_per_epoch.append(clocks.steps.durations())
+        history["loss"].append(loss / n)
+        history["accuracy"].append(right / n)
+        if not np.isfinite(history["loss"][-1]):
+            raise TrainingDiverged(
+                f"training diverged: the mean loss of epoch {epoch + 1} was {history['loss'][-1]}"
+            )
+        if not quiet:
+            print(
+                f"Epoch {epoch + 1}/{epochs} - {clocks.epochs.samples[-1]:.0f}s - "
+                f"accuracy: {history['accuracy'][-1]:.4f} - loss: {history['loss'][-1]:.4f}",
+                flush=True,
+            )
+    return history, clocks, lambda: reproducibility.served_digest(served, epochs, steps)
+
+
+def predict(s: Session, x: np.ndarray) -> np.ndarray:
+    """Class probabilities of `x`, a batch of the recipe's size at a time."""
+    if s.keras is not None:
+        return s.model.predict(x, batch_size=s.recipe.batch_size, verbose=0)
+    batch = s.recipe.batch_size
+    return np.concatenate(
+        [s.model.predict_on_batch(x[k : k + batch]) for k in range(0, len(x), batch)]
+    )
+
+
+def evaluate(s: Session) -> tuple[float, float]:
+    """Test loss and accuracy; a native run's loss is Keras's categorical cross-entropy
+    of the predicted probabilities."""
+    if s.keras is not None:
+        loss, accuracy = s.model.evaluate(
+            s.x_test, s.y_test, batch_size=s.recipe.batch_size, verbose=0
+        )
+        return loss, accuracy
+    p = predict(s, s.x_test)
+    accuracy = float(np.mean(p.argmax(axis=1) == s.y_test.argmax(axis=1)))
+    return native.crossentropy(s.y_test, p), accuracy
+
+
 # Prediction latency: batch size -> timed calls (after one untimed call that traces).
 LATENCY_REPEATS = dict(zip(schema.LATENCY_BATCHES, (50, 10), strict=True))
 
@@ -234,6 +328,39 @@ def prediction_latency(s: Session) -> dict[str, list[float]]:
         s.model.predict_on_batch(x)
         out[str(batch)] = timing.time_calls(lambda x=x: s.model.predict_on_batch(x), repeats)
     return out
+
+
+def model_facts(s: Session) -> dict[str, object]:
+    """What the recipe records of the model as it ran."""
+    keras, model = s.keras, s.model
+    if keras is None:
+        facts = {
+            "jit_compile": model.jit_compile,
+            "parameters": model.parameters(),
+            "forward_flops_per_image": model.forward_flops(),
+            "optimizer_class": model.optimizer,
+        }
+    else:
+        optimizer = type(model.optimizer)
+        facts = {
+            # Keras 2 keeps the value it was given (None: no XLA); Keras 3 resolves it.
+            "jit_compile": bool(model.jit_compile),
+            "parameters": model.count_params(),
+            "forward_flops_per_image": modelinfo.forward_flops(keras, model),
+            "optimizer_class": f"{optimizer.__module__}.{optimizer.__name__}",
+        }
+    return {**facts, "training_flops_factor": modelinfo.TRAINING_FLOPS_FACTOR}
+
+
+def library_versions(s: Session) -> dict[str, str]:
+    """Keras's version (Keras 2's in a keras2 run; none in a native run), the backend's
+    packages and a native implementation's own libraries."""
+    found = s.backend.versions()
+    if s.keras is not None:
+        return {"keras": s.keras.__version__, **found}
+    for dist in s.model.distributions:
+        found[dist] = importlib.metadata.version(dist)
+    return found
 
 
 def train_and_evaluate(
@@ -258,11 +385,9 @@ def train_and_evaluate(
         history, clocks, batch_digest = fit(s, quiet)
     load = others.stop()
     with sections("evaluate_s"):
-        test_loss, test_accuracy = s.model.evaluate(
-            s.x_test, s.y_test, batch_size=s.recipe.batch_size, verbose=0
-        )
+        test_loss, test_accuracy = evaluate(s)
     with sections("predict_s"):
-        predictions = s.model.predict(s.x_test, batch_size=s.recipe.batch_size, verbose=0)
+        predictions = predict(s, s.x_test)
     with sections("latency_s"):
         latency = prediction_latency(s)
 
@@ -274,17 +399,10 @@ def train_and_evaluate(
         )
         files.stage_arrays(artifacts.predictions, [predictions.astype("float32")])
         files.stage_arrays(artifacts.final_weights, final_weights)
-        keras = s.keras
-        recipe = dataclasses.replace(
-            s.recipe,
-            jit_compile=s.model.jit_compile,
-            parameters=s.model.count_params(),
-            forward_flops_per_image=modelinfo.forward_flops(keras, s.model),
-            training_flops_factor=modelinfo.TRAINING_FLOPS_FACTOR,
-        )
-        libraries = {"keras": keras.__version__, "numpy": np.__version__}
+        recipe = dataclasses.replace(s.recipe, **model_facts(s))
+        libraries = {"numpy": np.__version__, **library_versions(s)}
         settings = {**s.backend_settings, **s.backend.after_training()}
-        env = environment.capture({**libraries, **s.backend.versions()})
+        env = environment.capture(libraries)
         final_digest = reproducibility.digest(final_weights)
         order_digest = batch_digest() if batch_digest else None
     wall, unaccounted = sections.account()
@@ -324,8 +442,7 @@ def train_and_evaluate(
 def parity_probe(spec: RunSpec, steps: int, out: Path) -> None:
     """Numerics without randomness: the untrained model's test-set outputs and the loss
     of the first `steps` training steps, from the harness's weights, with dropout off."""
-    s = start(spec)
-    disable_dropout(s)
+    s = start(spec, dropout=False)
     set_starting_point(s)
     compile_model(s)
     batch = s.recipe.batch_size
@@ -334,11 +451,14 @@ def parity_probe(spec: RunSpec, steps: int, out: Path) -> None:
             f"parity steps must be <= {len(s.x_train) // batch} (one epoch of batch {batch}), "
             f"got {steps}"
         )
-    outputs = s.model.predict(s.x_test, batch_size=batch, verbose=0)
+    outputs = predict(s, s.x_test)
     losses = []
     for idx in reproducibility.batch_plan(spec.seed, 1, len(s.x_train), batch)[:steps]:
-        logs = s.model.train_on_batch(s.x_train[idx], s.y_train[idx], return_dict=True)
-        losses.append(float(logs["loss"]))
+        if s.keras is None:
+            losses.append(s.model.train_step(s.x_train[idx], s.y_train[idx])[0])
+        else:
+            logs = s.model.train_on_batch(s.x_train[idx], s.y_train[idx], return_dict=True)
+            losses.append(float(logs["loss"]))
     with results.atomic_file(out, "wb") as f:
         np.savez(f, outputs=outputs.astype("float32"), losses=np.array(losses, dtype="float64"))
 
@@ -353,7 +473,7 @@ def describe(models: list[str], out: Path) -> None:
         dataset = plugins.load("dataset", plugin.DEFAULTS.get("dataset", "mnist"))
         # The channel axis where keras.json's image data format puts it.
         empty = Split(np.zeros((0, *dataset.image_shape), "uint8"), np.zeros(0, "int64"))
-        x, _ = prepare(empty, keras.config.image_data_format(), dataset.num_classes, False)
+        x, _ = prepare(empty, keras.backend.image_data_format(), dataset.num_classes, False)
         model = plugin.build(x.shape[1:], dataset.num_classes)
         described[name] = {
             "dataset": dataset.name,

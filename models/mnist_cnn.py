@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-import keras
-from keras import layers
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import keras
 
 DEFAULTS = {
     "dataset": "mnist",  # the data the recipe was published for
@@ -20,6 +22,11 @@ DEFAULTS = {
 
 def build(input_shape: tuple[int, int, int], num_classes: int) -> keras.Model:
     """The functional model; `input_shape` already follows the image data format."""
+    # Imported here, not with the module: a native run (models/mnist_cnn_native/) reads
+    # DEFAULTS without loading Keras; a Keras 2 run finds Keras 2 under this name.
+    import keras
+    from keras import layers
+
     inputs = keras.Input(shape=input_shape)
     x = layers.Conv2D(32, (3, 3), activation="relu")(inputs)
     x = layers.Conv2D(64, (3, 3), activation="relu")(x)

@@ -33,11 +33,14 @@ def make_result(
     dirty: bool = False,
     invocation: str | None = None,
     host: str | None = None,
+    impl: str = "keras",
+    anchor_of: str | None = None,
 ) -> results.RunResult:
     """A complete, valid result record with the numbers a test chooses."""
     spec = RunSpec(
-        backend=backend, profile=profile, seed=seed, threads=1, deterministic=deterministic
-    )
+        backend=backend, profile=profile, seed=seed, threads=1, deterministic=deterministic,
+        impl=impl,
+    )  # fmt: skip
     fit_s = sum(epochs_s) + 0.5
     phases = dict.fromkeys(schema.PHASES, 0.1) | {
         "interpreter_s": 0.3, "import_s": 2.0, "data_load_s": 0.5, "fit_s": fit_s,
@@ -59,6 +62,7 @@ def make_result(
             jit_compile=backend == "jax",
             parameters=1045576,
             reference_accuracy=0.9906,
+            anchor_of=anchor_of,
         ),
         environment=schema.Environment(
             python="3.11.7",

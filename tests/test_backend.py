@@ -1,6 +1,8 @@
 """Tests that need keras and one framework. tox's test-tf, test-jax and test-torch envs
 set KERAS_BACKEND; each runs these on its own backend."""
 
+import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -421,3 +423,111 @@ def test_the_tuned_ops_stay_out_of_a_keras_they_were_not_measured_on(jax_ops, mo
     [said] = ops.install("3.99.0")
     assert said.startswith("none: the tuned ops were measured on Keras 3.15.1 only")
     assert (nn.max_pool, nn.conv) == (keras_ops["max_pool"], keras_ops["conv"])
+
+
+def test_the_native_model_is_the_keras_model_agrees_with_it_and_trains_without_keras(
+    backend, keras, tmp_path
+):
+    import numpy as np
+
+    from harness import modelinfo, native
+    from harness.datasets.base import prepare
+    from harness.datasets.synthetic import Synthetic
+    from models import mnist_cnn
+
+    implementation = native.load("mnist_cnn", backend.name)
+    keras.config.set_image_data_format(implementation.data_format)
+    shape = (28, 28, 1) if implementation.data_format == "channels_last" else (1, 28, 28)
+    model, twin = mnist_cnn.build(shape, 10), implementation(shape, 10, seed=1, dropout=False)
+    plan = modelinfo.weight_plan(keras, model)
+    assert twin.weight_plan() == plan
+    assert twin.forward_flops() == modelinfo.forward_flops(keras, model)
+    assert twin.parameters() == model.count_params() == 1_045_576
+    drawn = reproducibility.initial_weights(plan, seed=1)
+    twin.set_weights(drawn)  # in Keras's layout, converted to the framework's and back
+    assert reproducibility.digest(twin.get_weights()) == reproducibility.digest(drawn)
+
+    # Parity as `harness parity` measures it, in this process: dropout off, the same
+    # weights and batches, the untrained outputs and 10 steps' losses.
+    model.set_weights(drawn)
+    for layer in modelinfo.all_layers(model):
+        if isinstance(layer, keras.layers.Dropout):
+            layer.rate = 0.0
+    model.compile(optimizer=keras.optimizers.deserialize(
+        {"class_name": "Adadelta", "config": {"learning_rate": 1.0}}),
+        loss="categorical_crossentropy")  # fmt: skip
+    twin.compile(mnist_cnn.DEFAULTS)
+    loaded = Synthetic().load()
+    x, y = prepare(loaded.train, implementation.data_format, 10, True)
+    probes = {"keras": {"outputs": model.predict(x[:200], verbose=0)},
+              "native": {"outputs": twin.predict_on_batch(x[:200])}}  # fmt: skip
+    plan = reproducibility.batch_plan(1, 1, len(x), 100)[:10]
+    probes["keras"]["losses"] = np.array(
+        [float(model.train_on_batch(x[i], y[i], return_dict=True)["loss"]) for i in plan]
+    )
+    probes["native"]["losses"] = np.array([twin.train_step(x[i], y[i])[0] for i in plan])
+    [pair] = reproducibility.parity(probes, {"native": "keras"})
+    assert pair["within_tolerance"] and pair["first_step_beyond"] is None, pair
+    assert probes["native"]["losses"][-1] < probes["native"]["losses"][0]
+
+    # A run without Keras: a stand-in `keras` that fails on import shadows the real one.
+    blocker = tmp_path / "no-keras" / "keras"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('keras imported in a native run')")
+    env = {**os.environ, "PYTHONPATH": str(blocker.parent)}
+    command = [sys.executable, "-m", "harness", "run", "--backend", backend.name,
+               "--impl", "native", "--dataset", "synthetic", "--threads", "1", "--epochs", "2",
+               "--train-images", "1000", "--batch-size", "300", "--no-report",
+               "--results", str(tmp_path / "run")]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    [r], _ = results.read_all(tmp_path / "run")
+    assert (r.spec.impl, r.recipe.anchor_of, r.recipe.data_format) == (
+        "native",
+        backend.name,
+        implementation.data_format,
+    )
+    assert "keras" not in r.environment.libraries
+    assert r.recipe.optimizer_class == implementation.optimizer
+    assert [len(steps) for steps in r.timings.steps_s] == [4, 4]
+    assert_every_second_accounted_for(r.timings)
+    # the Keras runs' starting point: the same numpy draw, the same batches
+    assert r.reproducibility.initial_weights_digest == reproducibility.digest(drawn)
+    orders = [reproducibility.batch_order(1, epoch, 1000) for epoch in range(2)]
+    assert r.reproducibility.batch_order_digest == reproducibility.digest(orders)
+
+
+def test_keras_2_runs_the_same_model_file_from_the_same_start_and_agrees_in_parity(
+    backend, tmp_path
+):
+    if backend.name != "tensorflow" or importlib.util.find_spec("tf_keras") is None:
+        pytest.skip("Keras 2 runs beside TensorFlow: tox -e test-tf installs tf_keras")
+    import numpy as np
+
+    r = harness_run(
+        tmp_path / "run", "--backend", "keras2", "--dataset", "synthetic", "--threads", "1",
+        "--epochs", "1", "--train-images", "500",
+    )  # fmt: skip
+    assert r.environment.libraries["keras"] == r.environment.libraries["tf_keras"]
+    assert r.environment.libraries["keras"].startswith("2.")
+    assert "without its dependencies" in r.backend_settings["tf_keras"]
+    assert (r.recipe.jit_compile, r.recipe.anchor_of) == (False, "tensorflow")
+    assert r.recipe.optimizer_class.startswith("tf_keras.")
+    plan = [{"shape": shape, "initializer": "variance_scaling", "scale": 1.0,
+             "mode": "fan_avg", "distribution": "uniform"} if len(shape) > 1
+            else {"shape": shape, "initializer": "constant", "value": 0.0}
+            for shape in ([3, 3, 1, 32], [32], [3, 3, 32, 64], [64], [4096, 250], [250],
+                          [250, 10], [10])]  # fmt: skip
+    drawn = reproducibility.initial_weights(plan, seed=1)
+    assert r.reproducibility.initial_weights_digest == reproducibility.digest(drawn)
+    # `parity` includes the anchors: Keras 2 brings Keras 3 on TensorFlow along.
+    command = [sys.executable, "-m", "harness", "parity", "--backend", "keras2",
+               "--dataset", "synthetic", "--batch-size", "100", "--steps", "10",
+               "--results", str(tmp_path / "parity")]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    record = json.loads((tmp_path / "parity" / "parity.json").read_text())
+    [pair] = record["pairs"]
+    assert pair["backends"] == ["tensorflow", "keras2"]
+    assert pair["within_tolerance"] and pair["forward_max_abs"] == 0.0, pair
+    assert all(np.isfinite(losses).all() for losses in record["losses"].values())

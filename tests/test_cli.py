@@ -340,3 +340,26 @@ def test_jobs_that_need_more_cpus_than_there_are_are_refused(fake_workers, tmp_p
 def test_local_runs_are_pinned_by_the_worker_itself(fake_workers, tmp_path):
     assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path)]) == 0
     assert fake_workers.pinned == [None]
+
+
+def test_parity_includes_the_anchor_rows_each_against_keras_3_on_its_framework(monkeypatch):
+    from harness.backends.base import Backend
+
+    monkeypatch.setattr(Backend, "installed", lambda self: True)
+
+    def probes(*argv: str) -> dict[str, tuple[str, str, str | None]]:
+        args = cli.parser().parse_args(["parity", *argv])
+        return {k: (s.backend, s.impl, a) for k, (s, a) in cli._parity_specs(args).items()}
+
+    assert probes("--backend", "torch,keras2") == {
+        "torch": ("torch", "keras", None),
+        "keras2": ("keras2", "keras", "tensorflow"),
+        "tensorflow": ("tensorflow", "keras", None),  # brought along by Keras 2
+        "torch native": ("torch", "native", "torch"),
+    }
+    assert probes("--backend", "torch,keras2", "--no-anchors") == {
+        "torch": ("torch", "keras", None),
+        "keras2": ("keras2", "keras", None),
+    }
+    with pytest.raises(config.ConfigError, match="parity compares two or more"):
+        probes("--backend", "torch", "--model", "mnist_bn")  # no native implementation

@@ -36,6 +36,16 @@ def test_threads_cannot_exceed_available_cpus():
         RunSpec(backend="jax", threads=n + 1)
 
 
+def test_a_native_run_starts_from_the_harness_draw_at_the_recipes_settings():
+    assert RunSpec(backend="jax", impl="native").impl == "native"
+    with pytest.raises(ConfigError, match="impl must be one of keras, native, got 'plain'"):
+        RunSpec(backend="jax", impl="plain")
+    with pytest.raises(ConfigError, match="init must be harness, got 'keras'"):
+        RunSpec(backend="jax", impl="native", init="keras")
+    with pytest.raises(ConfigError, match="profile 'tuned' tunes Keras's"):
+        RunSpec(backend="jax", impl="native", profile="tuned")
+
+
 def test_threads_default_to_every_available_cpu():
     assert RunSpec(backend="jax").threads == len(available_cpus())
 

@@ -1,13 +1,16 @@
 """Which modules may import what: keras only on the worker side (the worker, the
-backend, dataset and model plugins), the frameworks only in backend plugins. Ruff bans
-the frameworks elsewhere; this checks keras too, imports inside functions included."""
+backend, dataset and model plugins), the frameworks only in backend plugins and in a
+model's native implementations (models/<model>_native/), which import no keras. Ruff
+bans the frameworks elsewhere; this checks keras too, imports inside functions included."""
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_SIDE = ("harness/worker.py", "harness/backends/", "harness/datasets/", "models/")
-FRAMEWORKS = ("tensorflow", "jax", "jaxlib", "torch", "tf_keras")
+FRAMEWORKS = ("tensorflow", "jax", "jaxlib", "torch", "tf_keras", "optax")
+FRAMEWORK_SIDE = re.compile(r"harness/backends/|models/\w+_native/")
 
 
 def imported(path: Path) -> set[str]:
@@ -37,9 +40,14 @@ def test_keras_is_imported_only_on_the_worker_side():
     assert found["harness/worker.py"] == {"keras"}  # the check sees imports in functions
 
 
-def test_frameworks_are_imported_only_by_backend_plugins():
+def test_frameworks_are_imported_only_by_backend_plugins_and_native_implementations():
     found = {s: imported(ROOT / s) & set(FRAMEWORKS) for s in sources()}
-    assert {
-        s for s, names in found.items() if names and not s.startswith("harness/backends/")
-    } == set()
+    assert {s for s, names in found.items() if names and not FRAMEWORK_SIDE.match(s)} == set()
     assert "jax" in found["harness/backends/jax_ops.py"]  # the check sees them where they are
+    assert found["models/mnist_cnn_native/jax.py"] == {"jax", "optax"}
+
+
+def test_native_implementations_import_no_keras():
+    native = [s for s in sources() if re.match(r"models/\w+_native/", s)]
+    assert len(native) == 4  # the seed model's package and its three frameworks
+    assert {s for s in native if "keras" in imported(ROOT / s)} == set()

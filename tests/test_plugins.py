@@ -9,13 +9,15 @@ from harness.backends.base import Backend
 
 
 def test_builtin_plugins_are_registered():
-    assert plugins.names("backend") == ["jax", "tensorflow", "torch"]
+    assert plugins.names("backend") == ["jax", "keras2", "tensorflow", "torch"]
+    assert plugins.names("native") == ["mnist_cnn.jax", "mnist_cnn.tensorflow", "mnist_cnn.torch"]
     assert plugins.names("model") == ["mnist_bn", "mnist_cnn"]
     assert plugins.names("dataset") == ["fashion_mnist", "mnist", "synthetic"]
 
 
 def test_tf_is_an_alias_of_tensorflow_and_names_resolve_to_themselves():
     assert resolve("tf").name == "tensorflow"
+    assert resolve("tf_keras").name == "keras2"
     assert [resolve(n).name for n in ("tensorflow", "jax", "torch")] == [
         "tensorflow",
         "jax",
@@ -27,7 +29,8 @@ def test_unknown_backend_lists_known_names_and_aliases():
     with pytest.raises(plugins.PluginError) as e:
         resolve("mxnet")
     assert str(e.value) == (
-        "unknown backend 'mxnet'; known backends: jax, tensorflow (alias tf), torch"
+        "unknown backend 'mxnet'; known backends: jax, keras2 (alias tf_keras), "
+        "tensorflow (alias tf), torch"
     )
 
 
@@ -103,3 +106,23 @@ def test_command_line_refuses_bad_numbers(argv, capsys):
         cli.main(["run", "--backend", "jax", *argv])
     assert e.value.code == 2
     assert argv[0] in capsys.readouterr().err
+
+
+def test_a_native_run_of_a_model_or_backend_without_one_is_refused_before_training(
+    capsys, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(Backend, "installed", lambda self: False)  # nothing could train
+    base = ["run", "--impl", "native", "--results", str(tmp_path)]
+    assert cli.main([*base, "--backend", "torch", "--model", "mnist_bn"]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line == (
+        "error: model 'mnist_bn' has no native implementation on torch (native implementations, "
+        "model.backend: mnist_cnn.jax, mnist_cnn.tensorflow, mnist_cnn.torch); run it with "
+        "--impl keras"
+    )
+    assert cli.main([*base, "--backend", "tf,keras2"]) == 2
+    assert "no native implementation on keras2" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
+    # the keras2 backend is asked for with the install that keeps one TensorFlow
+    assert cli.main(["run", "--backend", "keras2", "--results", str(tmp_path)]) == 2
+    assert "pip install --no-deps tf_keras==2.21.0" in capsys.readouterr().err

@@ -526,3 +526,52 @@ def test_a_cell_whose_latest_run_failed_shows_that_failure_not_its_older_success
     md = (report.write_report(tmp_path)[0]).read_text()
     assert "No run has succeeded yet: every run shown failed" in md
     assert "2 older results left out" in md
+
+
+def test_anchor_rows_give_keras_3s_time_over_the_anchors_with_accuracy_and_agreement(
+    tmp_path, write_result
+):
+    p = np.array([[0.9, 0.1], [0.4, 0.6], [0.5, 0.5], [0.2, 0.8]], "float32")
+    q = np.array([[0.8, 0.2], [0.7, 0.3], [0.5, 0.5], [0.1, 0.9]], "float32")  # 3 of 4 agree
+    # fit() is the epochs + 0.5 s: torch 300 s, twice; its native 100 s, then 150 s
+    for i, (backend, impl, epochs, accuracy) in enumerate([
+        ("torch", "keras", 299.5, 0.990), ("torch", "keras", 299.5, 0.990),
+        ("torch", "native", 99.5, 0.991), ("torch", "native", 149.5, 0.991),
+        ("tensorflow", "keras", 99.5, 0.989), ("keras2", "keras", 79.5, 0.992),
+    ]):  # fmt: skip
+        write_result(
+            backend=backend, impl=impl, epochs_s=(epochs,), accuracy=accuracy,
+            created=f"2026-11-25T10:00:0{i}Z", predictions=[q if impl == "native" else p],
+            invocation=f"run-{impl}",  # the native runs later: they replace no Keras cell
+            anchor_of={"native": backend, "keras": "tensorflow"}[impl]
+            if impl == "native" or backend == "keras2" else None,
+        )  # fmt: skip
+    runs, _ = results.read_all(tmp_path)
+    table = summary.rows(runs)
+    assert sorted(row.backend for row in table) == [
+        "keras2", "tensorflow", "torch", "torch native",
+    ]  # fmt: skip
+    native, keras2 = sorted(summary.anchors(table, summary.agreement(runs, tmp_path, [])),
+                            key=lambda a: a.keras.backend, reverse=True)  # fmt: skip
+    assert (native.keras.backend, native.anchor.backend, native.kind) == (
+        "torch", "torch native", "native",
+    )  # fmt: skip
+    # medians 300 s over 125 s; the first runs 300/100, the second 300/150
+    assert native.ratio == pytest.approx(2.4)
+    assert native.ratios == [pytest.approx(3.0), pytest.approx(2.0)]
+    assert native.same_class == [pytest.approx(0.75)]
+    assert (native.keras.test_accuracy, native.anchor.test_accuracy) == (0.990, 0.991)
+    assert native.keras.test_accuracy_std == 0.0
+    assert (keras2.keras.backend, keras2.anchor.backend, keras2.kind) == (
+        "tensorflow", "keras2", "keras2",
+    )  # fmt: skip
+    assert keras2.ratio == pytest.approx(100 / 80) and keras2.same_class == [1.0]
+    md = (tmp_path / report.write_report(tmp_path)[0].name).read_text()
+    section = md.split("## Anchors: how much of the time is Keras's\n")[1].split("\n## ")[0]
+    torch_part = section.split("### torch\n")[1]
+    assert "| torch native | 2 | 300.0 | 125.0 | 2.40 [2.00–3.00] | 99.00 ± 0.00 | 99.10 ± 0.00 " \
+        "| 75.00 |" in torch_part  # fmt: skip
+    assert (
+        "| keras2 | 1 | 100.0 | 80.0 | 1.25 [1.25–1.25] | 98.90 | 99.20 | 100.00 |"
+        in (section.split("### tensorflow\n")[1])
+    )

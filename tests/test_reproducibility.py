@@ -134,3 +134,13 @@ def test_parity_reports_forward_difference_and_the_first_step_that_parts():
     probes["torch"]["losses"] = losses * drift
     assert rp.parity(probes)[0]["first_step_beyond"] == 6
     assert rp.parity(probes)[0]["within_tolerance"] is False
+
+
+def test_parity_pairs_every_two_keras_3_backends_and_each_anchor_with_its_own():
+    anchors = {"torch native": "torch", "keras2": "tensorflow"}
+    names = ["torch", "keras2", "tensorflow", "jax", "torch native"]
+    assert rp.parity_pairs(names, anchors) == [
+        ("jax", "tensorflow"), ("jax", "torch"), ("tensorflow", "torch"),
+        ("tensorflow", "keras2"), ("torch", "torch native"),
+    ]  # fmt: skip
+    assert rp.parity_pairs(["jax", "torch"], {}) == [("jax", "torch")]

@@ -76,11 +76,12 @@ def _version_5() -> dict:
     """A record as schema version 5 wrote it: the backend's settings in the environment."""
     data = make_result(invocation="x").to_dict()
     data["environment"]["threads"] = data.pop("backend_settings")
+    del data["spec"]["impl"]
     return {**data, "schema_version": 5}
 
 
 def _version_4() -> dict:
-    """A record as schema version 4 wrote it: no classes, no invocation."""
+    """A record as schema version 4 wrote it: no classes, no invocation, no impl."""
     data = _version_5()
     del data["recipe"]["classes"], data["invocation"]
     return {**data, "schema_version": 4}
@@ -370,6 +371,17 @@ def test_version_4_records_are_read_without_the_classes_and_the_invocation(tmp_p
     r = results.read(path)
     assert (r.recipe.classes, r.invocation) == (None, None)
     assert r.schema_version == results.SCHEMA_VERSION
+
+
+def test_version_5_records_are_read_as_keras_runs_and_impl_is_checked(tmp_path):
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(_version_5()))
+    assert results.read(path).spec.impl == "keras"
+    data = make_result().to_dict()
+    data["spec"]["impl"] = "plain"
+    path.write_text(json.dumps(data))
+    with pytest.raises(results.ResultError, match="spec: impl must be one of keras, native"):
+        results.read(path)
 
 
 def test_an_impossible_date_and_a_number_too_long_to_parse_are_refused(tmp_path):

@@ -69,6 +69,23 @@ class Backend:
     # True if an op returns before its work is done (JAX's asynchronous dispatch): the
     # step clock then waits for each step in a helper thread, not in the training loop.
     asynchronous: ClassVar[bool] = False
+    # An anchor row's Keras 3 counterpart: the backend whose figures it explains
+    # (`keras2`: tensorflow); parity compares the two. None for a Keras 3 backend.
+    anchor_of: ClassVar[str | None] = None
+    # What compile() is given unless the tuning says: Keras 3's "auto" (XLA on JAX only).
+    jit_compile_default: ClassVar[bool | str] = "auto"
+
+    @property
+    def keras_backend(self) -> str:
+        """The KERAS_BACKEND value its worker runs Keras with (and Keras reports)."""
+        return self.name
+
+    def keras(self) -> Any:
+        """The Keras the worker trains with, imported after `configure()` and before
+        the model plugin: Keras 3 here; see `keras2` for Keras 2."""
+        import keras
+
+        return keras
 
     def installed(self) -> bool:
         return importlib.util.find_spec(self.module) is not None
@@ -83,17 +100,20 @@ class Backend:
                 pass
         return found
 
+    def install_command(self) -> str:
+        """How to install it beside the harness, outside tox."""
+        return f"pip install 'keras-backend-harness[{self.extra}]'"
+
     def install_hint(self) -> str:
         return (
             f"the {self.name} backend needs the {self.module!r} package: run it in its own "
-            f"environment with `tox -e {self.tox_env}`, or `pip install "
-            f"'keras-backend-harness[{self.extra}]'`"
+            f"environment with `tox -e {self.tox_env}`, or `{self.install_command()}`"
         )
 
     def env(self, threads: int, tuned: bool = False) -> dict[str, str]:
         """Environment for the worker, set before keras (and the framework) is imported."""
         return {
-            "KERAS_BACKEND": self.name,
+            "KERAS_BACKEND": self.keras_backend,
             # Thread pools of the math libraries are sized when they load; the worker
             # also pins itself to `threads` CPUs, which every framework honours.
             **thread_env(threads),

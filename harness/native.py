@@ -1,0 +1,104 @@
+"""Native implementations: a model plugin's network written in one framework alone,
+without Keras, for the report's anchor rows (how much of a backend's time is Keras's).
+
+A model brings its own under the entry-point group `keras_harness.natives`, one per
+framework, named `<model>.<backend>` (`mnist_cnn.torch =
+"models.mnist_cnn_native.torch:Native"`), each a class with the interface of `Native`
+below. Weights cross the interface in Keras's layout (the order, shapes and values of
+the Keras model's `get_weights()`), so that the harness's numpy draw, the digests and the
+saved final weights mean the same for both implementations.
+
+This module imports no framework: the parent checks names with it before any worker
+starts; the worker loads the class.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from harness import plugins
+from harness.schema import Recipe
+
+
+def entry_name(model: str, backend: str) -> str:
+    return f"{model}.{backend}"
+
+
+def check(model: str, backend: str) -> None:
+    """A PluginError, naming those there are, if `model` has no native implementation
+    on `backend`."""
+    known = plugins.names("native")
+    if entry_name(model, backend) in known:
+        return
+    there = ", ".join(known) or "none"
+    raise plugins.PluginError(
+        f"model {model!r} has no native implementation on {backend} (native "
+        f"implementations, model.backend: {there}); run it with --impl keras"
+    )
+
+
+def load(model: str, backend: str) -> type[Native]:
+    check(model, backend)
+    return plugins.load("native", entry_name(model, backend))
+
+
+class Native:
+    """The interface of a native implementation; its framework is imported only by the
+    subclass, in the worker. Every method that returns numbers returns host values
+    (Python floats, numpy arrays): the step or prediction is done when it returns."""
+
+    data_format: ClassVar[str]  # the layout of the images it takes
+    jit_compile: ClassVar[bool]  # whether its steps are compiled (XLA), for the record
+    optimizer: ClassVar[str]  # the framework's optimizer it trains with, for the record
+    distributions: ClassVar[tuple[str, ...]] = ()  # its libraries beside the framework's
+
+    def __init__(
+        self, input_shape: tuple[int, ...], num_classes: int, seed: int, dropout: bool = True
+    ) -> None:
+        """Build the network for images of `input_shape` (in `data_format`); `seed`
+        seeds its dropout masks; `dropout` False leaves dropout out (parity)."""
+        raise NotImplementedError
+
+    def weight_plan(self) -> list[dict]:
+        """How the Keras model initialises each of its weights, in its order and layout
+        (`harness.modelinfo.weight_plan`), for the harness's numpy draw."""
+        raise NotImplementedError
+
+    def forward_flops(self) -> int:
+        """Floating-point operations of one image's forward pass, counted as
+        `harness.modelinfo.forward_flops` counts the Keras model's."""
+        raise NotImplementedError
+
+    def set_weights(self, arrays: list[np.ndarray]) -> None:
+        """Load weights given in Keras's layout."""
+        raise NotImplementedError
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights, in Keras's layout."""
+        raise NotImplementedError
+
+    def compile(self, recipe: Recipe) -> None:
+        """Make the optimizer of `recipe` (its `optimizer` config and `loss`), for the
+        weights as they are now."""
+        raise NotImplementedError
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """One optimizer step on a batch; its mean loss and the share of it classified
+        right, before the step."""
+        raise NotImplementedError
+
+    def predict_on_batch(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities of a batch, as float32, dropout off."""
+        raise NotImplementedError
+
+    def parameters(self) -> int:
+        return sum(int(np.prod(e["shape"])) for e in self.weight_plan())
+
+
+def crossentropy(y: np.ndarray, p: np.ndarray, epsilon: float = 1e-7) -> float:
+    """Keras's categorical cross-entropy of probabilities `p` against one-hot `y`, the
+    mean over the images: `p` clipped to [epsilon, 1 - epsilon]."""
+    p = np.clip(p.astype("float64"), epsilon, 1 - epsilon)
+    return float(np.mean(-np.sum(y * np.log(p), axis=1)))
