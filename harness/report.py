@@ -33,7 +33,7 @@ from harness.summary import (
     shared,
     versions,
 )
-from harness.tables import reproducibility_sections, time_sections
+from harness.tables import placement_table, reproducibility_sections, time_sections
 from harness.text import (
     CODE_TEXT,
     DISTURBED_TEXT,
@@ -197,6 +197,7 @@ def _results_sections(
         out += ["Shared the machine (trained while other runs ran on it):", ""]
         out += [f"- {a}: beside {', '.join(b)}" for a, b in beside.items()]
         out += [""]
+    out += placement_table(runs)
     unlearned = [(r, why) for r in runs if (why := not_converged(r))]
     if unlearned:
         out += ["Not converged (kept in the tables: a result, not a crash):", ""]

@@ -184,7 +184,8 @@ def comparisons(table: list[dict], pairs: list[dict], spread: list[dict]) -> lis
 def interval(r: RunResult) -> tuple[str, float, float] | None:
     """Where and when a run's worker lived: its machine, and its start and end in seconds
     since the epoch (the record is made at the end; its wall time reaches back to the
-    start); None without a host (before schema version 5) or a wall time."""
+    start); None without a host (before schema version 5) or a wall time. The machine is
+    the host, not the Ray node: two nodes on one host share its cores and memory."""
     host, wall = r.environment.get("host"), r.timings.get("wall_s")
     if host is None or wall is None:
         return None
@@ -206,6 +207,30 @@ def shared(runs: list[RunResult]) -> dict[str, list[str]]:
         if beside:
             out[a] = beside
     return out
+
+
+def placement(runs: list[RunResult]) -> list[dict]:
+    """Where each run ran, by host, Ray node and CPUs, in the order they started, and how
+    many other runs shared its host meanwhile; empty when all ran on one host without
+    Ray (then there is nothing to tell)."""
+    envs = {r.run_id: r.environment for r in runs}
+    if len({e.get("host") for e in envs.values()}) < 2 and not any(
+        e.get("node") for e in envs.values()
+    ):
+        return []
+    beside = shared(runs)
+    placed = [
+        {
+            "host": envs[r.run_id].get("host"),
+            "node": envs[r.run_id].get("node"),
+            "cpus": envs[r.run_id]["cpus_used"],
+            "start": span[1] if (span := interval(r)) else None,
+            "run_id": r.run_id,
+            "beside": len(beside.get(r.run_id, [])),
+        }
+        for r in runs
+    ]
+    return sorted(placed, key=lambda p: (p["host"] or "", p["node"] or "", p["start"] or 0.0))
 
 
 def summarize(runs: list[RunResult], beside: dict[str, list[str]] | None = None) -> dict:

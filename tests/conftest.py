@@ -33,6 +33,7 @@ def make_result(
     dirty: bool = False,
     invocation: str | None = None,
     host: str | None = None,
+    node: str | None = None,
 ) -> results.RunResult:
     """A complete, valid result record with the numbers a test chooses."""
     spec = RunSpec(
@@ -69,6 +70,7 @@ def make_result(
             "variables": {"KERAS_BACKEND": backend},
             "git": {"commit": commit, "dirty": dirty},
             **({"host": host} if host else {}),
+            **({"node": node} if node else {}),
         },
         timings={
             **phases,
