@@ -14,6 +14,8 @@ from harness.config import DATA_FORMATS, ConfigError
 # Variables that change what a framework does; all of them are recorded.
 RECORDED_PREFIXES = ("KERAS_", "XLA_", "OMP_", "TF_", "MKL_", "OPENBLAS_", "JAX_", "TORCH_")
 RECORDED_NAMES = ("CUDA_VISIBLE_DEVICES", "HARNESS_DATA_DIR")
+# The Ray node a run's task ran on (--executor ray), named by that task to its worker.
+NODE_ENV = "HARNESS_RAY_NODE"
 
 
 def keras_home() -> Path:
@@ -103,8 +105,10 @@ def capture(libraries: dict[str, str], threads: dict[str, object]) -> dict[str, 
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         # With the run's wall time and the time its record was made, where and when it
-        # ran: the report marks runs that shared a machine with another run (--jobs).
+        # ran: the report marks runs that shared a machine with another run (--jobs,
+        # Ray). `node`: the Ray node's id, None elsewhere.
         "host": platform.node(),
+        "node": os.environ.get(NODE_ENV),
         "cpu_model": cpu_model(),
         "cpus_total": os.cpu_count(),
         "cpus_used": sorted(os.sched_getaffinity(0)),

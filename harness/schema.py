@@ -176,6 +176,7 @@ RECORD = {
         "variables": mapping(STRING),
         "git": absent_or(nullable(mapping())),
         "host": absent_or(STRING),  # from schema version 5
+        "node": absent_or(nullable(TEXT)),  # a Ray node's id; absent before --executor ray
     },
     "timings": {
         **dict.fromkeys(PHASES, SECONDS),
