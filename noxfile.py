@@ -67,8 +67,9 @@ def unit(session: nox.Session) -> None:
 
 @nox.session(name="test-cross", python="3.11", tags=["test"])
 def cross_backend_tests(session: nox.Session) -> None:
-    """Tests across backends (starting points, parity): all three frameworks in one env."""
-    session.install(".[tensorflow,jax,torch,test]")
+    """Tests across backends (starting points, parity, a two-node Ray cluster): all three
+    frameworks and Ray in one env."""
+    session.install(".[tensorflow,jax,torch,ray,test]")
     session.run("pytest", "-m", "cross_backend", *session.posargs, env=_env(session))
 
 

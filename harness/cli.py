@@ -12,6 +12,7 @@ import math
 import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -101,18 +102,44 @@ class Console:
 
     def __init__(self, mode: str) -> None:
         self.mode = mode
+        self._lock = threading.Lock()  # runs announce themselves from their threads
+
+    def _line(self, text: str) -> None:
+        with self._lock:
+            print(text, flush=True)
 
     def say(self, text: str) -> None:
         if self.mode == "normal":
-            print(text, flush=True)
+            self._line(text)
 
     def event(self, **fields: object) -> None:
         if self.mode == "json":
-            print(json.dumps(fields), flush=True)
+            self._line(json.dumps(fields))
 
 
 def _label(spec: RunSpec) -> str:
     return f"{system(spec.backend, spec.impl)} (seed {spec.seed})"
+
+
+def _executor(args: argparse.Namespace, threads: int):
+    """The executor the options ask for; a Ray cluster is reached (and checked) here,
+    before any run starts."""
+    if args.executor != "ray":
+        for given, option in ((args.address, "--address"), (args.exclusive, "--exclusive"),
+                              (args.retries, "--retries")):  # fmt: skip
+            if given:
+                raise ConfigError(f"{option} is for --executor ray")
+        return executors.Jobs(args.jobs, threads) if args.jobs > 1 else executors.Local()
+    if args.jobs > 1:
+        raise ConfigError("--jobs is for this machine; with --executor ray, Ray places the runs")
+    if not args.address:
+        raise ConfigError(
+            "--executor ray needs --address HOST:PORT, the head node's (`ray start --head` "
+            "prints it)"
+        )
+    from harness import ray_executor
+
+    return ray_executor.Ray(args.address, threads, args.exclusive, args.retries or 0)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -125,15 +152,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     worker_options = () if console.mode == "normal" else ("--quiet",)
     invocation = results.new_invocation_id()
 
-    executor = executors.Jobs(args.jobs, specs[0].threads) if args.jobs > 1 else executors.Local()
+    executor = _executor(args, specs[0].threads)
     running: dict[Path, str] = {}  # result file -> label, of the runs in progress
 
-    def start(spec: RunSpec, cpus: list[int] | None, workers) -> launcher.Outcome | None:
+    def start(spec: RunSpec, place: executors.Place) -> launcher.Outcome | None:
         label = _label(spec)
-        on = f" on CPUs {','.join(map(str, cpus))}" if cpus else ""
         console.say(
             f"==> {label}: {spec.model} on {spec.dataset}, profile {spec.profile}, "
-            f"init {spec.init}, {spec.threads} threads{on}"
+            f"init {spec.init}, {spec.threads} threads{place.where}"
         )
         run_id = results.new_run_id(
             system(spec.backend, spec.impl).replace(" ", "-"),
@@ -141,10 +167,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         )  # fmt: skip
         out = results.runs_dir(args.results) / f"{run_id}.json"
         running[out] = label
-        outcome = launcher.launch(
-            spec, out, invocation, *worker_options,
-            stdout=sys.stderr if args.json else None, cpus=cpus, workers=workers,
-        )  # fmt: skip
+        outcome = place.launch(
+            spec, out, invocation, *worker_options, stdout=sys.stderr if args.json else None
+        )
         if outcome is not None:  # it finished; an interrupted run stays in `running`
             del running[out]
         return outcome
@@ -330,14 +355,23 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+def _int_from(lo: int):
+    """An argparse type: an integer >= `lo`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"must be >= {lo}, got {value}")
+        return value
+
+    return parse
+
+
+_positive_int = _int_from(1)
+_non_negative_int = _int_from(0)
 
 
 def _positive_float(text: str) -> float:
@@ -431,6 +465,25 @@ def parser() -> argparse.ArgumentParser:
         default=1,
         help="runs at once on this machine, each pinned to its own --threads CPUs "
         "(default 1: one at a time, for the cleanest timings)",
+    )
+    run.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local (default): this machine; ray: each run a task on the Ray cluster at "
+        "--address, asking for --threads CPUs (pip install 'keras-backend-harness[ray]')",
+    )
+    run.add_argument("--address", help="the Ray cluster's head, HOST:PORT (--executor ray)")
+    run.add_argument(
+        "--exclusive",
+        action="store_true",
+        help="--executor ray: one run per node at a time, for timings (each run asks for "
+        "as many CPUs as the cluster's largest node has)",
+    )
+    run.add_argument(
+        "--retries",
+        type=_non_negative_int,
+        help="--executor ray: rerun a run whose node was lost up to N times (default 0)",
     )
     output = run.add_mutually_exclusive_group()
     output.add_argument("--quiet", action="store_true", help="print only errors and the report")

@@ -15,6 +15,8 @@ from harness.schema import Environment, Git
 # Variables that change what a framework does; all of them are recorded.
 RECORDED_PREFIXES = ("KERAS_", "XLA_", "OMP_", "TF_", "MKL_", "OPENBLAS_", "JAX_", "TORCH_")
 RECORDED_NAMES = ("CUDA_VISIBLE_DEVICES", "HARNESS_DATA_DIR")
+# The Ray node a run's task ran on (--executor ray), named by that task to its worker.
+NODE_ENV = "HARNESS_RAY_NODE"
 
 
 def keras_home() -> Path:
@@ -104,6 +106,7 @@ def capture(libraries: dict[str, str]) -> Environment:
         python=sys.version.split()[0],
         platform=platform.platform(),
         host=platform.node(),
+        node=os.environ.get(NODE_ENV),
         cpu_model=cpu_model(),
         cpus_total=os.cpu_count(),
         cpus_used=sorted(os.sched_getaffinity(0)),

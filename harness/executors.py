@@ -1,34 +1,68 @@
 """Where the runs of one invocation go: one after another (`Local`, the default, for the
-cleanest timings) or N at once on this machine, each pinned to its own CPUs (`Jobs`,
-`--jobs N`). Either way a run is the same worker process started by `harness.launcher`;
-nothing else in the harness knows which executor ran it.
+cleanest timings), N at once on this machine, each pinned to its own CPUs (`Jobs`,
+`--jobs N`), or to a Ray cluster (`harness.ray_executor`, `--executor ray`). Whichever,
+a run is the same worker process started by `harness.launcher`; nothing else in the
+harness knows which executor ran it.
 """
 
 from __future__ import annotations
 
+import functools
 import queue
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 
 from harness import launcher
 from harness.config import ConfigError, RunSpec, available_cpus
 
-# Starts one run on the CPUs given (None: the first --threads of this process's CPUs),
-# its worker registered with the executor's `Workers` (None: it stops on Ctrl-C alone);
-# None when the run was stopped from outside.
-Start = Callable[
-    [RunSpec, "list[int] | None", "launcher.Workers | None"], "launcher.Outcome | None"
-]
+
+@dataclass(frozen=True)
+class Place:
+    """Where an executor runs one run: in words for the user (" on CPUs 0,1"), and how
+    it launches the run there, with `launcher.launch`'s arguments and result (None: it
+    was stopped from outside, and wrote nothing)."""
+
+    where: str
+    launch: Callable[..., launcher.Outcome | None]
+
+
+# Announces one run, names its result file and launches it at the place given.
+Start = Callable[[RunSpec, Place], "launcher.Outcome | None"]
 
 
 class Local:
     """One run at a time, in the order given."""
 
     def map(self, specs: Iterable[RunSpec], start: Start) -> Iterator[launcher.Outcome]:
+        here = Place("", launcher.launch)
         for spec in specs:
-            outcome = start(spec, None, None)
+            outcome = start(spec, here)
             if outcome is not None:
                 yield outcome
+
+
+def as_finished(
+    calls: list[Callable[[], launcher.Outcome | None]], stop: Callable[[], None], threads: int
+) -> Iterator[launcher.Outcome]:
+    """The calls, `threads` at a time, their outcomes as they come. Leaving early (a
+    failure with --fail-fast, Ctrl-C) starts no more of them, calls `stop`, which must
+    make those still going return soon, and waits for them."""
+    pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="harness-run")
+    pending: set[Future] = {pool.submit(call) for call in calls}
+    try:
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                outcome = future.result()
+                if outcome is not None:
+                    yield outcome
+    finally:
+        for future in pending:
+            future.cancel()
+        if pending:
+            stop()
+        pool.shutdown(wait=True)
 
 
 class Jobs:
@@ -41,12 +75,11 @@ class Jobs:
                 f"--jobs {n} with {threads} threads each needs {n * threads} CPUs; this "
                 f"process may use {len(cpus)}: lower --jobs or --threads"
             )
-        self.n = n
         self.slots = [cpus[i * threads : (i + 1) * threads] for i in range(n)]
 
     def map(self, specs: Iterable[RunSpec], start: Start) -> Iterator[launcher.Outcome]:
-        """Outcomes as runs finish. Leaving early (a failure with --fail-fast, Ctrl-C)
-        starts nothing more and stops the runs in progress, which write nothing."""
+        """Outcomes as runs finish. Leaving early starts nothing more and stops the runs
+        in progress, which write nothing."""
         free: queue.Queue[list[int]] = queue.Queue()
         for slot in self.slots:
             free.put(slot)
@@ -55,22 +88,13 @@ class Jobs:
         def one(spec: RunSpec) -> launcher.Outcome | None:
             cpus = free.get()
             try:
-                return None if workers.stopped else start(spec, cpus, workers)
+                if workers.stopped:
+                    return None
+                on = f" on CPUs {','.join(map(str, cpus))}"
+                return start(spec, Place(on, functools.partial(launcher.launch, cpus=cpus,
+                                                               workers=workers)))  # fmt: skip
             finally:
                 free.put(cpus)
 
-        pool = ThreadPoolExecutor(self.n, thread_name_prefix="harness-job")
-        pending = {pool.submit(one, spec) for spec in specs}
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    outcome = future.result()
-                    if outcome is not None:
-                        yield outcome
-        finally:
-            for future in pending:
-                future.cancel()
-            if pending:
-                workers.stop()
-            pool.shutdown(wait=True)
+        calls = [functools.partial(one, spec) for spec in specs]
+        return as_finished(calls, workers.stop, len(self.slots))

@@ -117,7 +117,7 @@ def said_by_worker(tail: list[str]) -> bool:
 
 
 def record_failure(
-    spec: RunSpec, out: Path, reason: str, code: int, tail: list[str], invocation: str | None
+    spec: RunSpec, out: Path, reason: str, code: int | None, tail: list[str], invocation: str | None
 ) -> None:
     """Write a result that says the run failed and why."""
     results.write(
@@ -170,9 +170,27 @@ def launch(
         try:
             return Outcome(spec, out, results.read(out))
         except results.ResultError as e:  # replaced below by the failure's record
-            reason = f"the worker wrote a result the harness cannot read: {e}"
+            reason = unreadable(e)
     else:
         reason = failure_reason(code, tail)
+    return failed(spec, out, invocation, reason, code, tail)
+
+
+def unreadable(e: results.ResultError) -> str:
+    return f"the worker wrote a result the harness cannot read: {e}"
+
+
+def failed(
+    spec: RunSpec,
+    out: Path,
+    invocation: str,
+    reason: str,
+    code: int | None = None,
+    tail: list[str] | None = None,
+) -> Outcome:
+    """A failed run's outcome, after its failure record is written to `out` (unless even
+    that cannot be written: then the outcome says why)."""
+    tail = tail or []
     try:
         record_failure(spec, out, reason, code, tail, invocation)
     except OSError as e:

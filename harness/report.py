@@ -20,7 +20,12 @@ from harness import results, speed, summary
 from harness.plots import plot_curves, plot_speed
 from harness.schema import LATENCY_BATCHES, PHASES
 from harness.summary import ALPHA, VARIANT_FIELDS, Comparison, Row, Summary, system_of, versions
-from harness.tables import anchor_sections, reproducibility_sections, time_sections
+from harness.tables import (
+    anchor_sections,
+    placement_table,
+    reproducibility_sections,
+    time_sections,
+)
 from harness.text import (
     CODE_TEXT,
     DISTURBED_TEXT,
@@ -177,6 +182,7 @@ def _results_sections(
         out += ["Shared the machine (trained while other runs ran on it):", ""]
         out += [f"- {a}: beside {', '.join(b)}" for a, b in s.shared.items()]
         out += [""]
+    out += placement_table(s.placement)
     if s.not_converged:
         out += ["Not converged (kept in the tables: a result, not a crash):", ""]
         out += [f"- {r.run_id}: {cell(why)}" for r, why in s.not_converged]

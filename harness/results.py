@@ -232,12 +232,23 @@ class RunFiles:
         self.out = Path(out)
         self._staged: list[tuple[Path, Path]] = []  # (temporary, final)
 
-    def stage_arrays(self, name: str, arrays: list[np.ndarray]) -> None:
-        """Arrays to publish as `name` (.npz: arr_0, arr_1, ...) beside the result."""
+    @contextmanager
+    def _stage(self, name: str) -> Iterator[IO]:
         final = self.out.parent / name
         with _staged(final, "wb") as (f, tmp):
             self._staged.append((tmp, final))
+            yield f
+
+    def stage_arrays(self, name: str, arrays: list[np.ndarray]) -> None:
+        """Arrays to publish as `name` (.npz: arr_0, arr_1, ...) beside the result."""
+        with self._stage(name) as f:
             np.savez(f, *arrays)
+
+    def stage_bytes(self, name: str, data: bytes) -> None:
+        """A file to publish as `name` beside the result, as it was written elsewhere
+        (by a run on a Ray node)."""
+        with self._stage(name) as f:
+            f.write(data)
 
     def publish(self, result: RunResult) -> None:
         published = []

@@ -229,6 +229,7 @@ class Environment(Section):
     # With the run's wall time and the time its record was made, where and when it ran:
     # the report marks runs that shared a machine with another run (--jobs).
     host: str | None = ruled(absent_or(STRING))  # from schema version 5
+    node: str | None = ruled(absent_or(TEXT))  # a Ray node's id; none before --executor ray
     cpu_model: str = ruled(STRING)
     cpus_total: int | None = ruled(absent_or(integer(1)))
     cpus_used: list[int] = ruled(listing(integer(0)))

@@ -192,7 +192,8 @@ def select(records: list[RunResult], everything: bool = False) -> Selection:
 def interval(r: RunResult) -> tuple[str, float, float] | None:
     """Where and when a run's worker lived: its machine, and its start and end in seconds
     since the epoch (the record is made at the end; its wall time reaches back to the
-    start); None without a host (before schema version 5) or a wall time."""
+    start); None without a host (before schema version 5) or a wall time. The machine is
+    the host, not the Ray node: two nodes on one host share its cores and memory."""
     host, wall = r.environment.host, r.timings.wall_s
     if host is None or wall is None:
         return None
@@ -214,6 +215,40 @@ def shared(runs: list[RunResult]) -> dict[str, list[str]]:
         if beside:
             out[a] = beside
     return out
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one run ran, and how many other runs shared its host meanwhile."""
+
+    host: str | None
+    node: str | None  # the Ray node's id (--executor ray)
+    cpus: list[int]
+    start: float | None  # seconds since the epoch
+    run_id: str
+    beside: int
+
+
+def placement(runs: list[RunResult], beside: dict[str, list[str]] | None = None) -> list[Placement]:
+    """Where each run ran, by host, Ray node and CPUs, in the order they started; empty
+    when all ran on one host without Ray (then there is nothing to tell). `beside`:
+    `shared(runs)`, made here if not given."""
+    beside = shared(runs) if beside is None else beside
+    envs = [r.environment for r in runs]
+    if len({e.host for e in envs}) < 2 and not any(e.node for e in envs):
+        return []
+    placed = [
+        Placement(
+            host=r.environment.host,
+            node=r.environment.node,
+            cpus=r.environment.cpus_used,
+            start=span[1] if (span := interval(r)) else None,
+            run_id=r.run_id,
+            beside=len(beside.get(r.run_id, [])),
+        )
+        for r in runs
+    ]
+    return sorted(placed, key=lambda p: (p.host or "", p.node or "", p.start or 0.0))
 
 
 @dataclass(frozen=True)
@@ -594,6 +629,7 @@ class Summary:
     agreement: list[Agreement]
     noise: list[Noise]
     shared: dict[str, list[str]]  # run id -> the runs beside it on its machine
+    placement: list[Placement]
     not_converged: list[tuple[RunResult, str]]  # and why
     anchors: list[Anchor]
     references: list[float]  # the models' published test accuracies
@@ -617,6 +653,7 @@ def build(results_dir: Path, everything: bool = False) -> Summary:
         agreement=pairs,
         noise=spread,
         shared=beside,
+        placement=placement(runs, beside),
         not_converged=[(r, why) for r in runs if (why := not_converged(r))],
         anchors=anchors(table, pairs),
         references=sorted({r.recipe.reference_accuracy for r in runs} - {None}),

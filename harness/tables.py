@@ -1,14 +1,15 @@
-"""The report's detailed tables: where the time goes (every phase of the run, the
-training, the efficiency), reproducibility (starting points, run to run, across
+"""The report's detailed tables: where the runs ran, where the time goes (every phase of
+the run, the training, the efficiency), reproducibility (starting points, run to run, across
 backends, against seed-to-seed noise), and parity."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from harness import machine, speed
 from harness.schema import LATENCY_BATCHES, PHASES
-from harness.summary import Anchor, Group, Row, Summary, by
+from harness.summary import Anchor, Group, Placement, Row, Summary, by
 from harness.text import (
     DISTURBED_MARK,
     NOISY_TEXT,
@@ -24,6 +25,27 @@ from harness.text import (
     unaccounted_text,
     yes_no,
 )
+
+
+def placement_table(placed: list[Placement]) -> list[str]:
+    """Where the runs ran (`summary.placement`), when there is something to tell."""
+    if not placed:
+        return []
+    out = [
+        "Where the runs ran: host, Ray node (`--executor ray`), the CPUs each run was "
+        "pinned to, when it started, and how many other runs trained on its host "
+        "meanwhile.",
+        "",
+        "| Host | Ray node | CPUs | Started (UTC) | Run | Beside |",
+        "|---|---|---|---|---|--:|",
+    ]
+    for p in placed:
+        start = "–" if p.start is None else time.strftime("%H:%M:%S", time.gmtime(p.start))
+        out.append(
+            f"| {p.host or '–'} | {(p.node or '–')[:12]} "
+            f"| {','.join(map(str, p.cpus))} | {start} | {p.run_id} | {p.beside} |"
+        )
+    return [*out, ""]
 
 
 def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list[str]:

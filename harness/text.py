@@ -151,8 +151,9 @@ OUTLIER_TEXT = (
 SHARED_MARK = " ⇄"
 SHARED_TEXT = (
     f"{SHARED_MARK.strip()} shared: a run of the row trained while another run ran on the "
-    "same machine (`--jobs`, or two `run`s at once), so its times are not comparable with "
-    "those of runs that had the machine alone; the runs are listed below the table."
+    "same machine (`--jobs`, two `run`s at once, or Ray runs on one host, even on two of its "
+    "nodes), so its times are not comparable with those of runs that had the machine "
+    "alone; the runs are listed below the table."
 )
 
 

@@ -35,6 +35,7 @@ def make_result(
     host: str | None = None,
     impl: str = "keras",
     anchor_of: str | None = None,
+    node: str | None = None,
 ) -> results.RunResult:
     """A complete, valid result record with the numbers a test chooses."""
     spec = RunSpec(
@@ -72,6 +73,7 @@ def make_result(
             variables={"KERAS_BACKEND": backend},
             git=schema.Git(commit=commit, dirty=dirty),
             host=host,
+            node=node,
         ),
         backend_settings={},
         timings=schema.Timings(

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+import threading
 
 import pytest
 from conftest import make_result
@@ -320,6 +321,16 @@ def test_a_full_disk_ends_in_one_error_line_and_the_parent_never_crashes(
 
 def test_jobs_run_at_once_each_on_its_own_cpus(fake_workers, tmp_path, monkeypatch):
     monkeypatch.setattr(executors, "available_cpus", lambda: [0, 1, 2, 3])
+    # Each worker starts only beside another (a fake one ends at once, and the same job
+    # could otherwise take the next run and its slot before the other job had one).
+    beside = threading.Barrier(2, timeout=30)
+    fake = launcher.start_worker
+
+    def start_worker(*args, **kwargs):
+        beside.wait()
+        return fake(*args, **kwargs)
+
+    monkeypatch.setattr(launcher, "start_worker", start_worker)
     argv = ["run", "--backend", "tf,torch", "--seeds", "1,2", "--jobs", "2", "--threads", "2"]
     assert cli.main([*argv, "--results", str(tmp_path)]) == 0
     assert sorted(b for b, _, _ in fake_workers) == ["tensorflow"] * 2 + ["torch"] * 2

@@ -575,3 +575,30 @@ def test_anchor_rows_give_keras_3s_time_over_the_anchors_with_accuracy_and_agree
         "| keras2 | 1 | 100.0 | 80.0 | 1.25 [1.25–1.25] | 98.90 | 99.20 | 100.00 |"
         in (section.split("### tensorflow\n")[1])
     )
+
+
+def test_the_report_says_where_runs_ran_by_host_and_node(tmp_path, write_result):
+    a = write_result(backend="jax", host="box", node="a" * 56, created="2026-11-25T10:00:00Z")
+    b = write_result(backend="torch", host="box", node="b" * 56, created="2026-11-25T10:00:30Z")
+    c = write_result(backend="tensorflow", host="far", node="c" * 56)
+    placed = summary.placement(results.read_all(tmp_path)[0])
+    # Two nodes of one host share its cores: runs on both at once shared the machine.
+    assert [(p.run_id, p.beside) for p in placed] == [(a.stem, 1), (b.stem, 1), (c.stem, 0)]
+    md = report.write_report(tmp_path)[0].read_text()
+    assert f"| box | {'a' * 12} | 0 | 09:58:24 | {a.stem} | 1 |" in md
+    assert f"| far | {'c' * 12} | 0 | 09:58:24 | {c.stem} | 0 |" in md
+
+
+def test_runs_on_one_machine_without_ray_need_no_placement(tmp_path, write_result):
+    write_result(backend="jax", host="box")
+    write_result(backend="torch", host="box")
+    assert summary.placement(results.read_all(tmp_path)[0]) == []
+    assert "Where the runs ran" not in report.write_report(tmp_path)[0].read_text()
+
+
+def test_a_record_that_names_no_node_still_reads(tmp_path, write_result):
+    path = write_result()
+    data = json.loads(path.read_text())
+    del data["environment"]["node"]  # records of older harnesses
+    path.write_text(json.dumps(data))
+    assert results.read(path).environment.node is None
