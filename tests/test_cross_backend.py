@@ -32,8 +32,9 @@ def harness(tmp_path, *argv: str) -> None:
 
 
 def test_same_seed_gives_the_same_starting_point_on_every_backend(tmp_path):
+    # Two runs at once, a CPU each: the digests do not depend on what runs beside.
     common = ["--backend", "tf,jax,torch", "--dataset", "synthetic", "--threads", "1",
-              "--epochs", "1", "--train-images", "500", "--no-report"]  # fmt: skip
+              "--epochs", "1", "--train-images", "500", "--no-report", "--jobs", "2"]  # fmt: skip
     harness(tmp_path / "harness", "run", *common, "--seeds", "1,2")
     harness(tmp_path / "keras", "run", *common, "--init", "keras")
 
