@@ -460,7 +460,13 @@ def test_the_native_model_is_the_keras_model_agrees_with_it_and_trains_without_k
     model.compile(optimizer=keras.optimizers.deserialize(
         {"class_name": "Adadelta", "config": {"learning_rate": 1.0}}),
         loss="categorical_crossentropy")  # fmt: skip
-    twin.compile(mnist_cnn.DEFAULTS)
+    twin.compile(
+        schema.Recipe(
+            epochs=1, batch_size=500, train_images=500, test_images=500, classes=10,
+            optimizer=mnist_cnn.DEFAULTS["optimizer"], loss=mnist_cnn.DEFAULTS["loss"],
+            data_format=implementation.data_format,
+        )
+    )  # fmt: skip
     loaded = Synthetic().load()
     x, y = prepare(loaded.train, implementation.data_format, 10, True)
     probes = {"keras": {"outputs": model.predict(x[:200], verbose=0)},
