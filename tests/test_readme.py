@@ -36,8 +36,12 @@ def _commits(runs: list[results.RunResult]) -> str:
     return ", ".join(sorted({g.commit[:7] for g in git}))
 
 
+def _keras_3(runs: list[results.RunResult]) -> list[results.RunResult]:
+    return [r for r in runs if r.spec.impl == "keras" and r.spec.backend in BACKEND_ORDER]
+
+
 def reference_table(folder: Path) -> str:
-    runs = _ok_runs(folder)
+    runs = _keras_3(_ok_runs(folder))
     table = sorted(
         summary.rows(runs),
         key=lambda row: (BACKEND_ORDER.index(row.backend), row.variant.group.profile),
@@ -140,10 +144,58 @@ def seeds_block(folder: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+def _anchors(folder: Path) -> list[summary.Anchor]:
+    runs = _ok_runs(folder)
+    return summary.anchors(summary.rows(runs), summary.agreement(runs, folder, []))
+
+
+def anchors_block(folder: Path) -> str:
+    """Keras 3 against each anchor row: Keras 2, and each framework without Keras."""
+    found = sorted(_anchors(folder), key=lambda a: (BACKEND_ORDER.index(a.keras.backend), a.kind))
+    out = [
+        f"From the seed-profile runs in `{folder.relative_to(ROOT)}` (Keras 3 at commit "
+        f"{_commits([r for a in found for r in a.keras.members])}, the anchors at commit "
+        f"{_commits([r for a in found for r in a.anchor.members])}), medians from its report:",
+        "",
+        "| backend | anchor | Keras 3 fit() | anchor fit() | Keras 3 / anchor | Keras 3 test acc. "
+        "| anchor test acc. | same class |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for a in found:
+        out.append(
+            f"| {NAMES[a.keras.backend]} | {a.anchor.backend} | {a.keras.fit_s:,.0f} s "
+            f"| {a.anchor.fit_s:,.0f} s | {a.ratio:.2f} | {100 * a.keras.test_accuracy:.2f} % "
+            f"| {100 * a.anchor.test_accuracy:.2f} % | {100 * min(a.same_class):.2f} % |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def ray_block(folder: Path) -> str:
+    """Where the Ray reference ran and how long it took, from its records."""
+    runs = _ok_runs(folder)
+    placed = summary.placement(runs)
+    start = min(p.start for p in placed)
+    end = max(summary.interval(r)[2] for r in runs)
+    nodes = summary.by(placed, lambda p: p.node)
+    return (
+        f"From `{folder.relative_to(ROOT)}` (commit {_commits(runs)}): {len(runs)} runs on "
+        f"{len(nodes)} nodes ({', '.join(str(len(v)) for v in nodes.values())} runs), "
+        f"{sum(p.beside > 0 for p in placed)} of them beside another on the host, "
+        f"{(end - start) / 60:.1f} minutes from the first run's start to the last result.\n"
+    )
+
+
+def test_every_anchor_of_the_full_reference_learned_the_seed_model():
+    found = _anchors(ROOT / "results/reference/full")
+    assert found and all(a.anchor.test_accuracy >= 0.988 for a in found)
+
+
 @pytest.mark.parametrize(
     ("name", "make", "folder"),
     [
         ("reference-full", reference_table, "results/reference/full"),
+        ("anchors", anchors_block, "results/reference/full"),
+        ("reference-ray", ray_block, "results/reference/ray"),
         ("overhead", overhead_table, "results/overhead"),
         ("reference-seeds", seeds_block, "results/reference"),
     ],
@@ -154,7 +206,7 @@ def test_readme_quotes_the_committed_results_as_they_are(name, make, folder):
 
 
 def test_the_full_reference_has_no_outlying_sample_as_readme_says():
-    runs = _ok_runs(ROOT / "results/reference/full")
+    runs = _keras_3(_ok_runs(ROOT / "results/reference/full"))
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert "no steady sample of these runs lies outside 3× its run's median" in readme
     assert speed.OUTLIER_FACTOR == 3 and speed.outliers(runs) == []
