@@ -3,7 +3,7 @@ without Keras, for the report's anchor rows (how much of a backend's time is Ker
 
 A model brings its own under the entry-point group `keras_harness.natives`, one per
 framework, named `<model>.<backend>` (`mnist_cnn.torch =
-"models.mnist_cnn_native.torch:Native"`), each a class with the interface of `Native`
+"harness.backends.mnist_cnn_native.torch:Native"`), each a class with the interface of `Native`
 below. Weights cross the interface in Keras's layout (the order, shapes and values of
 the Keras model's `get_weights()`), so that the harness's numpy draw, the digests and the
 saved final weights mean the same for both implementations.

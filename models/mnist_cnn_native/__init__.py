@@ -1,6 +1,7 @@
-"""The seed model (`models/mnist_cnn.py`) without Keras, one module per framework:
-`torch.py` (torch.nn, NCHW), `jax.py` (a jitted step, optax), `tensorflow.py`
-(tf.Variable, tf.function, GradientTape). Here is what they share, framework-free: the
+"""The seed model (`models/mnist_cnn.py`) without Keras, one module per framework in
+harness/backends/mnist_cnn_native/ (frameworks are imported there only): `torch.py`
+(torch.nn, NCHW), `jax.py` (a jitted step, optax), `tensorflow.py` (tf.Variable,
+tf.function, GradientTape). Here is what they share, framework-free: the
 Keras model's weights (order, shapes, initialisers), its FLOPs, and the recipe as Keras
 reads it.
 
