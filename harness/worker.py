@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import argparse
 import copy
-import ctypes
 import dataclasses
 import importlib.metadata
 import json
 import os
-import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +38,7 @@ from harness.backends import resolve
 from harness.backends.base import Backend, Tuning
 from harness.config import ConfigError, RunSpec, available_cpus
 from harness.datasets.base import DatasetError, Split, prepare
+from harness.stopping import STOP, Stopped, die_with_parent, exit_now
 
 
 class TrainingDiverged(RuntimeError):
@@ -219,6 +218,9 @@ def fit(s: Session, quiet: bool) -> tuple[dict[str, list[float]], Clocks, Callab
             clocks.epochs.start()
             clocks.steps.start()
 
+        def on_train_batch_begin(self, batch, logs=None):
+            STOP.check()  # in this thread, before each step (the end may run in a helper)
+
         def on_train_batch_end(self, batch, logs=None):
             clocks.steps.mark(batch)
 
@@ -269,6 +271,7 @@ def fit_native(
         clocks.steps.start()
         loss = right = 0.0
         for step in range(steps):
+            STOP.check()
             position = epoch * steps + step
             idx = served[position] = plan[position]
             step_loss, step_right = s.model.train_step(s.x_train[idx], s.y_train[idx])
@@ -483,8 +486,6 @@ def describe(models: list[str], out: Path) -> None:
     results.write_text_atomic(out, json.dumps(described))
 
 
-# The variable in which the parent names itself (its pid) to the worker it starts.
-PARENT_ENV = "HARNESS_PARENT_PID"
 # The CPUs the launcher chose for this run (--jobs: each run its own), as "0,1".
 CPUS_ENV = "HARNESS_CPUS"
 
@@ -498,25 +499,6 @@ def pinned_cpus(threads: int) -> list[int]:
     return available_cpus()[:threads]
 
 
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def die_with_parent() -> None:
-    """Ask Linux to send this worker SIGTERM when the process that started it dies (a
-    SIGKILLed parent can no longer stop it), so that no orphan trains on for minutes and
-    writes a result nobody asked for. A parent that died before this call is caught by
-    comparing the pid it named with the one the worker has now."""
-    parent = os.environ.get(PARENT_ENV)
-    if parent is None:
-        return
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-        print(f"warning: the worker cannot follow its parent: errno {ctypes.get_errno()}",
-              file=sys.stderr)  # fmt: skip
-    if os.getppid() != int(parent):
-        sys.exit(128 + signal.SIGTERM)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.worker", description=__doc__)
     parser.add_argument("--out", required=True, type=Path, help="where to write the result")
@@ -527,10 +509,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.add_argument("--invocation", help="the `harness run` this run belongs to")
     args = parser.parse_args(argv)
-    # SIGTERM ends the run through SystemExit, so that half-written files are removed.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    die_with_parent()
+    STOP.install()
     try:
+        die_with_parent()
         if args.describe:
             describe(args.describe, args.out)
             return 0
@@ -540,9 +521,13 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         files = results.RunFiles(args.out)
         try:
-            files.publish(train_and_evaluate(spec, files, args.quiet, args.invocation))
+            result = train_and_evaluate(spec, files, args.quiet, args.invocation)
+            STOP.check()
+            files.publish(result)
         finally:
             files.discard()
+    except Stopped as e:
+        exit_now(e)
     except (ConfigError, DatasetError, plugins.PluginError, TrainingDiverged) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -162,6 +162,44 @@ def test_a_worker_dies_with_its_killed_parent_and_writes_nothing(backend, tmp_pa
     assert list(results.runs_dir(tmp_path).iterdir()) == []
 
 
+@pytest.mark.parametrize("impl", ["keras", "native"])
+def test_a_run_asked_to_stop_takes_no_more_training_steps(backend, impl, monkeypatch):
+    """Even when the signal's own exception was swallowed where it landed (JAX's
+    tracing has bare excepts), the run asks again before each step and stops there."""
+    from harness import native, reproducibility, schema, timing, worker
+    from harness.config import RunSpec
+    from harness.datasets.base import prepare
+    from harness.datasets.synthetic import Synthetic
+    from harness.stopping import STOP, Stopped
+    from models import mnist_cnn
+
+    spec = RunSpec(backend=backend.name, dataset="synthetic", threads=1, epochs=1, impl=impl)
+    implementation = native.load(spec.model, backend.name) if impl == "native" else None
+    keras = None if implementation else backend.keras()
+    data_format = implementation.data_format if implementation else "channels_last"
+    loaded = Synthetic().load().train
+    x, y = prepare(loaded, data_format, 10, one_hot=True)
+    x, y = x[:200], y[:200]
+    recipe = schema.Recipe(
+        epochs=1, batch_size=100, train_images=200, test_images=200, classes=10,
+        optimizer=mnist_cnn.DEFAULTS["optimizer"], loss=mnist_cnn.DEFAULTS["loss"],
+        data_format=data_format,
+    )  # fmt: skip
+    model = (
+        implementation(x.shape[1:], 10, 1, True)
+        if implementation
+        else mnist_cnn.build(x.shape[1:], 10)
+    )
+    s = worker.Session(spec, backend, keras, {}, timing.Sections(), None, recipe, x, y, x, y, model)
+    worker.set_starting_point(s)
+    worker.compile_model(s)
+    before = reproducibility.digest(model.get_weights())
+    monkeypatch.setattr(STOP, "signum", signal.SIGTERM)  # asked, its exception lost
+    with pytest.raises(Stopped):
+        worker.fit(s, quiet=True)
+    assert reproducibility.digest(model.get_weights()) == before
+
+
 def test_two_runs_at_once_and_reports_meanwhile_are_all_complete(backend, tmp_path):
     runs = [start(harness_command(backend, tmp_path, "--epochs", "2", "--no-report"))
             for _ in range(2)]  # fmt: skip
