@@ -1,6 +1,7 @@
 """`python -m harness run | report | compare | parity | list`: parses the command line,
-checks what it can before any work starts, and dispatches; `harness.launcher` starts
-the workers. This process never imports keras.
+checks what it can before any work starts, and dispatches: `harness.matrix` runs the
+runs (each a worker that `harness.launcher` starts), `harness.parity` probes and
+`harness.listing` lists. This process never imports keras.
 """
 
 from __future__ import annotations
@@ -12,25 +13,22 @@ import math
 import signal
 import sys
 import tempfile
-import threading
 from pathlib import Path
-
-import numpy as np
 
 from harness import (
     compare,
     environment,
     executors,
-    launcher,
+    listing,
+    matrix,
     native,
+    parity,
     plugins,
     report,
-    reproducibility,
     results,
     tables,
-    text,
 )
-from harness.backends import all_backends, resolve
+from harness.backends import resolve
 from harness.backends.base import Backend
 from harness.config import (
     DATA_FORMATS,
@@ -42,11 +40,6 @@ from harness.config import (
     RunSpec,
     system,
 )
-
-
-class StopRun(Exception):
-    """--fail-fast: a run failed, so the others are not started."""
-
 
 # RunSpec fields that command-line options set directly.
 SPEC_OPTIONS = (
@@ -96,31 +89,6 @@ def _specs(args: argparse.Namespace, backends: list[Backend]) -> list[RunSpec]:
     ]
 
 
-class Console:
-    """What `run` tells the user: lines for people, nothing with --quiet, or one JSON
-    object per line with --json (the workers' own output then goes to stderr)."""
-
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-        self._lock = threading.Lock()  # runs announce themselves from their threads
-
-    def _line(self, text: str) -> None:
-        with self._lock:
-            print(text, flush=True)
-
-    def say(self, text: str) -> None:
-        if self.mode == "normal":
-            self._line(text)
-
-    def event(self, **fields: object) -> None:
-        if self.mode == "json":
-            self._line(json.dumps(fields))
-
-
-def _label(spec: RunSpec) -> str:
-    return f"{system(spec.backend, spec.impl)} (seed {spec.seed})"
-
-
 def _executor(args: argparse.Namespace, threads: int):
     """The executor the options ask for; a Ray cluster is reached (and checked) here,
     before any run starts."""
@@ -148,84 +116,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     _writable(results.runs_dir(args.results))
     if not args.no_report:
         _writable(args.results)
-    console = Console("json" if args.json else "quiet" if args.quiet else "normal")
-    worker_options = () if console.mode == "normal" else ("--quiet",)
-    invocation = results.new_invocation_id()
-
-    executor = _executor(args, specs[0].threads)
-    running: dict[Path, str] = {}  # result file -> label, of the runs in progress
-
-    def start(spec: RunSpec, place: executors.Place) -> launcher.Outcome | None:
-        label = _label(spec)
-        console.say(
-            f"==> {label}: {spec.model} on {spec.dataset}, profile {spec.profile}, "
-            f"init {spec.init}, {spec.threads} threads{place.where}"
-        )
-        run_id = results.new_run_id(
-            system(spec.backend, spec.impl).replace(" ", "-"),
-            spec.model, spec.dataset, spec.profile, spec.seed,
-        )  # fmt: skip
-        out = results.runs_dir(args.results) / f"{run_id}.json"
-        running[out] = label
-        outcome = place.launch(
-            spec, out, invocation, *worker_options, stdout=sys.stderr if args.json else None
-        )
-        if outcome is not None:  # it finished; an interrupted run stays in `running`
-            del running[out]
-        return outcome
-
-    failed = []
-    try:
-        for outcome in executor.map([s for s in specs for _ in range(args.repeat)], start):
-            spec, out = outcome.spec, outcome.out
-            label = _label(spec)
-            if outcome.result is None:
-                if outcome.unrecorded:
-                    print(f"warning: the failure of {label} was not recorded: "
-                          f"{outcome.unrecorded}", file=sys.stderr)  # fmt: skip
-                failed.append(label)
-                # Each failure is told once: by the worker's own error line on
-                # stderr, or here when the worker could not say it (killed).
-                if outcome.told:
-                    console.say(f"==> {label}: FAILED (the error above)")
-                else:
-                    print(f"error: {label}: {outcome.reason}", file=sys.stderr)
-                console.event(event="run", backend=spec.backend, seed=spec.seed,
-                              status="failed", reason=outcome.reason,
-                              result=str(out))  # fmt: skip
-                if args.fail_fast:
-                    raise StopRun
-                continue
-            r = outcome.result
-            training_s = r.timings.fit_s
-            console.say(
-                f"==> {label}: test accuracy {100 * r.metrics.test_accuracy:.2f} %, "
-                f"{training_s:.1f} s training; {out}"
-            )
-            console.event(event="run", backend=spec.backend, seed=spec.seed, status="ok",
-                          test_accuracy=r.metrics.test_accuracy,
-                          training_s=training_s, result=str(out))  # fmt: skip
-    except StopRun:
-        console.say("==> stopped at the first failure (--fail-fast)")
-    except KeyboardInterrupt:
-        during = ", ".join(running.values()) or "the first run"
-        it = "them" if len(running) > 1 else "it"
-        print(f"\n==> interrupted during {during}; no result was written for {it}", file=sys.stderr)
-        return 130
-    if not args.no_report:
-        paths = report.write_report(args.results)
-        console.event(event="report", paths=[str(p) for p in paths])
-        if console.mode != "json":
-            print(f"report: {paths[0]}")
-    if failed:
-        runs = len(specs) * args.repeat
-        print(
-            f"error: {len(failed)} of {text.plural(runs, 'run')} failed: {', '.join(failed)}; "
-            "each is recorded with its reason in the results folder",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
+    return matrix.run(
+        [s for s in specs for _ in range(args.repeat)],
+        _executor(args, specs[0].threads),
+        args.results,
+        matrix.Console("json" if args.json else "quiet" if args.quiet else "normal"),
+        fail_fast=args.fail_fast,
+        report_after=not args.no_report,
+    )
 
 
 def _parity_specs(args: argparse.Namespace) -> dict[str, tuple[RunSpec, str | None]]:
@@ -257,34 +155,11 @@ def _parity_specs(args: argparse.Namespace) -> dict[str, tuple[RunSpec, str | No
 def cmd_parity(args: argparse.Namespace) -> int:
     specs = _parity_specs(args)
     _writable(args.results)
-    probes = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for label, (spec, _) in specs.items():
-            print(f"==> parity probe on {label}, {args.steps} steps", flush=True)
-            out = Path(tmp) / f"{label.replace(' ', '-')}.npz"
-            code, tail = launcher.start_worker(spec, out, "--parity", str(args.steps))
-            if code != 0:
-                reason = launcher.failure_reason(code, tail)
-                print(f"error: the parity probe failed on {label}: {reason}", file=sys.stderr)
-                return 1
-            with np.load(out) as f:
-                probes[label] = {"outputs": f["outputs"], "losses": f["losses"]}
-    record = {
-        "kind": "parity",
-        "schema_version": results.PARITY_SCHEMA_VERSION,
-        "created": results.utc_now(),
-        "git": dataclasses.asdict(git) if (git := environment.git_commit()) else None,
-        "libraries": {label: resolve(s.backend).versions() for label, (s, _) in specs.items()},
-        "spec": {
-            k: v
-            for k, v in next(iter(specs.values()))[0].to_dict().items()
-            if k not in ("backend", "impl")
-        },
-        "steps": args.steps,
-        "tolerances": reproducibility.PARITY_TOLERANCES,
-        "losses": {label: p["losses"].tolist() for label, p in probes.items()},
-        "pairs": reproducibility.parity(probes, {k: a for k, (_, a) in specs.items() if a}),
-    }
+    try:
+        record = parity.measure(specs, args.steps)
+    except parity.ProbeFailed as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     path = Path(args.results) / "parity.json"
     results.write_text_atomic(path, json.dumps(record, indent=2) + "\n")
     print(tables.parity_text(record))
@@ -314,44 +189,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     environment.check_keras_json()
-    backends = all_backends()
-    print("backends:")
-    for b in backends:
-        alias = f" (alias {', '.join(b.aliases)})" if b.aliases else ""
-        if b.installed():
-            state = ", ".join(f"{k} {v}" for k, v in b.versions().items())
-        else:
-            state = f"not installed: tox -e {b.tox_env}, or {b.install_command()}"
-        print(f"  {b.name}{alias}: {state}")
-    models = plugins.names("model")
-    builder = next((b for b in backends if b.installed()), None)
-    if builder is None:
-        print("models (install a backend to see their size):")
-        print("".join(f"  {n}\n" for n in models), end="")
-    else:
-        print(f"models (built on {builder.name}):")
-        for name, d in launcher.describe(builder, models).items():
-            mflop = d["forward_flops_per_image"] / 1e6
-            print(
-                f"  {name}: {d['parameters']:,} parameters, "
-                f"{mflop:.1f} MFLOP forward per {d['dataset']} image"
-            )
-    natives = plugins.names("native")
-    print(f"native implementations (--impl native): {', '.join(natives) or 'none'}")
-    print("datasets:")
-    for name in plugins.names("dataset"):
-        print(f"  {name}: {plugins.load('dataset', name)().locate(args.data_dir)}")
-    profiles = "".join(f"  {p.name}: {p.description}\n" for p in PROFILES.values())
-    print("profiles:\n" + profiles, end="")
-    print("tuned settings (profile tuned):")
-    for b in backends:
-        t = b.tuning
-        settings = [f"{k}={v}" for k, v in t.env.items()]
-        settings += [f"data_format={t.data_format}"] if t.data_format else []
-        settings += [f"jit_compile={t.jit_compile}"] if t.jit_compile is not None else []
-        settings += list(t.code)
-        print(f"  {b.name}: {', '.join(settings) or 'the defaults'}")
-        print("".join(f"    - {line}\n" for line in t.why), end="")
+    listing.show(args.data_dir)
     return 0
 
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import summary, text
+from harness import grouping, summary, text
 
 # (name, label, kind, lower is better, its value in a row)
-METRICS: tuple[tuple[str, str, str, bool, Callable[[summary.Row], float | None]], ...] = (
+METRICS: tuple[tuple[str, str, str, bool, Callable[[grouping.Row], float | None]], ...] = (
     ("test_accuracy", "test accuracy", "accuracy", False, lambda row: row.test_accuracy),
     ("fit_s", "training, the whole fit() (s)", "time", True, lambda row: row.fit_s),
     *(
@@ -27,7 +27,7 @@ METRICS: tuple[tuple[str, str, str, bool, Callable[[summary.Row], float | None]]
 
 @dataclass(frozen=True)
 class Change:
-    variant: summary.Variant
+    variant: grouping.Variant
     metric: str
     baseline: float
     current: float
@@ -55,7 +55,7 @@ def verdict(
     return "better" if (moved < 0) == lower_is_better else "worse"
 
 
-def _rows(results_dir: Path) -> tuple[dict[summary.Variant, summary.Row], list[str], list[str]]:
+def _rows(results_dir: Path) -> tuple[dict[grouping.Variant, grouping.Row], list[str], list[str]]:
     """The rows of a folder as its report shows them (each cell's latest results), the
     warnings of reading it, and its cells whose latest run failed: those have no row,
     and a variant that now fails must not only look absent."""
@@ -73,7 +73,7 @@ def compare(
     current_dir: Path,
     time_threshold: float = 0.10,
     accuracy_points: float = 0.3,
-) -> tuple[list[Change], list[summary.Variant], list[summary.Variant], list[str], list[str]]:
+) -> tuple[list[Change], list[grouping.Variant], list[grouping.Variant], list[str], list[str]]:
     """Changes for variants in both folders, variants only in the baseline, only in the
     current folder, warnings about files that could not be read, and the current
     folder's cells whose latest run failed."""
@@ -92,14 +92,14 @@ def compare(
     return changes, only_base, only_cur, w1 + w2, failed
 
 
-def _variant_text(v: summary.Variant) -> str:
+def _variant_text(v: grouping.Variant) -> str:
     return f"{v.backend}, " + text.variant_text(v)
 
 
 def render(
     changes: list[Change],
-    only_base: list[summary.Variant],
-    only_cur: list[summary.Variant],
+    only_base: list[grouping.Variant],
+    only_cur: list[grouping.Variant],
     failed: list[str],
 ) -> str:
     labels = {name: label for name, label, *_ in METRICS}

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 from harness import results, speed
+from harness.grouping import Group, Row, by, group, system_of
 from harness.results import RunResult
-from harness.summary import Group, Row, by, group, system_of
 from harness.text import group_text, short_label
 
 FIGURE_DPI = 100

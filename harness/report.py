@@ -17,9 +17,11 @@ import sys
 from pathlib import Path
 
 from harness import results, speed, summary
+from harness.comparisons import ALPHA, Comparison
+from harness.grouping import VARIANT_FIELDS, Group, Row, system_of, versions
 from harness.plots import plot_curves, plot_speed
 from harness.schema import LATENCY_BATCHES, PHASES
-from harness.summary import ALPHA, VARIANT_FIELDS, Comparison, Row, Summary, system_of, versions
+from harness.summary import Summary
 from harness.tables import (
     anchor_sections,
     placement_table,
@@ -136,7 +138,7 @@ def _answer_sections(found: list[Comparison], references: list[float]) -> list[s
 
 
 def _results_sections(
-    s: Summary, curve_plots: list[tuple[summary.Group, Path]], speed_plots: list[tuple[str, Path]]
+    s: Summary, curve_plots: list[tuple[Group, Path]], speed_plots: list[tuple[str, Path]]
 ) -> list[str]:
     """The answer first, then accuracy and time, where the time goes, efficiency and
     reproducibility."""
@@ -196,7 +198,7 @@ def _results_sections(
 def render_markdown(
     s: Summary,
     results_dir: Path,
-    curve_plots: list[tuple[summary.Group, Path]],
+    curve_plots: list[tuple[Group, Path]],
     speed_plots: list[tuple[str, Path]],
 ) -> str:
     """The report of a results folder's summary."""

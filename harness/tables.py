@@ -8,8 +8,10 @@ import time
 from pathlib import Path
 
 from harness import machine, speed
+from harness.comparisons import Anchor
+from harness.grouping import Group, Placement, Row, by
 from harness.schema import LATENCY_BATCHES, PHASES
-from harness.summary import Anchor, Group, Placement, Row, Summary, by
+from harness.summary import Summary
 from harness.text import (
     DISTURBED_MARK,
     NOISY_TEXT,
@@ -28,7 +30,7 @@ from harness.text import (
 
 
 def placement_table(placed: list[Placement]) -> list[str]:
-    """Where the runs ran (`summary.placement`), when there is something to tell."""
+    """Where the runs ran (`grouping.placement`), when there is something to tell."""
     if not placed:
         return []
     out = [

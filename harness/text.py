@@ -4,8 +4,9 @@ can carry and what each means, and a comparison or variant in a few words."""
 from __future__ import annotations
 
 from harness import machine, stats
+from harness.comparisons import ALPHA
+from harness.grouping import Group, Row, Variant
 from harness.stats import Spread
-from harness.summary import ALPHA, Group, Row, Variant
 
 
 def plural(n: int, word: str) -> str:

@@ -54,3 +54,10 @@ def test_native_implementations_import_no_keras():
     # the seed model's framework-free part, and its three frameworks' package
     assert len(native) == 5
     assert {s for s in native if "keras" in imported(ROOT / s)} == set()
+
+
+def test_no_module_of_the_harness_is_much_longer_than_400_lines():
+    # A newcomer reads a module whole: past about 400 lines, one does two jobs.
+    lengths = {s: len((ROOT / s).read_text(encoding="utf-8").splitlines()) for s in sources()}
+    assert {s: n for s, n in lengths.items() if n > 430} == {}
+    assert lengths["harness/worker.py"] > 100  # the check reads the modules it names

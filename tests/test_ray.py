@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import results, summary
+from harness import grouping, results
 
 pytestmark = [pytest.mark.cross_backend, pytest.mark.ray]
 NEEDED = ("tensorflow", "jax", "torch", "ray")
@@ -226,7 +226,7 @@ def test_runs_land_on_both_nodes_and_match_local_runs(cluster, tmp_path):
         )
         assert np.array_equal(mine, theirs), r.spec.backend
     # Runs that trained at once on the two nodes shared this one host, and say so.
-    beside = summary.shared(remote)
+    beside = grouping.shared(remote)
     assert beside and all(len(r.environment.cpus_used) == 1 for r in remote)
     cpus = {r.run_id: r.environment.cpus_used for r in remote}
     assert all(cpus[a] != cpus[b] for a, others in beside.items() for b in others)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import make_result
 
-from harness import report, results, schema, summary, text
+from harness import comparisons, grouping, report, results, schema, text
 
 
 def row_line(md: str, section: str, backend: str) -> str:
@@ -23,7 +23,7 @@ def test_runs_of_one_variant_make_one_row_with_mean_spread_and_medians():
         make_result(seed=1, accuracy=0.990, loss=0.030, epochs_s=(30.0, 20.0, 22.0, 19.0)),
         make_result(seed=2, accuracy=0.988, loss=0.034, epochs_s=(32.0, 24.0, 26.0, 25.0)),
     ]
-    [row] = summary.rows(runs)
+    [row] = grouping.rows(runs)
     assert row.runs == 2 and row.seeds == [1, 2]
     assert row.test_accuracy == pytest.approx(0.989)
     assert row.test_accuracy_std == pytest.approx(0.0014142, rel=1e-4)
@@ -44,7 +44,7 @@ def test_runs_of_one_variant_make_one_row_with_mean_spread_and_medians():
 def test_backends_and_profiles_are_separate_rows():
     runs = [make_result(backend=b) for b in ("torch", "jax", "tensorflow")]
     runs.append(make_result(backend="jax", profile="quick", epochs_s=(9.0,)))
-    table = summary.rows(runs)
+    table = grouping.rows(runs)
     assert sorted((r.backend, r.variant.group.profile) for r in table) == [
         ("jax", "quick"),
         ("jax", "seed"),
@@ -110,7 +110,7 @@ def test_starting_points_say_whether_every_backend_had_the_same_digests():
         make_result(backend="jax", seed=2, digests=("w2", "b2", "x")),
         make_result(backend="torch", seed=2, digests=("w3", "b2", "y")),
     ]
-    points = summary.starting_points(same + other)
+    points = comparisons.starting_points(same + other)
     assert [(p.seed, p.identical) for p in points] == [(1, True), (2, False)]
 
 
@@ -119,9 +119,10 @@ def test_backends_with_their_own_data_format_are_compared_but_stay_separate_rows
         make_result(backend="tensorflow", profile="tuned"),
         make_result(backend="torch", profile="tuned", data_format="channels_first"),
     ]
-    assert [p.digests.keys() for p in summary.starting_points(tuned)] == [{"tensorflow", "torch"}]
+    points = comparisons.starting_points(tuned)
+    assert [p.digests.keys() for p in points] == [{"tensorflow", "torch"}]
     both = [*tuned, make_result(backend="torch", profile="tuned")]
-    assert sorted((r.backend, r.variant.data_format) for r in summary.rows(both)) == [
+    assert sorted((r.backend, r.variant.data_format) for r in grouping.rows(both)) == [
         ("tensorflow", "channels_last"),
         ("torch", "channels_first"),
         ("torch", "channels_last"),
@@ -139,7 +140,7 @@ def test_run_to_run_differences_come_from_the_saved_arrays(tmp_path, write_resul
     write_result(backend="jax", digests=("w", "b", "g"), final_weights=weights, predictions=[p1])
     runs, _ = results.read_all(tmp_path)
     warnings = []
-    rows = {d.backend: d for d in summary.determinism(runs, tmp_path, warnings)}
+    rows = {d.backend: d for d in comparisons.determinism(runs, tmp_path, warnings)}
     assert warnings == []
     assert (rows["jax"].bitwise, rows["jax"].weights_max_abs) == (True, 0.0)
     assert rows["torch"].bitwise is False
@@ -155,7 +156,7 @@ def test_agreement_across_backends_from_saved_predictions(tmp_path, write_result
     write_result(backend="tensorflow", seed=2, predictions=[pa])  # no partner for seed 2
     runs, _ = results.read_all(tmp_path)
     warnings = []
-    [pair] = summary.agreement(runs, tmp_path, warnings)
+    [pair] = comparisons.agreement(runs, tmp_path, warnings)
     assert warnings == []
     assert pair.backends == ("jax", "torch")
     assert pair.predictions.same_class == pytest.approx(2 / 3)
@@ -171,7 +172,7 @@ def test_noise_compares_backends_paired_by_seed_in_plain_words():
         for b, values in acc.items()
         for seed, a in zip((1, 2, 3), values, strict=True)
     ]
-    [n] = summary.noise(runs)
+    [n] = comparisons.noise(runs)
     assert n.backends["jax"].mean == pytest.approx(0.9900)
     assert n.backends["torch"].std == pytest.approx(0.0012583, rel=1e-4)
     [t] = n.tests
@@ -442,7 +443,7 @@ def test_a_failure_whose_cell_later_succeeded_is_superseded_with_its_whole_reaso
     current = _failed(
         tmp_path, "killed", backend="jax", created="2026-11-25T11:00:00Z", invocation="b"
     )
-    shown = summary.select(results.read_all(tmp_path)[0])
+    shown = grouping.select(results.read_all(tmp_path)[0])
     assert [r.run_id for r in shown.superseded] == [old.run_id]
     assert [r.run_id for r in shown.failures] == [current.run_id] and shown.left_out == 0
     report.write_report(tmp_path)
@@ -520,7 +521,7 @@ def test_a_cell_whose_latest_run_failed_shows_that_failure_not_its_older_success
         tmp_path, "killed", backend="jax", created="2026-11-25T11:00:00Z", invocation="b"
     )
     by_hand = write_result(backend="jax", created="2026-11-25T12:00:00Z")  # no invocation
-    shown = summary.select(results.read_all(tmp_path)[0])
+    shown = grouping.select(results.read_all(tmp_path)[0])
     assert shown.runs == [] and [r.run_id for r in shown.failures] == [failed.run_id]
     assert shown.left_out == 2 and older.stem != by_hand.stem
     md = (report.write_report(tmp_path)[0]).read_text()
@@ -547,11 +548,11 @@ def test_anchor_rows_give_keras_3s_time_over_the_anchors_with_accuracy_and_agree
             if impl == "native" or backend == "keras2" else None,
         )  # fmt: skip
     runs, _ = results.read_all(tmp_path)
-    table = summary.rows(runs)
+    table = grouping.rows(runs)
     assert sorted(row.backend for row in table) == [
         "keras2", "tensorflow", "torch", "torch native",
     ]  # fmt: skip
-    native, keras2 = sorted(summary.anchors(table, summary.agreement(runs, tmp_path, [])),
+    native, keras2 = sorted(comparisons.anchors(table, comparisons.agreement(runs, tmp_path, [])),
                             key=lambda a: a.keras.backend, reverse=True)  # fmt: skip
     assert (native.keras.backend, native.anchor.backend, native.kind) == (
         "torch", "torch native", "native",
@@ -581,7 +582,7 @@ def test_the_report_says_where_runs_ran_by_host_and_node(tmp_path, write_result)
     a = write_result(backend="jax", host="box", node="a" * 56, created="2026-11-25T10:00:00Z")
     b = write_result(backend="torch", host="box", node="b" * 56, created="2026-11-25T10:00:30Z")
     c = write_result(backend="tensorflow", host="far", node="c" * 56)
-    placed = summary.placement(results.read_all(tmp_path)[0])
+    placed = grouping.placement(results.read_all(tmp_path)[0])
     # Two nodes of one host share its cores: runs on both at once shared the machine.
     assert [(p.run_id, p.beside) for p in placed] == [(a.stem, 1), (b.stem, 1), (c.stem, 0)]
     md = report.write_report(tmp_path)[0].read_text()
@@ -592,7 +593,7 @@ def test_the_report_says_where_runs_ran_by_host_and_node(tmp_path, write_result)
 def test_runs_on_one_machine_without_ray_need_no_placement(tmp_path, write_result):
     write_result(backend="jax", host="box")
     write_result(backend="torch", host="box")
-    assert summary.placement(results.read_all(tmp_path)[0]) == []
+    assert grouping.placement(results.read_all(tmp_path)[0]) == []
     assert "Where the runs ran" not in report.write_report(tmp_path)[0].read_text()
 
 
