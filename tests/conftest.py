@@ -10,7 +10,12 @@ import pytest
 
 from harness import results, schema
 from harness.backends import resolve
+from harness.backends.tensorflow import ONEDNN, onednn
 from harness.config import RunSpec
+
+# TensorFlow in this process (the in-process backend tests) as the harness runs it in a
+# worker, set before it is imported.
+os.environ[ONEDNN] = onednn()
 
 
 def make_result(

@@ -48,6 +48,14 @@ def test_backend_environment_sets_keras_backend_and_the_thread_budget():
     assert resolve("torch").env(2)["OMP_NUM_THREADS"] == "2"
 
 
+def test_tensorflow_runs_with_onednn_on_every_cpu_unless_the_user_says_otherwise(monkeypatch):
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    assert resolve("tf").env(2)["TF_ENABLE_ONEDNN_OPTS"] == "1"
+    assert resolve("keras2").env(2)["TF_ENABLE_ONEDNN_OPTS"] == "1"  # the same TensorFlow
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    assert resolve("tf").env(2)["TF_ENABLE_ONEDNN_OPTS"] == "0"
+
+
 def test_tuned_environment_adds_the_backends_tuning_last(monkeypatch):
     from harness.backends.base import Tuning
 

@@ -1,10 +1,20 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
 
 from harness.backends.base import Backend, Feed, Tuning
+
+# TensorFlow turns oneDNN on by default only on CPUs with AVX-512 (where the reference
+# runs were made); without it, its CPU convolution takes NHWC only, so channels_first
+# fails on an AVX2 CPU. On, unless the user set it: one TensorFlow on every x86 CPU.
+ONEDNN = "TF_ENABLE_ONEDNN_OPTS"
+
+
+def onednn() -> str:
+    return os.environ.get(ONEDNN, "1")
 
 
 class TfDataFeed(Feed):
@@ -65,6 +75,7 @@ class TensorflowBackend(Backend):
             "TF_NUM_INTEROP_THREADS": n,
             # INFO and WARNING lines about CPU instructions and oneDNN on every start.
             "TF_CPP_MIN_LOG_LEVEL": "2",
+            ONEDNN: onednn(),
         }
 
     def configure(self, threads: int, deterministic: bool, tuned: bool) -> dict[str, object]:
