@@ -4,13 +4,14 @@ must be in README as generated, so that README and results cannot drift apart.
 Each quoted block sits between `<!-- name -->` and `<!-- /name -->` in README.md; when
 results change, a failing test prints the block to paste."""
 
+import dataclasses
 import json
 import statistics
 from pathlib import Path
 
 import pytest
 
-from harness import results, speed, summary
+from harness import comparisons, grouping, results, speed
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND_ORDER = ("tensorflow", "torch", "jax")
@@ -43,7 +44,7 @@ def _keras_3(runs: list[results.RunResult]) -> list[results.RunResult]:
 def reference_table(folder: Path) -> str:
     runs = _keras_3(_ok_runs(folder))
     table = sorted(
-        summary.rows(runs),
+        grouping.rows(runs),
         key=lambda row: (BACKEND_ORDER.index(row.backend), row.variant.group.profile),
     )
     out = [
@@ -114,7 +115,7 @@ def seeds_block(folder: Path) -> str:
     """Accuracy over seeds, agreement and noise of the seed-profile runs with identical
     starting points."""
     runs = [r for r in _ok_runs(folder) if r.spec.profile == "seed" and r.spec.init == "harness"]
-    [n] = summary.noise(runs)
+    [n] = comparisons.noise(runs)
     commits = sorted({r.environment.git.commit[:7] for r in runs})
     out = [
         f"From the seed-profile runs with identical starting points in "
@@ -128,7 +129,7 @@ def seeds_block(folder: Path) -> str:
             + ", ".join(map(str, acc.seeds))
         )
     pairs = {}
-    for p in summary.agreement(runs, folder, []):
+    for p in comparisons.agreement(runs, folder, []):
         pairs.setdefault(p.backends, []).append(100 * p.predictions.same_class)
     for (a, b), same in sorted(pairs.items()):
         out.append(
@@ -144,9 +145,9 @@ def seeds_block(folder: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def _anchors(folder: Path) -> list[summary.Anchor]:
+def _anchors(folder: Path) -> list[comparisons.Anchor]:
     runs = _ok_runs(folder)
-    return summary.anchors(summary.rows(runs), summary.agreement(runs, folder, []))
+    return comparisons.anchors(grouping.rows(runs), comparisons.agreement(runs, folder, []))
 
 
 def anchors_block(folder: Path) -> str:
@@ -170,13 +171,86 @@ def anchors_block(folder: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+ANCHOR_FOLDERS = ("results/reference/full", "results/reference/anchor-torch")
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """One backend's Keras 3 time against plain TensorFlow's, in factors."""
+
+    anchor: comparisons.Anchor  # Keras 3 against the framework without Keras
+    where: str  # the folder of that pair
+    gap: float | None  # Keras 3 here over Keras 3 on TensorFlow
+    keras: float | None  # Keras's factor here over its factor on TensorFlow
+    framework: float | None  # the rest of the gap
+
+
+def splits(folder: Path) -> dict[str, Split]:
+    """Each backend with a native anchor, from ratios each measured within one folder
+    (one machine, within hours): Keras's factor on a backend (Keras 3 over the framework
+    without Keras) from the folder that holds that pair, and the gap between the Keras 3
+    rows from `folder`. The gap is Keras's factor there over its factor on TensorFlow,
+    times the framework's."""
+    keras_3 = {
+        row.backend: row.fit_s
+        for row in grouping.rows(_keras_3(_ok_runs(folder)))
+        if row.variant.group.profile == "seed"
+    }
+    pairs = {
+        a.keras.backend: (a, where)
+        for where in ANCHOR_FOLDERS
+        for a in _anchors(ROOT / where)
+        if a.kind == "native"
+    }
+    tf = pairs["tensorflow"][0].ratio
+    out = {}
+    for backend, (a, where) in pairs.items():
+        if backend == "tensorflow":
+            out[backend] = Split(a, where, None, None, None)
+            continue
+        gap = keras_3[backend] / keras_3["tensorflow"]
+        out[backend] = Split(a, where, gap, a.ratio / tf, gap * tf / a.ratio)
+    return out
+
+
+def why_block(folder: Path) -> str:
+    """How much of each backend's gap to TensorFlow is Keras and how much the framework."""
+    out = []
+    found = splits(folder)
+    for backend in (b for b in BACKEND_ORDER if b in found):
+        s = found[backend]
+        a = s.anchor
+        line = (
+            f"- {NAMES[backend]}: Keras 3 takes {a.ratio:.2f}× plain {NAMES[backend]}'s "
+            f"training time ({a.keras.fit_s:,.0f} s against {a.anchor.fit_s:,.0f} s, `{s.where}`)"
+        )
+        if s.gap is not None:
+            line += (
+                f"; Keras 3 on {NAMES[backend]} takes {s.gap:.2f}× Keras 3 on TensorFlow "
+                f"(`{folder.relative_to(ROOT)}`), of which Keras makes {s.keras:.2f}× (its "
+                f"factor here over its factor on TensorFlow) and the framework {s.framework:.2f}×"
+            )
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def test_why_one_backend_is_slower_says_what_its_figures_say():
+    found = splits(ROOT / "results/reference/full")
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "**TensorFlow**: Keras 3 costs nothing here." in readme
+    assert found["tensorflow"].anchor.ratio < 1
+    assert "**PyTorch**: both, the framework more." in readme
+    torch = found["torch"]
+    assert torch.framework > torch.keras > 1 and torch.anchor.ratio > 1
+
+
 def ray_block(folder: Path) -> str:
     """Where the Ray reference ran and how long it took, from its records."""
     runs = _ok_runs(folder)
-    placed = summary.placement(runs)
+    placed = grouping.placement(runs)
     start = min(p.start for p in placed)
-    end = max(summary.interval(r)[2] for r in runs)
-    nodes = summary.by(placed, lambda p: p.node)
+    end = max(grouping.interval(r)[2] for r in runs)
+    nodes = grouping.by(placed, lambda p: p.node)
     return (
         f"From `{folder.relative_to(ROOT)}` (commit {_commits(runs)}): {len(runs)} runs on "
         f"{len(nodes)} nodes ({', '.join(str(len(v)) for v in nodes.values())} runs), "
@@ -185,8 +259,9 @@ def ray_block(folder: Path) -> str:
     )
 
 
-def test_every_anchor_of_the_full_reference_learned_the_seed_model():
-    found = _anchors(ROOT / "results/reference/full")
+@pytest.mark.parametrize("folder", ANCHOR_FOLDERS)
+def test_every_committed_anchor_learned_the_seed_model(folder):
+    found = _anchors(ROOT / folder)
     assert found and all(a.anchor.test_accuracy >= 0.988 for a in found)
 
 
@@ -195,6 +270,8 @@ def test_every_anchor_of_the_full_reference_learned_the_seed_model():
     [
         ("reference-full", reference_table, "results/reference/full"),
         ("anchors", anchors_block, "results/reference/full"),
+        ("anchors-torch", anchors_block, "results/reference/anchor-torch"),
+        ("why-slower", why_block, "results/reference/full"),
         ("reference-ray", ray_block, "results/reference/ray"),
         ("overhead", overhead_table, "results/overhead"),
         ("reference-seeds", seeds_block, "results/reference"),
@@ -210,3 +287,20 @@ def test_the_full_reference_has_no_outlying_sample_as_readme_says():
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert "no steady sample of these runs lies outside 3× its run's median" in readme
     assert speed.OUTLIER_FACTOR == 3 and speed.outliers(runs) == []
+
+
+def test_the_torch_anchor_pair_ran_where_matmul_was_much_slower_as_readme_says():
+    full = [speed.peak_gflops(r) for r in _ok_runs(ROOT / "results/reference/full")]
+    pair = [speed.peak_gflops(r) for r in _ok_runs(ROOT / "results/reference/anchor-torch")]
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "much slower at the matmul yardstick than the one above" in readme
+    assert "below three quarters of its lowest" in readme
+    assert pair and max(pair) < 0.75 * min(full)
+    assert "the yardstick measured more than a third more before the Keras 3 run" in readme
+    native, keras = (
+        speed.peak_gflops(r)
+        for impl in ("native", "keras")
+        for r in _ok_runs(ROOT / "results/reference/anchor-torch")
+        if r.spec.impl == impl
+    )
+    assert keras > 1.33 * native
