@@ -111,7 +111,7 @@ def run(
     except StopRun:
         console.say("==> stopped at the first failure (--fail-fast)")
     except KeyboardInterrupt:
-        during = ", ".join(running.values()) or "the first run"
+        during = ", ".join(sorted(running.values())) or "the first run"
         it = "them" if len(running) > 1 else "it"
         print(f"\n==> interrupted during {during}; no result was written for {it}", file=sys.stderr)
         return 130
