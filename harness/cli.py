@@ -89,7 +89,7 @@ def _specs(args: argparse.Namespace, backends: list[Backend]) -> list[RunSpec]:
     ]
 
 
-def _executor(args: argparse.Namespace, threads: int):
+def _executor(args: argparse.Namespace, threads: int) -> executors.Executor:
     """The executor the options ask for; a Ray cluster is reached (and checked) here,
     before any run starts."""
     if args.executor != "ray":

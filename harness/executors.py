@@ -12,6 +12,7 @@ import queue
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Protocol
 
 from harness import launcher
 from harness.config import ConfigError, RunSpec, available_cpus
@@ -29,6 +30,14 @@ class Place:
 
 # Announces one run, names its result file and launches it at the place given.
 Start = Callable[[RunSpec, Place], "launcher.Outcome | None"]
+
+
+class Executor(Protocol):
+    """What `Local`, `Jobs` and `harness.ray_executor.Ray` have in common: each run of
+    `specs` handed to `start` at a place of the executor's, the outcomes as they come
+    (a run stopped from outside gives none)."""
+
+    def map(self, specs: Iterable[RunSpec], start: Start) -> Iterator[launcher.Outcome]: ...
 
 
 class Local:

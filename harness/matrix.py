@@ -45,7 +45,7 @@ def label(spec: RunSpec) -> str:
 
 def run(
     specs: list[RunSpec],
-    executor,
+    executor: executors.Executor,
     results_dir: Path,
     console: Console,
     fail_fast: bool = False,

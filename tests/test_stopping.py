@@ -40,10 +40,9 @@ def test_a_second_sigterm_does_not_break_off_the_cleanup_the_first_started(reque
     assert request_here.signum == signal.SIGTERM
 
 
-def test_a_process_whose_every_exception_is_swallowed_stops_at_its_next_step(tmp_path):
+def test_a_process_whose_every_exception_is_swallowed_stops_at_its_next_step():
     loop = textwrap.dedent(
         """
-        import sys
         from harness.stopping import STOP, Stopped, exit_now
         STOP.install()
         print("ready", flush=True)
