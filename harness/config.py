@@ -39,6 +39,19 @@ def available_cpus() -> list[int]:
     return sorted(os.sched_getaffinity(0))
 
 
+# The CPUs a launcher chose for its worker (--jobs: each run its own), as "0,1".
+CPUS_ENV = "HARNESS_CPUS"
+
+
+def pinned_cpus(threads: int) -> list[int]:
+    """The CPUs a worker pins itself to: those its launcher chose, else the first
+    `threads` of the CPUs this process may use."""
+    chosen = os.environ.get(CPUS_ENV)
+    if chosen:
+        return [int(c) for c in chosen.split(",")]
+    return available_cpus()[:threads]
+
+
 def _check_positive(name: str, value: int | None) -> None:
     if value is None:
         return

@@ -20,9 +20,8 @@ from typing import IO
 from harness import results, schema
 from harness.backends import resolve
 from harness.backends.base import Backend
-from harness.config import ConfigError, RunSpec
+from harness.config import CPUS_ENV, ConfigError, RunSpec
 from harness.stopping import PARENT_ENV
-from harness.worker import CPUS_ENV
 
 TAIL_LINES = 30  # lines of a failed worker's stderr kept in its failure record
 

@@ -32,7 +32,7 @@ from harness import (
     timing,
 )
 from harness.backends import resolve
-from harness.config import ConfigError, RunSpec, available_cpus
+from harness.config import ConfigError, RunSpec, pinned_cpus
 from harness.datasets.base import DatasetError, Split, prepare
 from harness.stopping import STOP, Stopped, die_with_parent, exit_now
 from harness.training import (
@@ -318,19 +318,6 @@ def describe(models: list[str], out: Path) -> None:
             "forward_flops_per_image": modelinfo.forward_flops(keras, model),
         }
     results.write_text_atomic(out, json.dumps(described))
-
-
-# The CPUs the launcher chose for this run (--jobs: each run its own), as "0,1".
-CPUS_ENV = "HARNESS_CPUS"
-
-
-def pinned_cpus(threads: int) -> list[int]:
-    """The CPUs a run is pinned to: those its launcher chose, else the first `threads`
-    of the CPUs this process may use."""
-    chosen = os.environ.get(CPUS_ENV)
-    if chosen:
-        return [int(c) for c in chosen.split(",")]
-    return available_cpus()[:threads]
 
 
 def main(argv: list[str] | None = None) -> int:
