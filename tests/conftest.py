@@ -3,6 +3,8 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +116,18 @@ def make_result(
     )
 
 
+def seed_recipe(data_format: str, images: int, batch_size: int) -> schema.Recipe:
+    """The seed model's recipe (its optimizer and loss) for a short in-process run of
+    one epoch on `images` synthetic images."""
+    from models import mnist_cnn
+
+    return schema.Recipe(
+        epochs=1, batch_size=batch_size, train_images=images, test_images=images, classes=10,
+        optimizer=mnist_cnn.DEFAULTS["optimizer"], loss=mnist_cnn.DEFAULTS["loss"],
+        data_format=data_format,
+    )  # fmt: skip
+
+
 @pytest.fixture
 def write_result(tmp_path: Path):
     """Write a result made by `make_result(**kwargs)` under tmp_path/runs, with its
@@ -146,6 +160,27 @@ def mnist_dir() -> Path:
             "mnist.npz (in this project's CI: ../shared/data)"
         )
     return Path(value)
+
+
+# One step of one epoch, one thread, deterministic: the cheapest run that trains.
+SMALL = ["--dataset", "synthetic", "--threads", "1", "--epochs", "1", "--train-images", "500",
+         "--deterministic"]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def small_local_runs(tmp_path_factory) -> Path:
+    """A results folder of SMALL runs of seed 1 on the three backends, two at once (a
+    CPU each), made once for the cross-backend tests (tox -e test-cross): the starting
+    points they compare, and the local twins of the runs on Ray."""
+    missing = [m for m in ("tensorflow", "jax", "torch") if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(f"needs the three frameworks in one environment (missing {missing})")
+    where = tmp_path_factory.mktemp("small-local")
+    command = [sys.executable, "-m", "harness", "run", "--backend", "tf,jax,torch", *SMALL,
+               "--jobs", "2", "--no-report", "--results", str(where)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return where
 
 
 @pytest.fixture(scope="session")

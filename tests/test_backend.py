@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import seed_recipe
 
 from harness import reproducibility, results, schema
 
@@ -99,20 +100,15 @@ def test_short_training_on_real_mnist_reaches_90_percent(backend, tmp_path, mnis
     assert set(backend.distributions) & set(r.environment.libraries)
 
 
-def test_thread_budget_and_data_format_reach_the_worker(backend, tmp_path):
-    r = harness_run(
-        tmp_path,
-        "--backend", backend.name, "--dataset", "synthetic", "--threads", "1",
-        "--epochs", "1", "--train-images", "500", "--data-format", "channels_first",
-    )  # fmt: skip
-    env = r.environment
-    assert len(env.cpus_used) == 1
-    assert env.variables["OMP_NUM_THREADS"] == "1"
-    assert env.variables["KERAS_BACKEND"] == backend.name
-    assert all(v == 1 for k, v in r.backend_settings.items() if k.endswith("_threads"))
-    assert r.recipe.data_format == "channels_first"
-    assert r.recipe.classes == 10  # the synthetic dataset's, for the chance level
-    assert r.spec.threads == 1
+def seed_model_start(seed: int) -> str:
+    """The digest of the seed model's initial weights for `seed`, drawn here by hand:
+    Glorot uniform kernels, zero biases (in Keras's layout, whatever the data format)."""
+    plan = [{"shape": shape, "initializer": "variance_scaling", "scale": 1.0,
+             "mode": "fan_avg", "distribution": "uniform"} if len(shape) > 1
+            else {"shape": shape, "initializer": "constant", "value": 0.0}
+            for shape in ([3, 3, 1, 32], [32], [3, 3, 32, 64], [64], [4096, 250], [250],
+                          [250, 10], [10])]  # fmt: skip
+    return reproducibility.digest(reproducibility.initial_weights(plan, seed))
 
 
 def assert_every_second_accounted_for(t: schema.Timings) -> None:
@@ -124,13 +120,25 @@ def assert_every_second_accounted_for(t: schema.Timings) -> None:
     assert sum(t.epochs_s) <= t.fit_s
 
 
-def test_one_fit_trains_on_the_harness_batches_and_every_second_is_timed(backend, tmp_path):
+def test_one_fit_on_the_given_threads_and_format_trains_on_the_harness_batches_all_timed(
+    backend, tmp_path
+):
     # 1,000 images in batches of 300: three full batches and one of 100 an epoch
     r = harness_run(
         tmp_path,
         "--backend", backend.name, "--dataset", "synthetic", "--epochs", "2",
         "--train-images", "1000", "--batch-size", "300", "--seeds", "3",
+        "--threads", "1", "--data-format", "channels_first",
     )  # fmt: skip
+    # the thread budget and the data format reached the worker
+    env = r.environment
+    assert len(env.cpus_used) == 1
+    assert env.variables["OMP_NUM_THREADS"] == "1"
+    assert env.variables["KERAS_BACKEND"] == backend.name
+    assert all(v == 1 for k, v in r.backend_settings.items() if k.endswith("_threads"))
+    assert r.recipe.data_format == "channels_first"
+    assert r.recipe.classes == 10  # the synthetic dataset's, for the chance level
+    assert r.spec.threads == 1
     t = r.timings
     assert [len(steps) for steps in t.steps_s] == [4, 4]
     # the steps are splits of their epoch: together never longer than it
@@ -139,7 +147,9 @@ def test_one_fit_trains_on_the_harness_batches_and_every_second_is_timed(backend
     assert {k: len(v) for k, v in t.latency_calls_s.items()} == {"1": 50, "500": 10}
     assert all(getattr(t, p) > 0 for p in schema.PHASES)
     assert_every_second_accounted_for(t)
-    # the batches fit() was handed are each epoch's numpy permutation, in order
+    # the run's seed drew its starting point, and its batches are each epoch's numpy
+    # permutation, in the order fit() was handed them
+    assert r.reproducibility.initial_weights_digest == seed_model_start(seed=3)
     orders = [reproducibility.batch_order(3, epoch, 1000) for epoch in range(2)]
     assert r.reproducibility.batch_order_digest == reproducibility.digest(orders)
     # the machine, measured by the worker on its own CPUs
@@ -464,13 +474,7 @@ def test_the_native_model_is_the_keras_model_agrees_with_it_and_trains_without_k
     model.compile(optimizer=keras.optimizers.deserialize(
         {"class_name": "Adadelta", "config": {"learning_rate": 1.0}}),
         loss="categorical_crossentropy")  # fmt: skip
-    twin.compile(
-        schema.Recipe(
-            epochs=1, batch_size=500, train_images=500, test_images=500, classes=10,
-            optimizer=mnist_cnn.DEFAULTS["optimizer"], loss=mnist_cnn.DEFAULTS["loss"],
-            data_format=implementation.data_format,
-        )
-    )  # fmt: skip
+    twin.compile(seed_recipe(implementation.data_format, images=500, batch_size=500))
     loaded = Synthetic().load()
     x, y = prepare(loaded.train, implementation.data_format, 10, True)
     probes = {"keras": {"outputs": model.predict(x[:200], verbose=0)},
@@ -527,13 +531,7 @@ def test_keras_2_runs_the_same_model_file_from_the_same_start_and_agrees_in_pari
     assert "without its dependencies" in r.backend_settings["tf_keras"]
     assert (r.recipe.jit_compile, r.recipe.anchor_of) == (False, "tensorflow")
     assert r.recipe.optimizer_class.startswith("tf_keras.")
-    plan = [{"shape": shape, "initializer": "variance_scaling", "scale": 1.0,
-             "mode": "fan_avg", "distribution": "uniform"} if len(shape) > 1
-            else {"shape": shape, "initializer": "constant", "value": 0.0}
-            for shape in ([3, 3, 1, 32], [32], [3, 3, 32, 64], [64], [4096, 250], [250],
-                          [250, 10], [10])]  # fmt: skip
-    drawn = reproducibility.initial_weights(plan, seed=1)
-    assert r.reproducibility.initial_weights_digest == reproducibility.digest(drawn)
+    assert r.reproducibility.initial_weights_digest == seed_model_start(seed=1)
     # `parity` includes the anchors: Keras 2 brings Keras 3 on TensorFlow along.
     command = [sys.executable, "-m", "harness", "parity", "--backend", "keras2",
                "--dataset", "synthetic", "--batch-size", "100", "--steps", "10",

@@ -358,6 +358,8 @@ def test_parity_includes_the_anchor_rows_each_against_keras_3_on_its_framework(m
 
     monkeypatch.setattr(Backend, "installed", lambda self: True)
 
+    assert cli.parser().parse_args(["parity", "--backend", "tf,jax"]).steps == 50  # README's
+
     def probes(*argv: str) -> dict[str, tuple[str, str, str | None]]:
         args = cli.parser().parse_args(["parity", *argv])
         return {k: (s.backend, s.impl, a) for k, (s, a) in cli._parity_specs(args).items()}

@@ -17,14 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SMALL
 
 from harness import grouping, results
 
 pytestmark = [pytest.mark.cross_backend, pytest.mark.ray]
 NEEDED = ("tensorflow", "jax", "torch", "ray")
-# One step of one epoch, one thread, deterministic: the cheapest run that trains.
-SMALL = ["--dataset", "synthetic", "--threads", "1", "--epochs", "1", "--train-images", "500",
-         "--deterministic"]  # fmt: skip
 # Ray notices a node that stopped answering after 4 missed half-second checks, not 30 s.
 FAST_HEALTH_CHECKS = {
     "RAY_health_check_period_ms": "500",
@@ -198,22 +196,14 @@ def said(done) -> str:
     return done.stdout[-3000:] + done.stderr[-3000:]
 
 
-def test_runs_land_on_both_nodes_and_match_local_runs(cluster, tmp_path):
-    backends = ["--backend", "tf,jax,torch", *SMALL]
-    # The local runs train meanwhile: the machine is shared, the results are not.
-    local = subprocess.Popen(
-        harness(*backends, "--no-report", "--results", str(tmp_path / "local")),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+def test_runs_land_on_both_nodes_and_match_local_runs(cluster, small_local_runs, tmp_path):
+    done = finished(
+        on_ray(cluster, "--backend", "tf,jax,torch", *SMALL, "--results", str(tmp_path / "ray"))
     )
-    done = finished(on_ray(cluster, *backends, "--results", str(tmp_path / "ray")))
-    output, _ = local.communicate(timeout=600)
-    assert local.returncode == 0, output[-3000:]
     assert done.returncode == 0, said(done)
 
     remote, warnings = results.read_all(tmp_path / "ray")
-    alone = {r.spec.backend: r for r in results.read_all(tmp_path / "local")[0]}
+    alone = {r.spec.backend: r for r in results.read_all(small_local_runs)[0]}
     assert warnings == [] and len(remote) == 3 and all(r.status == "ok" for r in remote)
     assert len({r.environment.node for r in remote}) == 2  # both nodes ran some
     for r in remote:
@@ -221,8 +211,8 @@ def test_runs_land_on_both_nodes_and_match_local_runs(cluster, tmp_path):
         assert r.reproducibility == twin.reproducibility, r.spec.backend
         assert r.metrics == twin.metrics, r.spec.backend
         [mine], [theirs] = (
-            results.load_arrays(tmp_path / d, x, x.artifacts.predictions)
-            for d, x in (("ray", r), ("local", twin))
+            results.load_arrays(d, x, x.artifacts.predictions)
+            for d, x in ((tmp_path / "ray", r), (small_local_runs, twin))
         )
         assert np.array_equal(mine, theirs), r.spec.backend
     # Runs that trained at once on the two nodes shared this one host, and say so.
