@@ -49,30 +49,6 @@ def test_frameworks_are_imported_only_by_backend_plugins_and_native_implementati
     assert found["harness/backends/mnist_cnn_native/jax.py"] == {"jax", "optax"}
 
 
-def harness_modules(path: Path) -> set[str]:
-    """The harness modules `path` imports by name, as "harness.worker"."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names if a.name.startswith("harness."))
-        elif isinstance(node, ast.ImportFrom) and node.module == "harness":
-            names.update(f"harness.{a.name}" for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("harness."):
-            names.add(node.module)
-    return names
-
-
-def test_the_launching_side_starts_workers_without_importing_them():
-    # What launches a worker reads its files, not its code: the worker's and training's
-    # imports (numpy, the timing and native machinery) stay in the worker's process.
-    launching = ("cli", "matrix", "launcher", "executors", "ray_executor", "parity", "listing")
-    found = {m: harness_modules(ROOT / f"harness/{m}.py") for m in launching}
-    assert {
-        m: n & {"harness.worker", "harness.training"} for m, n in found.items()
-    } == dict.fromkeys(launching, set())
-    assert "harness.launcher" in found["matrix"]  # the check sees the imports it names
-
-
 def test_native_implementations_import_no_keras():
     native = [s for s in sources() if NATIVE.match(s)]
     # the seed model's framework-free part, and its three frameworks' package
