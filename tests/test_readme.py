@@ -171,7 +171,11 @@ def anchors_block(folder: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-ANCHOR_FOLDERS = ("results/reference/full", "results/reference/anchor-torch")
+ANCHOR_FOLDERS = (
+    "results/reference/full",
+    "results/reference/anchor-torch",
+    "results/reference/anchor-jax",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -242,6 +246,10 @@ def test_why_one_backend_is_slower_says_what_its_figures_say():
     assert "**PyTorch**: both, the framework more." in readme
     torch = found["torch"]
     assert torch.framework > torch.keras > 1 and torch.anchor.ratio > 1
+    assert "**JAX**: the framework. Plain JAX" in readme
+    assert "trains this model as slowly as Keras 3 on JAX" in readme
+    jax = found["jax"]
+    assert abs(jax.anchor.ratio - 1) < 0.05 and jax.framework > 4 * jax.keras
 
 
 def ray_block(folder: Path) -> str:
@@ -271,6 +279,7 @@ def test_every_committed_anchor_learned_the_seed_model(folder):
         ("reference-full", reference_table, "results/reference/full"),
         ("anchors", anchors_block, "results/reference/full"),
         ("anchors-torch", anchors_block, "results/reference/anchor-torch"),
+        ("anchors-jax", anchors_block, "results/reference/anchor-jax"),
         ("why-slower", why_block, "results/reference/full"),
         ("reference-ray", ray_block, "results/reference/ray"),
         ("overhead", overhead_table, "results/overhead"),
@@ -300,3 +309,24 @@ def test_the_torch_anchor_pair_ran_where_matmul_was_much_slower_as_readme_says()
     assert pair and max(pair.values()) < 0.75 * min(full)
     assert "the yardstick measured more than a third more before the Keras 3 run" in readme
     assert pair["keras"] > 1.33 * pair["native"]
+
+
+def test_the_jax_anchor_pair_ran_as_readme_says():
+    full = [r for r in _ok_runs(ROOT / "results/reference/full") if r.spec.impl == "keras"]
+    pair = {r.spec.impl: r for r in _ok_runs(ROOT / "results/reference/anchor-jax")}
+    keras, native = pair["keras"], pair["native"]
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "on a machine as fast at the matmul yardstick as the one of" in readme
+    assert min(speed.peak_gflops(r) for r in pair.values()) >= min(map(speed.peak_gflops, full))
+    assert "Keras 3 on JAX took less time here than there" in readme
+    full_jax = [
+        r.timings.fit_s for r in full if r.spec.backend == "jax" and r.spec.profile == "seed"
+    ]
+    assert full_jax and keras.timings.fit_s < min(full_jax)
+    assert "the yardstick measured more before the Keras 3 run, by more than a sixth" in readme
+    assert speed.peak_gflops(keras) > 7 / 6 * speed.peak_gflops(native)
+    assert "Keras 3's median epoch was no slower than plain JAX's" in readme
+    epochs = keras.timings.epochs_s
+    assert statistics.median(epochs) <= statistics.median(native.timings.epochs_s)
+    assert "by its last three epochs, its slowest" in readme
+    assert sorted(epochs)[-3:] == sorted(epochs[-3:])
