@@ -256,7 +256,10 @@ def test_a_lost_node_fails_its_run_unless_it_is_rerun(cluster, tmp_path, retries
 
 
 def test_ctrl_c_cancels_every_run_and_leaves_nothing(cluster, tmp_path):
-    command = on_ray(cluster, "--backend", "tf", "--seeds", "1,2,3", *SMALL, "--epochs", "50",
+    # Runs far longer than the wait below: none may end before two train at once, however
+    # fast the machine and however long Ray takes to use a node again (a minute was seen
+    # after the lost-node tests, while 50 epochs took 23 s).
+    command = on_ray(cluster, "--backend", "tf", "--seeds", "1,2,3", *SMALL, "--epochs", "1000",
                      "--results", str(tmp_path))  # fmt: skip
     run = subprocess.Popen(
         command,
