@@ -18,6 +18,11 @@ BACKEND_ORDER = ("tensorflow", "torch", "jax")
 NAMES = {"tensorflow": "TensorFlow", "torch": "PyTorch", "jax": "JAX"}
 
 
+def readme_words() -> str:
+    """README.md with every run of whitespace one space: its sentences, whatever the wrap."""
+    return " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+
+
 def block(name: str) -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     start, end = f"<!-- {name} -->\n", f"<!-- /{name} -->"
@@ -240,7 +245,7 @@ def why_block(folder: Path) -> str:
 
 def test_why_one_backend_is_slower_says_what_its_figures_say():
     found = splits(ROOT / "results/reference/full")
-    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    readme = readme_words()
     assert "**TensorFlow**: Keras 3 costs nothing here." in readme
     assert found["tensorflow"].anchor.ratio < 1
     assert "**PyTorch**: both, the framework more." in readme
@@ -293,7 +298,7 @@ def test_readme_quotes_the_committed_results_as_they_are(name, make, folder):
 
 def test_the_full_reference_has_no_outlying_sample_as_readme_says():
     runs = _keras_3(_ok_runs(ROOT / "results/reference/full"))
-    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    readme = readme_words()
     assert "no steady sample of these runs lies outside 3× its run's median" in readme
     assert speed.OUTLIER_FACTOR == 3 and speed.outliers(runs) == []
 
@@ -303,7 +308,7 @@ def test_the_torch_anchor_pair_ran_where_matmul_was_much_slower_as_readme_says()
     pair = {
         r.spec.impl: speed.peak_gflops(r) for r in _ok_runs(ROOT / "results/reference/anchor-torch")
     }
-    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    readme = readme_words()
     assert "much slower at the matmul yardstick than the one above" in readme
     assert "below three quarters of its lowest" in readme
     assert pair and max(pair.values()) < 0.75 * min(full)
@@ -315,7 +320,7 @@ def test_the_jax_anchor_pair_ran_as_readme_says():
     full = [r for r in _ok_runs(ROOT / "results/reference/full") if r.spec.impl == "keras"]
     pair = {r.spec.impl: r for r in _ok_runs(ROOT / "results/reference/anchor-jax")}
     keras, native = pair["keras"], pair["native"]
-    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    readme = readme_words()
     assert "on a machine as fast at the matmul yardstick as the one of" in readme
     assert min(speed.peak_gflops(r) for r in pair.values()) >= min(map(speed.peak_gflops, full))
     assert "Keras 3 on JAX took less time here than there" in readme
