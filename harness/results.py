@@ -60,7 +60,10 @@ class RunResult:
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        # The data folder is a path on the user's machine: a record names its data by the
+        # source's name (recipe.data_source) and the arrays' digests, not where it lay.
+        spec = dataclasses.replace(self.spec, data_dir=None)
+        return dataclasses.asdict(dataclasses.replace(self, spec=spec))
 
     @classmethod
     def from_dict(cls, data: object) -> RunResult:

@@ -202,7 +202,7 @@ class Recipe(Section):
     jit_compile: bool = ruled(BOOLEAN, None)  # known once compiled
     parameters: int = ruled(integer(1), None)  # known once built
     dataset: str | None = ruled(absent_or(TEXT))  # the data it was published for
-    data_source: str | None = ruled(absent_or(STRING))  # the file it was read from
+    data_source: str | None = ruled(absent_or(STRING))  # the file it was read from, by name
     tuning: dict | None = ruled(absent_or(mapping()))  # the backend's, if tuned
     # The Keras 3 backend whose row this run anchors (explains), if it is an anchor: a
     # native implementation, or Keras 2 (from schema version 6).

@@ -116,7 +116,7 @@ def start(spec: RunSpec, dropout: bool = True) -> Session:
         loss=defaults["loss"],
         data_format=data_format,
         dataset=defaults.get("dataset"),
-        data_source=loaded.source,
+        data_source=loaded.origin,
         tuning=tuning.to_dict() if tuning else None,
         reference_accuracy=defaults.get("reference_accuracy"),
         # The Keras 3 backend whose row this run's anchors (explains), if it is an anchor.

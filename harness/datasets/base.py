@@ -10,8 +10,6 @@ from typing import ClassVar
 
 import numpy as np
 
-from harness.environment import keras_home
-
 
 class DatasetError(RuntimeError):
     """A dataset could not be loaded, or what was loaded is not what it should be."""
@@ -29,7 +27,13 @@ class Split:
 class Loaded:
     train: Split
     test: Split
-    source: str  # where the data came from, for the record
+    source: str  # where the data came from, for messages
+
+    @property
+    def origin(self) -> str:
+        """The source as a record names it: a file or folder by its name, never a path on
+        the user's machine (the arrays themselves are checked against their digests)."""
+        return Path(self.source).name if os.sep in self.source else self.source
 
 
 def array_digest(a: np.ndarray) -> str:
@@ -128,7 +132,7 @@ class FileDataset(Dataset):
         return Loaded(
             Split(x_train, y_train),
             Split(x_test, y_test),
-            source=f"keras.datasets.{self.keras_dataset} (cache: {keras_home() / 'datasets'})",
+            source=f"keras.datasets.{self.keras_dataset}",
         )
 
     def locate(self, data_dir: str | None = None) -> str:
