@@ -75,10 +75,12 @@ def cross_backend_tests(session: nox.Session) -> None:
 
 @nox.session(python="3.11", tags=["test"])
 def lint(session: nox.Session) -> None:
-    """ruff: lint (banned framework imports included) and format check."""
-    session.install("ruff>=0.6")
+    """ruff (lint, banned framework imports, format) and import-linter (the pipeline's
+    direction)."""
+    session.install("ruff>=0.6", "import-linter>=2.1")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports")
 
 
 @nox.session(python="3.11")

@@ -31,9 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the harness of this checkout, not an installed copy
 
-from harness import environment, plugins, results, schema  # noqa: E402
+from harness import plugins  # noqa: E402
 from harness.backends import resolve  # noqa: E402
 from harness.config import available_cpus  # noqa: E402
+from harness.record import provenance, results, schema  # noqa: E402
 
 # What both processes do, as (label, plain script's parts, harness's phases).
 COMMON = (
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     npz = next((c for c in mnist.candidates(args.data_dir) if mnist.missing(c) is None), None)
     if npz is None:
         p.error("no mnist.npz found: give --data-dir (or set HARNESS_DATA_DIR)")
-    git = environment.git_commit(ROOT)
+    git = provenance.git_commit(ROOT)
     rounds = []
     for i in range(args.rounds):
         # Alternate which one goes first, so that a drift in the machine cancels out.

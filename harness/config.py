@@ -8,9 +8,11 @@ in the result file; the parent process never imports the model.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 DATA_FORMATS = ("channels_last", "channels_first")
 # numpy's and Keras's global seeds are 32-bit.
@@ -37,19 +39,6 @@ class ConfigError(ValueError):
 def available_cpus() -> list[int]:
     """The CPUs this process may run on (honours taskset/cgroup affinity)."""
     return sorted(os.sched_getaffinity(0))
-
-
-# The CPUs a launcher chose for its worker (--jobs: each run its own), as "0,1".
-CPUS_ENV = "HARNESS_CPUS"
-
-
-def pinned_cpus(threads: int) -> list[int]:
-    """The CPUs a worker pins itself to: those its launcher chose, else the first
-    `threads` of the CPUs this process may use."""
-    chosen = os.environ.get(CPUS_ENV)
-    if chosen:
-        return [int(c) for c in chosen.split(",")]
-    return available_cpus()[:threads]
 
 
 def _check_positive(name: str, value: int | None) -> None:
@@ -199,3 +188,44 @@ class RunSpec:
     def recorded(cls, data: dict) -> RunSpec:
         """The spec a result file holds, checked as any other but for the CPUs."""
         return cls(**data, here=False)
+
+
+def keras_home() -> Path:
+    """Keras's own rule: $KERAS_HOME, else ~/.keras (/tmp/.keras if home is read-only)."""
+    if "KERAS_HOME" in os.environ:
+        return Path(os.environ["KERAS_HOME"])
+    home = Path.home()
+    return (home if os.access(home, os.W_OK) else Path("/tmp")) / ".keras"
+
+
+# keras.json settings that Keras refuses while it is imported, and the values it takes.
+KERAS_JSON_CHOICES = {
+    "floatx": ("float16", "float32", "float64"),
+    "image_data_format": DATA_FORMATS,
+}
+
+
+def check_keras_json() -> None:
+    """Refuse, before any worker starts, a keras.json that would make Keras fail while it
+    is imported in the worker (with a traceback, whatever --data-format says). A file that
+    is not JSON is ignored by Keras, and so it is here."""
+    path = keras_home() / "keras.json"
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise ConfigError(f"{path} is not a file: Keras reads its settings from it; remove it")
+    try:
+        config = json.loads(path.read_text())
+    except OSError as e:
+        raise ConfigError(f"{path} cannot be read: {e.strerror}") from e
+    except ValueError:
+        return
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path} must hold a JSON object, got {type(config).__name__}")
+    for key, allowed in KERAS_JSON_CHOICES.items():
+        if key in config and config[key] not in allowed:
+            raise ConfigError(
+                f"{path}: {key} must be one of {', '.join(allowed)}, got {config[key]!r}"
+            )
+    if "epsilon" in config and not isinstance(config["epsilon"], float):
+        raise ConfigError(f"{path}: epsilon must be a float, got {config['epsilon']!r}")

@@ -3,7 +3,7 @@ without Keras, for the report's anchor rows (how much of a backend's time is Ker
 
 A model brings its own under the entry-point group `keras_harness.natives`, one per
 framework, named `<model>.<backend>` (`mnist_cnn.torch =
-"harness.backends.mnist_cnn_native.torch:Native"`), each a class with the interface of `Native`
+"models.mnist_cnn.native.torch:Native"`), each a class with the interface of `Native`
 below. Weights cross the interface in Keras's layout (the order, shapes and values of
 the Keras model's `get_weights()`), so that the harness's numpy draw, the digests and the
 saved final weights mean the same for both implementations.
@@ -19,7 +19,7 @@ from typing import ClassVar
 import numpy as np
 
 from harness import plugins
-from harness.schema import Recipe
+from harness.record.schema import Recipe
 
 
 def entry_name(model: str, backend: str) -> str:

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import results, schema
 from harness.backends import resolve
 from harness.backends.tensorflow import ONEDNN, onednn
 from harness.config import RunSpec
+from harness.record import results, schema
 
 # TensorFlow in this process (the in-process backend tests) as the harness runs it in a
 # worker, set before it is imported.

@@ -10,7 +10,9 @@ import sys
 import pytest
 from conftest import seed_recipe
 
-from harness import reproducibility, results, schema
+from harness.record import results, schema
+from harness.summary import agreement
+from harness.worker import starting_points
 
 pytestmark = pytest.mark.backend
 
@@ -57,7 +59,7 @@ def test_the_backends_feed_hands_over_each_planned_batch_once_in_order(backend, 
 
     x = np.random.default_rng(0).standard_normal((10, 2, 2, 1)).astype("float32")
     y = np.eye(10, dtype="float32")
-    plan = reproducibility.batch_plan(seed=1, epochs=2, n=10, batch=4)
+    plan = starting_points.batch_plan(seed=1, epochs=2, n=10, batch=4)
     feed = backend.feed(x, y, plan)
     got = [(np.asarray(bx), np.asarray(by)) for bx, by in feed.data]
     assert len(got) == len(plan)
@@ -71,7 +73,7 @@ def test_the_backends_feed_hands_over_each_planned_batch_once_in_order(backend, 
 def test_list_builds_the_models_in_the_data_format_keras_json_sets(keras, tmp_path):
     import json
 
-    from harness import worker
+    from harness.worker import main as worker
 
     # What keras.json's "image_data_format": "channels_first" does when keras loads.
     keras.config.set_image_data_format("channels_first")
@@ -108,7 +110,7 @@ def seed_model_start(seed: int) -> str:
             else {"shape": shape, "initializer": "constant", "value": 0.0}
             for shape in ([3, 3, 1, 32], [32], [3, 3, 32, 64], [64], [4096, 250], [250],
                           [250, 10], [10])]  # fmt: skip
-    return reproducibility.digest(reproducibility.initial_weights(plan, seed))
+    return starting_points.digest(starting_points.initial_weights(plan, seed))
 
 
 def assert_every_second_accounted_for(t: schema.Timings) -> None:
@@ -150,8 +152,8 @@ def test_one_fit_on_the_given_threads_and_format_trains_on_the_harness_batches_a
     # the run's seed drew its starting point, and its batches are each epoch's numpy
     # permutation, in the order fit() was handed them
     assert r.reproducibility.initial_weights_digest == seed_model_start(seed=3)
-    orders = [reproducibility.batch_order(3, epoch, 1000) for epoch in range(2)]
-    assert r.reproducibility.batch_order_digest == reproducibility.digest(orders)
+    orders = [starting_points.batch_order(3, epoch, 1000) for epoch in range(2)]
+    assert r.reproducibility.batch_order_digest == starting_points.digest(orders)
     # the machine, measured by the worker on its own CPUs
     assert r.machine.matmul.threads == r.spec.threads
     assert r.machine.matmul.median_gflops > 0
@@ -185,7 +187,7 @@ def test_tuned_profile_applies_and_records_the_backends_tuning(backend, tmp_path
 def test_harness_initialisation_follows_keras_defaults_and_loads(keras, backend):
     import numpy as np
 
-    from harness import modelinfo, reproducibility
+    from harness.worker import modelinfo
     from models import mnist_cnn
 
     keras.config.set_image_data_format("channels_last")
@@ -198,9 +200,9 @@ def test_harness_initialisation_follows_keras_defaults_and_loads(keras, backend)
     assert [{k: v for k, v in e.items() if k != "path"} for e in plan] == [
         {**(glorot if len(shape) > 1 else zeros), "shape": shape} for shape in shapes
     ]
-    drawn = reproducibility.initial_weights(plan, seed=3)
+    drawn = starting_points.initial_weights(plan, seed=3)
     model.set_weights(drawn)
-    assert reproducibility.digest(model.get_weights()) == reproducibility.digest(drawn)
+    assert starting_points.digest(model.get_weights()) == starting_points.digest(drawn)
     # Keras's own draw has the same spread (the dense kernel: limit sqrt(6 / 4346) / sqrt(3)).
     keras_kernel = mnist_cnn.build((28, 28, 1), 10).get_weights()[4]
     assert np.std(drawn[4]) == pytest.approx(np.std(keras_kernel), rel=0.02)
@@ -208,7 +210,7 @@ def test_harness_initialisation_follows_keras_defaults_and_loads(keras, backend)
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
 def test_seed_model_flops_match_a_hand_count(keras, data_format):
-    from harness import modelinfo
+    from harness.worker import modelinfo
     from models import mnist_cnn
 
     keras.config.set_image_data_format(data_format)
@@ -226,7 +228,7 @@ def test_seed_model_flops_match_a_hand_count(keras, data_format):
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
 def test_batchnorm_model_builds_and_its_statistics_start_as_keras_sets_them(keras, data_format):
-    from harness import modelinfo
+    from harness.worker import modelinfo
     from models import mnist_bn
 
     keras.config.set_image_data_format(data_format)
@@ -454,9 +456,10 @@ def test_the_native_model_is_the_keras_model_agrees_with_it_and_trains_without_k
 ):
     import numpy as np
 
-    from harness import modelinfo, native
+    from harness import native
     from harness.datasets.base import prepare
     from harness.datasets.synthetic import Synthetic
+    from harness.worker import modelinfo
     from models import mnist_cnn
 
     implementation = native.load("mnist_cnn", backend.name)
@@ -471,9 +474,9 @@ def test_the_native_model_is_the_keras_model_agrees_with_it_and_trains_without_k
     assert unnamed(twin.weight_plan()) == unnamed(plan)
     assert twin.forward_flops() == modelinfo.forward_flops(keras, model)
     assert twin.parameters() == model.count_params() == 1_045_576
-    drawn = reproducibility.initial_weights(plan, seed=1)
+    drawn = starting_points.initial_weights(plan, seed=1)
     twin.set_weights(drawn)  # in Keras's layout, converted to the framework's and back
-    assert reproducibility.digest(twin.get_weights()) == reproducibility.digest(drawn)
+    assert starting_points.digest(twin.get_weights()) == starting_points.digest(drawn)
 
     # Parity as `harness parity` measures it, in this process: dropout off, the same
     # weights and batches, the untrained outputs and 10 steps' losses.
@@ -489,12 +492,12 @@ def test_the_native_model_is_the_keras_model_agrees_with_it_and_trains_without_k
     x, y = prepare(loaded.train, implementation.data_format, 10, True)
     probes = {"keras": {"outputs": model.predict(x[:200], verbose=0)},
               "native": {"outputs": twin.predict_on_batch(x[:200])}}  # fmt: skip
-    plan = reproducibility.batch_plan(1, 1, len(x), 100)[:10]
+    plan = starting_points.batch_plan(1, 1, len(x), 100)[:10]
     probes["keras"]["losses"] = np.array(
         [float(model.train_on_batch(x[i], y[i], return_dict=True)["loss"]) for i in plan]
     )
     probes["native"]["losses"] = np.array([twin.train_step(x[i], y[i])[0] for i in plan])
-    [pair] = reproducibility.parity(probes, {"native": "keras"})
+    [pair] = agreement.parity(probes, {"native": "keras"})
     assert pair["within_tolerance"] and pair["first_step_beyond"] is None, pair
     assert probes["native"]["losses"][-1] < probes["native"]["losses"][0]
 
@@ -520,9 +523,9 @@ def test_the_native_model_is_the_keras_model_agrees_with_it_and_trains_without_k
     assert [len(steps) for steps in r.timings.steps_s] == [4, 4]
     assert_every_second_accounted_for(r.timings)
     # the Keras runs' starting point: the same numpy draw, the same batches
-    assert r.reproducibility.initial_weights_digest == reproducibility.digest(drawn)
-    orders = [reproducibility.batch_order(1, epoch, 1000) for epoch in range(2)]
-    assert r.reproducibility.batch_order_digest == reproducibility.digest(orders)
+    assert r.reproducibility.initial_weights_digest == starting_points.digest(drawn)
+    orders = [starting_points.batch_order(1, epoch, 1000) for epoch in range(2)]
+    assert r.reproducibility.batch_order_digest == starting_points.digest(orders)
 
 
 def test_keras_2_runs_the_same_model_file_from_the_same_start_and_agrees_in_parity(

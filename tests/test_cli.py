@@ -12,8 +12,11 @@ import threading
 import pytest
 from conftest import make_result
 
-from harness import cli, config, executors, launcher, results
+from harness import cli, config
 from harness.backends.base import Backend
+from harness.commands import parity
+from harness.launch import executors, process
+from harness.record import results
 
 
 @pytest.mark.parametrize(
@@ -35,7 +38,7 @@ from harness.backends.base import Backend
     ],
 )
 def test_failure_reason_prefers_the_workers_own_error_line(code, tail, reason):
-    assert launcher.failure_reason(code, tail) == reason
+    assert process.failure_reason(code, tail) == reason
 
 
 class Started(list):
@@ -69,7 +72,7 @@ def fake_workers(monkeypatch):
         print(*tail, sep="\n", file=sys.stderr)
         return code, tail
 
-    monkeypatch.setattr(launcher, "start_worker", start_worker)
+    monkeypatch.setattr(process, "start_worker", start_worker)
     return started
 
 
@@ -91,7 +94,7 @@ def test_a_failed_backend_is_recorded_and_the_others_go_on(fake_workers, tmp_pat
 def test_a_worker_that_could_not_say_why_is_explained_once_by_the_parent(
     fake_workers, monkeypatch, tmp_path, capsys
 ):
-    monkeypatch.setattr(launcher, "start_worker", lambda spec, out, *extra, **kw: (-9, []))
+    monkeypatch.setattr(process, "start_worker", lambda spec, out, *extra, **kw: (-9, []))
     assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err == [
@@ -110,7 +113,7 @@ def test_a_failures_reason_is_kept_whole():
         "  - /keras/datasets/mnist.npz: not found",
         "",
     ]
-    assert launcher.failure_reason(2, tail) == (
+    assert process.failure_reason(2, tail) == (
         "mnist could not be loaded. Looked in:\n  - /data/mnist.npz: not found\n"
         "  - /keras/datasets/mnist.npz: not found"
     )
@@ -324,13 +327,13 @@ def test_jobs_run_at_once_each_on_its_own_cpus(fake_workers, tmp_path, monkeypat
     # Each worker starts only beside another (a fake one ends at once, and the same job
     # could otherwise take the next run and its slot before the other job had one).
     beside = threading.Barrier(2, timeout=30)
-    fake = launcher.start_worker
+    fake = process.start_worker
 
     def start_worker(*args, **kwargs):
         beside.wait()
         return fake(*args, **kwargs)
 
-    monkeypatch.setattr(launcher, "start_worker", start_worker)
+    monkeypatch.setattr(process, "start_worker", start_worker)
     argv = ["run", "--backend", "tf,torch", "--seeds", "1,2", "--jobs", "2", "--threads", "2"]
     assert cli.main([*argv, "--results", str(tmp_path)]) == 0
     assert sorted(b for b, _, _ in fake_workers) == ["tensorflow"] * 2 + ["torch"] * 2
@@ -362,7 +365,7 @@ def test_parity_includes_the_anchor_rows_each_against_keras_3_on_its_framework(m
 
     def probes(*argv: str) -> dict[str, tuple[str, str, str | None]]:
         args = cli.parser().parse_args(["parity", *argv])
-        return {k: (s.backend, s.impl, a) for k, (s, a) in cli._parity_specs(args).items()}
+        return {k: (s.backend, s.impl, a) for k, (s, a) in parity.probe_specs(args).items()}
 
     assert probes("--backend", "torch,keras2") == {
         "torch": ("torch", "keras", None),

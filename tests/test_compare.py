@@ -1,6 +1,7 @@
 import pytest
 
-from harness import cli, compare
+from harness import cli
+from harness.commands import compare
 
 
 @pytest.mark.parametrize(
@@ -25,7 +26,7 @@ def test_compare_matches_variants_and_exits_non_zero_when_something_got_worse(
 ):
     from conftest import make_result
 
-    from harness import results
+    from harness.record import results
 
     def write(folder, **kwargs):
         r = make_result(**kwargs)
@@ -66,7 +67,7 @@ def test_a_cell_whose_latest_run_failed_makes_compare_fail(tmp_path, capsys):
 
     from conftest import make_result
 
-    from harness import results
+    from harness.record import results
 
     ok = make_result(backend="jax", created="2026-11-25T10:00:00Z", invocation="a")
     failed = dataclasses.replace(

@@ -8,7 +8,8 @@ import sys
 import pytest
 from conftest import SMALL
 
-from harness import reproducibility, results
+from harness.record import results
+from harness.summary import agreement
 
 pytestmark = pytest.mark.cross_backend
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -56,7 +57,7 @@ def test_parity_holds_within_the_measured_tolerances(tmp_path):
     # (steps_in_agreement), and the rest cost CI minutes without being judged.
     harness(tmp_path, "parity", "--backend", "tf,jax,torch", "--no-anchors", "--steps", "20")
     record = json.loads((tmp_path / "parity.json").read_text())
-    tolerances = reproducibility.PARITY_TOLERANCES
+    tolerances = agreement.PARITY_TOLERANCES
     assert tolerances["steps_in_agreement"] < 20
     assert record["steps"] == 20 and len(record["pairs"]) == 3
     assert (record["kind"], record["schema_version"]) == ("parity", results.PARITY_SCHEMA_VERSION)

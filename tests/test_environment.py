@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import environment
+from harness.worker import environment
 
 # A folder on someone's machine, as a record or report would quote it.
 LOCAL_PATH = re.compile(r"(?<![\w.])/(?:work|root|home|tmp|Users)/")

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import seed_recipe
 
-from harness import grouping, results
 from harness.config import available_cpus
+from harness.record import results
+from harness.summary import grouping
 
 pytestmark = pytest.mark.backend
 SMALL = ["--dataset", "synthetic", "--threads", "1", "--train-images", "1000"]
@@ -169,11 +170,13 @@ def test_a_worker_dies_with_its_killed_parent_and_writes_nothing(backend, tmp_pa
 def test_a_run_asked_to_stop_takes_no_more_training_steps(backend, impl, monkeypatch):
     """Even when the signal's own exception was swallowed where it landed (JAX's
     tracing has bare excepts), the run asks again before each step and stops there."""
-    from harness import native, reproducibility, timing, training, worker
+    from harness import native
     from harness.config import RunSpec
     from harness.datasets.base import prepare
     from harness.datasets.synthetic import Synthetic
-    from harness.stopping import STOP, Stopped
+    from harness.worker import main as worker
+    from harness.worker import starting_points, timing, training
+    from harness.worker.stopping import STOP, Stopped
     from models import mnist_cnn
 
     spec = RunSpec(backend=backend.name, dataset="synthetic", threads=1, epochs=1, impl=impl)
@@ -193,11 +196,11 @@ def test_a_run_asked_to_stop_takes_no_more_training_steps(backend, impl, monkeyp
     s = training.Session(spec, backend, keras, {}, sections, None, recipe, x, y, x, y, model)
     worker.set_starting_point(s)
     worker.compile_model(s)
-    before = reproducibility.digest(model.get_weights())
+    before = starting_points.digest(model.get_weights())
     monkeypatch.setattr(STOP, "signum", signal.SIGTERM)  # asked, its exception lost
     with pytest.raises(Stopped):
         training.fit(s, quiet=True)
-    assert reproducibility.digest(model.get_weights()) == before
+    assert starting_points.digest(model.get_weights()) == before
 
 
 def test_two_runs_at_once_and_reports_meanwhile_are_all_complete(backend, tmp_path):

@@ -76,11 +76,12 @@ def test_every_backend_justifies_each_tuned_setting():
 
 
 def test_listing_and_resolving_import_no_framework():
-    # Nor the worker's code: what launches workers (cli, matrix, launcher, the executors,
-    # parity) reads their files, and numpy and the training machinery stay in the worker.
+    # Nor the worker's code: what launches workers (cli, the commands, harness.launch)
+    # reads their files, and the training machinery stays in the worker.
     code = (
         "import sys; from harness import cli; cli.main(['list']);"
-        "loaded = {'keras', 'tensorflow', 'jax', 'torch', 'harness.worker', 'harness.training'}"
+        "loaded = {'keras', 'tensorflow', 'jax', 'torch', 'harness.worker.main',"
+        " 'harness.worker.training'}"
         " & set(sys.modules);"
         "sys.exit(f'imported {loaded}' if loaded else 0)"
     )

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 from conftest import SMALL
 
-from harness import grouping, results
+from harness.record import results
+from harness.summary import grouping
 
 pytestmark = [pytest.mark.cross_backend, pytest.mark.ray]
 NEEDED = ("tensorflow", "jax", "torch", "ray")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import comparisons, grouping, results, speed
+from harness.record import results
+from harness.summary import comparisons, grouping, speed
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKEND_ORDER = ("tensorflow", "torch", "jax")

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from conftest import make_result
 
-from harness import comparisons, grouping, report, results, schema, text
+from harness.record import results, schema
+from harness.report import render, text
+from harness.summary import comparisons, grouping
 
 
 def row_line(md: str, section: str, backend: str) -> str:
@@ -61,7 +63,7 @@ def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, writ
     write_result(backend="tensorflow", accuracy=0.9898)
     write_result(backend="jax", accuracy=0.9907)
     (tmp_path / "runs" / "empty.json").write_text("")
-    paths = report.write_report(tmp_path)
+    paths = render.write_report(tmp_path)
     assert [p.name for p in paths[:3]] == ["REPORT.md", "report.html", "summary.csv"]
     plots = paths[3:]
     assert [p.name.split("-mnist")[0] for p in plots] == [
@@ -95,8 +97,8 @@ def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, writ
 def test_report_imports_no_keras_and_no_framework(tmp_path, write_result):
     write_result()
     code = (
-        "import sys; from harness import report;"
-        f"report.write_report({str(tmp_path)!r});"
+        "import sys; from harness.report import render;"
+        f"render.write_report({str(tmp_path)!r});"
         "loaded = {'keras', 'tensorflow', 'jax', 'torch'} & set(sys.modules);"
         "sys.exit(f'imported {loaded}' if loaded else 0)"
     )
@@ -198,7 +200,7 @@ def test_failed_runs_are_listed_with_their_reason_and_never_with_an_accuracy(
         },  # fmt: skip
     )
     results.write(failed, results.runs_dir(tmp_path) / f"{failed.run_id}.json")
-    report.write_report(tmp_path)
+    render.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     assert "2 result files" in md and "1 of them failed runs" in md
     torch_lines = [line for line in md.splitlines() if "| torch |" in line]
@@ -222,7 +224,7 @@ def test_a_reason_with_pipes_and_lines_stays_in_its_table_cell(tmp_path, write_r
         },
     )
     results.write(failed, results.runs_dir(tmp_path) / f"{failed.run_id}.json")
-    report.write_report(tmp_path)
+    render.write_report(tmp_path)
     [line] = [x for x in (tmp_path / "REPORT.md").read_text().splitlines() if "| torch |" in x]
     assert line.endswith(
         "| mnist could not be loaded. Looked in:<br>  - a\\|b.npz: not found<br>  - c |"
@@ -239,7 +241,7 @@ def test_timings_are_medians_with_percentiles_and_wide_spreads_are_marked_noisy(
     steps = [[27.0, 5.0, 5.0, 5.0], [5.0] * 4, [5.25] * 4, [4.75] * 4]
     write_result(backend="jax", epochs_s=(42.0, 20.0, 21.0, 19.0), steps_s=steps)
     write_result(backend="torch", epochs_s=(30.0, 10.0, 20.0, 30.0))  # spread 80 %: noisy
-    report.write_report(tmp_path)
+    render.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     training = md.split("### Training")[1].split("## Efficiency")[0]
     jax = next(line for line in training.splitlines() if line.startswith("| jax"))
@@ -258,7 +260,7 @@ def test_every_second_of_the_run_is_shown_phase_by_phase_with_the_unaccounted_re
     tmp_path, write_result
 ):
     write_result(backend="jax", epochs_s=(30.0, 20.0))
-    report.write_report(tmp_path)
+    render.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     whole = md.split("### The whole run")[1].split("### Training")[0]
     header = next(line for line in whole.splitlines() if line.startswith("| Backend"))
@@ -272,7 +274,7 @@ def test_every_second_of_the_run_is_shown_phase_by_phase_with_the_unaccounted_re
 
 
 def test_report_measures_nothing_and_takes_each_runs_own_peak(tmp_path, write_result, monkeypatch):
-    from harness import machine, timing
+    from harness.worker import machine, timing
 
     def refuse(*args, **kwargs):
         raise AssertionError("the report measured the machine")
@@ -283,7 +285,7 @@ def test_report_measures_nothing_and_takes_each_runs_own_peak(tmp_path, write_re
     data = results.read(path).to_dict()
     data["recipe"].update(forward_flops_per_image=20_000_000, training_flops_factor=3)
     results.write(results.RunResult.from_dict(data), path)
-    report.write_report(tmp_path)
+    render.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     # steady steps 5 s (the first 7.5 s step is warm-up): 100 images/s x 60 MFLOP =
     # 6 GFLOP/s, 40 % of the run's own 15 GFLOP/s; others used 1 % of its CPUs
@@ -295,7 +297,7 @@ def test_report_measures_nothing_and_takes_each_runs_own_peak(tmp_path, write_re
     (again / "runs").mkdir(parents=True)
     for f in (tmp_path / "runs").iterdir():
         (again / "runs" / f.name).write_bytes(f.read_bytes())
-    report.write_report(again)
+    render.write_report(again)
     moved = md.replace(str(tmp_path / "runs"), str(again / "runs"))
     assert (again / "REPORT.md").read_text() == moved
 
@@ -303,7 +305,7 @@ def test_report_measures_nothing_and_takes_each_runs_own_peak(tmp_path, write_re
 def test_a_run_whose_cpus_were_busy_with_other_work_is_marked_disturbed(tmp_path, write_result):
     write_result(backend="jax", other_share=0.30)
     write_result(backend="torch", other_share=0.05)
-    report.write_report(tmp_path)
+    render.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     assert "| 30 % ⚠ |" in row_line(md, "## Efficiency", "jax")
     assert "| 5 % |" in row_line(md, "## Efficiency", "torch")
@@ -322,7 +324,7 @@ def test_a_run_at_chance_or_with_a_rising_loss_is_kept_and_marked_not_converged(
         rising, metrics=dataclasses.replace(rising.metrics, history=history)
     )
     results.write(rising, results.runs_dir(tmp_path) / f"{rising.run_id}.json")
-    report.write_report(tmp_path)
+    render.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     assert "| 10.00 ✗ |" in row_line(md, "## Accuracy and time", "jax")
     assert "| 99.00 ✗ |" in row_line(md, "## Accuracy and time", "torch")
@@ -347,7 +349,7 @@ def test_runs_of_different_code_or_a_dirty_tree_are_never_pooled_silently(tmp_pa
     write_result(backend="jax", seed=2, commit="2222222bbb")
     write_result(backend="torch", seed=1, dirty=True)
     write_result(backend="tensorflow", seed=1)
-    report.write_report(tmp_path)
+    render.write_report(tmp_path)
     main = (tmp_path / "REPORT.md").read_text().split("## Accuracy and time")[1]
     main = main.split("## Where")[0]
     lines = {line.split(" | ")[0][2:]: line for line in main.splitlines() if line.startswith("| ")}
@@ -361,7 +363,7 @@ def test_a_steady_sample_far_outside_its_run_is_flagged_and_kept_out_of_the_medi
 ):
     path = write_result(backend="jax", epochs_s=(30.0, 20.0, 21.0, 400.0, 19.0))
     run_id = results.read(path).run_id
-    report.write_report(tmp_path)
+    render.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     assert f"- run {run_id}: a steady epoch of 400.000 s (the run's median 20.500 s)" in md
     # and its four 100 s steps against a steady median of 5 s
@@ -381,7 +383,7 @@ def test_a_version_2_result_without_step_clocks_still_reports(tmp_path, write_re
     del data["machine"]
     data["schema_version"] = 2
     path.write_text(json.dumps(data))
-    report.write_report(tmp_path)
+    render.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     training = md.split("### Training")[1].split("## Efficiency")[0]
     jax = next(line for line in training.splitlines() if line.startswith("| jax"))
@@ -392,7 +394,7 @@ def test_a_version_2_result_without_step_clocks_still_reports(tmp_path, write_re
 
 def test_a_one_epoch_run_has_its_speed_figures_and_plots(tmp_path, write_result):
     write_result(backend="jax", profile="quick", epochs_s=(9.0,), steps_s=[[6.0, 1.0, 1.0, 1.0]])
-    paths = report.write_report(tmp_path)
+    paths = render.write_report(tmp_path)
     assert [p.name for p in paths[3:]] == ["training-times.png", "step-times.png"]
     # 500 images over the median 1 s steady step; no steady epoch
     line = row_line((tmp_path / "REPORT.md").read_text(), "### Training", "jax")
@@ -415,12 +417,12 @@ def test_each_cell_shows_its_latest_run_and_says_how_many_older_results_it_left_
     write_result(backend="jax", accuracy=0.95, created="2026-11-25T10:00:00Z", invocation="a")
     write_result(backend="jax", accuracy=0.99, created="2026-11-25T11:00:00Z", invocation="b")
     write_result(backend="torch", accuracy=0.98, created="2026-11-25T10:00:00Z", invocation="a")
-    report.write_report(tmp_path)
+    render.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     assert "3 result files" in md and "1 older result left out" in md and "--all" in md
     assert "| 1 (1) | 99.00 |" in row_line(md, "## Accuracy and time", "jax")
     assert "| 1 (1) | 98.00 |" in row_line(md, "## Accuracy and time", "torch")
-    report.write_report(tmp_path, everything=True)
+    render.write_report(tmp_path, everything=True)
     md = (tmp_path / "REPORT.md").read_text()
     assert "older result" not in md
     assert "| 2 (1) | 97.00 ± 2.83 |" in row_line(md, "## Accuracy and time", "jax")
@@ -429,7 +431,7 @@ def test_each_cell_shows_its_latest_run_and_says_how_many_older_results_it_left_
 def test_results_from_before_invocations_were_recorded_are_all_shown(tmp_path, write_result):
     write_result(backend="jax", accuracy=0.95, created="2026-11-25T10:00:00Z")
     write_result(backend="jax", accuracy=0.99, created="2026-11-25T11:00:00Z")
-    report.write_report(tmp_path)
+    render.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     assert "older result" not in md and "| 2 (1) |" in row_line(md, "## Accuracy and time", "jax")
 
@@ -446,7 +448,7 @@ def test_a_failure_whose_cell_later_succeeded_is_superseded_with_its_whole_reaso
     shown = grouping.select(results.read_all(tmp_path)[0])
     assert [r.run_id for r in shown.superseded] == [old.run_id]
     assert [r.run_id for r in shown.failures] == [current.run_id] and shown.left_out == 0
-    report.write_report(tmp_path)
+    render.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     failed = md.split("## Failed runs")[1].split("## Superseded failures")[0]
     assert current.run_id in failed and old.run_id not in failed
@@ -458,7 +460,7 @@ def test_a_failure_whose_cell_later_succeeded_is_superseded_with_its_whole_reaso
 
 def test_a_report_without_a_successful_run_says_so_instead_of_empty_tables(tmp_path):
     _failed(tmp_path, "training diverged", backend="jax")
-    report.write_report(tmp_path)
+    render.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     assert "No run has succeeded yet: every run shown failed (see Failed runs)." in md
     assert "## Accuracy and time" not in md and "## Environment" not in md
@@ -480,7 +482,7 @@ def test_the_report_opens_with_each_comparison_ranked_by_training_time_in_plain_
                 backend=b, seed=seed, accuracy=a, epochs_s=epochs[b], predictions=predictions
             )
     write_result(backend="torch", profile="tuned")  # a comparison of its own
-    report.write_report(tmp_path)
+    render.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     short = md.split("## In short\n")[1].split("\n## ")[0]
     assert md.index("## In short") < md.index("## Accuracy and time")
@@ -502,7 +504,7 @@ def test_runs_that_shared_their_machine_are_marked_and_listed(tmp_path, write_re
     torch = write_result(backend="torch", host="box", created="2026-11-25T10:00:30Z")
     write_result(backend="tensorflow", host="other", created="2026-11-25T10:00:30Z")
     write_result(backend="tensorflow", seed=2, host="box", created="2026-11-25T11:00:00Z")
-    report.write_report(tmp_path)
+    render.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     assert " ⇄ |" in row_line(md, "## Accuracy and time", "jax")
     assert " ⇄ |" in row_line(md, "## Accuracy and time", "torch")
@@ -524,7 +526,7 @@ def test_a_cell_whose_latest_run_failed_shows_that_failure_not_its_older_success
     shown = grouping.select(results.read_all(tmp_path)[0])
     assert shown.runs == [] and [r.run_id for r in shown.failures] == [failed.run_id]
     assert shown.left_out == 2 and older.stem != by_hand.stem
-    md = (report.write_report(tmp_path)[0]).read_text()
+    md = (render.write_report(tmp_path)[0]).read_text()
     assert "No run has succeeded yet: every run shown failed" in md
     assert "2 older results left out" in md
 
@@ -567,7 +569,7 @@ def test_anchor_rows_give_keras_3s_time_over_the_anchors_with_accuracy_and_agree
         "tensorflow", "keras2", "keras2",
     )  # fmt: skip
     assert keras2.ratio == pytest.approx(100 / 80) and keras2.same_class == [1.0]
-    md = (tmp_path / report.write_report(tmp_path)[0].name).read_text()
+    md = (tmp_path / render.write_report(tmp_path)[0].name).read_text()
     section = md.split("## Anchors: how much of the time is Keras's\n")[1].split("\n## ")[0]
     torch_part = section.split("### torch\n")[1]
     assert "| torch native | 2 | 300.0 | 125.0 | 2.40 [2.00–3.00] | 99.00 ± 0.00 | 99.10 ± 0.00 " \
@@ -585,7 +587,7 @@ def test_the_report_says_where_runs_ran_by_host_and_node(tmp_path, write_result)
     placed = grouping.placement(results.read_all(tmp_path)[0])
     # Two nodes of one host share its cores: runs on both at once shared the machine.
     assert [(p.run_id, p.beside) for p in placed] == [(a.stem, 1), (b.stem, 1), (c.stem, 0)]
-    md = report.write_report(tmp_path)[0].read_text()
+    md = render.write_report(tmp_path)[0].read_text()
     assert f"| box | {'a' * 12} | 0 | 09:58:24 | {a.stem} | 1 |" in md
     assert f"| far | {'c' * 12} | 0 | 09:58:24 | {c.stem} | 0 |" in md
 
@@ -594,7 +596,7 @@ def test_runs_on_one_machine_without_ray_need_no_placement(tmp_path, write_resul
     write_result(backend="jax", host="box")
     write_result(backend="torch", host="box")
     assert grouping.placement(results.read_all(tmp_path)[0]) == []
-    assert "Where the runs ran" not in report.write_report(tmp_path)[0].read_text()
+    assert "Where the runs ran" not in render.write_report(tmp_path)[0].read_text()
 
 
 def test_a_record_that_names_no_node_still_reads(tmp_path, write_result):

@@ -4,7 +4,7 @@ import json
 import pytest
 from conftest import make_result
 
-from harness import results, schema
+from harness.record import results, schema
 
 
 def test_result_round_trips_through_its_file(tmp_path):

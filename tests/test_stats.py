@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from harness import stats
+from harness.summary import stats
 
 
 @pytest.mark.parametrize(

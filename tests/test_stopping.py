@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness.stopping import Stopped, StopRequest
+from harness.worker.stopping import Stopped, StopRequest
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_a_second_sigterm_does_not_break_off_the_cleanup_the_first_started(reque
 def test_a_process_whose_every_exception_is_swallowed_stops_at_its_next_step():
     loop = textwrap.dedent(
         """
-        from harness.stopping import STOP, Stopped, exit_now
+        from harness.worker.stopping import STOP, Stopped, exit_now
         STOP.install()
         print("ready", flush=True)
         try:

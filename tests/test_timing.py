@@ -9,7 +9,8 @@ import time
 import pytest
 from conftest import make_result
 
-from harness import machine, speed, timing
+from harness.summary import speed
+from harness.worker import machine, timing
 
 
 def test_steps_are_back_to_back_in_step_order_and_restart_each_epoch(monkeypatch):
@@ -49,7 +50,7 @@ def test_time_calls_times_each_call(monkeypatch):
 
 
 def test_process_age_counts_the_interpreters_life_before_the_call():
-    code = "import time; time.sleep(0.5); from harness import timing; print(timing.process_age_s())"
+    code = "import time; time.sleep(0.5); from harness.worker import timing; print(timing.process_age_s())"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     # /proc counts in clock ticks (10 ms): the sleep alone is 0.5 s
     assert 0.48 <= float(done.stdout) < 60

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from harness.machine import thread_env
+from harness.worker.handover import thread_env
 
 
 @dataclass(frozen=True)

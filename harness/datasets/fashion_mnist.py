@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.config import keras_home
 from harness.datasets.base import DatasetError, FileDataset, Loaded, Split, explicit_data_dir
-from harness.environment import keras_home
 
 SUBDIR = "fashion-mnist"
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")

@@ -1,0 +1,120 @@
+"""`python -m harness parity`: the same model, weights and batches on each backend (and
+each anchor), dropout off; each probe is a worker that returns the untrained outputs and
+the first steps' losses, compared here within `agreement.PARITY_TOLERANCES`. The
+record it makes is versioned like a run's (`results.PARITY_SCHEMA_VERSION`). This
+process never imports keras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from harness import native, plugins
+from harness.backends import resolve
+from harness.commands import options
+from harness.config import ConfigError, RunSpec, system
+from harness.launch import process
+from harness.record import provenance, results
+from harness.report import tables
+from harness.summary import agreement
+
+
+class ProbeFailed(RuntimeError):
+    """A probe's worker failed; the message says where and why."""
+
+
+def measure(specs: dict[str, tuple[RunSpec, str | None]], steps: int) -> dict:
+    """The parity record of `specs` (probe label -> its spec, and the label of the Keras 3
+    probe it anchors, or None), each probed for `steps` training steps."""
+    probes = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, (spec, _) in specs.items():
+            print(f"==> parity probe on {label}, {steps} steps", flush=True)
+            out = Path(tmp) / f"{label.replace(' ', '-')}.npz"
+            code, tail = process.start_worker(spec, out, "--parity", str(steps))
+            if code != 0:
+                reason = process.failure_reason(code, tail)
+                raise ProbeFailed(f"the parity probe failed on {label}: {reason}")
+            with np.load(out) as f:
+                probes[label] = {"outputs": f["outputs"], "losses": f["losses"]}
+    return {
+        "kind": "parity",
+        "schema_version": results.PARITY_SCHEMA_VERSION,
+        "created": results.utc_now(),
+        "git": dataclasses.asdict(git) if (git := provenance.git_commit()) else None,
+        "libraries": {label: resolve(s.backend).versions() for label, (s, _) in specs.items()},
+        "spec": {
+            k: v
+            for k, v in next(iter(specs.values()))[0].to_dict().items()
+            if k not in ("backend", "impl")
+        },
+        "steps": steps,
+        "tolerances": agreement.PARITY_TOLERANCES,
+        "losses": {label: p["losses"].tolist() for label, p in probes.items()},
+        "pairs": agreement.parity(probes, {k: a for k, (_, a) in specs.items() if a}),
+    }
+
+
+def probe_specs(args: argparse.Namespace) -> dict[str, tuple[RunSpec, str | None]]:
+    """Probe label -> (its spec, the label of the Keras 3 probe it anchors, or None).
+    The named backends run on Keras 3, each named one with a native implementation of
+    the model natively too, and a Keras 2 backend beside Keras 3 on TensorFlow (added
+    if not named), unless --no-anchors."""
+    backends = options.backends(args)
+    named = {b.name for b in backends}
+    anchored = [b.anchor_of for b in backends if b.anchor_of and args.anchors]
+    backends += [resolve(name) for name in anchored if name not in {b.name for b in backends}]
+    args.init, args.profile, args.seeds = "harness", "seed", [args.seed]
+    specs = {}
+    for spec, b in zip(options.specs(args, backends), backends, strict=True):
+        specs[spec.backend] = (spec, b.anchor_of if args.anchors else None)
+    natives = set(plugins.names("native")) if args.anchors else set()
+    for spec, _ in list(specs.values()):
+        if spec.backend in named and native.entry_name(spec.model, spec.backend) in natives:
+            label = system(spec.backend, "native")
+            specs[label] = (dataclasses.replace(spec, impl="native"), spec.backend)
+    if len(specs) < 2:
+        raise ConfigError(
+            "parity compares two or more: name two backends with --backend, or one with a "
+            "native implementation of the model"
+        )
+    return specs
+
+
+def main(args: argparse.Namespace) -> int:
+    specs = probe_specs(args)
+    options.writable(args.results)
+    try:
+        record = measure(specs, args.steps)
+    except ProbeFailed as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    path = Path(args.results) / "parity.json"
+    results.write_text_atomic(path, json.dumps(record, indent=2) + "\n")
+    print(tables.parity_text(record))
+    print(f"parity: {path}")
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "parity", help="compare backends' numerics from the same weights, with dropout off"
+    )
+    options.cell_options(p)
+    p.add_argument("--seed", type=options.seed, default=1, help="seed of the weights and batches")
+    p.add_argument("--steps", type=options.positive_int, default=50, help="training steps (50)")
+    p.add_argument(
+        "--no-anchors",
+        dest="anchors",
+        action="store_false",
+        help="compare the named backends on Keras 3 only: no native implementation, and "
+        "Keras 2 without Keras 3 on TensorFlow beside it",
+    )
+    p.set_defaults(func=main)

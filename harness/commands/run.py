@@ -1,0 +1,243 @@
+"""The runs of one `python -m harness run`: each handed to the executor, announced as it
+starts and as it ends, a failure told once, Ctrl-C and --fail-fast honoured, then the
+render. This process never imports keras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from pathlib import Path
+
+from harness.commands import options
+from harness.config import IMPLS, INIT_MODES, PROFILES, ConfigError, RunSpec, system
+from harness.launch import executors, process
+from harness.record import results
+from harness.report import render, text
+
+
+class StopRun(Exception):
+    """--fail-fast: a run failed, so the others are not started."""
+
+
+class Console:
+    """What `run` tells the user: lines for people, nothing with --quiet, or one JSON
+    object per line with --json (the workers' own output then goes to stderr)."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self._lock = threading.Lock()  # runs announce themselves from their threads
+
+    def _line(self, text: str) -> None:
+        with self._lock:
+            print(text, flush=True)
+
+    def say(self, text: str) -> None:
+        if self.mode == "normal":
+            self._line(text)
+
+    def event(self, **fields: object) -> None:
+        if self.mode == "json":
+            self._line(json.dumps(fields))
+
+
+def label(spec: RunSpec) -> str:
+    return f"{system(spec.backend, spec.impl)} (seed {spec.seed})"
+
+
+def run(
+    specs: list[RunSpec],
+    executor: executors.Executor,
+    results_dir: Path,
+    console: Console,
+    fail_fast: bool = False,
+    report_after: bool = True,
+) -> int:
+    """Run `specs` (repeats included) on `executor` into `results_dir`, then rebuild its
+    report (unless `report_after` is False); the command's exit status."""
+    worker_options = () if console.mode == "normal" else ("--quiet",)
+    invocation = results.new_invocation_id()
+    running: dict[Path, str] = {}  # result file -> label, of the runs in progress
+
+    def start(spec: RunSpec, place: executors.Place) -> process.Outcome | None:
+        name = label(spec)
+        console.say(
+            f"==> {name}: {spec.model} on {spec.dataset}, profile {spec.profile}, "
+            f"init {spec.init}, {spec.threads} threads{place.where}"
+        )
+        run_id = results.new_run_id(
+            system(spec.backend, spec.impl).replace(" ", "-"),
+            spec.model, spec.dataset, spec.profile, spec.seed,
+        )  # fmt: skip
+        out = results.runs_dir(results_dir) / f"{run_id}.json"
+        running[out] = name
+        outcome = place.launch(
+            spec, out, invocation, *worker_options,
+            stdout=sys.stderr if console.mode == "json" else None,
+        )  # fmt: skip
+        if outcome is not None:  # it finished; an interrupted run stays in `running`
+            del running[out]
+        return outcome
+
+    failed = []
+    try:
+        for outcome in executor.map(specs, start):
+            spec, out = outcome.spec, outcome.out
+            name = label(spec)
+            if outcome.result is None:
+                if outcome.unrecorded:
+                    print(f"warning: the failure of {name} was not recorded: "
+                          f"{outcome.unrecorded}", file=sys.stderr)  # fmt: skip
+                failed.append(name)
+                # Each failure is told once: by the worker's own error line on
+                # stderr, or here when the worker could not say it (killed).
+                if outcome.told:
+                    console.say(f"==> {name}: FAILED (the error above)")
+                else:
+                    print(f"error: {name}: {outcome.reason}", file=sys.stderr)
+                console.event(event="run", backend=spec.backend, seed=spec.seed,
+                              status="failed", reason=outcome.reason,
+                              result=str(out))  # fmt: skip
+                if fail_fast:
+                    raise StopRun
+                continue
+            r = outcome.result
+            training_s = r.timings.fit_s
+            console.say(
+                f"==> {name}: test accuracy {100 * r.metrics.test_accuracy:.2f} %, "
+                f"{training_s:.1f} s training; {out}"
+            )
+            console.event(event="run", backend=spec.backend, seed=spec.seed, status="ok",
+                          test_accuracy=r.metrics.test_accuracy,
+                          training_s=training_s, result=str(out))  # fmt: skip
+    except StopRun:
+        console.say("==> stopped at the first failure (--fail-fast)")
+    except KeyboardInterrupt:
+        during = ", ".join(sorted(running.values())) or "the first run"
+        it = "them" if len(running) > 1 else "it"
+        print(f"\n==> interrupted during {during}; no result was written for {it}", file=sys.stderr)
+        return 130
+    if report_after:
+        paths = render.write_report(results_dir)
+        console.event(event="report", paths=[str(p) for p in paths])
+        if console.mode != "json":
+            print(f"report: {paths[0]}")
+    if failed:
+        print(
+            f"error: {len(failed)} of {text.plural(len(specs), 'run')} failed: "
+            f"{', '.join(failed)}; each is recorded with its reason in the results folder",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def executor(args: argparse.Namespace, threads: int) -> executors.Executor:
+    """The executor the options ask for; a Ray cluster is reached (and checked) here,
+    before any run starts."""
+    if args.executor != "ray":
+        for given, option in ((args.address, "--address"), (args.exclusive, "--exclusive"),
+                              (args.retries, "--retries")):  # fmt: skip
+            if given:
+                raise ConfigError(f"{option} is for --executor ray")
+        return executors.Jobs(args.jobs, threads) if args.jobs > 1 else executors.Local()
+    if args.jobs > 1:
+        raise ConfigError("--jobs is for this machine; with --executor ray, Ray places the runs")
+    if not args.address:
+        raise ConfigError(
+            "--executor ray needs --address HOST:PORT, the head node's (`ray start --head` "
+            "prints it)"
+        )
+    from harness.launch import ray_cluster
+
+    return ray_cluster.Ray(args.address, threads, args.exclusive, args.retries or 0)
+
+
+def main(args: argparse.Namespace) -> int:
+    backends = options.backends(args)
+    specs = options.specs(args, backends)
+    options.writable(results.runs_dir(args.results))
+    if not args.no_report:
+        options.writable(args.results)
+    return run(
+        [s for s in specs for _ in range(args.repeat)],
+        executor(args, specs[0].threads),
+        args.results,
+        Console("json" if args.json else "quiet" if args.quiet else "normal"),
+        fail_fast=args.fail_fast,
+        report_after=not args.no_report,
+    )
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="train and evaluate on one or more backends")
+    options.cell_options(p)
+    p.add_argument(
+        "--profile",
+        default="seed",
+        choices=sorted(PROFILES),
+        help="seed: the published recipe; quick: 1 epoch on 6,000 images; tuned: the "
+        "published recipe with each backend's fastest settings",
+    )
+    p.add_argument("--seeds", type=options.seeds, default=[1], help="e.g. 1,2,3 (default 1)")
+    p.add_argument(
+        "--repeat", type=options.positive_int, default=1, help="runs per backend and seed"
+    )
+    p.add_argument("--epochs", type=options.positive_int)
+    p.add_argument("--learning-rate", type=options.positive_float, help="override the recipe's")
+    p.add_argument(
+        "--init",
+        choices=INIT_MODES,
+        help="harness (default): the same initial weights and batch order on every backend; "
+        "keras: each backend's own initialisation and shuffling",
+    )
+    p.add_argument(
+        "--deterministic",
+        action="store_true",
+        default=None,
+        help="turn on each backend's determinism controls",
+    )
+    p.add_argument(
+        "--impl",
+        choices=IMPLS,
+        help="keras (default): the model on Keras; native: the same model in the backend's "
+        "framework alone (an anchor row, where the model has one)",
+    )
+    p.add_argument("--no-report", action="store_true", help="do not rebuild the report")
+    p.add_argument(
+        "--fail-fast", action="store_true", help="stop at the first failed run (default: go on)"
+    )
+    p.add_argument(
+        "--jobs",
+        type=options.positive_int,
+        default=1,
+        help="runs at once on this machine, each pinned to its own --threads CPUs "
+        "(default 1: one at a time, for the cleanest timings)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="local (default): this machine; ray: each run a task on the Ray cluster at "
+        "--address, asking for --threads CPUs (pip install 'keras-backend-harness[ray]')",
+    )
+    p.add_argument("--address", help="the Ray cluster's head, HOST:PORT (--executor ray)")
+    p.add_argument(
+        "--exclusive",
+        action="store_true",
+        help="--executor ray: one run per node at a time, for timings (each run asks for "
+        "as many CPUs as the cluster's largest node has)",
+    )
+    p.add_argument(
+        "--retries",
+        type=options.non_negative_int,
+        help="--executor ray: rerun a run whose node was lost up to N times (default 0)",
+    )
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--quiet", action="store_true", help="print only errors and the report")
+    output.add_argument(
+        "--json", action="store_true", help="print one JSON object per finished run on stdout"
+    )
+    p.set_defaults(func=main)

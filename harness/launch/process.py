@@ -1,0 +1,206 @@
+"""Starting workers: one run of one cell in a fresh process, with its backend, thread
+budget and tuning fixed before keras loads; what became of it, and a failure record
+when it did not finish. This process never imports keras.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from harness.backends import resolve
+from harness.backends.base import Backend
+from harness.config import ConfigError, RunSpec
+from harness.record import results, schema
+from harness.worker import handover
+
+TAIL_LINES = 30  # lines of a failed worker's stderr kept in its failure record
+
+
+class Workers:
+    """The worker processes an executor runs at once, so that they stop together (a
+    failure with --fail-fast, Ctrl-C): each, terminated, removes its half-written files."""
+
+    def __init__(self) -> None:
+        self._live: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        self.stopped = False
+
+    def add(self, worker: subprocess.Popen) -> None:
+        with self._lock:
+            if self.stopped:
+                worker.terminate()
+            self._live.add(worker)
+
+    def discard(self, worker: subprocess.Popen) -> None:
+        with self._lock:
+            self._live.discard(worker)
+
+    def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
+            for worker in self._live:
+                worker.terminate()
+
+
+def start_worker(
+    spec: RunSpec,
+    out: Path,
+    *extra: str,
+    stdout: IO | None = None,
+    cpus: list[int] | None = None,
+    workers: Workers | None = None,
+) -> tuple[int, list[str]]:
+    """Run `python -m harness.worker` for `spec` in a fresh process, pinned to `cpus`
+    (None: the first `spec.threads` CPUs of this process). Its output goes to the
+    terminal (or `stdout`) as it comes; returns its exit status and the last lines of
+    its stderr."""
+    env = handover.worker_env(resolve(spec.backend).env(spec.threads, spec.tuned), cpus)
+    command = [sys.executable, "-m", "harness.worker", "--spec", json.dumps(spec.to_dict())]
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    with subprocess.Popen(
+        [*command, "--out", str(out), *extra],
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as worker:
+        if workers is not None:
+            workers.add(worker)
+        try:
+            for line in worker.stderr:
+                sys.stderr.write(line)
+                tail.append(line.rstrip("\n"))
+            return worker.wait(), list(tail)
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM): the worker removes its half-written files
+            # when it is terminated; wait for that before going on.
+            worker.terminate()
+            worker.wait()
+            raise
+        finally:
+            if workers is not None:
+                workers.discard(worker)
+
+
+def failure_reason(code: int, tail: list[str]) -> str:
+    """Why a worker failed: its own error message, whole (from its last `error:` line to
+    the end, every line of a "Looked in: ..." list), else what its exit status says."""
+    for i in range(len(tail) - 1, -1, -1):
+        if tail[i].startswith("error: "):
+            return "\n".join([tail[i].removeprefix("error: "), *tail[i + 1 :]]).rstrip()
+    if code < 0:
+        name = signal.Signals(-code).name
+        hint = " (killed from outside; out of memory?)" if name == "SIGKILL" else ""
+        return f"the worker was stopped by {name}{hint}"
+    last = next((line for line in reversed(tail) if line.strip()), "no output")
+    return f"the worker exited with status {code}: {last}"
+
+
+def said_by_worker(tail: list[str]) -> bool:
+    """Whether the worker printed its own `error:` line (on stderr, which the user saw)."""
+    return any(line.startswith("error: ") for line in tail)
+
+
+def record_failure(
+    spec: RunSpec, out: Path, reason: str, code: int | None, tail: list[str], invocation: str | None
+) -> None:
+    """Write a result that says the run failed and why."""
+    results.write(
+        results.RunResult(
+            run_id=out.name.removesuffix(".json"),
+            created=results.utc_now(),
+            spec=spec,
+            status="failed",
+            failure=schema.Failure(reason=reason, exit_code=code, output_tail=tail),
+            invocation=invocation,
+        ),
+        out,
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one run: its result, or why it failed (`told`: the worker said it
+    in its own `error:` line; `unrecorded`: why its failure record could not be written)."""
+
+    spec: RunSpec
+    out: Path
+    result: results.RunResult | None
+    reason: str | None = None
+    told: bool = False
+    unrecorded: str | None = None
+
+
+def launch(
+    spec: RunSpec,
+    out: Path,
+    invocation: str,
+    *extra: str,
+    stdout: IO | None = None,
+    cpus: list[int] | None = None,
+    workers: Workers | None = None,
+) -> Outcome | None:
+    """Run `spec` into the result file `out`, as part of `invocation`; a run that fails
+    leaves a failure record there instead, unless even that cannot be written (a full
+    disk). None if the run was interrupted (`workers` stopped meanwhile, or Ctrl-C): its
+    worker wrote nothing."""
+    code, tail = start_worker(
+        spec, out, "--invocation", invocation, *extra, stdout=stdout, cpus=cpus, workers=workers
+    )
+    # Stopped with the others, or by Ctrl-C itself (at a terminal it reaches every
+    # process of the group, a job's worker perhaps before this process): interrupted.
+    if code == -signal.SIGINT or (workers is not None and workers.stopped and code != 0):
+        return None
+    if code == 0 and out.is_file():
+        try:
+            return Outcome(spec, out, results.read(out))
+        except results.ResultError as e:  # replaced below by the failure's record
+            reason = unreadable(e)
+    else:
+        reason = failure_reason(code, tail)
+    return failed(spec, out, invocation, reason, code, tail)
+
+
+def unreadable(e: results.ResultError) -> str:
+    return f"the worker wrote a result the harness cannot read: {e}"
+
+
+def failed(
+    spec: RunSpec,
+    out: Path,
+    invocation: str,
+    reason: str,
+    code: int | None = None,
+    tail: list[str] | None = None,
+) -> Outcome:
+    """A failed run's outcome, after its failure record is written to `out` (unless even
+    that cannot be written: then the outcome says why)."""
+    tail = tail or []
+    try:
+        record_failure(spec, out, reason, code, tail, invocation)
+    except OSError as e:
+        return Outcome(spec, out, None, reason, said_by_worker(tail), results.os_error(e))
+    return Outcome(spec, out, None, reason, said_by_worker(tail))
+
+
+def describe(backend: Backend, names: list[str]) -> dict[str, dict]:
+    """Parameters and FLOPs of each model, built by a worker on `backend`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "models.json"
+        env = {**os.environ, **backend.env(1)}
+        command = [sys.executable, "-m", "harness.worker", "--describe", *names, "--out", str(out)]
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            reason = failure_reason(done.returncode, done.stderr.splitlines())
+            raise ConfigError(f"could not build the models on {backend.name}: {reason}")
+        return json.loads(out.read_text())

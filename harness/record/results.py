@@ -1,0 +1,338 @@
+"""The result record of one run: versioned, written atomically, read strictly.
+
+This module and `harness.schema` are the only contract between measuring (worker) and
+reporting (summary, report, compare): they read nothing but what `read_all` returns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+import time
+import uuid
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from harness.config import RunSpec
+from harness.record import schema
+
+SCHEMA_VERSION = 6
+KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4, 5, 6)
+# parity.json (`python -m harness parity`): the probes' comparison, its tolerances, the
+# commit and the frameworks' versions; version 1 is the first that says its version.
+PARITY_SCHEMA_VERSION = 1
+
+
+class ResultError(ValueError):
+    """A result file is unreadable, incomplete, of an unknown schema version, or holds a
+    value its schema does not allow."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult:
+    """One run's record. A failed run has its spec, its failure and nothing else."""
+
+    run_id: str
+    created: str  # UTC, ISO 8601
+    spec: RunSpec
+    status: str = "ok"  # or "failed": then `failure` says why and the sections are None
+    recipe: schema.Recipe | None = None
+    environment: schema.Environment | None = None
+    backend_settings: dict | None = None  # the backend plugin's own (threads, determinism)
+    timings: schema.Timings | None = None
+    metrics: schema.Metrics | None = None
+    memory: schema.Memory | None = None
+    machine: schema.Machine | None = None
+    reproducibility: schema.Reproducibility | None = None
+    artifacts: schema.Artifacts = schema.Artifacts()
+    failure: schema.Failure | None = None
+    # The `harness run` it came from (None before schema version 5): the report shows
+    # each cell's results of its latest invocation.
+    invocation: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict:
+        # The data folder is a path on the user's machine: a record names its data by the
+        # source's name (recipe.data_source) and the arrays' digests, not where it lay.
+        spec = dataclasses.replace(self.spec, data_dir=None)
+        return dataclasses.asdict(dataclasses.replace(self, spec=spec))
+
+    @classmethod
+    def from_dict(cls, data: object) -> RunResult:
+        if not isinstance(data, dict):
+            raise ResultError(f"a result must be a JSON object, got {type(data).__name__}")
+        version = data.get("schema_version")
+        if version not in KNOWN_SCHEMA_VERSIONS:
+            raise ResultError(
+                f"unknown schema_version {version!r}; this harness reads "
+                f"{', '.join(map(str, KNOWN_SCHEMA_VERSIONS))}"
+            )
+        for upgrade in _UPGRADES[KNOWN_SCHEMA_VERSIONS.index(version) :]:
+            data = upgrade(data)
+        problems = schema.check(data)
+        if problems:
+            raise ResultError("; ".join(dict.fromkeys(problems)))
+        sections = schema.COMPLETED if data["status"] == "ok" else schema.FAILED
+        return cls(
+            **{name: data[name] for name in ("run_id", "created", "status", "invocation")},
+            backend_settings=data["backend_settings"],
+            spec=RunSpec.recorded(data["spec"]),
+            **{name: section.build(data[name]) for name, section in sections.items()},
+        )
+
+
+def _upgrade_from_1(data: dict) -> dict:
+    """Version 1 had Keras's own initialisation only, no digests and no saved arrays."""
+    spec = data.get("spec")
+    if isinstance(spec, dict):
+        spec = {**spec, "init": "keras", "deterministic": False}
+    none = dict.fromkeys(schema.DIGESTS)
+    return {
+        **data,
+        "spec": spec,
+        "reproducibility": none,
+        "artifacts": {},
+        "status": "ok",
+        "failure": None,
+        "schema_version": 2,
+    }
+
+
+def _upgrade_from_2(data: dict) -> dict:
+    """Version 2 had no step clocks, prediction latency or interpreter start-up time."""
+    timings = data.get("timings")
+    if isinstance(timings, dict):
+        timings = {"interpreter_s": None, "steps_s": None, "predict_s": None, **timings}
+    return {**data, "timings": timings, "schema_version": 3}
+
+
+def _upgrade_from_3(data: dict) -> dict:
+    """Version 3 called fit() once per epoch and timed no more than its epochs: no wall
+    time, no fit() call, no phase after training but evaluation; its `predict_s` was the
+    prediction latency; the machine was not measured at run time."""
+    timings = data.get("timings")
+    if isinstance(timings, dict):
+        timings = {
+            **dict.fromkeys((*schema.PHASES, "wall_s", "unaccounted_s")),
+            **{k: v for k, v in timings.items() if k != "predict_s"},
+            "latency_calls_s": timings.get("predict_s"),
+        }
+    machine = {"matmul": None, "during_fit": None}
+    return {**data, "timings": timings, "machine": machine, "schema_version": 4}
+
+
+def _upgrade_from_4(data: dict) -> dict:
+    """Version 4 did not record how many classes the dataset has, nor the invocation a
+    run came from."""
+    recipe = data.get("recipe")
+    if isinstance(recipe, dict) and data.get("status") == "ok":
+        recipe = {"classes": None, **recipe}
+    return {**data, "recipe": recipe, "invocation": None, "schema_version": 5}
+
+
+def _upgrade_from_5(data: dict) -> dict:
+    """Version 5 kept the backend's settings in the environment, as `threads`, and
+    knew Keras runs only: no native implementation."""
+    environment, settings, spec = data.get("environment"), None, data.get("spec")
+    if isinstance(environment, dict):
+        settings = environment.get("threads")
+        environment = {k: v for k, v in environment.items() if k != "threads"}
+    if isinstance(spec, dict):
+        spec = {"impl": "keras", **spec}
+    return {
+        **data,
+        "spec": spec,
+        "environment": environment,
+        "backend_settings": settings,
+        "schema_version": 6,
+    }
+
+
+_UPGRADES = (_upgrade_from_1, _upgrade_from_2, _upgrade_from_3, _upgrade_from_4, _upgrade_from_5)
+
+
+def os_error(e: OSError) -> str:
+    """A file-system error in one line: what failed, on which file."""
+    return f"{e.strerror or e}: {e.filename}" if e.filename else str(e.strerror or e)
+
+
+def new_run_id(backend: str, model: str, dataset: str, profile: str, seed: int) -> str:
+    """A name no other run gets: time, the run's cell, and a random suffix."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return f"{stamp}-{backend}-{model}-{dataset}-{profile}-seed{seed}-{uuid.uuid4().hex[:8]}"
+
+
+def new_invocation_id() -> str:
+    """A name for one `harness run`, shared by the records of all its runs."""
+    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}"
+
+
+def runs_dir(results_dir: Path) -> Path:
+    return Path(results_dir) / "runs"
+
+
+def utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextmanager
+def _staged(path: Path, mode: str) -> Iterator[tuple[IO, Path]]:
+    """A temporary file beside `path`, written, synced and given the permissions open()
+    would; yields it and its name. Removed if writing it fails."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            yield f, tmp
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp makes the file private (0600).
+        os.chmod(tmp, 0o666 & ~_umask())
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.filename is None:
+            # A write through the open file (a full disk) names no file: name it.
+            raise OSError(e.errno, e.strerror, str(path)) from e
+        raise
+
+
+@contextmanager
+def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
+    """A file that appears at `path` complete or not at all: written to a temporary name
+    in the same directory, synced, then renamed over `path`."""
+    with _staged(path, mode) as (f, tmp):
+        yield f
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class RunFiles:
+    """The files of one run, which appear together or not at all: its arrays are written
+    under temporary names (while the run is still timed), then published with the result,
+    the result file last. Whatever was not published is removed by `discard`, which the
+    worker calls on every way out."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = Path(out)
+        self._staged: list[tuple[Path, Path]] = []  # (temporary, final)
+
+    @contextmanager
+    def _stage(self, name: str) -> Iterator[IO]:
+        final = self.out.parent / name
+        with _staged(final, "wb") as (f, tmp):
+            self._staged.append((tmp, final))
+            yield f
+
+    def stage_arrays(self, name: str, arrays: list[np.ndarray]) -> None:
+        """Arrays to publish as `name` (.npz: arr_0, arr_1, ...) beside the result."""
+        with self._stage(name) as f:
+            np.savez(f, *arrays)
+
+    def stage_bytes(self, name: str, data: bytes) -> None:
+        """A file to publish as `name` beside the result, as it was written elsewhere
+        (by a run on a Ray node)."""
+        with self._stage(name) as f:
+            f.write(data)
+
+    def publish(self, result: RunResult) -> None:
+        published = []
+        try:
+            for tmp, final in self._staged:
+                os.replace(tmp, final)
+                published.append(final)
+            write(result, self.out)
+        except BaseException:
+            for final in published:
+                final.unlink(missing_ok=True)
+            raise
+
+    def discard(self) -> None:
+        for tmp, _ in self._staged:
+            tmp.unlink(missing_ok=True)
+        self._staged = []
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    with atomic_file(path) as f:
+        f.write(text)
+
+
+def write(result: RunResult, path: Path) -> None:
+    """Write a record that `read` will take: one it would refuse is a bug, never a file."""
+    data = result.to_dict()
+    problems = schema.check(data)
+    if problems:
+        raise ResultError(f"refusing to write {path}: " + "; ".join(problems))
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def read(path: Path) -> RunResult:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:  # ValueError: not JSON, or a number of 4,300 digits
+        raise ResultError(f"{path}: {e}") from e
+    except RecursionError as e:
+        raise ResultError(f"{path}: nested too deeply to be a result") from e
+    try:
+        return RunResult.from_dict(data)
+    except ResultError as e:
+        raise ResultError(f"{path}: {e}") from e
+
+
+def read_all(results_dir: Path) -> tuple[list[RunResult], list[str]]:
+    """Every readable result under `results_dir`/runs, oldest first, and one warning per
+    file that could not be read. A result whose predictions are gone is skipped; final
+    weights are optional (they are large, and only run-to-run comparisons use them)."""
+    found, warnings, named = [], [], set()
+    folder = runs_dir(results_dir)
+    for path in sorted(folder.glob("*.json")):
+        try:
+            result = read(path)
+            named.update(result.artifacts.names())
+            name = result.artifacts.predictions
+            if name and not (path.parent / name).is_file():
+                raise ResultError(f"{path}: its predictions are missing: {name}")
+        except ResultError as e:
+            warnings.append(f"skipped {e}")
+        else:
+            found.append(result)
+    found.sort(key=lambda r: (r.created, r.run_id))
+    for path in sorted(folder.iterdir()) if folder.is_dir() else ():
+        if path.suffix != ".json" and path.name not in named and path.is_file():
+            warnings.append(
+                f"stray file {path}: no result names it (left by an interrupted run, or one "
+                "still being written); delete it if no run is going on"
+            )
+    return found, warnings
+
+
+def load_arrays(results_dir: Path, result: RunResult, name: str | None) -> list[np.ndarray] | None:
+    """The arrays of one of `result`'s files (a name from its `artifacts`: its predictions
+    or its final weights), or None for none; ResultError if the file is gone or broken."""
+    if name is None:
+        return None
+    path = runs_dir(results_dir) / name
+    try:
+        with np.load(path, allow_pickle=False) as loaded:
+            return [loaded[f"arr_{i}"] for i in range(len(loaded.files))]
+    except (OSError, ValueError, KeyError, EOFError, AttributeError, zipfile.BadZipFile) as e:
+        raise ResultError(f"{path} (of run {result.run_id}): {e}") from e

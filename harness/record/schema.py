@@ -1,0 +1,425 @@
+"""The run record, typed: one frozen dataclass per section, each field with the rule its
+value must follow. Converted to JSON only at the edge (`harness.results`).
+
+`results.read` upgrades a file to the current schema version, then `check`s it here: a
+record that parses but lies (a string accuracy, a NaN loss, fewer epoch times than
+epochs, a file name that leaves its folder) is refused with the field named, so that
+nothing after reading has to distrust a value. Every name that means a measurement is a
+field of a section below, defined once; readers use attributes, never string keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from harness.config import DATA_FORMATS, ConfigError, RunSpec
+
+STATUSES = ("ok", "failed")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a value must be, in words, and the test of it; `record` is the whole record
+    as read (JSON), for lengths that follow its recipe. `required`: the field must be
+    present in the file."""
+
+    what: str
+    test: Callable[[object, dict], bool]
+    required: bool = True
+
+
+def _int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _bounds(lo: float | None, hi: float | None) -> str:
+    def text(v: float) -> str:
+        return f"{v:,}" if _int(v) else f"{v:g}"
+
+    if lo is not None and hi is not None:
+        return f" from {text(lo)} to {text(hi)}"
+    return f" ≥ {text(lo)}" if lo is not None else ""
+
+
+def integer(lo: int | None = None, hi: int | None = None) -> Rule:
+    def test(v: object, _: dict) -> bool:
+        return _int(v) and (lo is None or v >= lo) and (hi is None or v <= hi)
+
+    return Rule(f"an integer{_bounds(lo, hi)}", test)
+
+
+def number(lo: float | None = None, hi: float | None = None) -> Rule:
+    def test(v: object, _: dict) -> bool:
+        # An integer beyond a float's range would overflow the first sum it enters.
+        finite = (_int(v) and abs(v) < 2**63) or (isinstance(v, float) and math.isfinite(v))
+        return finite and (lo is None or v >= lo) and (hi is None or v <= hi)
+
+    return Rule(f"a finite number{_bounds(lo, hi)}", test)
+
+
+def one_of(*values: object) -> Rule:
+    return Rule("one of " + ", ".join(map(repr, values)), lambda v, _: v in values)
+
+
+def nullable(rule: Rule) -> Rule:
+    return Rule(f"{rule.what} or null", lambda v, r: v is None or rule.test(v, r), rule.required)
+
+
+def absent_or(rule: Rule) -> Rule:
+    """A field a file may lack; this harness writes it as null when it has no value."""
+    return Rule(f"{rule.what} or null", lambda v, r: v is None or rule.test(v, r), required=False)
+
+
+def listing(item: Rule, length: Callable[[dict], int] | None = None, of: str = "") -> Rule:
+    """A list of items that each pass `item`; of `length(record)` items when given."""
+    count = f"{of} " if of else ""
+
+    def test(v: object, record: dict) -> bool:
+        return (
+            isinstance(v, list)
+            and (length is None or len(v) == length(record))
+            and all(item.test(x, record) for x in v)
+        )
+
+    return Rule(f"a list of {count}items, each {item.what}", test)
+
+
+def mapping(value: Rule | None = None) -> Rule:
+    def test(v: object, record: dict) -> bool:
+        return isinstance(v, dict) and (
+            value is None or all(isinstance(k, str) and value.test(x, record) for k, x in v.items())
+        )
+
+    return Rule("an object" + (f" whose values are each {value.what}" if value else ""), test)
+
+
+TEXT = Rule("a non-empty string", lambda v, _: isinstance(v, str) and v != "")
+STRING = Rule("a string", lambda v, _: isinstance(v, str))
+BOOLEAN = Rule("true or false", lambda v, _: isinstance(v, bool))
+
+
+def _utc(v: object, _: dict) -> bool:
+    if not isinstance(v, str) or re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", v) is None:
+        return False
+    try:
+        time.strptime(v, TIME_FORMAT)
+    except ValueError:  # a month 13, a day 45
+        return False
+    return True
+
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+TIME = Rule("a UTC time like 2026-12-01T20:50:00Z", _utc)
+# A file beside the result: a plain name, never a path out of its folder.
+FILE_NAME = Rule(
+    "a file name without a folder",
+    lambda v, _: isinstance(v, str) and re.fullmatch(r"[\w][\w.+-]*", v) is not None,
+)
+SECONDS = nullable(number(0))
+
+
+def _epochs(record: dict) -> int:
+    return record["recipe"]["epochs"]
+
+
+_PER_EPOCH = mapping(listing(number(), _epochs, "recipe.epochs"))
+# Keras's history: a value per epoch of each metric, the loss among them.
+HISTORY = Rule(
+    f"{_PER_EPOCH.what}, with a loss",
+    lambda v, r: _PER_EPOCH.test(v, r) and "loss" in v,
+)
+
+
+def ruled(rule: Rule, default: Any = dataclasses.MISSING, **metadata: object) -> Any:
+    """A field of a section and the rule its value follows in a file; a field the file
+    may lack (`absent_or`) takes `default`."""
+    if not rule.required and default is dataclasses.MISSING:
+        default = None
+    return dataclasses.field(default=default, metadata={"rule": rule, **metadata})
+
+
+def nested(section: type[Section], default: Any = dataclasses.MISSING) -> Any:
+    """A field that holds a section of its own, or null; one with a default may be absent."""
+    rule = Rule(f"an object (a {section.__name__})", lambda v, _: isinstance(v, dict))
+    rule = nullable(rule) if default is dataclasses.MISSING else absent_or(rule)
+    return ruled(rule, default, section=section)
+
+
+class Section:
+    """A part of the record: checked against its fields' rules, built from JSON."""
+
+    __dataclass_fields__: ClassVar[dict]
+
+    @classmethod
+    def problems(cls, data: dict, record: dict, prefix: str) -> list[str]:
+        out = []
+        for f in dataclasses.fields(cls):
+            rule = f.metadata["rule"]
+            if f.name not in data:
+                if rule.required:
+                    out.append(f"{prefix}{f.name} is missing")
+            elif not rule.test(data[f.name], record):
+                out.append(f"{prefix}{f.name} must be {rule.what}, got {_shown(data[f.name])}")
+            elif (inner := f.metadata.get("section")) and data[f.name] is not None:
+                out += inner.problems(data[f.name], record, f"{prefix}{f.name}.")
+        return out
+
+    @classmethod
+    def build(cls, data: dict) -> Any:
+        """The section from checked JSON; keys it has no field for are not read."""
+        values = {}
+        for f in dataclasses.fields(cls):
+            if f.name in data:
+                value, inner = data[f.name], f.metadata.get("section")
+                values[f.name] = inner.build(value) if inner and value is not None else value
+        return cls(**values)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipe(Section):
+    """The training recipe as resolved for this run: the model's defaults, the profile's
+    and the command line's overrides, the data as prepared, the model as compiled."""
+
+    epochs: int = ruled(integer(1))
+    batch_size: int = ruled(integer(1))
+    train_images: int = ruled(integer(1))
+    test_images: int = ruled(integer(1))
+    classes: int | None = ruled(nullable(integer(2)))  # null before schema version 5
+    optimizer: dict = ruled(mapping())  # Keras's serialized optimizer
+    loss: str = ruled(TEXT)
+    data_format: str = ruled(one_of(*DATA_FORMATS))
+    jit_compile: bool = ruled(BOOLEAN, None)  # known once compiled
+    parameters: int = ruled(integer(1), None)  # known once built
+    dataset: str | None = ruled(absent_or(TEXT))  # the data it was published for
+    data_source: str | None = ruled(absent_or(STRING))  # the file it was read from, by name
+    tuning: dict | None = ruled(absent_or(mapping()))  # the backend's, if tuned
+    # The Keras 3 backend whose row this run anchors (explains), if it is an anchor: a
+    # native implementation, or Keras 2 (from schema version 6).
+    anchor_of: str | None = ruled(absent_or(TEXT))
+    # The optimizer's class as it ran (Keras's, or a native implementation's framework's).
+    optimizer_class: str | None = ruled(absent_or(TEXT))
+    reference_accuracy: float | None = ruled(absent_or(number(0, 1)))
+    forward_flops_per_image: float | None = ruled(absent_or(number(0)))
+    training_flops_factor: float | None = ruled(absent_or(number(0)))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Git(Section):
+    commit: str = ruled(TEXT)
+    dirty: bool = ruled(BOOLEAN)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Environment(Section):
+    """What the run ran on: interpreter, libraries, CPU, variables, code version."""
+
+    python: str = ruled(TEXT)
+    platform: str | None = ruled(absent_or(STRING))
+    # With the run's wall time and the time its record was made, where and when it ran:
+    # the report marks runs that shared a machine with another run (--jobs).
+    host: str | None = ruled(absent_or(STRING))  # from schema version 5
+    node: str | None = ruled(absent_or(TEXT))  # a Ray node's id; none before --executor ray
+    cpu_model: str = ruled(STRING)
+    cpus_total: int | None = ruled(absent_or(integer(1)))
+    cpus_used: list[int] = ruled(listing(integer(0)))
+    libraries: dict[str, str] = ruled(mapping(STRING))
+    variables: dict[str, str] = ruled(mapping(STRING))
+    keras_json: dict | None = ruled(absent_or(mapping()))
+    git: Git | None = nested(Git, None)
+
+
+# The phases of a run, in the order they happen; each is the wall time of one part of the
+# worker's life, and together with `unaccounted_s` they make up its `wall_s`. `fit_s` is
+# the whole fit() call: every epoch and everything Keras does around and between them.
+def _phase() -> Any:
+    return ruled(SECONDS, None, phase=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timings(Section):
+    interpreter_s: float | None = _phase()
+    import_s: float | None = _phase()
+    data_load_s: float | None = _phase()
+    build_s: float | None = _phase()
+    init_s: float | None = _phase()
+    compile_s: float | None = _phase()
+    peak_s: float | None = _phase()
+    fit_s: float | None = _phase()
+    evaluate_s: float | None = _phase()
+    predict_s: float | None = _phase()
+    latency_s: float | None = _phase()
+    save_s: float | None = _phase()
+    wall_s: float | None = ruled(SECONDS)
+    unaccounted_s: float | None = ruled(nullable(number()))
+    epochs_s: list[float] = ruled(listing(number(0), _epochs, "recipe.epochs"))
+    steps_s: list[list[float]] | None = ruled(
+        nullable(listing(listing(number(0)), _epochs, "recipe.epochs"))
+    )
+    # Batch size (as text) -> seconds of each timed predict_on_batch call.
+    latency_calls_s: dict[str, list[float]] | None = ruled(nullable(mapping(listing(number(0)))))
+
+
+PHASES = tuple(f.name for f in dataclasses.fields(Timings) if f.metadata.get("phase"))
+# The batch sizes of the prediction latency calls (keys of `latency_calls_s`, as text).
+LATENCY_BATCHES = (1, 500)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Metrics(Section):
+    history: dict[str, list[float]] = ruled(HISTORY)  # per epoch, as fit() returned it
+    test_loss: float = ruled(number())
+    test_accuracy: float = ruled(number(0, 1))
+
+    @property
+    def training_loss(self) -> list[float]:
+        """The mean training loss of each epoch."""
+        return self.history["loss"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Memory(Section):
+    peak_rss_mib: float = ruled(number(0))
+
+
+# The yardstick's matrices: 2 x 2048^3 = 17 GFLOP a product, long enough to time (about
+# 60 ms on 2 cores), short enough to repeat.
+MATMUL_N = 2048
+
+
+@dataclass(frozen=True, kw_only=True)
+class Matmul(Section):
+    """numpy's float32 matrix multiply right before fit(), on the run's CPUs."""
+
+    threads: int | None = ruled(absent_or(integer(1)))
+    n: int | None = ruled(absent_or(integer(1)))  # the matrices' side
+    gflops: list[float] | None = ruled(absent_or(listing(number(0))))
+    median_gflops: float = ruled(number(0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class DuringFit(Section):
+    """Other processes' use of the run's CPUs during fit() (`harness.machine.OtherLoad`)."""
+
+    cpus: list[int] | None = ruled(absent_or(listing(integer(0))))
+    interval_s: float | None = ruled(absent_or(number(0)))
+    other_cpu_s: float | None = ruled(absent_or(number()))
+    other_share: float = ruled(number(0))
+    loadavg_1min: list[float] | None = ruled(absent_or(listing(number(0))))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Machine(Section):
+    """The machine as the worker measured it (null before schema version 4)."""
+
+    matmul: Matmul | None = nested(Matmul)
+    during_fit: DuringFit | None = nested(DuringFit)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reproducibility(Section):
+    """Digests of the initial weights, the batch order and the final weights."""
+
+    initial_weights_digest: str | None = ruled(nullable(TEXT))
+    batch_order_digest: str | None = ruled(nullable(TEXT))
+    final_weights_digest: str | None = ruled(nullable(TEXT))
+    dropout_masks: str | None = ruled(absent_or(STRING))
+
+
+DIGESTS = ("initial_weights_digest", "batch_order_digest", "final_weights_digest")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Artifacts(Section):
+    """Files beside the result: its test predictions and its final weights (.npz)."""
+
+    predictions: str | None = ruled(absent_or(FILE_NAME))
+    final_weights: str | None = ruled(absent_or(FILE_NAME))
+
+    def names(self) -> list[str]:
+        return [n for n in (self.predictions, self.final_weights) if n is not None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Failure(Section):
+    reason: str = ruled(TEXT)  # whole, with every line
+    exit_code: int | None = ruled(nullable(integer()))
+    output_tail: list[str] = ruled(listing(STRING))
+
+
+# The sections of a completed run, and of a failed one (its spec and why it failed; the
+# others are null).
+COMPLETED: dict[str, type[Section]] = {
+    "recipe": Recipe,
+    "environment": Environment,
+    "timings": Timings,
+    "metrics": Metrics,
+    "memory": Memory,
+    "machine": Machine,
+    "reproducibility": Reproducibility,
+    "artifacts": Artifacts,
+}
+FAILED: dict[str, type[Section]] = {"failure": Failure}
+TOP = {
+    "run_id": FILE_NAME,
+    "created": TIME,
+    "invocation": nullable(FILE_NAME),
+    # The backend's own settings (threads, determinism, ...), as its plugin reports them.
+    "backend_settings": nullable(mapping()),
+}
+
+
+def spec_problems(data: object) -> list[str]:
+    """What is wrong with a recorded spec: every field present, and valid as a RunSpec
+    (of any machine: its thread count is not checked against this one's CPUs)."""
+    if not isinstance(data, dict):
+        return [f"spec must be an object, got {_shown(data)}"]
+    fields = dataclasses.fields(RunSpec)
+    # An override an older schema lacks (learning_rate) was not given.
+    required = [f.name for f in fields if f.default is not None]
+    missing = [f"spec.{name} is missing" for name in required if name not in data]
+    if missing:
+        return missing
+    try:
+        RunSpec.recorded({f.name: data[f.name] for f in fields if f.name in data})
+    except ConfigError as e:
+        return [f"spec: {e}"]
+    return []
+
+
+def check(record: dict) -> list[str]:
+    """What is wrong with a record of the current schema version, field by field; an
+    empty list when nothing is. The sections after the recipe are checked only once it
+    holds, since their lengths follow it."""
+    status = record.get("status")
+    if status not in STATUSES:
+        return [f"status must be {one_of(*STATUSES).what}, got {_shown(status)}"]
+    problems = []
+    for name, rule in TOP.items():
+        if name not in record:
+            problems.append(f"{name} is missing")
+        elif not rule.test(record[name], record):
+            problems.append(f"{name} must be {rule.what}, got {_shown(record[name])}")
+    problems += spec_problems(record.get("spec"))
+    for name, section in (COMPLETED if status == "ok" else FAILED).items():
+        value = record.get(name)
+        if name not in record:
+            found = [f"{name} is missing"]
+        elif not isinstance(value, dict):
+            found = [f"{name} must be an object, got {_shown(value)}"]
+        else:
+            found = section.problems(value, record, f"{name}.")
+        problems += found
+        if name == "recipe" and found:
+            return problems
+    return problems

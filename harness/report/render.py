@@ -1,0 +1,361 @@
+"""The comparison report, rebuilt from result files alone (no keras, no framework).
+
+    python -m harness report [--results results]
+
+writes REPORT.md, report.html, summary.csv and the plots beside the runs/ folder it
+reads. It measures nothing: every figure, the efficiency yardstick included, comes from
+what the runs recorded, so the same results give the same report on any machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import re
+import sys
+from pathlib import Path
+
+from harness.record import results
+from harness.record.schema import LATENCY_BATCHES, PHASES
+from harness.report.plots import plot_curves, plot_speed
+from harness.report.tables import (
+    anchor_sections,
+    placement_table,
+    reproducibility_sections,
+    time_sections,
+)
+from harness.report.text import (
+    CODE_TEXT,
+    DISTURBED_TEXT,
+    NOISY_TEXT,
+    NOT_CONVERGED_TEXT,
+    OUTLIER_MARK,
+    OUTLIER_TEXT,
+    SHARED_TEXT,
+    accuracy_text,
+    cell,
+    commits_text,
+    fmt,
+    group_text,
+    plural,
+    short_label,
+    training_text,
+    unaccounted_text,
+    variant_text,
+)  # fmt: skip
+from harness.summary import build as summary
+from harness.summary import speed
+from harness.summary.build import Summary
+from harness.summary.comparisons import ALPHA, Comparison
+from harness.summary.grouping import VARIANT_FIELDS, Group, Row, system_of, versions
+
+CSV_FIELDS = (
+    *VARIANT_FIELDS, "runs", "seeds", "test_accuracy", "test_accuracy_std", "test_loss",
+    "fit_s", "wall_s", "unaccounted_s", "warmup_s", "first_epoch_s", "steady_epoch_s",
+    "steady_epoch_p10_s", "steady_epoch_p90_s", "step_s", "step_p10_s", "step_p90_s",
+    "train_images_per_s", "training_gflops", "peak_gflops", "share_of_peak",
+    "other_cpu_share_max", "disturbed_runs", "shared_runs", "not_converged_runs", "outliers",
+    "commits", "dirty_runs",
+    *(p for p in PHASES if p != "fit_s"), *(f"predict_{b}_s" for b in LATENCY_BATCHES),
+    "peak_rss_mib", "versions",
+)  # fmt: skip
+
+
+def answer(c: Comparison) -> list[str]:
+    """What a comparison says, in two or three plain sentences: which backend trains
+    fastest and by how much, whether the accuracies differ by more than seed noise, and
+    whether the predictions agree."""
+    timed = [row for row in c.ranked if row.fit_s]  # a time of 0 s ranks nothing
+    if len(timed) > 1:
+        fastest = timed[0]
+        others = ", ".join(
+            f"{row.backend} {row.fit_s / fastest.fit_s:.2f}× as long" for row in timed[1:]
+        )
+        said = [f"{fastest.backend} trains fastest ({fastest.fit_s:,.0f} s); {others}."]
+    elif timed:
+        said = [f"Only {timed[0].backend} ran this comparison."]
+    else:
+        said = []
+    tests = c.noise.tests if c.noise else []
+    if tests:
+        larger = [t for t in tests if t.test.p < ALPHA]
+        said.append(
+            "Their test accuracies differ by more than seed-to-seed noise: "
+            + ", ".join(f"{' − '.join(t.backends)} (p = {t.test.p:.3f})" for t in larger)
+            + "."
+            if larger
+            else "Their test accuracies do not differ by more than seed-to-seed noise "
+            f"(t-tests over seeds, every p ≥ {ALPHA})."
+        )
+    elif len(c.ranked) > 1:
+        said.append(
+            "One seed cannot tell whether their test accuracies differ by more than "
+            "seed-to-seed noise (`--seeds 1,2,3` can)."
+        )
+    if c.agreement:
+        same = [100 * p.predictions.same_class for p in c.agreement]
+        said.append(
+            f"With the same seed, they predict the same class for {min(same):.2f} % to "
+            f"{max(same):.2f} % of the test images."
+            if min(same) != max(same)
+            else f"With the same seed, they predict the same class for {same[0]:.2f} % of "
+            "the test images."
+        )
+    return said
+
+
+def _answer_sections(found: list[Comparison], references: list[float]) -> list[str]:
+    out = ["## In short", ""]
+    for c in found:
+        fastest = next((row.fit_s for row in c.ranked if row.fit_s is not None), None)
+        out += [
+            f"### {group_text(c.group)}",
+            "",
+            "| Backend | Variant | Test acc. (%) | Training (s) | Steady images/s | × fastest |",
+            "|---|---|--:|--:|--:|--:|",
+        ]
+        for row in c.ranked:
+            ratio = row.fit_s / fastest if fastest and row.fit_s is not None else None
+            out.append(
+                f"| {row.backend} | {short_label(row.variant)} | {accuracy_text(row)} "
+                f"| {training_text(row)} | {fmt(row.train_images_per_s, 0)} "
+                f"| {fmt(ratio, 2)} |"
+            )
+        out += ["", " ".join(answer(c)), ""]
+    out += [
+        "Ranked by training time (the whole `fit()`, median over runs); accuracy is the mean "
+        "over runs ± their standard deviation; a time marked ⇄ or ⚠ was measured on a "
+        "machine its run did not have alone. The tables below give every figure."
+        + (
+            " Published test accuracy of the model: "
+            + ", ".join(f"{100 * a:.2f} %" for a in references)
+            + "."
+            if references
+            else ""
+        ),
+        "",
+    ]
+    return out
+
+
+def _results_sections(
+    s: Summary, curve_plots: list[tuple[Group, Path]], speed_plots: list[tuple[str, Path]]
+) -> list[str]:
+    """The answer first, then accuracy and time, where the time goes, efficiency and
+    reproducibility."""
+    out = _answer_sections(s.comparisons, s.references)
+    out += [
+        "## Accuracy and time",
+        "",
+        "| Backend | Variant | Runs (seeds) | Test acc. (%) | Test loss | Training (s) "
+        "| Train images/s | Unaccounted | Code | Peak RSS (MiB) | Versions |",
+        "|---|---|---|--:|--:|--:|--:|--:|---|--:|---|",
+    ]
+    for row in s.rows:
+        out.append(
+            f"| {row.backend} | {variant_text(row.variant)} "
+            f"| {row.runs} ({' '.join(map(str, row.seeds))}) "
+            f"| {accuracy_text(row)} | {fmt(row.test_loss, 4)} | {training_text(row)} "
+            f"| {fmt(row.train_images_per_s, 0)}{OUTLIER_MARK if row.outlying else ''} "
+            f"| {unaccounted_text(row)} | {commits_text(row)} | {fmt(row.peak_rss_mib, 0)} "
+            f"| {row.versions} |"
+        )
+    out += [
+        "",
+        "Runs (seeds): how many runs the row pools, and their seeds. Accuracy is the mean",
+        "over runs (± sample standard deviation when there are several).",
+        "Training is the whole `fit()` call, every epoch and all Keras does between them",
+        "(median over runs). Train images/s: a full batch over the median steady step, every",
+        "step after the warm-up (the first step, and the steps after it while slower than",
+        f"{speed.WARMUP_FACTOR}× the run's median: tracing and compilation), so one epoch is",
+        "enough. Unaccounted: the part of the worker's wall time, process start to result",
+        "written, that no clocked phase covers (median over runs).",
+        NOISY_TEXT,
+        CODE_TEXT,
+        DISTURBED_TEXT,
+        NOT_CONVERGED_TEXT,
+        OUTLIER_TEXT,
+        SHARED_TEXT,
+        "Init `harness`: initial weights and batch order drawn with numpy, the same on every",
+        "backend; init `keras`: each backend's own initialisation and shuffling. Profile",
+        "`tuned`: each backend's fastest settings (its plugin's `tuning`), beside its defaults.",
+        "",
+    ]
+    if s.shared:
+        out += ["Shared the machine (trained while other runs ran on it):", ""]
+        out += [f"- {a}: beside {', '.join(b)}" for a, b in s.shared.items()]
+        out += [""]
+    out += placement_table(s.placement)
+    if s.not_converged:
+        out += ["Not converged (kept in the tables: a result, not a crash):", ""]
+        out += [f"- {r.run_id}: {cell(why)}" for r, why in s.not_converged]
+        out += [""]
+    out += anchor_sections(s.anchors)
+    out += time_sections(s.rows, speed_plots)
+    out += reproducibility_sections(s, curve_plots)
+    return out
+
+
+def render_markdown(
+    s: Summary,
+    results_dir: Path,
+    curve_plots: list[tuple[Group, Path]],
+    speed_plots: list[tuple[str, Path]],
+) -> str:
+    """The report of a results folder's summary."""
+    shown = s.shown
+    runs, failures = shown.runs, shown.failures
+    total = len(runs) + len(failures) + len(shown.superseded) + shown.left_out
+    out = [
+        "# Keras backend comparison",
+        "",
+        f"Built by `python -m harness report` from "
+        f"{plural(total, 'result file')} in `{results.runs_dir(results_dir)}`"
+        + (f", {len(failures)} of them failed runs." if failures else "."),
+        "",
+    ]
+    if shown.left_out:
+        out += [
+            "Each cell (backend, variant and seed, as asked for) shows the results of the "
+            f"latest `run` that ran it: {plural(shown.left_out, 'older result')} left out "
+            "(`python -m harness report --all` shows every result).",
+            "",
+        ]
+    if not runs:
+        out += [
+            "No run has succeeded yet"
+            + (": every run shown failed (see Failed runs)." if failures else "."),
+            "",
+        ]
+    else:
+        out += _results_sections(s, curve_plots, speed_plots)
+    if failures:
+        out += [
+            "## Failed runs",
+            "",
+            "Failed runs count in no table above.",
+            "",
+            "| Run | Backend | Seed | Profile | Exit status | Reason |",
+            "|---|---|--:|---|--:|---|",
+        ]
+        for r in failures:
+            out.append(
+                f"| {r.run_id} | {r.spec.backend} | {r.spec.seed} | {r.spec.profile} "
+                f"| {r.failure.exit_code} | {cell(r.failure.reason)} |"
+            )
+        out += [""]
+    if shown.superseded:
+        out += [
+            "## Superseded failures",
+            "",
+            "These runs failed, and their cell succeeded in a later run.",
+            "",
+            *(f"- {r.run_id}: {cell(r.failure.reason)}" for r in shown.superseded),
+            "",
+        ]
+    if s.warnings:
+        out += ["## Skipped or incomplete", "", *(f"- {w}" for w in s.warnings), ""]
+    out += ["## Environment", ""] if runs else []
+    latest = {system_of(r): r for r in runs}
+    for backend, r in sorted(latest.items()):
+        env = r.environment
+        out += [
+            f"### {backend} (run {r.run_id})",
+            "",
+            f"- Python {env.python}; {versions(r)}",
+            f"- CPU: {env.cpu_model}; CPUs used: {env.cpus_used}; "
+            f"settings: {r.backend_settings or 'defaults'}",
+            f"- Variables: {env.variables or 'none'}",
+            f"- keras.json: {env.keras_json}",
+            f"- Code: {env.git.commit if env.git else 'unknown'}"
+            + (" (with local changes)" if env.git and env.git.dirty else ""),
+            "",
+        ]
+    return "\n".join(out)
+
+
+def csv_values(row: Row) -> dict[str, object]:
+    """A row's CSV line, by CSV_FIELDS."""
+    steady, step = row.figures["steady_epoch_s"], row.figures["step_s"]
+    values = {
+        **row.variant.fields(),
+        **{name: row.median(name) for name in row.figures},
+        "runs": row.runs,
+        "seeds": " ".join(map(str, row.seeds)),
+        "commits": " ".join(row.commits),
+        "outliers": len(row.outlying),
+        "steady_epoch_p10_s": steady.p10 if steady else None,
+        "steady_epoch_p90_s": steady.p90 if steady else None,
+        "step_p10_s": step.p10 if step else None,
+        "step_p90_s": step.p90 if step else None,
+        **{name: getattr(row, name) for name in _ROW_FIGURES},
+    }
+    return {name: values[name] for name in CSV_FIELDS}
+
+
+# The fields of a row that are a figure each (a number or a text), as they are.
+_ROW_FIGURES = tuple(
+    f.name
+    for f in dataclasses.fields(Row)
+    if f.name not in ("variant", "members", "seeds", "outlying", "commits", "figures")
+)
+
+
+def csv_text(table: list[Row]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(map(csv_values, table))
+    return buf.getvalue()
+
+
+HTML_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em;
+       color: #222; line-height: 1.45; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; vertical-align: top; }
+th { background: #f3f3f3; }
+tr:nth-child(even) td { background: #fafafa; }
+img { max-width: 100%; }
+code { background: #f3f3f3; padding: 0 0.2em; }
+"""
+
+
+def html(markdown_text: str, results_dir: Path) -> str:
+    """REPORT.md as one self-contained page: its plots embedded as data URIs."""
+    import base64
+
+    import markdown
+
+    def embed(match: re.Match) -> str:
+        data = base64.b64encode((results_dir / match.group(2)).read_bytes()).decode()
+        return f"![{match.group(1)}](data:image/png;base64,{data})"
+
+    embedded = re.sub(r"!\[([^\]]*)\]\(([^)/]+\.png)\)", embed, markdown_text)
+    body = markdown.markdown(embedded, extensions=["tables"])
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Keras backend comparison</title><style>{HTML_STYLE}</style></head>"
+        f"<body>\n{body}\n</body></html>\n"
+    )
+
+
+def write_report(results_dir: Path, everything: bool = False) -> list[Path]:
+    """Write REPORT.md, report.html, summary.csv and the plots into `results_dir`;
+    returns their paths. `everything`: every result, not only each cell's latest."""
+    results_dir = Path(results_dir)
+    s = summary.build(results_dir, everything)
+    curve_plots = plot_curves(s.shown.runs, results_dir)
+    speed_plots = plot_speed(s.rows, results_dir)
+    text = render_markdown(s, results_dir, curve_plots, speed_plots)
+    texts = {
+        results_dir / "REPORT.md": text,
+        results_dir / "report.html": html(text, results_dir),
+        results_dir / "summary.csv": csv_text(s.rows),
+    }
+    for path, text in texts.items():
+        results.write_text_atomic(path, text)
+    for w in s.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return [*texts, *(path for _, path in curve_plots), *(path for _, path in speed_plots)]

@@ -1,0 +1,297 @@
+"""The report's detailed tables: where the runs ran, where the time goes (every phase of
+the run, the training, the efficiency), reproducibility (starting points, run to run, across
+backends, against seed-to-seed noise), and parity."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from harness.record.schema import LATENCY_BATCHES, MATMUL_N, PHASES
+from harness.report.text import (
+    DISTURBED_MARK,
+    NOISY_TEXT,
+    PHASE_LABELS,
+    accuracy_text,
+    fmt,
+    group_text,
+    median_text,
+    noise_sentence,
+    range_text,
+    sci,
+    short_label,
+    unaccounted_text,
+    yes_no,
+)
+from harness.summary import speed
+from harness.summary.build import Summary
+from harness.summary.comparisons import Anchor
+from harness.summary.grouping import Group, Placement, Row, by
+
+
+def placement_table(placed: list[Placement]) -> list[str]:
+    """Where the runs ran (`grouping.placement`), when there is something to tell."""
+    if not placed:
+        return []
+    out = [
+        "Where the runs ran: host, Ray node (`--executor ray`), the CPUs each run was "
+        "pinned to, when it started, and how many other runs trained on its host "
+        "meanwhile.",
+        "",
+        "| Host | Ray node | CPUs | Started (UTC) | Run | Beside |",
+        "|---|---|---|---|---|--:|",
+    ]
+    for p in placed:
+        start = "–" if p.start is None else time.strftime("%H:%M:%S", time.gmtime(p.start))
+        out.append(
+            f"| {p.host or '–'} | {(p.node or '–')[:12]} "
+            f"| {','.join(map(str, p.cpus))} | {start} | {p.run_id} | {p.beside} |"
+        )
+    return [*out, ""]
+
+
+def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list[str]:
+    out = [
+        "## Where the time goes",
+        "",
+        "### The whole run",
+        "",
+        "Each phase of the worker process, in order, in seconds (median over the row's",
+        "runs); together with the unaccounted time they make its wall time, process start",
+        "to result written. Matmul peak: the efficiency yardstick, measured right before",
+        "training; Latency: the prediction-latency measurement below; Saving: predictions,",
+        "final weights and the record's facts.",
+        "",
+        "| Backend | Variant | Runs | Wall | "
+        + " | ".join(PHASE_LABELS[p] for p in PHASES)
+        + " | Unaccounted |",
+        "|---|---|--:|--:|" + "--:|" * len(PHASES) + "--:|",
+    ]
+    for row in table:
+        f = row.figures
+        out.append(
+            f"| {row.backend} | {short_label(row.variant)} | {row.runs} "
+            f"| {median_text(f['wall_s'], 1)} | "
+            + " | ".join(median_text(f[p], 2) for p in PHASES)
+            + f" | {unaccounted_text(row)} |"
+        )
+    out += [
+        "",
+        "### Training",
+        "",
+        "Steps are timed after the backend has finished them (Keras hands the step's loss",
+        "to the harness's callback as a Python float; on JAX in a helper thread, while the",
+        "next step is dispatched) and include fetching their batch. Warm-up: the run's",
+        "first steps that trace and compile (see above), kept apart; steady steps are the",
+        "others with a full batch. A steady epoch is any epoch but the first. Prediction",
+        f"latency: `predict_on_batch` on {' and on '.join(map(str, LATENCY_BATCHES))} test "
+        "images, after an untimed first call.",
+        "",
+        "| Backend | Variant | Runs | Training (s) | Warm-up steps (s) | First epoch (s) "
+        "| Steady epoch (s) [p10–p90] | Steady step (ms) [p10–p90] "
+        + "".join(f"| Predict ×{b} (ms) " for b in LATENCY_BATCHES)
+        + "|",
+        "|---|---|--:|--:|--:|--:|--:|--:" + "|--:" * len(LATENCY_BATCHES) + "|",
+    ]
+    for row in table:
+        f = row.figures
+        out.append(
+            f"| {row.backend} | {short_label(row.variant)} | {row.runs} "
+            f"| {median_text(f['fit_s'], 1)} | {median_text(f['warmup_s'], 2)} "
+            f"| {median_text(f['first_epoch_s'], 1)} | {range_text(f['steady_epoch_s'], 2)} "
+            f"| {range_text(f['step_s'], 1, 1000)} "
+            + "".join(
+                f"| {median_text(f[f'predict_{b}_s'], 1 if b > 1 else 2, 1000)} "
+                for b in LATENCY_BATCHES
+            )
+            + "|"
+        )
+    out += ["", NOISY_TEXT, ""]
+    far = [o for row in table for o in row.outlying]
+    if far:
+        out += [
+            "Outlying samples, kept out of the medians above (more than "
+            f"{speed.OUTLIER_FACTOR:g}× their run's median):",
+            "",
+            *(
+                f"- run {o.run_id}: a steady {o.kind} of {o.seconds:,.3f} s "
+                f"(the run's median {o.run_median:,.3f} s)"
+                for o in far
+            ),
+            "",
+        ]
+    for title, path in speed_plots:
+        out += [f"{title}:", "", f"![{title}]({path.name})", ""]
+    out += [
+        "## Efficiency",
+        "",
+        "Training FLOPs per image: the model's forward FLOPs (from its layers' shapes) "
+        "times the recorded training factor (backward ≈ 2× forward). Achieved GFLOP/s: those "
+        "FLOPs at the steady throughput. Matmul peak: the float32 matrix multiply "
+        f"({MATMUL_N}×{MATMUL_N}, numpy's BLAS) that each run measured on "
+        "its own CPUs with its own thread budget right before training (median over the "
+        "row's runs); the share is of that peak. Others' CPU: the share of the run's CPUs "
+        "that other processes used during `fit()` (their busy time in /proc/stat less the "
+        "worker's own CPU time), the largest of the row's runs.",
+        "",
+        "| Backend | Variant | Training MFLOP/image | Train images/s | Achieved GFLOP/s "
+        "| Matmul peak (GFLOP/s) | Share of peak | Others' CPU |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for row in table:
+        flops = row.training_flops_per_image
+        share, others = row.share_of_peak, row.other_cpu_share_max
+        disturbed = DISTURBED_MARK if row.disturbed_runs else ""
+        out.append(
+            f"| {row.backend} | {short_label(row.variant)} "
+            f"| {fmt(None if flops is None else flops / 1e6, 1)} "
+            f"| {fmt(row.train_images_per_s, 0)} | {fmt(row.training_gflops, 1)} "
+            f"| {fmt(row.peak_gflops, 0)} "
+            f"| {'–' if share is None else f'{100 * share:.0f} %'} "
+            f"| {'–' if others is None else f'{100 * others:.0f} %'}{disturbed} |"
+        )
+    out += [""]
+    return out
+
+
+def reproducibility_sections(s: Summary, curve_plots: list[tuple[Group, Path]]) -> list[str]:
+    out = ["## Reproducibility", ""]
+    if s.starting_points:
+        out += [
+            "### Starting points",
+            "",
+            "Digests of the initial weights and of the batch order (first 12 hex digits).",
+            "",
+            "| Comparison | Seed | Backend: weights / batches | Same on every backend |",
+            "|---|--:|---|---|",
+        ]
+        for p in s.starting_points:
+            digests = "; ".join(
+                f"{b}: {w[:12]} / {(o or '–')[:12]}" for b, (w, o) in p.digests.items()
+            )
+            out.append(
+                f"| {group_text(p.group)} | {p.seed} | {digests} "
+                f"| {'yes' if p.identical else 'no'} |"
+            )
+        out += [""]
+    out += ["### Run to run, same backend and seed", ""]
+    if s.repeats:
+        out += [
+            "| Backend | Comparison | Seed | Runs | Determinism controls | Bitwise identical "
+            "| Max abs. diff. of final weights | Max abs. diff. of test predictions |",
+            "|---|---|--:|--:|---|---|--:|--:|",
+        ]
+        for d in s.repeats:
+            out.append(
+                f"| {d.backend} | {group_text(d.group)} | {d.seed} | {d.runs} "
+                f"| {d.settings} | {yes_no(d.bitwise)} "
+                f"| {sci(d.weights_max_abs)} | {sci(d.predictions_max_abs)} |"
+            )
+    else:
+        out += ["No backend has two runs of the same cell (`--repeat 2` makes them)."]
+    out += [""]
+    out += ["### Across backends", ""]
+    if s.agreement:
+        out += [
+            "Test-set predictions of the same seed on two backends.",
+            "",
+            "| Comparison | Seed | Backends | Same predicted class (%) "
+            "| Max abs. diff. of probabilities | Mean abs. diff. | Test acc. difference (points) |",
+            "|---|--:|---|--:|--:|--:|--:|",
+        ]
+        for p in s.agreement:
+            a = p.predictions
+            out.append(
+                f"| {group_text(p.group)} | {p.seed} | {p.backends[0]} vs "
+                f"{p.backends[1]} | {100 * a.same_class:.2f} | {sci(a.max_abs_diff)} "
+                f"| {sci(a.mean_abs_diff)} | {100 * p.accuracy_diff:+.2f} |"
+            )
+    else:
+        out += ["No two backends have runs of the same comparison and seed with predictions."]
+    out += [""]
+    for key, path in curve_plots:
+        out += [
+            f"Training loss per epoch, {group_text(key)}:",
+            "",
+            f"![loss curves]({path.name})",
+            "",
+        ]
+    out += ["### Backend differences against seed-to-seed noise", ""]
+    if not s.noise:
+        out += ["Needs two or more seeds per backend (`--seeds 1,2,3`).", ""]
+    for n in s.noise:
+        out += [f"{group_text(n.group)}:", ""]
+        for b, spread in n.backends.items():
+            out.append(
+                f"- {b}: test accuracy {100 * spread.mean:.2f} % ± "
+                f"{fmt(None if spread.std is None else 100 * spread.std, 2)} over seeds "
+                f"{', '.join(map(str, spread.seeds))}"
+            )
+        out += [f"- {noise_sentence(*t.backends, t.test)}" for t in n.tests]
+        out += [""]
+    return out
+
+
+def parity_text(record: dict) -> str:
+    """The parity comparison as a Markdown table."""
+    tol = record["tolerances"]
+    out = [
+        f"Parity: the untrained model's test-set outputs and {record['steps']} training steps "
+        "from the same weights and batches, dropout off. Tolerances: forward "
+        f"{tol['forward_max_abs']:.0e} (absolute), loss {tol['loss_rel']:.0e} (relative).",
+        "",
+        "| Backends | Forward max abs. diff. | Loss rel. diff., max | First step beyond "
+        "tolerance | Within tolerance |",
+        "|---|--:|--:|--:|---|",
+    ]
+    for p in record["pairs"]:
+        out.append(
+            f"| {' vs '.join(p['backends'])} | {sci(p['forward_max_abs'])} "
+            f"| {sci(p['loss_rel_max'])} | {p['first_step_beyond'] or '–'} "
+            f"| {'yes' if p['within_tolerance'] else 'no'} |"
+        )
+    return "\n".join(out)
+
+
+def anchor_sections(found: list[Anchor]) -> list[str]:
+    """One section per backend that has anchor rows: Keras 3's training time over the
+    anchor's, each with its accuracy and the agreement of their predictions."""
+    if not found:
+        return []
+    out = [
+        "## Anchors: how much of the time is Keras's",
+        "",
+        "Each Keras 3 row beside its anchors, the same model from the same initial weights "
+        "and batches: the backend's framework without Keras (native), and Keras 2 on "
+        "TensorFlow. Keras 3 / anchor: Keras 3's training time (the whole `fit()`, medians) "
+        "over the anchor's, above 1 where Keras 3 is slower; in brackets its range over "
+        "pairs of runs of the same seed. Same class: the share of test images both give "
+        "the same class, over seeds.",
+        "",
+    ]
+    for backend, members in by(found, lambda a: a.keras.backend).items():
+        out += [
+            f"### {backend}",
+            "",
+            "| Comparison | Anchor | Pairs | Keras 3 training (s) | Anchor training (s) "
+            "| Keras 3 / anchor [min–max] | Keras 3 test acc. (%) | Anchor test acc. (%) "
+            "| Same class (%) |",
+            "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+        ]
+        for a in members:
+            spread = f" [{min(a.ratios):.2f}–{max(a.ratios):.2f}]" if a.ratios else ""
+            out.append(
+                f"| {group_text(a.keras.variant.group)} | {a.anchor.backend} | {len(a.ratios)} "
+                f"| {fmt(a.keras.fit_s, 1)} | {fmt(a.anchor.fit_s, 1)} | {fmt(a.ratio, 2)}{spread} "
+                f"| {accuracy_text(a.keras)} | {accuracy_text(a.anchor)} "
+                f"| {_share_range(a.same_class)} |"
+            )
+        out += [""]
+    return out
+
+
+def _share_range(shares: list[float]) -> str:
+    if not shares:
+        return "–"
+    lo, hi = min(shares), max(shares)
+    return f"{100 * lo:.2f}" if lo == hi else f"{100 * lo:.2f}–{100 * hi:.2f}"

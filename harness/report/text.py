@@ -1,0 +1,175 @@
+"""Words and numbers for the report's tables: the formats of figures, the marks a figure
+can carry and what each means, and a comparison or variant in a few words."""
+
+from __future__ import annotations
+
+from harness.summary import speed, stats
+from harness.summary.comparisons import ALPHA
+from harness.summary.grouping import Group, Row, Variant
+from harness.summary.stats import Spread
+
+
+def plural(n: int, word: str) -> str:
+    """`1 epoch`, `12 epochs`."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def group_text(g: Group) -> str:
+    return (
+        f"{g.profile}: {g.model} on {g.dataset} ({g.train_images:,} images, "
+        f"{plural(g.epochs, 'epoch')}, batch {g.batch_size}), "
+        f"{plural(g.threads, 'thread')}, "
+        f"init {g.init}" + (", deterministic" if g.deterministic else "")
+    )
+
+
+def variant_text(v: Variant) -> str:
+    """A variant in words, the backend apart."""
+    return group_text(v.group) + f", {v.data_format}, jit_compile={v.jit_compile}"
+
+
+def short_label(v: Variant) -> str:
+    """A variant in a few words (the backend apart), for narrow tables."""
+    g = v.group
+    parts = [g.profile, f"init {g.init}", v.data_format, f"jit={v.jit_compile}"]
+    if g.deterministic:
+        parts.append("deterministic")
+    return " · ".join(str(p) for p in parts)
+
+
+def cell(text: str) -> str:
+    """Free text (a failure's reason) as one Markdown table cell: its pipes escaped, its
+    lines kept apart by <br>."""
+    return "<br>".join(line.replace("|", "\\|") for line in text.splitlines())
+
+
+def fmt(value: float | None, digits: int) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def yes_no(value: bool | None) -> str:
+    return "–" if value is None else ("yes" if value else "no")
+
+
+def sci(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2e}"
+
+
+def accuracy_text(row: Row) -> str:
+    text = fmt(100 * row.test_accuracy, 2)
+    if row.test_accuracy_std is not None:
+        text += f" ± {100 * row.test_accuracy_std:.2f}"
+    return text + (NOT_CONVERGED_MARK if row.not_converged_runs else "")
+
+
+def median_text(figure: Spread | None, digits: int, scale: float = 1.0) -> str:
+    """A timing's median, with NOISY_MARK when its samples spread widely."""
+    if figure is None:
+        return "–"
+    text = f"{scale * figure.median:,.{digits}f}"
+    return text + NOISY_MARK if figure.n > 1 and figure.noisy else text
+
+
+def range_text(figure: Spread | None, digits: int, scale: float = 1.0) -> str:
+    """Median [p10–p90] (n samples)."""
+    if figure is None:
+        return "–"
+    return (
+        f"{median_text(figure, digits, scale)} [{scale * figure.p10:,.{digits}f}–"
+        f"{scale * figure.p90:,.{digits}f}] (n={figure.n})"
+    )
+
+
+def unaccounted_text(row: Row) -> str:
+    wall, left = row.median("wall_s"), row.median("unaccounted_s")
+    if not wall or left is None:
+        return "–"
+    return f"{100 * left / wall:.1f} % ({left:.2f} s)"
+
+
+def commits_text(row: Row) -> str:
+    mixed = len(row.commits) > 1 or row.dirty_runs
+    return " ".join(row.commits) + (CODE_MARK if mixed else "")
+
+
+def noise_sentence(a: str, b: str, test: stats.TTest) -> str:
+    what = "paired t-test over" if test.kind == "paired" else "Welch t-test, at least"
+    verdict = (
+        f"larger than the seed-to-seed spread (p < {ALPHA})"
+        if test.p < ALPHA
+        else f"not larger than the seed-to-seed spread (p ≥ {ALPHA})"
+    )
+    return (
+        f"{a} − {b}: {100 * test.mean_difference:+.3f} points of test accuracy "
+        f"({what} {test.n} seeds, t = {test.t:.2f}, p = {test.p:.3f}): {verdict}."
+    )
+
+
+NOISY_MARK = " †"
+
+
+NOISY_TEXT = (
+    f"{NOISY_MARK.strip()} noisy: the 10th–90th percentile range of its samples is wider "
+    f"than {100 * stats.NOISY_SPREAD:.0f} % of the median."
+)
+
+
+CODE_MARK = " ‡"
+
+
+CODE_TEXT = (
+    f"Code: the commit of the runs' code; {CODE_MARK.strip()} the row pools runs of more than "
+    "one commit, or of a working tree with changes (+dirty): its figures mix code versions."
+)
+
+
+DISTURBED_MARK = " ⚠"
+
+
+DISTURBED_TEXT = (
+    f"{DISTURBED_MARK.strip()} disturbed: other processes used more than "
+    f"{100 * speed.DISTURBED_SHARE:.0f} % of a run's CPUs during its training (see Efficiency)."
+)
+
+
+NOT_CONVERGED_MARK = " ✗"
+
+
+NOT_CONVERGED_TEXT = (
+    f"{NOT_CONVERGED_MARK.strip()} not converged: a run's test accuracy is within chance "
+    f"for its classes (no more than {stats.CHANCE_SE} standard errors above a guess), or its "
+    "last epoch's training loss is above its first's; its runs are listed below the table."
+)
+
+
+OUTLIER_MARK = " §"
+
+
+OUTLIER_TEXT = (
+    f"{OUTLIER_MARK.strip()} outlying samples (a paused or starved process) were kept out of "
+    "the medians; they are listed under Training."
+)
+SHARED_MARK = " ⇄"
+SHARED_TEXT = (
+    f"{SHARED_MARK.strip()} shared: a run of the row trained while another run ran on the "
+    "same machine (`--jobs`, two `run`s at once, or Ray runs on one host, even on two of its "
+    "nodes), so its times are not comparable with those of runs that had the machine "
+    "alone; the runs are listed below the table."
+)
+
+
+def training_text(row: Row) -> str:
+    """A row's training time, with the marks that say its machine was not its own."""
+    return (
+        median_text(row.figures["fit_s"], 1)
+        + (DISTURBED_MARK if row.disturbed_runs else "")
+        + (SHARED_MARK if row.shared_runs else "")
+    )
+
+
+PHASE_LABELS = {
+    "interpreter_s": "Interpreter", "import_s": "Import", "data_load_s": "Data load",
+    "build_s": "Build", "init_s": "Initial weights", "compile_s": "Compile",
+    "peak_s": "Matmul peak", "fit_s": "fit()", "evaluate_s": "Evaluation",
+    "predict_s": "Prediction", "latency_s": "Latency", "save_s": "Saving",
+}  # fmt: skip

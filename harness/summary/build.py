@@ -1,0 +1,80 @@
+"""The summary of a set of runs, typed: records grouped into rows (`grouping`) and the
+comparisons between them (`comparisons`). `build` makes all of it once, arrays read
+once; `report` renders it and `compare` reads its rows; neither computes its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.record import results
+from harness.record.results import RunResult
+from harness.summary.comparisons import (
+    Agreement,
+    Anchor,
+    Comparison,
+    Noise,
+    Repeat,
+    StartingPoint,
+    agreement,
+    anchors,
+    comparisons,
+    determinism,
+    noise,
+    starting_points,
+)
+from harness.summary.grouping import (
+    Placement,
+    Row,
+    Selection,
+    not_converged,
+    placement,
+    rows,
+    select,
+    shared,
+)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Everything a report says of a results folder, computed once."""
+
+    shown: Selection
+    rows: list[Row]
+    comparisons: list[Comparison]
+    starting_points: list[StartingPoint]
+    repeats: list[Repeat]
+    agreement: list[Agreement]
+    noise: list[Noise]
+    shared: dict[str, list[str]]  # run id -> the runs beside it on its machine
+    placement: list[Placement]
+    not_converged: list[tuple[RunResult, str]]  # and why
+    anchors: list[Anchor]
+    references: list[float]  # the models' published test accuracies
+    warnings: list[str]  # of reading the folder and its arrays
+
+
+def build(results_dir: Path, everything: bool = False) -> Summary:
+    """The summary of a results folder: each cell's latest results (`everything`: all)."""
+    records, warnings = results.read_all(results_dir)
+    shown = select(records, everything)
+    runs = shown.runs
+    beside = shared(runs)
+    table = rows(runs, beside)
+    pairs, spread = agreement(runs, results_dir, warnings), noise(runs)
+    return Summary(
+        shown=shown,
+        rows=table,
+        comparisons=comparisons(table, pairs, spread),
+        starting_points=starting_points(runs),
+        repeats=determinism(runs, results_dir, warnings),
+        agreement=pairs,
+        noise=spread,
+        shared=beside,
+        placement=placement(runs, beside),
+        not_converged=[(r, why) for r in runs if (why := not_converged(r))],
+        anchors=anchors(table, pairs),
+        references=sorted({r.recipe.reference_accuracy for r in runs} - {None}),
+        warnings=warnings,
+    )

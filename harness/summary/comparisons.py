@@ -1,0 +1,303 @@
+"""The comparisons between rows and runs: starting points across backends, run-to-run
+determinism, agreement of predictions across backends, accuracy differences against
+seed-to-seed noise, each comparison group ranked, and Keras 3 against its anchor rows.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from harness.record import results
+from harness.record.results import ResultError, RunResult
+from harness.summary import agreement as agreements
+from harness.summary import stats
+from harness.summary.agreement import PredictionAgreement
+from harness.summary.grouping import Group, Row, by, group, system_of, variant
+from harness.summary.stats import TTest
+
+# Below this p-value, a difference between backends is called larger than seed noise.
+ALPHA = 0.05
+
+
+def first_per_seed(runs: list[RunResult]) -> dict[str, dict[int, RunResult]]:
+    """backend -> seed -> the earliest run, for one comparison group."""
+    out: dict[str, dict[int, RunResult]] = {}
+    for r in runs:
+        out.setdefault(system_of(r), {}).setdefault(r.spec.seed, r)
+    return out
+
+
+@dataclass(frozen=True)
+class StartingPoint:
+    """One comparison group and seed: each backend's digests of its initial weights and
+    batch order, and whether they are the same on every backend."""
+
+    group: Group
+    seed: int
+    digests: dict[str, tuple[str, str | None]]  # backend -> (weights, batch order)
+
+    @property
+    def identical(self) -> bool:
+        return len(set(self.digests.values())) == 1
+
+
+def starting_points(runs: list[RunResult]) -> list[StartingPoint]:
+    out = []
+    for key, members in sorted(by(runs, group).items()):
+        for seed, seed_runs in sorted(by(members, lambda r: r.spec.seed).items()):
+            latest = {system_of(r): r.reproducibility for r in seed_runs}
+            if len(latest) < 2 or None in {d.initial_weights_digest for d in latest.values()}:
+                continue
+            digests = {
+                b: (d.initial_weights_digest, d.batch_order_digest)
+                for b, d in sorted(latest.items())
+            }
+            out.append(StartingPoint(key, seed, digests))
+    return out
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """Two or more runs of one backend, variant and seed: are they identical?"""
+
+    backend: str
+    group: Group
+    seed: int
+    runs: int
+    settings: object  # the backend's determinism setting, "off" if it has none
+    bitwise: bool | None  # the final weights' digests are equal (None: not recorded)
+    weights_max_abs: float | None
+    predictions_max_abs: float | None
+
+
+def determinism(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> list[Repeat]:
+    out = []
+    cells = by(runs, lambda r: (variant(r), r.spec.seed))
+    for (v, seed), cell in sorted(cells.items()):
+        if len(cell) < 2:
+            continue
+        first = cell[0]
+        digests = {r.reproducibility.final_weights_digest for r in cell}  # None: not recorded
+        differences = {}
+        for what, artifact in (
+            ("final_weights", lambda r: r.artifacts.final_weights),
+            ("predictions", lambda r: r.artifacts.predictions),
+        ):
+            names = [artifact(r) for r in cell]
+            if not all(n and (results.runs_dir(results_dir) / n).is_file() for n in names):
+                continue  # not saved, or not kept (final weights are optional)
+            try:
+                arrays = [
+                    results.load_arrays(results_dir, r, n) for r, n in zip(cell, names, strict=True)
+                ]
+            except ResultError as e:
+                warnings.append(f"determinism of {v.backend} without {what}: {e}")
+                continue
+            differences[what] = max(agreements.max_abs_difference(arrays[0], a) for a in arrays[1:])
+        out.append(
+            Repeat(
+                backend=v.backend,
+                group=v.group,
+                seed=seed,
+                runs=len(cell),
+                settings=(first.backend_settings or {}).get("determinism", "off"),
+                bitwise=None if None in digests else len(digests) == 1,
+                weights_max_abs=differences.get("final_weights"),
+                predictions_max_abs=differences.get("predictions"),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """The test predictions of one seed on two backends."""
+
+    group: Group
+    seed: int
+    backends: tuple[str, str]
+    predictions: PredictionAgreement
+    accuracy_diff: float  # the first's test accuracy less the second's
+
+
+def agreement(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> list[Agreement]:
+    out = []
+    for key, members in sorted(by(runs, group).items()):
+        per_backend = first_per_seed(members)
+        names = sorted(per_backend)
+        predictions: dict[tuple[str, int], np.ndarray | None] = {}
+        for b in names:
+            for seed, r in per_backend[b].items():
+                try:
+                    loaded = results.load_arrays(results_dir, r, r.artifacts.predictions)
+                except ResultError as e:
+                    warnings.append(f"agreement without predictions: {e}")
+                    loaded = None
+                predictions[b, seed] = loaded[0] if loaded else None
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                for seed in sorted(set(per_backend[a]) & set(per_backend[b])):
+                    pa, pb = predictions[a, seed], predictions[b, seed]
+                    if pa is None or pb is None:
+                        continue
+                    ra, rb = per_backend[a][seed], per_backend[b][seed]
+                    out.append(
+                        Agreement(
+                            group=key,
+                            seed=seed,
+                            backends=(a, b),
+                            predictions=agreements.prediction_agreement(pa, pb),
+                            accuracy_diff=ra.metrics.test_accuracy - rb.metrics.test_accuracy,
+                        )
+                    )
+    return out
+
+
+@dataclass(frozen=True)
+class SeedSpread:
+    """One backend's test accuracy over seeds."""
+
+    seeds: list[int]
+    mean: float
+    std: float | None
+
+
+@dataclass(frozen=True)
+class PairTest:
+    backends: tuple[str, str]
+    test: TTest
+
+
+@dataclass(frozen=True)
+class Noise:
+    """One comparison group with two or more seeds on some backend: each backend's
+    accuracy over seeds, and for each pair of backends a two-sided t-test of the
+    difference (paired by seed where the seeds match)."""
+
+    group: Group
+    backends: dict[str, SeedSpread]
+    tests: list[PairTest]
+
+
+def noise(runs: list[RunResult]) -> list[Noise]:
+    out = []
+    for key, members in sorted(by(runs, group).items()):
+        per_backend = first_per_seed(members)
+        acc = {
+            b: {s: r.metrics.test_accuracy for s, r in seeds.items()}
+            for b, seeds in per_backend.items()
+        }
+        if max(len(v) for v in acc.values()) < 2:
+            continue
+        names = sorted(acc)
+        tests = []
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                common = sorted(set(acc[a]) & set(acc[b]))
+                if len(common) >= 2:
+                    test = stats.paired_t_test(
+                        [acc[a][s] for s in common], [acc[b][s] for s in common]
+                    )
+                else:
+                    test = stats.welch_t_test(list(acc[a].values()), list(acc[b].values()))
+                if test is not None:
+                    tests.append(PairTest((a, b), test))
+        spreads = {
+            b: SeedSpread(
+                seeds=sorted(v),
+                mean=statistics.mean(v.values()),
+                std=statistics.stdev(v.values()) if len(v) > 1 else None,
+            )
+            for b, v in sorted(acc.items())
+        }
+        out.append(Noise(key, spreads, tests))
+    return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One comparison group: its rows, fastest training first, and its agreement and
+    noise results."""
+
+    group: Group
+    ranked: list[Row]
+    agreement: list[Agreement]
+    noise: Noise | None
+
+
+def comparisons(table: list[Row], pairs: list[Agreement], spread: list[Noise]) -> list[Comparison]:
+    """`table` from `rows`, `pairs` from `agreement`, `spread` from `noise`."""
+    out = []
+    for key, members in sorted(by(table, lambda row: row.variant.group).items()):
+        ranked = sorted(members, key=lambda row: (row.fit_s is None, row.fit_s or 0.0))
+        out.append(
+            Comparison(
+                group=key,
+                ranked=ranked,
+                agreement=[p for p in pairs if p.group == key],
+                noise=next((n for n in spread if n.group == key), None),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Keras 3 on one backend against an anchor row of the same comparison: the same
+    model without Keras in the backend's framework (kind "native"), or on another Keras
+    (kind: its backend, "keras2"). `ratios`: Keras 3's training time (the whole fit())
+    over the anchor's, run by run (the n-th run of a seed with the n-th of the same
+    seed); `same_class`: the agreement of their test predictions, one per seed."""
+
+    keras: Row
+    anchor: Row
+    ratios: list[float]
+    same_class: list[float]
+
+    @property
+    def kind(self) -> str:
+        return "native" if self.anchor.variant.impl == "native" else self.anchor.backend
+
+    @property
+    def ratio(self) -> float | None:
+        """Of the rows' median training times."""
+        k, a = self.keras.fit_s, self.anchor.fit_s
+        return k / a if k and a else None
+
+
+def _paired_ratios(keras: list[RunResult], anchor: list[RunResult]) -> list[float]:
+    out = []
+    for seed, runs in by(keras, lambda r: r.spec.seed).items():
+        others = [r for r in anchor if r.spec.seed == seed]
+        for a, b in zip(runs, others, strict=False):
+            fa, fb = a.timings.fit_s, b.timings.fit_s
+            if fa and fb:
+                out.append(fa / fb)
+    return out
+
+
+def anchors(table: list[Row], pairs: list[Agreement]) -> list[Anchor]:
+    """Each anchor row of `table` (`rows`; its runs record the Keras 3 backend they
+    anchor, from schema version 6) against its Keras 3 row of the same comparison
+    group, with `pairs` (`agreement`) for their predictions."""
+    out = []
+    for key, members in sorted(by(table, lambda row: row.variant.group).items()):
+        keras_rows: dict[str, Row] = {}
+        for row in members:
+            if row.members[0].recipe.anchor_of is None:
+                keras_rows.setdefault(row.backend, row)
+        for row in members:
+            base = keras_rows.get(row.members[0].recipe.anchor_of or "")
+            if base is None:
+                continue
+            agree = [
+                p.predictions.same_class
+                for p in pairs
+                if p.group == key and set(p.backends) == {base.backend, row.backend}
+            ]
+            out.append(Anchor(base, row, _paired_ratios(base.members, row.members), agree))
+    return out

@@ -1,0 +1,156 @@
+"""Timing figures of a report row, from the runs' raw samples: warm-up kept apart by
+steps, medians and spreads, outlying samples flagged, achieved training throughput and
+its share of the matrix-multiply peak that each run measured for itself.
+
+Pure functions of result records; nothing here reads a clock (see `timing`) or measures
+the machine (see `machine`).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from itertools import chain
+
+from harness.record.results import RunResult
+from harness.record.schema import LATENCY_BATCHES, PHASES
+from harness.summary.stats import Spread, spread
+
+# Whole-run times: the phases, the worker's wall time and what no phase covers.
+RUN_TIMES = (*PHASES, "wall_s", "unaccounted_s")
+# Warm-up: the first step of a run always (every backend traces or compiles there), and
+# each step after it while it is slower than this many times the run's median step.
+# Measured on the seed model (18 runs, 2 cores): the first step took 2.0-2.1x the median
+# on JAX, 3.4-3.9x tuned, 5.2-6.1x on TensorFlow and 1.06-1.13x on torch (eager); tuned
+# torch (torch.compile) compiled again at its second step, 11-12x; no later step of any
+# of those runs came above 1.42x.
+WARMUP_FACTOR = 1.5
+# A steady sample this many times its run's median is an outlier (a paused or starved
+# process, not the backend): flagged and kept out of the medians. On an idle machine no
+# steady step went above 1.42x its run's median and no epoch above 1.06x; a suspended
+# JAX run once kept an epoch of 18x.
+OUTLIER_FACTOR = 3.0
+
+
+def warmup_steps(steps: list[float]) -> int:
+    """How many leading steps of a run (its steps in order, every epoch) are warm-up."""
+    if not steps:
+        return 0
+    limit = WARMUP_FACTOR * statistics.median(steps)
+    n = 1
+    while n < len(steps) and steps[n] > limit:
+        n += 1
+    return n
+
+
+def _steps(r: RunResult) -> list[list[float]]:
+    return r.timings.steps_s or []  # none before schema version 3
+
+
+def warmup(r: RunResult) -> list[float]:
+    """The run's warm-up steps (tracing, compilation)."""
+    flat = list(chain.from_iterable(_steps(r)))
+    return flat[: warmup_steps(flat)]
+
+
+def steady_steps(r: RunResult) -> list[float]:
+    """Every full-batch step after the warm-up, in every epoch: a partial last batch
+    does less work (and may trace again), so it is no sample of a steady step."""
+    epochs = _steps(r)
+    partial = r.recipe.train_images % r.recipe.batch_size != 0
+    skip = warmup_steps(list(chain.from_iterable(epochs)))
+    out = []
+    for steps in epochs:
+        full = steps[:-1] if partial and steps else steps
+        out += full[skip:]
+        skip = max(0, skip - len(steps))
+    return out
+
+
+def steady_epochs(r: RunResult) -> list[float]:
+    """Every epoch but the first, which carries the warm-up."""
+    return r.timings.epochs_s[1:]
+
+
+def split_outliers(samples: list[float]) -> tuple[list[float], list[float]]:
+    """The samples within OUTLIER_FACTOR of their median, and the ones beyond it."""
+    if not samples:
+        return [], []
+    limit = OUTLIER_FACTOR * statistics.median(samples)
+    return [s for s in samples if s <= limit], [s for s in samples if s > limit]
+
+
+@dataclass(frozen=True)
+class Outlier:
+    run_id: str
+    kind: str  # "step" or "epoch"
+    seconds: float
+    run_median: float
+
+
+def outliers(runs: list[RunResult]) -> list[Outlier]:
+    out = []
+    for r in runs:
+        for kind, samples in (("epoch", steady_epochs(r)), ("step", steady_steps(r))):
+            _, far = split_outliers(samples)
+            out += [Outlier(r.run_id, kind, s, statistics.median(samples)) for s in far]
+    return out
+
+
+def _pooled(runs: list[RunResult], samples) -> Spread | None:
+    return spread(list(chain.from_iterable(split_outliers(samples(r))[0] for r in runs)))
+
+
+def figures(runs: list[RunResult]) -> dict[str, Spread | None]:
+    """Each timing of a row of runs as a spread of its samples, pooled over the runs;
+    steady samples without their run's outliers."""
+    out: dict[str, Spread | None] = {
+        name: spread([v for r in runs if (v := getattr(r.timings, name)) is not None])
+        for name in RUN_TIMES
+    }
+    out["first_epoch_s"] = spread([r.timings.epochs_s[0] for r in runs])
+    out["warmup_s"] = spread([sum(w) for w in map(warmup, runs) if w])
+    out["steady_epoch_s"] = _pooled(runs, steady_epochs)
+    out["step_s"] = _pooled(runs, steady_steps)
+    for batch in LATENCY_BATCHES:
+        calls = ((r.timings.latency_calls_s or {}).get(str(batch), []) for r in runs)
+        out[f"predict_{batch}_s"] = spread(list(chain.from_iterable(calls)))
+    return out
+
+
+def training_flops_per_image(r: RunResult) -> float | None:
+    """Forward FLOPs per image times the recorded training factor (None if not recorded)."""
+    forward, factor = r.recipe.forward_flops_per_image, r.recipe.training_flops_factor
+    return forward * factor if forward and factor else None
+
+
+def images_per_s(r: RunResult, step_s: float | None) -> float | None:
+    """Steady training throughput: a full batch per median steady step."""
+    return r.recipe.batch_size / step_s if step_s else None
+
+
+def training_gflops(r: RunResult, step_s: float | None) -> float | None:
+    """Achieved training GFLOP/s at a steady step of `step_s` seconds."""
+    flops, rate = training_flops_per_image(r), images_per_s(r, step_s)
+    return flops * rate / 1e9 if flops and rate else None
+
+
+def peak_gflops(r: RunResult) -> float | None:
+    """The matmul yardstick the run measured on its own CPUs (None before version 4)."""
+    matmul = r.machine.matmul
+    return matmul.median_gflops if matmul else None
+
+
+def other_share(r: RunResult) -> float | None:
+    """Other processes' share of the run's CPUs during fit() (None before version 4)."""
+    during = r.machine.during_fit
+    return during.other_share if during else None
+
+
+# Other processes' share of the run's CPUs above which a run is marked disturbed.
+DISTURBED_SHARE = 0.10
+
+
+def disturbed(r: RunResult) -> bool:
+    share = other_share(r)
+    return share is not None and share > DISTURBED_SHARE

@@ -1,0 +1,88 @@
+"""What a run ran on: interpreter, libraries, CPU, variables, keras.json, code version."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+from harness.config import keras_home
+from harness.record import provenance
+from harness.record.schema import Environment
+from harness.worker.handover import NODE_ENV
+
+# The variables a record keeps: those that change what a framework, its math libraries
+# or the allocator do, chosen by intent, not by prefix (Terraform's TF_TOKEN_* and
+# TF_CLI_CONFIG_FILE share TensorFlow's prefix). Paths on the user's machine are not kept:
+# KERAS_HOME and HARNESS_DATA_DIR name folders; keras.json and the data are recorded by
+# what they hold.
+RECORDED_PREFIXES = (
+    "KERAS_", "XLA_", "JAX_", "OMP_", "MKL_", "OPENBLAS_", "KMP_", "MALLOC_", "ONEDNN_",
+    "DNNL_", "PYTORCH_", "TORCH_", "TORCHINDUCTOR_",
+    # TensorFlow's own families
+    "TF_CPP_", "TF_ONEDNN_", "TF_MKL_", "TF_XLA_", "TF_GPU_", "TF_CUDNN_",
+)  # fmt: skip
+RECORDED_NAMES = frozenset({
+    "CUDA_VISIBLE_DEVICES", "GLIBC_TUNABLES", "LD_PRELOAD", "THP_MEM_ALLOC_ENABLE",
+    "TF_ENABLE_ONEDNN_OPTS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+    "TF_DETERMINISTIC_OPS", "TF_USE_LEGACY_KERAS", "TF_FORCE_GPU_ALLOW_GROWTH",
+    "TF_ENABLE_AUTO_MIXED_PRECISION", "TF_DISABLE_MKL", "TF_USE_CUDNN",
+})  # fmt: skip
+NOT_RECORDED = frozenset({"KERAS_HOME"})
+# Never kept, whatever the prefix: a name that looks like a credential.
+CREDENTIAL_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH")
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def is_recorded(name: str) -> bool:
+    """Whether a variable of this name belongs in a run's record."""
+    if name in NOT_RECORDED or any(word in name.upper() for word in CREDENTIAL_WORDS):
+        return False
+    return name in RECORDED_NAMES or name.startswith(RECORDED_PREFIXES)
+
+
+def recorded_variables() -> dict[str, str]:
+    """The recorded variables of this process; LD_PRELOAD by its libraries' file names,
+    which say which allocator ran without saying where it is installed."""
+    kept = {k: v for k, v in sorted(os.environ.items()) if is_recorded(k)}
+    if "LD_PRELOAD" in kept:
+        kept["LD_PRELOAD"] = " ".join(
+            Path(p).name for p in kept["LD_PRELOAD"].replace(":", " ").split()
+        )
+    return kept
+
+
+def keras_json() -> dict | None:
+    path = keras_home() / "keras.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def capture(libraries: dict[str, str]) -> Environment:
+    """The environment of this process; `libraries` come from the backend."""
+    return Environment(
+        python=sys.version.split()[0],
+        platform=platform.platform(),
+        host=platform.node(),
+        node=os.environ.get(NODE_ENV),
+        cpu_model=cpu_model(),
+        cpus_total=os.cpu_count(),
+        cpus_used=sorted(os.sched_getaffinity(0)),
+        libraries=libraries,
+        variables=recorded_variables(),
+        keras_json=keras_json(),
+        git=provenance.git_commit(),
+    )
