@@ -50,7 +50,10 @@ def test_time_calls_times_each_call(monkeypatch):
 
 
 def test_process_age_counts_the_interpreters_life_before_the_call():
-    code = "import time; time.sleep(0.5); from harness.worker import timing; print(timing.process_age_s())"
+    code = (
+        "import time; time.sleep(0.5); from harness.worker import timing;"
+        "print(timing.process_age_s())"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     # /proc counts in clock ticks (10 ms): the sleep alone is 0.5 s
     assert 0.48 <= float(done.stdout) < 60
