@@ -20,45 +20,6 @@ def row_line(md: str, section: str, backend: str) -> str:
     return next(line for line in part.splitlines() if line.startswith(f"| {backend} |"))
 
 
-def test_runs_of_one_variant_make_one_row_with_mean_spread_and_medians():
-    runs = [
-        make_result(seed=1, accuracy=0.990, loss=0.030, epochs_s=(30.0, 20.0, 22.0, 19.0)),
-        make_result(seed=2, accuracy=0.988, loss=0.034, epochs_s=(32.0, 24.0, 26.0, 25.0)),
-    ]
-    [row] = grouping.rows(runs)
-    assert row.runs == 2 and row.seeds == [1, 2]
-    assert row.test_accuracy == pytest.approx(0.989)
-    assert row.test_accuracy_std == pytest.approx(0.0014142, rel=1e-4)
-    assert row.test_loss == pytest.approx(0.032)
-    assert row.median("first_epoch_s") == pytest.approx(31.0)
-    # every later epoch of both runs, pooled: 19 20 22 24 25 26, median 23
-    assert row.median("steady_epoch_s") == pytest.approx(23.0)
-    assert row.figures["steady_epoch_s"].n == 6
-    # four equal steps an epoch; each run's first step is its warm-up: 15 steady steps
-    # each, 4.75 5 5.5 (7.5 x3) and 6 6.25 6.5 (8 x3), pooled median 6.0
-    assert row.figures["step_s"].n == 30 and row.median("step_s") == pytest.approx(6.0)
-    assert row.train_images_per_s == pytest.approx(500 / 6.0)
-    assert row.median("warmup_s") == pytest.approx(7.75)  # 7.5 and 8.0
-    assert row.fit_s == pytest.approx((91.5 + 107.5) / 2)  # epochs + 0.5 s each
-    assert row.median("evaluate_s") == 1.5
-
-
-def test_backends_and_profiles_are_separate_rows():
-    runs = [make_result(backend=b) for b in ("torch", "jax", "tensorflow")]
-    runs.append(make_result(backend="jax", profile="quick", epochs_s=(9.0,)))
-    table = grouping.rows(runs)
-    assert sorted((r.backend, r.variant.group.profile) for r in table) == [
-        ("jax", "quick"),
-        ("jax", "seed"),
-        ("tensorflow", "seed"),
-        ("torch", "seed"),
-    ]
-    # one epoch: no steady epoch, but steady steps after the warm-up, so a throughput
-    quick = next(r for r in table if r.variant.group.profile == "quick")
-    assert quick.median("steady_epoch_s") is None
-    assert quick.train_images_per_s == pytest.approx(500 / 2.25)
-
-
 def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, write_result):
     write_result(backend="tensorflow", accuracy=0.9898)
     write_result(backend="jax", accuracy=0.9907)
@@ -104,85 +65,6 @@ def test_report_imports_no_keras_and_no_framework(tmp_path, write_result):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-
-
-def test_starting_points_say_whether_every_backend_had_the_same_digests():
-    same = [make_result(backend=b, digests=("w1", "b1", b)) for b in ("jax", "torch")]
-    other = [
-        make_result(backend="jax", seed=2, digests=("w2", "b2", "x")),
-        make_result(backend="torch", seed=2, digests=("w3", "b2", "y")),
-    ]
-    points = comparisons.starting_points(same + other)
-    assert [(p.seed, p.identical) for p in points] == [(1, True), (2, False)]
-
-
-def test_backends_with_their_own_data_format_are_compared_but_stay_separate_rows():
-    tuned = [
-        make_result(backend="tensorflow", profile="tuned"),
-        make_result(backend="torch", profile="tuned", data_format="channels_first"),
-    ]
-    points = comparisons.starting_points(tuned)
-    assert [p.digests.keys() for p in points] == [{"tensorflow", "torch"}]
-    both = [*tuned, make_result(backend="torch", profile="tuned")]
-    assert sorted((r.backend, r.variant.data_format) for r in grouping.rows(both)) == [
-        ("tensorflow", "channels_last"),
-        ("torch", "channels_first"),
-        ("torch", "channels_last"),
-    ]
-
-
-def test_run_to_run_differences_come_from_the_saved_arrays(tmp_path, write_result):
-    weights = [np.zeros((2, 2), "float32"), np.ones(3, "float32")]
-    moved = [np.zeros((2, 2), "float32"), np.array([1.0, 1.5, 1.0], "float32")]
-    p1 = np.array([[0.9, 0.1], [0.2, 0.8]], "float32")
-    p2 = np.array([[0.7, 0.3], [0.2, 0.8]], "float32")
-    write_result(backend="torch", digests=("w", "b", "f1"), final_weights=weights, predictions=[p1])
-    write_result(backend="torch", digests=("w", "b", "f2"), final_weights=moved, predictions=[p2])
-    write_result(backend="jax", digests=("w", "b", "g"), final_weights=weights, predictions=[p1])
-    write_result(backend="jax", digests=("w", "b", "g"), final_weights=weights, predictions=[p1])
-    runs, _ = results.read_all(tmp_path)
-    warnings = []
-    rows = {d.backend: d for d in comparisons.determinism(runs, tmp_path, warnings)}
-    assert warnings == []
-    assert (rows["jax"].bitwise, rows["jax"].weights_max_abs) == (True, 0.0)
-    assert rows["torch"].bitwise is False
-    assert rows["torch"].weights_max_abs == pytest.approx(0.5)
-    assert rows["torch"].predictions_max_abs == pytest.approx(0.2)
-
-
-def test_agreement_across_backends_from_saved_predictions(tmp_path, write_result):
-    pa = np.array([[0.9, 0.1], [0.4, 0.6], [0.5, 0.5]], "float32")
-    pb = np.array([[0.8, 0.2], [0.7, 0.3], [0.5, 0.5]], "float32")
-    write_result(backend="jax", accuracy=0.99, predictions=[pa])
-    write_result(backend="torch", accuracy=0.98, predictions=[pb])
-    write_result(backend="tensorflow", seed=2, predictions=[pa])  # no partner for seed 2
-    runs, _ = results.read_all(tmp_path)
-    warnings = []
-    [pair] = comparisons.agreement(runs, tmp_path, warnings)
-    assert warnings == []
-    assert pair.backends == ("jax", "torch")
-    assert pair.predictions.same_class == pytest.approx(2 / 3)
-    assert pair.predictions.max_abs_diff == pytest.approx(0.3)
-    assert pair.predictions.mean_abs_diff == pytest.approx((0.1 + 0.1 + 0.3 + 0.3) / 6)
-    assert pair.accuracy_diff == pytest.approx(0.01)
-
-
-def test_noise_compares_backends_paired_by_seed_in_plain_words():
-    acc = {"jax": (0.9900, 0.9910, 0.9890), "torch": (0.9880, 0.9895, 0.9870)}
-    runs = [
-        make_result(backend=b, seed=seed, accuracy=a)
-        for b, values in acc.items()
-        for seed, a in zip((1, 2, 3), values, strict=True)
-    ]
-    [n] = comparisons.noise(runs)
-    assert n.backends["jax"].mean == pytest.approx(0.9900)
-    assert n.backends["torch"].std == pytest.approx(0.0012583, rel=1e-4)
-    [t] = n.tests
-    # differences 0.0020, 0.0015, 0.0020: mean 0.0018333, sd 0.00028868, t = 11.0, df 2
-    assert t.test.kind == "paired" and t.test.t == pytest.approx(11.0)
-    assert t.test.p == pytest.approx(0.00816, abs=1e-5)
-    sentence = text.noise_sentence("jax", "torch", t.test)
-    assert "+0.183 points" in sentence and "larger than the seed-to-seed spread" in sentence
 
 
 def test_failed_runs_are_listed_with_their_reason_and_never_with_an_accuracy(
@@ -597,11 +479,3 @@ def test_runs_on_one_machine_without_ray_need_no_placement(tmp_path, write_resul
     write_result(backend="torch", host="box")
     assert grouping.placement(results.read_all(tmp_path)[0]) == []
     assert "Where the runs ran" not in render.write_report(tmp_path)[0].read_text()
-
-
-def test_a_record_that_names_no_node_still_reads(tmp_path, write_result):
-    path = write_result()
-    data = json.loads(path.read_text())
-    del data["environment"]["node"]  # records of older harnesses
-    path.write_text(json.dumps(data))
-    assert results.read(path).environment.node is None
