@@ -16,6 +16,7 @@ from harness.backends.tensorflow import ONEDNN, onednn
 from harness.config import RunSpec
 from harness.launch import process
 from harness.record import results, schema
+from harness.worker import machine, timing
 
 # TensorFlow in this process (the in-process backend tests) as the harness runs it in a
 # worker, set before it is imported.
@@ -150,6 +151,34 @@ def write_result(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture
+def write_failure(tmp_path: Path):
+    """Write the record of a run made by `make_result(**kwargs)` that failed for `reason`
+    under tmp_path/runs; returns the record."""
+
+    def write(reason: str, **kwargs) -> results.RunResult:
+        r = dataclasses.replace(
+            make_result(**kwargs),
+            status="failed",
+            failure={"reason": reason, "exit_code": 2, "output_tail": []},
+        )
+        results.write(r, results.runs_dir(tmp_path) / f"{r.run_id}.json")
+        return r
+
+    return write
+
+
+@pytest.fixture
+def no_measuring(monkeypatch):
+    """Measuring the machine fails the test: a summary or report measures nothing."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the report measured the machine")
+
+    monkeypatch.setattr(timing, "matmul_gflops", refuse)
+    monkeypatch.setattr(machine, "matmul_peak", refuse)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from conftest import make_result
 from harness.record import results
 from harness.report import text
 from harness.summary import comparisons
+from harness.summary.build import build
 
 
 def test_starting_points_say_whether_every_backend_had_the_same_digests():
@@ -72,3 +73,58 @@ def test_noise_compares_backends_paired_by_seed_in_plain_words():
     assert t.test.p == pytest.approx(0.00816, abs=1e-5)
     sentence = text.noise_sentence("jax", "torch", t.test)
     assert "+0.183 points" in sentence and "larger than the seed-to-seed spread" in sentence
+
+
+def test_each_comparison_ranks_its_rows_by_training_time(tmp_path, write_result):
+    # fit() takes the sum of the epochs + 0.5 s
+    write_result(backend="jax", epochs_s=(20.0,) * 4)
+    write_result(backend="tensorflow", epochs_s=(10.0,) * 4)
+    write_result(backend="torch", epochs_s=(15.0,) * 4)
+    write_result(backend="torch", profile="tuned")  # a comparison of its own
+    seed, tuned = build(tmp_path).comparisons
+    assert [(row.backend, row.fit_s) for row in seed.ranked] == [
+        ("tensorflow", 40.5), ("torch", 60.5), ("jax", 80.5),
+    ]  # fmt: skip
+    assert (seed.group.profile, tuned.group.profile) == ("seed", "tuned")
+    assert [row.backend for row in tuned.ranked] == ["torch"]
+
+
+def test_anchor_rows_give_keras_3s_time_over_the_anchors_with_accuracy_and_agreement(
+    tmp_path, write_result
+):
+    p = np.array([[0.9, 0.1], [0.4, 0.6], [0.5, 0.5], [0.2, 0.8]], "float32")
+    q = np.array([[0.8, 0.2], [0.7, 0.3], [0.5, 0.5], [0.1, 0.9]], "float32")  # 3 of 4 agree
+    # fit() is the epochs + 0.5 s: torch 300 s, twice; its native 100 s, then 150 s
+    for i, (backend, impl, epochs, accuracy) in enumerate([
+        ("torch", "keras", 299.5, 0.990), ("torch", "keras", 299.5, 0.990),
+        ("torch", "native", 99.5, 0.991), ("torch", "native", 149.5, 0.991),
+        ("tensorflow", "keras", 99.5, 0.989), ("keras2", "keras", 79.5, 0.992),
+    ]):  # fmt: skip
+        write_result(
+            backend=backend, impl=impl, epochs_s=(epochs,), accuracy=accuracy,
+            created=f"2026-11-25T10:00:0{i}Z", predictions=[q if impl == "native" else p],
+            invocation=f"run-{impl}",  # the native runs later: they replace no Keras cell
+            anchor_of={"native": backend, "keras": "tensorflow"}[impl]
+            if impl == "native" or backend == "keras2" else None,
+        )  # fmt: skip
+    s = build(tmp_path)
+    assert sorted(row.backend for row in s.rows) == [
+        "keras2", "tensorflow", "torch", "torch native",
+    ]  # fmt: skip
+    native, keras2 = sorted(s.anchors, key=lambda a: a.keras.backend, reverse=True)
+    assert (native.keras.backend, native.anchor.backend, native.kind) == (
+        "torch", "torch native", "native",
+    )  # fmt: skip
+    # medians 300 s over 125 s; the first runs 300/100, the second 300/150
+    assert (native.keras.fit_s, native.anchor.fit_s) == (300.0, 125.0)
+    assert native.ratio == pytest.approx(2.4)
+    assert native.ratios == [pytest.approx(3.0), pytest.approx(2.0)]
+    assert native.same_class == [pytest.approx(0.75)]
+    assert (native.keras.test_accuracy, native.anchor.test_accuracy) == (0.990, 0.991)
+    assert native.keras.test_accuracy_std == 0.0
+    assert (keras2.keras.backend, keras2.anchor.backend, keras2.kind) == (
+        "tensorflow", "keras2", "keras2",
+    )  # fmt: skip
+    assert (keras2.keras.fit_s, keras2.anchor.fit_s) == (100.0, 80.0)
+    assert keras2.ratio == pytest.approx(100 / 80) and keras2.same_class == [1.0]
+    assert (keras2.keras.test_accuracy, keras2.anchor.test_accuracy) == (0.989, 0.992)
