@@ -11,9 +11,12 @@ import numpy as np
 import pytest
 
 from harness.backends import resolve
+from harness.backends.base import Backend
 from harness.backends.tensorflow import ONEDNN, onednn
 from harness.config import RunSpec
+from harness.launch import process
 from harness.record import results, schema
+from harness.worker import machine, timing
 
 # TensorFlow in this process (the in-process backend tests) as the harness runs it in a
 # worker, set before it is imported.
@@ -148,6 +151,80 @@ def write_result(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture
+def write_failure(tmp_path: Path):
+    """Write the record of a run made by `make_result(**kwargs)` that failed for `reason`
+    under tmp_path/runs; returns the record."""
+
+    def write(reason: str, **kwargs) -> results.RunResult:
+        r = dataclasses.replace(
+            make_result(**kwargs),
+            status="failed",
+            failure={"reason": reason, "exit_code": 2, "output_tail": []},
+        )
+        results.write(r, results.runs_dir(tmp_path) / f"{r.run_id}.json")
+        return r
+
+    return write
+
+
+@pytest.fixture
+def no_measuring(monkeypatch):
+    """Measuring the machine fails the test: a summary or report measures nothing."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the report measured the machine")
+
+    monkeypatch.setattr(timing, "matmul_gflops", refuse)
+    monkeypatch.setattr(machine, "matmul_peak", refuse)
+
+
+@pytest.fixture
+def no_run(monkeypatch):
+    """Backends that count as installed, and workers that must never start."""
+    monkeypatch.setattr(Backend, "installed", lambda self: True)
+
+    def start_worker(*args, **kwargs):
+        raise AssertionError("a worker started")
+
+    monkeypatch.setattr(process, "start_worker", start_worker)
+
+
+class Started(list):
+    """(backend, worker options, stdout) of each worker started; `pinned`: its CPUs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pinned: list[list[int] | None] = []
+
+
+@pytest.fixture
+def fake_workers(monkeypatch):
+    """Workers that succeed, or fail with the exit status listed for their backend."""
+    monkeypatch.setattr(Backend, "installed", lambda self: True)
+    started = Started()
+
+    def start_worker(spec, out, *extra, stdout=None, cpus=None, workers=None):
+        assert extra[0] == "--invocation"  # every run knows the `run` it came from
+        invocation, extra = extra[1], extra[2:]
+        started.append((spec.backend, extra, stdout))
+        started.pinned.append(cpus)
+        code = {"jax": 2}.get(spec.backend, 0)
+        if code == 0:
+            r = dataclasses.replace(
+                make_result(backend=spec.backend, seed=spec.seed), invocation=invocation
+            )
+            results.write(r, out)
+            return 0, []
+        # As the real one, the worker's stderr reaches the user as it comes.
+        tail = ["error: training diverged: the mean loss of epoch 1 was nan"]
+        print(*tail, sep="\n", file=sys.stderr)
+        return code, tail
+
+    monkeypatch.setattr(process, "start_worker", start_worker)
+    return started
 
 
 @pytest.fixture

@@ -2,78 +2,15 @@
 
 import contextlib
 import ctypes
-import dataclasses
 import json
 import os
-import signal
 import sys
-import threading
 
 import pytest
-from conftest import make_result
 
-from harness import cli, config
-from harness.backends.base import Backend
-from harness.commands import parity
-from harness.launch import executors, process
+from harness import cli
+from harness.launch import process
 from harness.record import results
-
-
-@pytest.mark.parametrize(
-    ("code", "tail", "reason"),
-    [
-        (2, ["Traceback...", "error: MNIST could not be loaded"], "MNIST could not be loaded"),
-        (
-            -signal.SIGKILL,
-            [],
-            "the worker was stopped by SIGKILL (killed from outside; out of memory?)",
-        ),
-        (-signal.SIGSEGV, ["x"], "the worker was stopped by SIGSEGV"),
-        (
-            1,
-            ["  File 'x'", "ValueError: bad", ""],
-            "the worker exited with status 1: ValueError: bad",
-        ),
-        (1, [], "the worker exited with status 1: no output"),
-    ],
-)
-def test_failure_reason_prefers_the_workers_own_error_line(code, tail, reason):
-    assert process.failure_reason(code, tail) == reason
-
-
-class Started(list):
-    """(backend, worker options, stdout) of each worker started; `pinned`: its CPUs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.pinned: list[list[int] | None] = []
-
-
-@pytest.fixture
-def fake_workers(monkeypatch):
-    """Workers that succeed, or fail with the exit status listed for their backend."""
-    monkeypatch.setattr(Backend, "installed", lambda self: True)
-    started = Started()
-
-    def start_worker(spec, out, *extra, stdout=None, cpus=None, workers=None):
-        assert extra[0] == "--invocation"  # every run knows the `run` it came from
-        invocation, extra = extra[1], extra[2:]
-        started.append((spec.backend, extra, stdout))
-        started.pinned.append(cpus)
-        code = {"jax": 2}.get(spec.backend, 0)
-        if code == 0:
-            r = dataclasses.replace(
-                make_result(backend=spec.backend, seed=spec.seed), invocation=invocation
-            )
-            results.write(r, out)
-            return 0, []
-        # As the real one, the worker's stderr reaches the user as it comes.
-        tail = ["error: training diverged: the mean loss of epoch 1 was nan"]
-        print(*tail, sep="\n", file=sys.stderr)
-        return code, tail
-
-    monkeypatch.setattr(process, "start_worker", start_worker)
-    return started
 
 
 def test_a_failed_backend_is_recorded_and_the_others_go_on(fake_workers, tmp_path, capsys):
@@ -103,20 +40,6 @@ def test_a_worker_that_could_not_say_why_is_explained_once_by_the_parent(
         "error: 1 of 1 run failed: torch (seed 1); each is recorded with its reason in the "
         "results folder",
     ]
-
-
-def test_a_failures_reason_is_kept_whole():
-    tail = [
-        "Traceback ...",
-        "error: mnist could not be loaded. Looked in:",
-        "  - /data/mnist.npz: not found",
-        "  - /keras/datasets/mnist.npz: not found",
-        "",
-    ]
-    assert process.failure_reason(2, tail) == (
-        "mnist could not be loaded. Looked in:\n  - /data/mnist.npz: not found\n"
-        "  - /keras/datasets/mnist.npz: not found"
-    )
 
 
 def test_fail_fast_stops_at_the_first_failure(fake_workers, tmp_path):
@@ -320,62 +243,3 @@ def test_a_full_disk_ends_in_one_error_line_and_the_parent_never_crashes(
     err = capsys.readouterr().err.splitlines()
     assert err[1].startswith("warning: the failure of jax (seed 1) was not recorded: No space")
     assert err[-1].startswith("error: No space left on device: ") and len(err) == 3
-
-
-def test_jobs_run_at_once_each_on_its_own_cpus(fake_workers, tmp_path, monkeypatch):
-    monkeypatch.setattr(executors, "available_cpus", lambda: [0, 1, 2, 3])
-    # Each worker starts only beside another (a fake one ends at once, and the same job
-    # could otherwise take the next run and its slot before the other job had one).
-    beside = threading.Barrier(2, timeout=30)
-    fake = process.start_worker
-
-    def start_worker(*args, **kwargs):
-        beside.wait()
-        return fake(*args, **kwargs)
-
-    monkeypatch.setattr(process, "start_worker", start_worker)
-    argv = ["run", "--backend", "tf,torch", "--seeds", "1,2", "--jobs", "2", "--threads", "2"]
-    assert cli.main([*argv, "--results", str(tmp_path)]) == 0
-    assert sorted(b for b, _, _ in fake_workers) == ["tensorflow"] * 2 + ["torch"] * 2
-    assert sorted(map(tuple, fake_workers.pinned)) == [(0, 1), (0, 1), (2, 3), (2, 3)]
-    found, _ = results.read_all(tmp_path)
-    assert len(found) == 4 and len({r.invocation for r in found}) == 1
-
-
-def test_jobs_that_need_more_cpus_than_there_are_are_refused(fake_workers, tmp_path, capsys):
-    cpus = len(config.available_cpus())
-    argv = ["run", "--backend", "torch", "--jobs", str(cpus), "--threads", "2"]
-    assert cli.main([*argv, "--results", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert f"error: --jobs {cpus} with 2 threads each needs {2 * cpus} CPUs" in err
-    assert fake_workers == []
-
-
-def test_local_runs_are_pinned_by_the_worker_itself(fake_workers, tmp_path):
-    assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path)]) == 0
-    assert fake_workers.pinned == [None]
-
-
-def test_parity_includes_the_anchor_rows_each_against_keras_3_on_its_framework(monkeypatch):
-    from harness.backends.base import Backend
-
-    monkeypatch.setattr(Backend, "installed", lambda self: True)
-
-    assert cli.parser().parse_args(["parity", "--backend", "tf,jax"]).steps == 50  # README's
-
-    def probes(*argv: str) -> dict[str, tuple[str, str, str | None]]:
-        args = cli.parser().parse_args(["parity", *argv])
-        return {k: (s.backend, s.impl, a) for k, (s, a) in parity.probe_specs(args).items()}
-
-    assert probes("--backend", "torch,keras2") == {
-        "torch": ("torch", "keras", None),
-        "keras2": ("keras2", "keras", "tensorflow"),
-        "tensorflow": ("tensorflow", "keras", None),  # brought along by Keras 2
-        "torch native": ("torch", "native", "torch"),
-    }
-    assert probes("--backend", "torch,keras2", "--no-anchors") == {
-        "torch": ("torch", "keras", None),
-        "keras2": ("keras2", "keras", None),
-    }
-    with pytest.raises(config.ConfigError, match="parity compares two or more"):
-        probes("--backend", "torch", "--model", "mnist_bn")  # no native implementation

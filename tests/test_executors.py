@@ -1,49 +1,14 @@
-"""The Ray executor's parts that need no cluster (unit tests, Ray not installed): the
-errors before any run, the address check, the request it makes of Ray, the CPUs a run
-holds on its host, and the files it publishes. tests/test_ray.py runs it for real."""
+"""Where the runs of one invocation go (harness/launch/executors.py): one after another,
+or `--jobs N` at once on this machine, each on its own CPUs; and the options of one
+executor refused with another. The Ray executor's unit tests are in test_ray_cluster.py."""
 
-import dataclasses
-import os
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
-import types
 
-import numpy as np
 import pytest
-from conftest import make_result
 
-from harness import cli
-from harness.backends.base import Backend
-from harness.config import ConfigError, RunSpec, available_cpus
-from harness.launch import process, ray_cluster
+from harness import cli, config
+from harness.launch import executors, process
 from harness.record import results
-
-
-@pytest.fixture
-def no_run(monkeypatch):
-    """Backends that count as installed, and workers that must never start."""
-    monkeypatch.setattr(Backend, "installed", lambda self: True)
-
-    def start_worker(*args, **kwargs):
-        raise AssertionError("a worker started")
-
-    monkeypatch.setattr(process, "start_worker", start_worker)
-
-
-def test_without_ray_the_ray_executor_is_refused_before_any_run(
-    no_run, monkeypatch, tmp_path, capsys
-):
-    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails, as where it is absent
-    argv = ["run", "--backend", "torch", "--executor", "ray", "--address", "127.0.0.1:1"]
-    assert cli.main([*argv, "--results", str(tmp_path)]) == 2
-    assert capsys.readouterr().err == (
-        "error: --executor ray needs Ray: pip install 'keras-backend-harness[ray]' here and "
-        "on every node\n"
-    )
 
 
 @pytest.mark.parametrize(
@@ -64,154 +29,35 @@ def test_options_of_one_executor_are_refused_with_another(
     assert capsys.readouterr().err.startswith(f"error: {message}")
 
 
-def serve_once(answer: bytes | None) -> int:
-    """A port where a thread accepts one connection and answers `answer` to it (None:
-    nothing listens there)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    port = server.getsockname()[1]
-    if answer is None:
-        server.close()
-        return port
-    server.listen(1)
+def test_jobs_run_at_once_each_on_its_own_cpus(fake_workers, tmp_path, monkeypatch):
+    monkeypatch.setattr(executors, "available_cpus", lambda: [0, 1, 2, 3])
+    # Each worker starts only beside another (a fake one ends at once, and the same job
+    # could otherwise take the next run and its slot before the other job had one).
+    beside = threading.Barrier(2, timeout=30)
+    fake = process.start_worker
 
-    def serve():
-        with server, server.accept()[0] as conn:
-            conn.recv(len(ray_cluster.HTTP2_HELLO))
-            conn.sendall(answer)
+    def start_worker(*args, **kwargs):
+        beside.wait()
+        return fake(*args, **kwargs)
 
-    threading.Thread(target=serve, daemon=True).start()
-    return port
-
-
-def test_an_address_is_checked_for_a_ray_head_before_ray_is_asked():
-    settings = b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"  # an empty HTTP/2 SETTINGS frame
-    ray_cluster.reach(f"127.0.0.1:{serve_once(settings)}")
-    ray_cluster.reach(f"ray://127.0.0.1:{serve_once(settings)}")
-    web = serve_once(b"HTTP/1.1 400 Bad Request\r\n\r\n")
-    with pytest.raises(ConfigError, match=f"^127.0.0.1:{web} answers, but not as a Ray"):
-        ray_cluster.reach(f"127.0.0.1:{web}")
-    closed = serve_once(None)
-    with pytest.raises(ConfigError, match=f"^cannot reach a Ray cluster at 127.0.0.1:{closed}: "):
-        ray_cluster.reach(f"127.0.0.1:{closed}")
-    with pytest.raises(ConfigError, match="^--address must be HOST:PORT, got 'head'"):
-        ray_cluster.reach("head")
+    monkeypatch.setattr(process, "start_worker", start_worker)
+    argv = ["run", "--backend", "tf,torch", "--seeds", "1,2", "--jobs", "2", "--threads", "2"]
+    assert cli.main([*argv, "--results", str(tmp_path)]) == 0
+    assert sorted(b for b, _, _ in fake_workers) == ["tensorflow"] * 2 + ["torch"] * 2
+    assert sorted(map(tuple, fake_workers.pinned)) == [(0, 1), (0, 1), (2, 3), (2, 3)]
+    found, _ = results.read_all(tmp_path)
+    assert len(found) == 4 and len({r.invocation for r in found}) == 1
 
 
-@pytest.fixture
-def fake_ray(monkeypatch):
-    """A Ray whose cluster has nodes of 4 and 8 CPUs (and a dead one of 16)."""
-    calls = types.SimpleNamespace(shutdown=0)
-    nodes = [(4, True), (8, True), (16, False)]
-    fake = types.SimpleNamespace(
-        init=lambda **kwargs: None,
-        nodes=lambda: [{"Alive": alive, "Resources": {"CPU": n}} for n, alive in nodes],
-        remote=lambda f: f,
-        shutdown=lambda: setattr(calls, "shutdown", calls.shutdown + 1),
-    )
-    monkeypatch.setitem(sys.modules, "ray", fake)
-    monkeypatch.setattr(ray_cluster, "reach", lambda address: None)
-    return calls
+def test_jobs_that_need_more_cpus_than_there_are_are_refused(fake_workers, tmp_path, capsys):
+    cpus = len(config.available_cpus())
+    argv = ["run", "--backend", "torch", "--jobs", str(cpus), "--threads", "2"]
+    assert cli.main([*argv, "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: --jobs {cpus} with 2 threads each needs {2 * cpus} CPUs" in err
+    assert fake_workers == []
 
 
-def test_ray_is_asked_for_the_threads_or_for_a_whole_node_with_exclusive(fake_ray):
-    shared = ray_cluster.Ray("head:6379", 2, exclusive=False, retries=0)
-    alone = ray_cluster.Ray("head:6379", 2, exclusive=True, retries=3)
-    assert (shared.options["num_cpus"], shared.options["max_retries"]) == (2, 0)
-    # No live node has more than 8 CPUs: a run that asks for 8 has its node to itself.
-    assert (alone.options["num_cpus"], alone.options["max_retries"]) == (8, 3)
-
-
-def test_a_cluster_whose_nodes_are_too_small_is_refused_and_left(fake_ray):
-    with pytest.raises(ConfigError) as e:
-        ray_cluster.Ray("head:6379", 9, exclusive=False, retries=0)
-    assert str(e.value) == (
-        "no node of the Ray cluster at head:6379 has 9 CPUs for --threads 9 (its nodes' "
-        "CPUs: 4, 8): lower --threads"
-    )
-    assert fake_ray.shutdown == 1
-
-
-@pytest.fixture
-def own_tmp(tmp_path, monkeypatch):
-    """tempfile's folder (where the CPU locks live) in this test's own folder."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    return tmp_path
-
-
-HOLD = (
-    "import sys, time; from harness.launch import ray_cluster\n"
-    "with ray_cluster.host_cpus(1) as (cpus, folder):\n"
-    "    (folder / 'half-written').write_text('x'); print(cpus[0], flush=True); time.sleep(600)"
-)
-
-
-def test_runs_on_one_host_hold_cpus_of_their_own_until_they_end_however(own_tmp):
-    if len(available_cpus()) < 2:
-        pytest.skip("needs two CPUs")
-    env = {**os.environ, "TMPDIR": str(own_tmp)}
-    holder = subprocess.Popen([sys.executable, "-c", HOLD], stdout=subprocess.PIPE, env=env)
-    try:
-        theirs = int(holder.stdout.readline())
-        with ray_cluster.host_cpus(1) as (mine, folder):
-            assert mine != [theirs] and list(folder.iterdir()) == []
-    finally:
-        holder.send_signal(signal.SIGKILL)  # no chance to clean up
-        holder.wait()
-    # The kernel released its CPU; what it left in its folder goes with the next run there.
-    leftover = own_tmp / f"keras-harness-{os.getuid()}" / f"run-on-cpu{theirs}" / "half-written"
-    assert leftover.exists()
-    with ray_cluster.host_cpus(len(available_cpus()), poll_s=0.01) as (cpus, folder):
-        assert cpus == available_cpus() and not leftover.exists()
-    assert not folder.exists()
-
-
-def sent_run(tmp_path) -> tuple[RunSpec, ray_cluster.Sent, str]:
-    """What a node sends for a run that succeeded: its record and predictions."""
-    r = make_result(backend="torch")
-    name = f"{r.run_id}.predictions.npz"
-    r = dataclasses.replace(r, artifacts={"predictions": name})
-    node = tmp_path / "node"
-    with results.atomic_file(node / name, "wb") as f:
-        np.savez(f, np.ones((3, 10), "float32"))
-    results.write(r, node / f"{r.run_id}.json")
-    files = {p.name: p.read_bytes() for p in node.iterdir()}
-    return r.spec, ray_cluster.Sent(files), r.run_id
-
-
-def test_a_runs_files_from_its_node_are_published_together(tmp_path):
-    spec, sent, run_id = sent_run(tmp_path)
-    out = results.runs_dir(tmp_path / "results") / f"{run_id}.json"
-    outcome = ray_cluster.publish(spec, out, "inv", sent)
-    assert outcome.result is not None and outcome.result.run_id == run_id
-    found, warnings = results.read_all(tmp_path / "results")
-    assert warnings == [] and [r.run_id for r in found] == [run_id]
-    assert sorted(p.name for p in out.parent.iterdir()) == sorted(sent.files)
-
-
-def test_a_result_the_driver_cannot_write_leaves_none_of_its_files(tmp_path, monkeypatch):
-    spec, sent, run_id = sent_run(tmp_path)
-    out = results.runs_dir(tmp_path) / f"{run_id}.json"
-    out.parent.mkdir()
-    monkeypatch.setattr(results, "write", lambda *a: (_ for _ in ()).throw(OSError(28, "full")))
-    outcome = ray_cluster.publish(spec, out, "inv", sent)
-    assert outcome.result is None and outcome.unrecorded
-    assert outcome.reason == "cannot write the run's files: full"
-    assert list(out.parent.iterdir()) == []
-
-
-@pytest.mark.parametrize(
-    ("files", "reason"),
-    [
-        ({}, "the worker was stopped by SIGKILL"),  # the node could not even record it
-        ({"RUN.json": b"{"}, "the worker wrote a result the harness cannot read: "),
-    ],
-)
-def test_a_node_that_sent_no_readable_result_gets_a_failure_record(tmp_path, files, reason):
-    spec = RunSpec(backend="torch", threads=1)
-    out = results.runs_dir(tmp_path) / "RUN.json"
-    sent = ray_cluster.Sent(files, reason="the worker was stopped by SIGKILL")
-    outcome = ray_cluster.publish(spec, out, "inv", sent)
-    assert outcome.result is None and outcome.reason.startswith(reason)
-    [r], _ = results.read_all(tmp_path)
-    assert r.status == "failed" and r.failure.reason == outcome.reason
+def test_local_runs_are_pinned_by_the_worker_itself(fake_workers, tmp_path):
+    assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path)]) == 0
+    assert fake_workers.pinned == [None]

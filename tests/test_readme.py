@@ -1,338 +1,105 @@
-"""What README quotes from committed results is generated here from those results and
-must be in README as generated, so that README and results cannot drift apart.
+"""README quotes committed results in blocks that scripts/readme_blocks.py makes from
+them, and must hold what it makes now. What README says in words of those results rests
+on the facts checked here on the records; the words themselves are not matched."""
 
-Each quoted block sits between `<!-- name -->` and `<!-- /name -->` in README.md; when
-results change, a failing test prints the block to paste."""
-
-import dataclasses
-import json
+import importlib.util
 import statistics
+import sys
 from pathlib import Path
 
 import pytest
 
-from harness.record import results
-from harness.summary import comparisons, grouping, speed
+from harness.summary import speed
 
 ROOT = Path(__file__).resolve().parent.parent
-BACKEND_ORDER = ("tensorflow", "torch", "jax")
-NAMES = {"tensorflow": "TensorFlow", "torch": "PyTorch", "jax": "JAX"}
 
 
-def readme_words() -> str:
-    """README.md with every run of whitespace one space: its sentences, whatever the wrap."""
-    return " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
-
-
-def block(name: str) -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    start, end = f"<!-- {name} -->\n", f"<!-- /{name} -->"
-    assert start in text and end in text, f"README.md has no block {name!r}"
-    return text.split(start, 1)[1].split(end, 1)[0]
-
-
-def _ok_runs(folder: Path) -> list[results.RunResult]:
-    found, warnings = results.read_all(folder)
-    assert warnings == []
-    return [r for r in found if r.status == "ok"]
-
-
-def _commits(runs: list[results.RunResult]) -> str:
-    git = [r.environment.git for r in runs]
-    assert not any(g.dirty for g in git), "committed results must come from a clean tree"
-    return ", ".join(sorted({g.commit[:7] for g in git}))
-
-
-def _keras_3(runs: list[results.RunResult]) -> list[results.RunResult]:
-    return [r for r in runs if r.spec.impl == "keras" and r.spec.backend in BACKEND_ORDER]
-
-
-def reference_table(folder: Path) -> str:
-    runs = _keras_3(_ok_runs(folder))
-    table = sorted(
-        grouping.rows(runs),
-        key=lambda row: (BACKEND_ORDER.index(row.backend), row.variant.group.profile),
+def _load_script():
+    spec = importlib.util.spec_from_file_location(
+        "readme_blocks", ROOT / "scripts/readme_blocks.py"
     )
-    out = [
-        f"From the runs in `{folder.relative_to(ROOT)}` (commit {_commits(runs)}), medians "
-        "from its report:",
-        "",
-        "| backend | profile | test accuracy | whole run | training, fit() | × TensorFlow "
-        "| unaccounted | warm-up | steady step | images/s | GFLOP/s | matmul peak | share "
-        "| others' CPU |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
-    ]
-    tensorflow = {
-        row.variant.group.profile: row.fit_s for row in table if row.backend == "tensorflow"
-    }
-    for row in table:
-        profile, wall = row.variant.group.profile, row.median("wall_s")
-        out.append(
-            f"| {NAMES[row.backend]} | {profile} "
-            f"| {100 * row.test_accuracy:.2f} % | {wall:,.0f} s "
-            f"| {row.fit_s:,.0f} s | {row.fit_s / tensorflow[profile]:.2f} "
-            f"| {100 * row.median('unaccounted_s') / wall:.2f} % "
-            f"| {row.median('warmup_s'):,.1f} s | {1000 * row.median('step_s'):,.0f} ms "
-            f"| {row.train_images_per_s:,.0f} | {row.training_gflops:.0f} "
-            f"| {row.peak_gflops:.0f} | {100 * row.share_of_peak:.0f} % "
-            f"| {100 * row.other_cpu_share_max:.1f} % |"
-        )
-    return "\n".join(out) + "\n"
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclass looks its module up there
+    spec.loader.exec_module(module)
+    return module
 
 
-def _span(values: list[float], digits: int, unit: str = "") -> str:
-    return f"{min(values):.{digits}f}–{max(values):.{digits}f}{unit}"
+blocks = _load_script()
 
 
-def overhead_table(folder: Path) -> str:
-    records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
-    records.sort(key=lambda r: BACKEND_ORDER.index(r["backend"]))
-    assert records and not any(r["git"]["dirty"] for r in records)
-    commits = ", ".join(sorted({r["git"]["commit"][:7] for r in records}))
-    out = [
-        f"From `{folder.relative_to(ROOT)}` (commit {commits}), medians over the rounds:",
-        "",
-        "| backend | images × epochs | rounds | fit() harness / plain [min–max] "
-        "| … harness second, first | fit() plain [min–max] | fit() harness [min–max] "
-        "| whole process plain, harness |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|",
-    ]
-    for r in records:
-        m, ratios = r["medians"], [x["fit_ratio"] for x in r["rounds"]]
-        by_order = {
-            first: statistics.median(x["fit_ratio"] for x in r["rounds"] if x["first"] == first)
-            for first in ("plain", "harness")
-        }
-        plain = [x["plain"]["parts"]["fit_s"] for x in r["rounds"]]
-        harness = [x["harness"]["parts"]["fit_s"] for x in r["rounds"]]
-        out.append(
-            f"| {NAMES[r['backend']]} | {r['images']:,} × {r['epochs']} | {len(r['rounds'])} "
-            f"| {m['fit_ratio']:.3f} [{_span(ratios, 3)}] "
-            f"| {by_order['plain']:.3f}, {by_order['harness']:.3f} "
-            f"| {m['plain_fit_s']:.1f} s [{_span(plain, 1, ' s')}] "
-            f"| {m['harness_fit_s']:.1f} s [{_span(harness, 1, ' s')}] "
-            f"| {m['plain_process_s']:.1f} s, {m['harness_process_s']:.1f} s |"
-        )
-        assert statistics.median(ratios) == pytest.approx(m["fit_ratio"])
-    return "\n".join(out) + "\n"
+@pytest.mark.parametrize("name", blocks.BLOCKS)
+def test_readme_quotes_the_committed_results_as_they_are(name):
+    expected = blocks.make(name)
+    readme = blocks.README.read_text(encoding="utf-8")
+    assert blocks.block(readme, name) == expected, (
+        f"README.md's block {name!r} should read (scripts/readme_blocks.py --write):\n{expected}"
+    )
 
 
-def seeds_block(folder: Path) -> str:
-    """Accuracy over seeds, agreement and noise of the seed-profile runs with identical
-    starting points."""
-    runs = [r for r in _ok_runs(folder) if r.spec.profile == "seed" and r.spec.init == "harness"]
-    [n] = comparisons.noise(runs)
-    commits = sorted({r.environment.git.commit[:7] for r in runs})
-    out = [
-        f"From the seed-profile runs with identical starting points in "
-        f"`{folder.relative_to(ROOT)}` (commits {', '.join(commits)}; times not for quoting):",
-        "",
-    ]
-    for b in BACKEND_ORDER:
-        acc = n.backends[b]
-        out.append(
-            f"- {NAMES[b]}: {100 * acc.mean:.2f} % ± {100 * acc.std:.2f} over seeds "
-            + ", ".join(map(str, acc.seeds))
-        )
-    pairs = {}
-    for p in comparisons.agreement(runs, folder, []):
-        pairs.setdefault(p.backends, []).append(100 * p.predictions.same_class)
-    for (a, b), same in sorted(pairs.items()):
-        out.append(
-            f"- {NAMES[a]} and {NAMES[b]} predict the same class for {min(same):.2f} % to "
-            f"{max(same):.2f} % of the test images (same seed)"
-        )
-    for t in n.tests:
-        (a, b), test = t.backends, t.test
-        out.append(
-            f"- {NAMES[a]} − {NAMES[b]}: {100 * test.mean_difference:+.3f} points "
-            f"(paired t-test over {test.n} seeds, p = {test.p:.2f})"
-        )
-    return "\n".join(out) + "\n"
+def test_the_script_prints_a_block_readme_lacks_and_writes_it_in_place(
+    tmp_path, monkeypatch, capsys
+):
+    readme = blocks.README.read_text(encoding="utf-8")
+    stale = readme.replace("9 runs on 2 nodes", "8 runs on 2 nodes", 1)
+    assert stale != readme
+    monkeypatch.setattr(blocks, "README", tmp_path / "README.md")
+    blocks.README.write_text(stale, encoding="utf-8")
+    assert blocks.main(["--check"]) == 1
+    assert capsys.readouterr().out.startswith(
+        "README.md's block 'reference-ray' should read:\n<!-- reference-ray -->\nFrom "
+    )
+    assert blocks.main(["--write"]) == 0
+    assert blocks.README.read_text(encoding="utf-8") == readme
+    assert blocks.main(["--check"]) == 0
 
 
-def _anchors(folder: Path) -> list[comparisons.Anchor]:
-    runs = _ok_runs(folder)
-    return comparisons.anchors(grouping.rows(runs), comparisons.agreement(runs, folder, []))
-
-
-def anchors_block(folder: Path) -> str:
-    """Keras 3 against each anchor row: Keras 2, and each framework without Keras."""
-    found = sorted(_anchors(folder), key=lambda a: (BACKEND_ORDER.index(a.keras.backend), a.kind))
-    out = [
-        f"From the seed-profile runs in `{folder.relative_to(ROOT)}` (Keras 3 at commit "
-        f"{_commits([r for a in found for r in a.keras.members])}, the anchors at commit "
-        f"{_commits([r for a in found for r in a.anchor.members])}), medians from its report:",
-        "",
-        "| backend | anchor | Keras 3 fit() | anchor fit() | Keras 3 / anchor | Keras 3 test acc. "
-        "| anchor test acc. | same class |",
-        "|---|---|--:|--:|--:|--:|--:|--:|",
-    ]
-    for a in found:
-        out.append(
-            f"| {NAMES[a.keras.backend]} | {a.anchor.backend} | {a.keras.fit_s:,.0f} s "
-            f"| {a.anchor.fit_s:,.0f} s | {a.ratio:.2f} | {100 * a.keras.test_accuracy:.2f} % "
-            f"| {100 * a.anchor.test_accuracy:.2f} % | {100 * min(a.same_class):.2f} % |"
-        )
-    return "\n".join(out) + "\n"
-
-
-ANCHOR_FOLDERS = (
-    "results/reference/full",
-    "results/reference/anchor-torch",
-    "results/reference/anchor-jax",
-)
-
-
-@dataclasses.dataclass(frozen=True)
-class Split:
-    """One backend's Keras 3 time against plain TensorFlow's, in factors."""
-
-    anchor: comparisons.Anchor  # Keras 3 against the framework without Keras
-    where: str  # the folder of that pair
-    gap: float | None  # Keras 3 here over Keras 3 on TensorFlow
-    keras: float | None  # Keras's factor here over its factor on TensorFlow
-    framework: float | None  # the rest of the gap
-
-
-def splits(folder: Path) -> dict[str, Split]:
-    """Each backend with a native anchor, from ratios each measured within one folder
-    (one machine, within hours): Keras's factor on a backend (Keras 3 over the framework
-    without Keras) from the folder that holds that pair, and the gap between the Keras 3
-    rows from `folder`. The gap is Keras's factor there over its factor on TensorFlow,
-    times the framework's."""
-    keras_3 = {
-        row.backend: row.fit_s
-        for row in grouping.rows(_keras_3(_ok_runs(folder)))
-        if row.variant.group.profile == "seed"
-    }
-    pairs = {
-        a.keras.backend: (a, where)
-        for where in ANCHOR_FOLDERS
-        for a in _anchors(ROOT / where)
-        if a.kind == "native"
-    }
-    tf = pairs["tensorflow"][0].ratio
-    out = {}
-    for backend, (a, where) in pairs.items():
-        if backend == "tensorflow":
-            out[backend] = Split(a, where, None, None, None)
-            continue
-        gap = keras_3[backend] / keras_3["tensorflow"]
-        out[backend] = Split(a, where, gap, a.ratio / tf, gap * tf / a.ratio)
-    return out
-
-
-def why_block(folder: Path) -> str:
-    """How much of each backend's gap to TensorFlow is Keras and how much the framework."""
-    out = []
-    found = splits(folder)
-    for backend in (b for b in BACKEND_ORDER if b in found):
-        s = found[backend]
-        a = s.anchor
-        line = (
-            f"- {NAMES[backend]}: Keras 3 takes {a.ratio:.2f}× plain {NAMES[backend]}'s "
-            f"training time ({a.keras.fit_s:,.0f} s against {a.anchor.fit_s:,.0f} s, `{s.where}`)"
-        )
-        if s.gap is not None:
-            line += (
-                f"; Keras 3 on {NAMES[backend]} takes {s.gap:.2f}× Keras 3 on TensorFlow "
-                f"(`{folder.relative_to(ROOT)}`), of which Keras makes {s.keras:.2f}× (its "
-                f"factor here over its factor on TensorFlow) and the framework {s.framework:.2f}×"
-            )
-        out.append(line)
-    return "\n".join(out) + "\n"
+def test_results_of_a_dirty_tree_are_not_quoted(tmp_path, monkeypatch, write_result):
+    write_result(dirty=True)
+    monkeypatch.setattr(blocks, "ROOT", tmp_path)
+    with pytest.raises(blocks.Unquotable, match="^committed results must come from a clean tree$"):
+        blocks.reference_table(tmp_path)
 
 
 def test_why_one_backend_is_slower_says_what_its_figures_say():
-    found = splits(ROOT / "results/reference/full")
-    readme = readme_words()
-    assert "**TensorFlow**: Keras 3 costs nothing here." in readme
+    found = blocks.splits(ROOT / "results/reference/full")
     assert found["tensorflow"].anchor.ratio < 1
-    assert "**PyTorch**: both, the framework more." in readme
     torch = found["torch"]
     assert torch.framework > torch.keras > 1 and torch.anchor.ratio > 1
-    assert "**JAX**: the framework. Plain JAX" in readme
-    assert "trains this model as slowly as Keras 3 on JAX" in readme
     jax = found["jax"]
     assert abs(jax.anchor.ratio - 1) < 0.05 and jax.framework > 4 * jax.keras
 
 
-def ray_block(folder: Path) -> str:
-    """Where the Ray reference ran and how long it took, from its records."""
-    runs = _ok_runs(folder)
-    placed = grouping.placement(runs)
-    start = min(p.start for p in placed)
-    end = max(grouping.interval(r)[2] for r in runs)
-    nodes = grouping.by(placed, lambda p: p.node)
-    return (
-        f"From `{folder.relative_to(ROOT)}` (commit {_commits(runs)}): {len(runs)} runs on "
-        f"{len(nodes)} nodes ({', '.join(str(len(v)) for v in nodes.values())} runs), "
-        f"{sum(p.beside > 0 for p in placed)} of them beside another on the host, "
-        f"{(end - start) / 60:.1f} minutes from the first run's start to the last result.\n"
-    )
-
-
-@pytest.mark.parametrize("folder", ANCHOR_FOLDERS)
+@pytest.mark.parametrize("folder", blocks.ANCHOR_FOLDERS)
 def test_every_committed_anchor_learned_the_seed_model(folder):
-    found = _anchors(ROOT / folder)
+    found = blocks.anchors(ROOT / folder)
     assert found and all(a.anchor.test_accuracy >= 0.988 for a in found)
 
 
-@pytest.mark.parametrize(
-    ("name", "make", "folder"),
-    [
-        ("reference-full", reference_table, "results/reference/full"),
-        ("anchors", anchors_block, "results/reference/full"),
-        ("anchors-torch", anchors_block, "results/reference/anchor-torch"),
-        ("anchors-jax", anchors_block, "results/reference/anchor-jax"),
-        ("why-slower", why_block, "results/reference/full"),
-        ("reference-ray", ray_block, "results/reference/ray"),
-        ("overhead", overhead_table, "results/overhead"),
-        ("reference-seeds", seeds_block, "results/reference"),
-    ],
-)
-def test_readme_quotes_the_committed_results_as_they_are(name, make, folder):
-    expected = make(ROOT / folder)
-    assert block(name) == expected, f"README.md's block {name!r} should read:\n{expected}"
-
-
 def test_the_full_reference_has_no_outlying_sample_as_readme_says():
-    runs = _keras_3(_ok_runs(ROOT / "results/reference/full"))
-    readme = readme_words()
-    assert "no steady sample of these runs lies outside 3× its run's median" in readme
+    runs = blocks.keras_3(blocks.ok_runs(ROOT / "results/reference/full"))
     assert speed.OUTLIER_FACTOR == 3 and speed.outliers(runs) == []
 
 
 def test_the_torch_anchor_pair_ran_where_matmul_was_much_slower_as_readme_says():
-    full = [speed.peak_gflops(r) for r in _ok_runs(ROOT / "results/reference/full")]
+    full = [speed.peak_gflops(r) for r in blocks.ok_runs(ROOT / "results/reference/full")]
     pair = {
-        r.spec.impl: speed.peak_gflops(r) for r in _ok_runs(ROOT / "results/reference/anchor-torch")
+        r.spec.impl: speed.peak_gflops(r)
+        for r in blocks.ok_runs(ROOT / "results/reference/anchor-torch")
     }
-    readme = readme_words()
-    assert "much slower at the matmul yardstick than the one above" in readme
-    assert "below three quarters of its lowest" in readme
     assert pair and max(pair.values()) < 0.75 * min(full)
-    assert "the yardstick measured more than a third more before the Keras 3 run" in readme
     assert pair["keras"] > 1.33 * pair["native"]
 
 
 def test_the_jax_anchor_pair_ran_as_readme_says():
-    full = [r for r in _ok_runs(ROOT / "results/reference/full") if r.spec.impl == "keras"]
-    pair = {r.spec.impl: r for r in _ok_runs(ROOT / "results/reference/anchor-jax")}
+    full = [r for r in blocks.ok_runs(ROOT / "results/reference/full") if r.spec.impl == "keras"]
+    pair = {r.spec.impl: r for r in blocks.ok_runs(ROOT / "results/reference/anchor-jax")}
     keras, native = pair["keras"], pair["native"]
-    readme = readme_words()
-    assert "on a machine as fast at the matmul yardstick as the one of" in readme
     assert min(speed.peak_gflops(r) for r in pair.values()) >= min(map(speed.peak_gflops, full))
-    assert "Keras 3 on JAX took less time here than there" in readme
     full_jax = [
         r.timings.fit_s for r in full if r.spec.backend == "jax" and r.spec.profile == "seed"
     ]
     assert full_jax and keras.timings.fit_s < min(full_jax)
-    assert "the yardstick measured more before the Keras 3 run, by more than a sixth" in readme
     assert speed.peak_gflops(keras) > 7 / 6 * speed.peak_gflops(native)
-    assert "Keras 3's median epoch was no slower than plain JAX's" in readme
     epochs = keras.timings.epochs_s
     assert statistics.median(epochs) <= statistics.median(native.timings.epochs_s)
-    assert "by its last three epochs, its slowest" in readme
     assert sorted(epochs)[-3:] == sorted(epochs[-3:])

@@ -399,3 +399,11 @@ def test_a_record_the_reader_would_refuse_is_never_written(tmp_path):
     with pytest.raises(results.ResultError, match="metrics.test_accuracy must be a finite"):
         results.write(lie, tmp_path / "r.json")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_record_that_names_no_node_still_reads(tmp_path, write_result):
+    path = write_result()
+    data = json.loads(path.read_text())
+    del data["environment"]["node"]  # records of older harnesses
+    path.write_text(json.dumps(data))
+    assert results.read(path).environment.node is None

@@ -1,0 +1,337 @@
+"""README's quotes of committed results, made from those results, so that README and
+results cannot drift apart.
+
+Each quoted block sits between `<!-- name -->` and `<!-- /name -->` in README.md:
+
+    python scripts/readme_blocks.py --check   # exit 1, printing each block README lacks
+    python scripts/readme_blocks.py --write   # rewrite those blocks in README.md in place
+
+Run `--write` after committing results, and commit README with them; tests/test_readme.py
+fails while README holds anything else. The records are read through harness.record and
+harness.summary, as the report reads them; nothing here imports keras. Results that must
+not be quoted (a dirty tree's, unreadable records) stop it with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import statistics
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the harness of this checkout, not an installed copy
+
+from harness.record import results  # noqa: E402
+from harness.summary import comparisons, grouping  # noqa: E402
+
+README = ROOT / "README.md"
+BACKEND_ORDER = ("tensorflow", "torch", "jax")
+NAMES = {"tensorflow": "TensorFlow", "torch": "PyTorch", "jax": "JAX"}
+
+
+class Unquotable(Exception):
+    """Committed results that README must not quote as they are."""
+
+
+def need(ok: bool, why: str) -> None:
+    if not ok:
+        raise Unquotable(why)
+
+
+def ok_runs(folder: Path) -> list[results.RunResult]:
+    found, warnings = results.read_all(folder)
+    need(warnings == [], f"{folder}: " + "; ".join(warnings))
+    return [r for r in found if r.status == "ok"]
+
+
+def _commits(runs: list[results.RunResult]) -> str:
+    git = [r.environment.git for r in runs]
+    need(not any(g.dirty for g in git), "committed results must come from a clean tree")
+    return ", ".join(sorted({g.commit[:7] for g in git}))
+
+
+def keras_3(runs: list[results.RunResult]) -> list[results.RunResult]:
+    return [r for r in runs if r.spec.impl == "keras" and r.spec.backend in BACKEND_ORDER]
+
+
+def reference_table(folder: Path) -> str:
+    runs = keras_3(ok_runs(folder))
+    table = sorted(
+        grouping.rows(runs),
+        key=lambda row: (BACKEND_ORDER.index(row.backend), row.variant.group.profile),
+    )
+    out = [
+        f"From the runs in `{folder.relative_to(ROOT)}` (commit {_commits(runs)}), medians "
+        "from its report:",
+        "",
+        "| backend | profile | test accuracy | whole run | training, fit() | × TensorFlow "
+        "| unaccounted | warm-up | steady step | images/s | GFLOP/s | matmul peak | share "
+        "| others' CPU |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    tensorflow = {
+        row.variant.group.profile: row.fit_s for row in table if row.backend == "tensorflow"
+    }
+    for row in table:
+        profile, wall = row.variant.group.profile, row.median("wall_s")
+        out.append(
+            f"| {NAMES[row.backend]} | {profile} "
+            f"| {100 * row.test_accuracy:.2f} % | {wall:,.0f} s "
+            f"| {row.fit_s:,.0f} s | {row.fit_s / tensorflow[profile]:.2f} "
+            f"| {100 * row.median('unaccounted_s') / wall:.2f} % "
+            f"| {row.median('warmup_s'):,.1f} s | {1000 * row.median('step_s'):,.0f} ms "
+            f"| {row.train_images_per_s:,.0f} | {row.training_gflops:.0f} "
+            f"| {row.peak_gflops:.0f} | {100 * row.share_of_peak:.0f} % "
+            f"| {100 * row.other_cpu_share_max:.1f} % |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def _span(values: list[float], digits: int, unit: str = "") -> str:
+    return f"{min(values):.{digits}f}–{max(values):.{digits}f}{unit}"
+
+
+def overhead_table(folder: Path) -> str:
+    """The overhead benchmark's records (benchmarks/harness_overhead.py), one a backend."""
+    records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    records.sort(key=lambda r: BACKEND_ORDER.index(r["backend"]))
+    need(bool(records), f"{folder} holds no record")
+    need(
+        not any(r["git"]["dirty"] for r in records), "committed results must come from a clean tree"
+    )
+    commits = ", ".join(sorted({r["git"]["commit"][:7] for r in records}))
+    out = [
+        f"From `{folder.relative_to(ROOT)}` (commit {commits}), medians over the rounds:",
+        "",
+        "| backend | images × epochs | rounds | fit() harness / plain [min–max] "
+        "| … harness second, first | fit() plain [min–max] | fit() harness [min–max] "
+        "| whole process plain, harness |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in records:
+        m, ratios = r["medians"], [x["fit_ratio"] for x in r["rounds"]]
+        by_order = {
+            first: statistics.median(x["fit_ratio"] for x in r["rounds"] if x["first"] == first)
+            for first in ("plain", "harness")
+        }
+        plain = [x["plain"]["parts"]["fit_s"] for x in r["rounds"]]
+        harness = [x["harness"]["parts"]["fit_s"] for x in r["rounds"]]
+        out.append(
+            f"| {NAMES[r['backend']]} | {r['images']:,} × {r['epochs']} | {len(r['rounds'])} "
+            f"| {m['fit_ratio']:.3f} [{_span(ratios, 3)}] "
+            f"| {by_order['plain']:.3f}, {by_order['harness']:.3f} "
+            f"| {m['plain_fit_s']:.1f} s [{_span(plain, 1, ' s')}] "
+            f"| {m['harness_fit_s']:.1f} s [{_span(harness, 1, ' s')}] "
+            f"| {m['plain_process_s']:.1f} s, {m['harness_process_s']:.1f} s |"
+        )
+        need(
+            math.isclose(statistics.median(ratios), m["fit_ratio"], rel_tol=1e-6),
+            f"{r['backend']}'s median fit() ratio is not the median of its rounds",
+        )
+    return "\n".join(out) + "\n"
+
+
+def seeds_block(folder: Path) -> str:
+    """Accuracy over seeds, agreement and noise of the seed-profile runs with identical
+    starting points."""
+    runs = [r for r in ok_runs(folder) if r.spec.profile == "seed" and r.spec.init == "harness"]
+    [n] = comparisons.noise(runs)
+    commits = sorted({r.environment.git.commit[:7] for r in runs})
+    out = [
+        f"From the seed-profile runs with identical starting points in "
+        f"`{folder.relative_to(ROOT)}` (commits {', '.join(commits)}; times not for quoting):",
+        "",
+    ]
+    for b in BACKEND_ORDER:
+        acc = n.backends[b]
+        out.append(
+            f"- {NAMES[b]}: {100 * acc.mean:.2f} % ± {100 * acc.std:.2f} over seeds "
+            + ", ".join(map(str, acc.seeds))
+        )
+    pairs = {}
+    for p in comparisons.agreement(runs, folder, []):
+        pairs.setdefault(p.backends, []).append(100 * p.predictions.same_class)
+    for (a, b), same in sorted(pairs.items()):
+        out.append(
+            f"- {NAMES[a]} and {NAMES[b]} predict the same class for {min(same):.2f} % to "
+            f"{max(same):.2f} % of the test images (same seed)"
+        )
+    for t in n.tests:
+        (a, b), test = t.backends, t.test
+        out.append(
+            f"- {NAMES[a]} − {NAMES[b]}: {100 * test.mean_difference:+.3f} points "
+            f"(paired t-test over {test.n} seeds, p = {test.p:.2f})"
+        )
+    return "\n".join(out) + "\n"
+
+
+def anchors(folder: Path) -> list[comparisons.Anchor]:
+    runs = ok_runs(folder)
+    return comparisons.anchors(grouping.rows(runs), comparisons.agreement(runs, folder, []))
+
+
+def anchors_block(folder: Path) -> str:
+    """Keras 3 against each anchor row: Keras 2, and each framework without Keras."""
+    found = sorted(anchors(folder), key=lambda a: (BACKEND_ORDER.index(a.keras.backend), a.kind))
+    out = [
+        f"From the seed-profile runs in `{folder.relative_to(ROOT)}` (Keras 3 at commit "
+        f"{_commits([r for a in found for r in a.keras.members])}, the anchors at commit "
+        f"{_commits([r for a in found for r in a.anchor.members])}), medians from its report:",
+        "",
+        "| backend | anchor | Keras 3 fit() | anchor fit() | Keras 3 / anchor | Keras 3 test acc. "
+        "| anchor test acc. | same class |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for a in found:
+        out.append(
+            f"| {NAMES[a.keras.backend]} | {a.anchor.backend} | {a.keras.fit_s:,.0f} s "
+            f"| {a.anchor.fit_s:,.0f} s | {a.ratio:.2f} | {100 * a.keras.test_accuracy:.2f} % "
+            f"| {100 * a.anchor.test_accuracy:.2f} % | {100 * min(a.same_class):.2f} % |"
+        )
+    return "\n".join(out) + "\n"
+
+
+ANCHOR_FOLDERS = (
+    "results/reference/full",
+    "results/reference/anchor-torch",
+    "results/reference/anchor-jax",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Split:
+    """One backend's Keras 3 time against plain TensorFlow's, in factors."""
+
+    anchor: comparisons.Anchor  # Keras 3 against the framework without Keras
+    where: str  # the folder of that pair
+    gap: float | None  # Keras 3 here over Keras 3 on TensorFlow
+    keras: float | None  # Keras's factor here over its factor on TensorFlow
+    framework: float | None  # the rest of the gap
+
+
+def splits(folder: Path) -> dict[str, Split]:
+    """Each backend with a native anchor, from ratios each measured within one folder
+    (one machine, within hours): Keras's factor on a backend (Keras 3 over the framework
+    without Keras) from the folder that holds that pair, and the gap between the Keras 3
+    rows from `folder`. The gap is Keras's factor there over its factor on TensorFlow,
+    times the framework's."""
+    keras_3_fit_s = {
+        row.backend: row.fit_s
+        for row in grouping.rows(keras_3(ok_runs(folder)))
+        if row.variant.group.profile == "seed"
+    }
+    pairs = {
+        a.keras.backend: (a, where)
+        for where in ANCHOR_FOLDERS
+        for a in anchors(ROOT / where)
+        if a.kind == "native"
+    }
+    tf = pairs["tensorflow"][0].ratio
+    out = {}
+    for backend, (a, where) in pairs.items():
+        if backend == "tensorflow":
+            out[backend] = Split(a, where, None, None, None)
+            continue
+        gap = keras_3_fit_s[backend] / keras_3_fit_s["tensorflow"]
+        out[backend] = Split(a, where, gap, a.ratio / tf, gap * tf / a.ratio)
+    return out
+
+
+def why_block(folder: Path) -> str:
+    """How much of each backend's gap to TensorFlow is Keras and how much the framework."""
+    out = []
+    found = splits(folder)
+    for backend in (b for b in BACKEND_ORDER if b in found):
+        s = found[backend]
+        a = s.anchor
+        line = (
+            f"- {NAMES[backend]}: Keras 3 takes {a.ratio:.2f}× plain {NAMES[backend]}'s "
+            f"training time ({a.keras.fit_s:,.0f} s against {a.anchor.fit_s:,.0f} s, `{s.where}`)"
+        )
+        if s.gap is not None:
+            line += (
+                f"; Keras 3 on {NAMES[backend]} takes {s.gap:.2f}× Keras 3 on TensorFlow "
+                f"(`{folder.relative_to(ROOT)}`), of which Keras makes {s.keras:.2f}× (its "
+                f"factor here over its factor on TensorFlow) and the framework {s.framework:.2f}×"
+            )
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def ray_block(folder: Path) -> str:
+    """Where the Ray reference ran and how long it took, from its records."""
+    runs = ok_runs(folder)
+    placed = grouping.placement(runs)
+    start = min(p.start for p in placed)
+    end = max(grouping.interval(r)[2] for r in runs)
+    nodes = grouping.by(placed, lambda p: p.node)
+    return (
+        f"From `{folder.relative_to(ROOT)}` (commit {_commits(runs)}): {len(runs)} runs on "
+        f"{len(nodes)} nodes ({', '.join(str(len(v)) for v in nodes.values())} runs), "
+        f"{sum(p.beside > 0 for p in placed)} of them beside another on the host, "
+        f"{(end - start) / 60:.1f} minutes from the first run's start to the last result.\n"
+    )
+
+
+# README's blocks, in the order they stand there: what makes each, from which folder.
+BLOCKS: dict[str, tuple[Callable[[Path], str], str]] = {
+    "reference-ray": (ray_block, "results/reference/ray"),
+    "why-slower": (why_block, "results/reference/full"),
+    "reference-full": (reference_table, "results/reference/full"),
+    "anchors": (anchors_block, "results/reference/full"),
+    "anchors-torch": (anchors_block, "results/reference/anchor-torch"),
+    "anchors-jax": (anchors_block, "results/reference/anchor-jax"),
+    "reference-seeds": (seeds_block, "results/reference"),
+    "overhead": (overhead_table, "results/overhead"),
+}
+
+
+def make(name: str) -> str:
+    """The block `name` as the committed results make it now."""
+    generate, folder = BLOCKS[name]
+    return generate(ROOT / folder)
+
+
+def _marks(name: str) -> tuple[str, str]:
+    return f"<!-- {name} -->\n", f"<!-- /{name} -->"
+
+
+def block(text: str, name: str) -> str:
+    """What README's `text` holds between the marks of block `name`."""
+    start, end = _marks(name)
+    need(start in text and end in text, f"README.md has no block {name!r}")
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--check", action="store_true", help="exit 1 if README differs")
+    what.add_argument("--write", action="store_true", help="rewrite README's blocks")
+    args = p.parse_args(argv)
+    text = README.read_text(encoding="utf-8")
+    try:
+        made = {name: make(name) for name in BLOCKS}
+        stale = [name for name in BLOCKS if block(text, name) != made[name]]
+    except Unquotable as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for name in stale:
+        start, end = _marks(name)
+        if args.write:
+            text = text.replace(start + block(text, name) + end, start + made[name] + end, 1)
+            print(f"README.md: block {name!r} rewritten")
+        else:
+            print(f"README.md's block {name!r} should read:\n{start}{made[name]}{end}\n")
+    if args.write and stale:
+        results.write_text_atomic(README, text)
+    return 1 if stale and args.check else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""The comparisons between rows and runs (harness/summary/comparisons.py): starting
+points, run-to-run determinism, agreement across backends, accuracy against seed noise."""
+
+import numpy as np
+import pytest
+from conftest import make_result
+
+from harness.record import results
+from harness.report import text
+from harness.summary import comparisons
+from harness.summary.build import build
+
+
+def test_starting_points_say_whether_every_backend_had_the_same_digests():
+    same = [make_result(backend=b, digests=("w1", "b1", b)) for b in ("jax", "torch")]
+    other = [
+        make_result(backend="jax", seed=2, digests=("w2", "b2", "x")),
+        make_result(backend="torch", seed=2, digests=("w3", "b2", "y")),
+    ]
+    points = comparisons.starting_points(same + other)
+    assert [(p.seed, p.identical) for p in points] == [(1, True), (2, False)]
+
+
+def test_run_to_run_differences_come_from_the_saved_arrays(tmp_path, write_result):
+    weights = [np.zeros((2, 2), "float32"), np.ones(3, "float32")]
+    moved = [np.zeros((2, 2), "float32"), np.array([1.0, 1.5, 1.0], "float32")]
+    p1 = np.array([[0.9, 0.1], [0.2, 0.8]], "float32")
+    p2 = np.array([[0.7, 0.3], [0.2, 0.8]], "float32")
+    write_result(backend="torch", digests=("w", "b", "f1"), final_weights=weights, predictions=[p1])
+    write_result(backend="torch", digests=("w", "b", "f2"), final_weights=moved, predictions=[p2])
+    write_result(backend="jax", digests=("w", "b", "g"), final_weights=weights, predictions=[p1])
+    write_result(backend="jax", digests=("w", "b", "g"), final_weights=weights, predictions=[p1])
+    runs, _ = results.read_all(tmp_path)
+    warnings = []
+    rows = {d.backend: d for d in comparisons.determinism(runs, tmp_path, warnings)}
+    assert warnings == []
+    assert (rows["jax"].bitwise, rows["jax"].weights_max_abs) == (True, 0.0)
+    assert rows["torch"].bitwise is False
+    assert rows["torch"].weights_max_abs == pytest.approx(0.5)
+    assert rows["torch"].predictions_max_abs == pytest.approx(0.2)
+
+
+def test_agreement_across_backends_from_saved_predictions(tmp_path, write_result):
+    pa = np.array([[0.9, 0.1], [0.4, 0.6], [0.5, 0.5]], "float32")
+    pb = np.array([[0.8, 0.2], [0.7, 0.3], [0.5, 0.5]], "float32")
+    write_result(backend="jax", accuracy=0.99, predictions=[pa])
+    write_result(backend="torch", accuracy=0.98, predictions=[pb])
+    write_result(backend="tensorflow", seed=2, predictions=[pa])  # no partner for seed 2
+    runs, _ = results.read_all(tmp_path)
+    warnings = []
+    [pair] = comparisons.agreement(runs, tmp_path, warnings)
+    assert warnings == []
+    assert pair.backends == ("jax", "torch")
+    assert pair.predictions.same_class == pytest.approx(2 / 3)
+    assert pair.predictions.max_abs_diff == pytest.approx(0.3)
+    assert pair.predictions.mean_abs_diff == pytest.approx((0.1 + 0.1 + 0.3 + 0.3) / 6)
+    assert pair.accuracy_diff == pytest.approx(0.01)
+
+
+def test_noise_compares_backends_paired_by_seed_in_plain_words():
+    acc = {"jax": (0.9900, 0.9910, 0.9890), "torch": (0.9880, 0.9895, 0.9870)}
+    runs = [
+        make_result(backend=b, seed=seed, accuracy=a)
+        for b, values in acc.items()
+        for seed, a in zip((1, 2, 3), values, strict=True)
+    ]
+    [n] = comparisons.noise(runs)
+    assert n.backends["jax"].mean == pytest.approx(0.9900)
+    assert n.backends["torch"].std == pytest.approx(0.0012583, rel=1e-4)
+    [t] = n.tests
+    # differences 0.0020, 0.0015, 0.0020: mean 0.0018333, sd 0.00028868, t = 11.0, df 2
+    assert t.test.kind == "paired" and t.test.t == pytest.approx(11.0)
+    assert t.test.p == pytest.approx(0.00816, abs=1e-5)
+    sentence = text.noise_sentence("jax", "torch", t.test)
+    assert "+0.183 points" in sentence and "larger than the seed-to-seed spread" in sentence
+
+
+def test_each_comparison_ranks_its_rows_by_training_time(tmp_path, write_result):
+    # fit() takes the sum of the epochs + 0.5 s
+    write_result(backend="jax", epochs_s=(20.0,) * 4)
+    write_result(backend="tensorflow", epochs_s=(10.0,) * 4)
+    write_result(backend="torch", epochs_s=(15.0,) * 4)
+    write_result(backend="torch", profile="tuned")  # a comparison of its own
+    seed, tuned = build(tmp_path).comparisons
+    assert [(row.backend, row.fit_s) for row in seed.ranked] == [
+        ("tensorflow", 40.5), ("torch", 60.5), ("jax", 80.5),
+    ]  # fmt: skip
+    assert (seed.group.profile, tuned.group.profile) == ("seed", "tuned")
+    assert [row.backend for row in tuned.ranked] == ["torch"]
+
+
+def test_anchor_rows_give_keras_3s_time_over_the_anchors_with_accuracy_and_agreement(
+    tmp_path, write_result
+):
+    p = np.array([[0.9, 0.1], [0.4, 0.6], [0.5, 0.5], [0.2, 0.8]], "float32")
+    q = np.array([[0.8, 0.2], [0.7, 0.3], [0.5, 0.5], [0.1, 0.9]], "float32")  # 3 of 4 agree
+    # fit() is the epochs + 0.5 s: torch 300 s, twice; its native 100 s, then 150 s
+    for i, (backend, impl, epochs, accuracy) in enumerate([
+        ("torch", "keras", 299.5, 0.990), ("torch", "keras", 299.5, 0.990),
+        ("torch", "native", 99.5, 0.991), ("torch", "native", 149.5, 0.991),
+        ("tensorflow", "keras", 99.5, 0.989), ("keras2", "keras", 79.5, 0.992),
+    ]):  # fmt: skip
+        write_result(
+            backend=backend, impl=impl, epochs_s=(epochs,), accuracy=accuracy,
+            created=f"2026-11-25T10:00:0{i}Z", predictions=[q if impl == "native" else p],
+            invocation=f"run-{impl}",  # the native runs later: they replace no Keras cell
+            anchor_of={"native": backend, "keras": "tensorflow"}[impl]
+            if impl == "native" or backend == "keras2" else None,
+        )  # fmt: skip
+    s = build(tmp_path)
+    assert sorted(row.backend for row in s.rows) == [
+        "keras2", "tensorflow", "torch", "torch native",
+    ]  # fmt: skip
+    native, keras2 = sorted(s.anchors, key=lambda a: a.keras.backend, reverse=True)
+    assert (native.keras.backend, native.anchor.backend, native.kind) == (
+        "torch", "torch native", "native",
+    )  # fmt: skip
+    # medians 300 s over 125 s; the first runs 300/100, the second 300/150
+    assert (native.keras.fit_s, native.anchor.fit_s) == (300.0, 125.0)
+    assert native.ratio == pytest.approx(2.4)
+    assert native.ratios == [pytest.approx(3.0), pytest.approx(2.0)]
+    assert native.same_class == [pytest.approx(0.75)]
+    assert (native.keras.test_accuracy, native.anchor.test_accuracy) == (0.990, 0.991)
+    assert native.keras.test_accuracy_std == 0.0
+    assert (keras2.keras.backend, keras2.anchor.backend, keras2.kind) == (
+        "tensorflow", "keras2", "keras2",
+    )  # fmt: skip
+    assert (keras2.keras.fit_s, keras2.anchor.fit_s) == (100.0, 80.0)
+    assert keras2.ratio == pytest.approx(100 / 80) and keras2.same_class == [1.0]
+    assert (keras2.keras.test_accuracy, keras2.anchor.test_accuracy) == (0.989, 0.992)
