@@ -154,6 +154,9 @@ def test_one_fit_on_the_given_threads_and_format_trains_on_the_harness_batches_a
     assert r.reproducibility.initial_weights_digest == seed_model_start(seed=3)
     orders = [starting_points.batch_order(3, epoch, 1000) for epoch in range(2)]
     assert r.reproducibility.batch_order_digest == starting_points.digest(orders)
+    # the machine, known by its fingerprint, and what picked the backend's kernels on it
+    assert r.machine.fingerprint.machine_id and r.machine.fingerprint.vendor
+    assert "numpy BLAS" in env.kernels and set(env.kernels) > {"numpy BLAS"}
     # the machine, measured by the worker on its own CPUs
     assert r.machine.matmul.threads == r.spec.threads
     assert r.machine.matmul.median_gflops > 0

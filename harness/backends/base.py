@@ -131,6 +131,11 @@ class Backend:
         record."""
         raise NotImplementedError
 
+    def kernels(self) -> dict[str, str]:
+        """What decides which kernels the framework runs here, in a few words each (read
+        in the worker, after `configure`)."""
+        return {}
+
     def after_training(self) -> dict[str, object]:
         """Settings known only once the run has trained (how often tuned code ran), for
         the record beside what `configure` returned."""

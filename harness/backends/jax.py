@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 
 from harness.backends.base import Backend, Tuning
@@ -56,6 +57,10 @@ class JaxBackend(Backend):
             if settings["tuned_ops"][0].startswith("none:"):
                 print(f"warning: {settings['tuned_ops'][0]}", file=sys.stderr)
         return settings
+
+    def kernels(self) -> dict[str, str]:
+        # XLA:CPU picks its kernels from XLA_FLAGS alone (oneDNN, XNNPACK or its own).
+        return {"XLA_FLAGS": os.environ.get("XLA_FLAGS", "none")}
 
     def after_training(self) -> dict[str, object]:
         from harness.backends import jax_ops

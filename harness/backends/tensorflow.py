@@ -93,5 +93,12 @@ class TensorflowBackend(Backend):
             else "off",
         }
 
+    def kernels(self) -> dict[str, str]:
+        # TensorFlow's own answer: oneDNN's kernels run only if its build has them and
+        # TF_ENABLE_ONEDNN_OPTS (or, unset, an AVX-512 CPU) turned them on.
+        from tensorflow.python.util import _pywrap_util_port
+
+        return {"oneDNN": "on" if _pywrap_util_port.IsMklEnabled() else "off"}
+
     def feed(self, x: np.ndarray, y: np.ndarray, batches: Sequence[np.ndarray]) -> Feed:
         return TfDataFeed(x, y, batches)

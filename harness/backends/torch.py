@@ -60,6 +60,16 @@ class TorchBackend(Backend):
         ),
     )
 
+    def kernels(self) -> dict[str, str]:
+        import torch
+
+        return {
+            # The widest vector ISA ATen dispatches its CPU kernels for (AVX2, AVX512).
+            "CPU capability": torch.backends.cpu.get_cpu_capability(),
+            "oneDNN": "available" if torch.backends.mkldnn.is_available() else "absent",
+            "MKL": "available" if torch.backends.mkl.is_available() else "absent",
+        }
+
     def configure(self, threads: int, deterministic: bool, tuned: bool) -> dict[str, object]:
         import torch
 

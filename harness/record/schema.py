@@ -234,6 +234,9 @@ class Environment(Section):
     cpus_total: int | None = ruled(absent_or(integer(1)))
     cpus_used: list[int] = ruled(listing(integer(0)))
     libraries: dict[str, str] = ruled(mapping(STRING))
+    # What decides the kernels: the backend's (oneDNN, torch's CPU capability) and
+    # numpy's BLAS, each in a few words.
+    kernels: dict[str, str] | None = ruled(absent_or(mapping(STRING)))
     variables: dict[str, str] = ruled(mapping(STRING))
     keras_json: dict | None = ruled(absent_or(mapping()))
     git: Git | None = nested(Git, None)
@@ -319,11 +322,30 @@ class DuringFit(Section):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Fingerprint(Section):
+    """The machine as its kernel reports it, and what decides which kernels run on it: a
+    speed ratio exists only between runs of one `machine_id` (absent before it was
+    recorded: such runs are of an unknown machine)."""
+
+    machine_id: str = ruled(TEXT)  # a digest of every other field and the environment's
+    vendor: str = ruled(STRING)  # GenuineIntel, AuthenticAMD
+    family: int | None = ruled(nullable(integer(0)))
+    model: int | None = ruled(nullable(integer(0)))
+    stepping: int | None = ruled(nullable(integer(0)))
+    # The instruction sets present among those that pick kernels (AVX2, AVX-512, AMX).
+    isa: list[str] = ruled(listing(TEXT))
+    memory_gib: float = ruled(number(0))
+    kernel: str = ruled(STRING)  # the kernel's release: a VM's build shows in it
+    vm: bool = ruled(BOOLEAN)  # the CPU says it runs under a hypervisor
+
+
+@dataclass(frozen=True, kw_only=True)
 class Machine(Section):
     """The machine as the worker measured it (null before schema version 4)."""
 
     matmul: Matmul | None = nested(Matmul)
     during_fit: DuringFit | None = nested(DuringFit)
+    fingerprint: Fingerprint | None = nested(Fingerprint, None)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -71,8 +71,21 @@ def keras_json() -> dict | None:
         return None
 
 
-def capture(libraries: dict[str, str]) -> Environment:
-    """The environment of this process; `libraries` come from the backend."""
+def numpy_blas() -> str:
+    """numpy's BLAS as it runs here: library, version, the kernels it picked for this CPU
+    and its threads (threadpoolctl reads them from the loaded library)."""
+    import threadpoolctl
+
+    pools = [p for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    return "; ".join(
+        f"{p['internal_api']} {p['version']} ({p.get('architecture') or 'generic'}, "
+        f"{p['num_threads']} threads)"
+        for p in pools
+    )
+
+
+def capture(libraries: dict[str, str], kernels: dict[str, str]) -> Environment:
+    """The environment of this process; `libraries` and `kernels` come from the backend."""
     return Environment(
         python=sys.version.split()[0],
         platform=platform.platform(),
@@ -82,6 +95,7 @@ def capture(libraries: dict[str, str]) -> Environment:
         cpus_total=os.cpu_count(),
         cpus_used=sorted(os.sched_getaffinity(0)),
         libraries=libraries,
+        kernels={**kernels, "numpy BLAS": numpy_blas()},
         variables=recorded_variables(),
         keras_json=keras_json(),
         git=provenance.git_commit(),

@@ -232,7 +232,7 @@ def train_and_evaluate(
         recipe = dataclasses.replace(s.recipe, **model_facts(s))
         libraries = {"numpy": np.__version__, **library_versions(s)}
         settings = {**s.backend_settings, **s.backend.after_training()}
-        env = environment.capture(libraries)
+        env = environment.capture(libraries, s.backend.kernels())
         final_digest = starting_points.digest(final_weights)
         order_digest = batch_digest() if batch_digest else None
     wall, unaccounted = sections.account()
@@ -257,7 +257,7 @@ def train_and_evaluate(
             test_accuracy=float(test_accuracy),
         ),
         memory=schema.Memory(peak_rss_mib=timing.peak_rss_mib()),
-        machine=schema.Machine(matmul=peak, during_fit=load),
+        machine=schema.Machine(matmul=peak, during_fit=load, fingerprint=machine.fingerprint(env)),
         reproducibility=schema.Reproducibility(
             initial_weights_digest=initial_digest,
             batch_order_digest=order_digest,
