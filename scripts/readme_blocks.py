@@ -15,7 +15,6 @@ not be quoted (a dirty tree's, unreadable records) stop it with exit status 2.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import statistics
@@ -176,22 +175,26 @@ def anchors(folder: Path) -> list[comparisons.Anchor]:
 
 
 def anchors_block(folder: Path) -> str:
-    """Keras 3 against each anchor row: Keras 2, and each framework without Keras."""
+    """Keras 3 against each anchor row: Keras 2, and each framework without Keras, by the
+    steady training step (a stalled epoch moves the whole fit() but not the median step)."""
     found = sorted(anchors(folder), key=lambda a: (BACKEND_ORDER.index(a.keras.backend), a.kind))
     out = [
         f"From the seed-profile runs in `{folder.relative_to(ROOT)}` (Keras 3 at commit "
         f"{_commits([r for a in found for r in a.keras.members])}, the anchors at commit "
         f"{_commits([r for a in found for r in a.anchor.members])}), medians from its report:",
         "",
-        "| backend | anchor | Keras 3 fit() | anchor fit() | Keras 3 / anchor | Keras 3 test acc. "
-        "| anchor test acc. | same class |",
-        "|---|---|--:|--:|--:|--:|--:|--:|",
+        "| backend | anchor | Keras 3 step | anchor step | Keras 3 / anchor | Keras 3 fit() "
+        "| anchor fit() | Keras 3 test acc. | anchor test acc. | same class |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for a in found:
         out.append(
-            f"| {NAMES[a.keras.backend]} | {a.anchor.backend} | {a.keras.fit_s:,.0f} s "
-            f"| {a.anchor.fit_s:,.0f} s | {a.ratio:.2f} | {100 * a.keras.test_accuracy:.2f} % "
-            f"| {100 * a.anchor.test_accuracy:.2f} % | {100 * min(a.same_class):.2f} % |"
+            f"| {NAMES[a.keras.backend]} | {a.anchor.backend} "
+            f"| {1000 * a.keras.median('step_s'):,.0f} ms "
+            f"| {1000 * a.anchor.median('step_s'):,.0f} ms "
+            f"| {a.speed.ratio:.2f} | {a.keras.fit_s:,.0f} s | {a.anchor.fit_s:,.0f} s "
+            f"| {100 * a.keras.test_accuracy:.2f} % | {100 * a.anchor.test_accuracy:.2f} % "
+            f"| {100 * min(a.same_class):.2f} % |"
         )
     return "\n".join(out) + "\n"
 
@@ -201,66 +204,6 @@ ANCHOR_FOLDERS = (
     "results/reference/anchor-torch",
     "results/reference/anchor-jax",
 )
-
-
-@dataclasses.dataclass(frozen=True)
-class Split:
-    """One backend's Keras 3 time against plain TensorFlow's, in factors."""
-
-    anchor: comparisons.Anchor  # Keras 3 against the framework without Keras
-    where: str  # the folder of that pair
-    gap: float | None  # Keras 3 here over Keras 3 on TensorFlow
-    keras: float | None  # Keras's factor here over its factor on TensorFlow
-    framework: float | None  # the rest of the gap
-
-
-def splits(folder: Path) -> dict[str, Split]:
-    """Each backend with a native anchor, from ratios each measured within one folder
-    (one machine, within hours): Keras's factor on a backend (Keras 3 over the framework
-    without Keras) from the folder that holds that pair, and the gap between the Keras 3
-    rows from `folder`. The gap is Keras's factor there over its factor on TensorFlow,
-    times the framework's."""
-    keras_3_fit_s = {
-        row.backend: row.fit_s
-        for row in grouping.rows(keras_3(ok_runs(folder)))
-        if row.variant.group.profile == "seed"
-    }
-    pairs = {
-        a.keras.backend: (a, where)
-        for where in ANCHOR_FOLDERS
-        for a in anchors(ROOT / where)
-        if a.kind == "native"
-    }
-    tf = pairs["tensorflow"][0].ratio
-    out = {}
-    for backend, (a, where) in pairs.items():
-        if backend == "tensorflow":
-            out[backend] = Split(a, where, None, None, None)
-            continue
-        gap = keras_3_fit_s[backend] / keras_3_fit_s["tensorflow"]
-        out[backend] = Split(a, where, gap, a.ratio / tf, gap * tf / a.ratio)
-    return out
-
-
-def why_block(folder: Path) -> str:
-    """How much of each backend's gap to TensorFlow is Keras and how much the framework."""
-    out = []
-    found = splits(folder)
-    for backend in (b for b in BACKEND_ORDER if b in found):
-        s = found[backend]
-        a = s.anchor
-        line = (
-            f"- {NAMES[backend]}: Keras 3 takes {a.ratio:.2f}× plain {NAMES[backend]}'s "
-            f"training time ({a.keras.fit_s:,.0f} s against {a.anchor.fit_s:,.0f} s, `{s.where}`)"
-        )
-        if s.gap is not None:
-            line += (
-                f"; Keras 3 on {NAMES[backend]} takes {s.gap:.2f}× Keras 3 on TensorFlow "
-                f"(`{folder.relative_to(ROOT)}`), of which Keras makes {s.keras:.2f}× (its "
-                f"factor here over its factor on TensorFlow) and the framework {s.framework:.2f}×"
-            )
-        out.append(line)
-    return "\n".join(out) + "\n"
 
 
 def ray_block(folder: Path) -> str:
@@ -281,7 +224,6 @@ def ray_block(folder: Path) -> str:
 # README's blocks, in the order they stand there: what makes each, from which folder.
 BLOCKS: dict[str, tuple[Callable[[Path], str], str]] = {
     "reference-ray": (ray_block, "results/reference/ray"),
-    "why-slower": (why_block, "results/reference/full"),
     "reference-full": (reference_table, "results/reference/full"),
     "anchors": (anchors_block, "results/reference/full"),
     "anchors-torch": (anchors_block, "results/reference/anchor-torch"),

@@ -46,11 +46,13 @@ def make_result(
     impl: str = "keras",
     anchor_of: str | None = None,
     node: str | None = None,
+    machine_id: str = "m1",
+    round: int | None = None,
 ) -> results.RunResult:
     """A complete, valid result record with the numbers a test chooses."""
     spec = RunSpec(
         backend=backend, profile=profile, seed=seed, threads=1, deterministic=deterministic,
-        impl=impl,
+        impl=impl, round=round,
     )  # fmt: skip
     fit_s = sum(epochs_s) + 0.5
     phases = dict.fromkeys(schema.PHASES, 0.1) | {
@@ -112,6 +114,17 @@ def make_result(
                 other_share=other_share,
                 loadavg_1min=[0.1, 0.2],
             ),
+            fingerprint=schema.Fingerprint(
+                machine_id=machine_id,
+                vendor="GenuineIntel",
+                family=6,
+                model=207,
+                stepping=2,
+                isa=["avx2", "avx512f"],
+                memory_gib=23.5,
+                kernel="6.18",
+                vm=True,
+            ),  # fmt: skip
         ),
         reproducibility=schema.Reproducibility(**dict(zip(schema.DIGESTS, digests, strict=True))),
         artifacts=schema.Artifacts(**(artifacts or {})),
@@ -193,11 +206,13 @@ def no_run(monkeypatch):
 
 
 class Started(list):
-    """(backend, worker options, stdout) of each worker started; `pinned`: its CPUs."""
+    """(backend, worker options, stdout) of each worker started; `pinned`: its CPUs;
+    `specs`: its spec."""
 
     def __init__(self) -> None:
         super().__init__()
         self.pinned: list[list[int] | None] = []
+        self.specs: list[RunSpec] = []
 
 
 @pytest.fixture
@@ -211,6 +226,7 @@ def fake_workers(monkeypatch):
         invocation, extra = extra[1], extra[2:]
         started.append((spec.backend, extra, stdout))
         started.pinned.append(cpus)
+        started.specs.append(spec)
         code = {"jax": 2}.get(spec.backend, 0)
         if code == 0:
             r = dataclasses.replace(

@@ -48,10 +48,15 @@ def test_fail_fast_stops_at_the_first_failure(fake_workers, tmp_path):
     assert [b for b, _, _ in fake_workers] == ["tensorflow", "jax"]
 
 
-def test_seeds_and_repeats_make_one_run_each(fake_workers, tmp_path):
-    argv = ["run", "--backend", "torch", "--seeds", "1,2", "--repeat", "2"]
+def test_rounds_run_every_cell_once_a_round_in_an_order_that_rotates(fake_workers, tmp_path):
+    argv = ["run", "--backend", "tf,torch", "--seeds", "1,2", "--rounds", "3"]
     assert cli.main([*argv, "--results", str(tmp_path)]) == 0
-    assert [b for b, _, _ in fake_workers] == ["torch"] * 4
+    cells = [("tensorflow", 1), ("tensorflow", 2), ("torch", 1), ("torch", 2)]
+    assert [(s.backend, s.seed, s.round) for s in fake_workers.specs] == [
+        *((b, seed, 1) for b, seed in cells),
+        *((b, seed, 2) for b, seed in cells[1:] + cells[:1]),
+        *((b, seed, 3) for b, seed in cells[2:] + cells[:2]),
+    ]
 
 
 def test_a_results_path_that_is_a_file_is_refused_before_any_run(fake_workers, tmp_path, capsys):
@@ -192,7 +197,7 @@ def test_report_refuses_a_results_folder_that_does_not_exist_or_is_a_file(tmp_pa
         (["--learning-rate", "nan"], "must be a finite number > 0"),
         (["--data-format", "NHWC"], "invalid choice: 'NHWC'"),
         (["--profile", "fast"], "invalid choice: 'fast'"),
-        (["--repeat", "0"], "must be >= 1, got 0"),
+        (["--rounds", "0"], "must be >= 1, got 0"),
     ],
 )
 def test_bad_options_are_refused_with_a_message(argv, message, capsys):

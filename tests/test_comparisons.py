@@ -7,7 +7,7 @@ from conftest import make_result
 
 from harness.record import results
 from harness.report import text
-from harness.summary import comparisons
+from harness.summary import comparisons, stats
 from harness.summary.build import build
 
 
@@ -115,10 +115,12 @@ def test_anchor_rows_give_keras_3s_time_over_the_anchors_with_accuracy_and_agree
     assert (native.keras.backend, native.anchor.backend, native.kind) == (
         "torch", "torch native", "native",
     )  # fmt: skip
-    # medians 300 s over 125 s; the first runs 300/100, the second 300/150
+    # fit() medians 300 s over 125 s; the speed is the steady step's (4 steps an epoch,
+    # the first the warm-up): 74.875 s over the median of 24.875 and 37.375 s, without
+    # rounds a ratio of medians without an interval
     assert (native.keras.fit_s, native.anchor.fit_s) == (300.0, 125.0)
-    assert native.ratio == pytest.approx(2.4)
-    assert native.ratios == [pytest.approx(3.0), pytest.approx(2.0)]
+    assert native.speed.ratio == pytest.approx(74.875 / 31.125)
+    assert native.speed.interval is None
     assert native.same_class == [pytest.approx(0.75)]
     assert (native.keras.test_accuracy, native.anchor.test_accuracy) == (0.990, 0.991)
     assert native.keras.test_accuracy_std == 0.0
@@ -126,5 +128,28 @@ def test_anchor_rows_give_keras_3s_time_over_the_anchors_with_accuracy_and_agree
         "tensorflow", "keras2", "keras2",
     )  # fmt: skip
     assert (keras2.keras.fit_s, keras2.anchor.fit_s) == (100.0, 80.0)
-    assert keras2.ratio == pytest.approx(100 / 80) and keras2.same_class == [1.0]
+    assert keras2.speed.ratio == pytest.approx(24.875 / 19.875) and keras2.same_class == [1.0]
     assert (keras2.keras.test_accuracy, keras2.anchor.test_accuracy) == (0.989, 0.992)
+
+
+def test_speed_is_paired_by_round_with_an_interval_and_never_spans_two_machines(
+    tmp_path, write_result
+):
+    # torch's step over TensorFlow's is 2.0, 2.2 and 1.8 in rounds 1-3 (one step 1 s, 4
+    # steps an epoch); a fourth TensorFlow run on another machine is a group of its own
+    for rnd, torch_s in ((1, 2.0), (2, 2.2), (3, 1.8)):
+        for backend, step in (("tensorflow", 1.0), ("torch", torch_s)):
+            write_result(backend=backend, round=rnd, invocation="rounds",
+                         epochs_s=(4 * step,), steps_s=[[step] * 4])  # fmt: skip
+    write_result(backend="tensorflow", machine_id="m2", invocation="elsewhere",
+                 epochs_s=(2.0,), steps_s=[[0.5] * 4])  # fmt: skip
+    found = {c.group.machine: c for c in build(tmp_path).comparisons}
+    assert set(found) == {"m1", "m2"}
+    c = found["m1"]
+    assert [row.backend for row in c.ranked] == ["tensorflow", "torch"]
+    fastest, torch = c.speeds
+    assert fastest.ratio == pytest.approx(1.0)
+    interval = stats.ratio_interval([2.0, 2.2, 1.8])
+    assert torch.interval == interval and torch.ratio == pytest.approx(interval.geomean)
+    assert torch.beyond_noise  # 1.6 to 2.4
+    assert [row.backend for row in found["m2"].ranked] == ["tensorflow"]

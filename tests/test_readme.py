@@ -60,13 +60,16 @@ def test_results_of_a_dirty_tree_are_not_quoted(tmp_path, monkeypatch, write_res
         blocks.reference_table(tmp_path)
 
 
-def test_why_one_backend_is_slower_says_what_its_figures_say():
-    found = blocks.splits(ROOT / "results/reference/full")
-    assert found["tensorflow"].anchor.ratio < 1
-    torch = found["torch"]
-    assert torch.framework > torch.keras > 1 and torch.anchor.ratio > 1
-    jax = found["jax"]
-    assert abs(jax.anchor.ratio - 1) < 0.05 and jax.framework > 4 * jax.keras
+def test_why_one_backend_is_slower_says_what_each_folders_anchor_pairs_say():
+    """README's words on each anchor pair, each ratio within its own folder."""
+    ratio = {
+        a.anchor.backend: a.speed.ratio
+        for folder in blocks.ANCHOR_FOLDERS
+        for a in blocks.anchors(ROOT / folder)
+    }
+    assert ratio["tensorflow native"] < 1 < ratio["keras2"]
+    assert ratio["torch native"] > 1.2
+    assert abs(ratio["jax native"] - 1) < 0.05
 
 
 @pytest.mark.parametrize("folder", blocks.ANCHOR_FOLDERS)

@@ -28,7 +28,7 @@ def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, writ
     assert [p.name for p in paths[:3]] == ["REPORT.md", "report.html", "summary.csv"]
     plots = paths[3:]
     assert [p.name.split("-mnist")[0] for p in plots] == [
-        "loss-curves",
+        "loss-curves-m1",
         "training-times.png",
         "step-times.png",
     ]
@@ -92,7 +92,7 @@ def test_a_report_without_a_successful_run_says_so_instead_of_empty_tables(tmp_p
     assert "## Failed runs" in md
 
 
-def test_the_report_opens_with_each_comparison_ranked_by_training_time_in_plain_words(
+def test_the_report_opens_with_each_comparison_ranked_by_speed_in_plain_words(
     tmp_path, write_result
 ):
     pa = np.array([[0.9, 0.1], [0.4, 0.6], [0.5, 0.5]], "float32")
@@ -114,9 +114,13 @@ def test_the_report_opens_with_each_comparison_ranked_by_training_time_in_plain_
     seed_part, tuned_part = short.split("### tuned: ")
     lines = [line for line in seed_part.splitlines() if line.startswith("| ") and "---" not in line]
     assert [line.split(" | ")[0] for line in lines[1:]] == ["| tensorflow", "| jax"]
+    # steady steps of 2.5 s and 5 s: 200 and 100 images/s, without rounds no interval
     assert lines[1].endswith("| 98.82 ± 0.13 | 40.5 | 200 | 1.00 |")
-    assert lines[2].endswith("| 99.00 ± 0.10 | 80.5 | 100 | 1.99 |")
-    assert "tensorflow trains fastest (40 s); jax 1.99× as long." in seed_part
+    assert lines[2].endswith("| 99.00 ± 0.10 | 80.5 | 100 | 2.00 ∗ |")
+    assert (
+        "tensorflow trains fastest (200 images/s at a steady step); jax takes 2.00× as long "
+        "a step. Without rounds a ratio has no interval" in seed_part
+    )
     # differences 0.0020, 0.0015, 0.0020 points: p = 0.008
     assert "differ by more than seed-to-seed noise: jax − tensorflow (p = 0.008)." in seed_part
     assert "predict the same class for 66.67 % of the test images." in seed_part
@@ -207,3 +211,29 @@ def test_every_run_the_summary_lists_is_named_under_its_heading(
     assert f"| box | n1 | 0 | 09:58:24 | {torch.stem} | 1 |" in placed
     # each began its wall time before its record: 95.55 s, and 495.55 s with its 400 s epoch
     assert f"| box | n2 | 0 | 09:51:44 | {far.stem} | 1 |" in placed
+
+
+def test_in_short_gives_each_ratio_from_rounds_its_interval_and_says_when_it_is_beyond_noise(
+    tmp_path, write_result
+):
+    for rnd, (torch_s, jax_s) in enumerate(((2.0, 1.1), (2.2, 0.95), (1.8, 1.05)), start=1):
+        for backend, step in (("tensorflow", 1.0), ("torch", torch_s), ("jax", jax_s)):
+            write_result(backend=backend, round=rnd, invocation="rounds",
+                         epochs_s=(4 * step,), steps_s=[[step] * 4])  # fmt: skip
+    render.write_report(tmp_path)
+    short = (tmp_path / "REPORT.md").read_text().split("## In short\n")[1].split("\n## ")[0]
+    [torch] = [line for line in short.splitlines() if line.startswith("| torch |")]
+    assert torch.endswith("| 1.99 [1.55–2.56] |")  # geomean of 2.0, 2.2, 1.8; t(2) = 4.30
+    assert "Slower beyond the rounds' noise (95 % interval above 1): torch." in short
+    assert "Not told apart from tensorflow by the rounds: jax." in short
+
+
+def test_the_speed_profile_is_ranked_by_speed_and_its_accuracy_is_not_compared(
+    tmp_path, write_result
+):
+    for backend, accuracy in (("tensorflow", 0.5), ("torch", 0.6)):
+        write_result(backend=backend, profile="speed", accuracy=accuracy)
+    render.write_report(tmp_path)
+    short = (tmp_path / "REPORT.md").read_text().split("## In short\n")[1].split("\n## ")[0]
+    assert "its accuracies are not compared." in short
+    assert "| 50.00" not in short and "| 60.00" not in short

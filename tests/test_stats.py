@@ -59,3 +59,24 @@ def test_spread_of_one_sample_is_that_sample_and_of_none_is_none():
     one = stats.spread([2.5])
     assert (one.n, one.median, one.p10, one.p90) == (1, 2.5, 2.5, 2.5)
     assert stats.spread([]) is None
+
+
+@pytest.mark.parametrize(("df", "t"), [(1, 12.7062), (4, 2.7764), (9, 2.2622), (30, 2.0423)])
+def test_t_quantile_matches_the_tables(df, t):
+    assert stats.t_quantile(0.95, df) == pytest.approx(t, abs=1e-4)
+
+
+def test_ratio_interval_is_a_t_interval_on_the_logs_with_literal_numbers():
+    # logs of 2, 4, 8 are 1, 2, 3 times ln 2: mean 2 ln 2 (geomean 4), sd ln 2
+    r = stats.ratio_interval([2.0, 4.0, 8.0])
+    half = 4.302653 * math.log(2) / math.sqrt(3)  # t(0.975, 2) = 4.3027
+    assert (r.n, r.geomean) == (3, pytest.approx(4.0))
+    assert r.low == pytest.approx(4 * math.exp(-half), rel=1e-6)
+    assert r.high == pytest.approx(4 * math.exp(half), rel=1e-6)
+    assert not r.excludes_one  # 0.72 to 22: three ratios this far apart tell nothing
+
+
+def test_a_ratio_interval_that_holds_one_is_no_difference_and_one_ratio_is_no_interval():
+    assert not stats.ratio_interval([0.9, 1.1, 1.0]).excludes_one
+    assert stats.ratio_interval([0.95, 0.96, 0.94, 0.95]).excludes_one
+    assert stats.ratio_interval([1.2]) is None

@@ -6,6 +6,7 @@ render. This process never imports keras.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import threading
@@ -41,6 +42,17 @@ class Console:
     def event(self, **fields: object) -> None:
         if self.mode == "json":
             self._line(json.dumps(fields))
+
+
+def rounds(cells: list[RunSpec], n: int) -> list[RunSpec]:
+    """Every cell once in each of `n` rounds, the order rotated by one cell a round, so
+    that the machine's drift falls on every cell alike and each cell takes each place
+    in turn; each run knows its round."""
+    out = []
+    for r in range(n):
+        k = r % len(cells)
+        out += [dataclasses.replace(c, round=r + 1) for c in cells[k:] + cells[:k]]
+    return out
 
 
 def label(spec: RunSpec) -> str:
@@ -162,7 +174,7 @@ def main(args: argparse.Namespace) -> int:
     if not args.no_report:
         options.writable(args.results)
     return run(
-        [s for s in specs for _ in range(args.repeat)],
+        rounds(specs, args.rounds),
         executor(args, specs[0].threads),
         args.results,
         Console("json" if args.json else "quiet" if args.quiet else "normal"),
@@ -183,7 +195,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seeds", type=options.seeds, default=[1], help="e.g. 1,2,3 (default 1)")
     p.add_argument(
-        "--repeat", type=options.positive_int, default=1, help="runs per backend and seed"
+        "--rounds",
+        type=options.positive_int,
+        default=1,
+        help="run every cell (backend, seed, ...) once per round, N rounds, in an order "
+        "that rotates from round to round: speed ratios are paired by round",
     )
     p.add_argument("--epochs", type=options.positive_int)
     p.add_argument("--learning-rate", type=options.positive_float, help="override the recipe's")

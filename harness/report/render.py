@@ -16,6 +16,7 @@ import re
 import sys
 from pathlib import Path
 
+from harness.config import get_profile
 from harness.record import results
 from harness.record.schema import LATENCY_BATCHES, PHASES
 from harness.report.plots import plot_curves, plot_speed
@@ -33,13 +34,17 @@ from harness.report.text import (
     OUTLIER_MARK,
     OUTLIER_TEXT,
     SHARED_TEXT,
+    UNPAIRED_TEXT,
     accuracy_text,
     cell,
     commits_text,
     fmt,
     group_text,
     plural,
+    row_marks,
     short_label,
+    speed_text,
+    times_text,
     training_text,
     unaccounted_text,
     variant_text,
@@ -66,17 +71,39 @@ def answer(c: Comparison) -> list[str]:
     """What a comparison says, in two or three plain sentences: which backend trains
     fastest and by how much, whether the accuracies differ by more than seed noise, and
     whether the predictions agree."""
-    timed = [row for row in c.ranked if row.fit_s]  # a time of 0 s ranks nothing
+    timed = [(row, s) for row, s in zip(c.ranked, c.speeds, strict=True) if s.ratio]
     if len(timed) > 1:
-        fastest = timed[0]
-        others = ", ".join(
-            f"{row.backend} {row.fit_s / fastest.fit_s:.2f}× as long" for row in timed[1:]
-        )
-        said = [f"{fastest.backend} trains fastest ({fastest.fit_s:,.0f} s); {others}."]
+        (fastest, _), others = timed[0], timed[1:]
+        said = [
+            f"{fastest.backend} trains fastest ({fmt(fastest.train_images_per_s, 0)} images/s "
+            "at a steady step); "
+            + ", ".join(f"{row.backend} takes {times_text(s)} as long a step" for row, s in others)
+            + "."
+        ]
+        paired = [(row, s) for row, s in others if s.interval is not None]
+        if len(paired) < len(others):
+            said.append("Without rounds a ratio has no interval (`run --rounds 5` gives one).")
+        if paired:
+            beyond = [row.backend for row, s in paired if s.beyond_noise]
+            within = [row.backend for row, s in paired if not s.beyond_noise]
+            if beyond:
+                said.append(
+                    f"Slower beyond the rounds' noise (95 % interval above 1): {', '.join(beyond)}."
+                )
+            if within:
+                said.append(
+                    f"Not told apart from {fastest.backend} by the rounds: {', '.join(within)}."
+                )
     elif timed:
-        said = [f"Only {timed[0].backend} ran this comparison."]
+        said = [f"Only {timed[0][0].backend} ran this comparison."]
     else:
         said = []
+    if get_profile(c.group.profile).steps:
+        return [
+            *said,
+            f"Profile {c.group.profile} trains a few steps for their speed: its accuracies "
+            "are not compared.",
+        ]
     tests = c.noise.tests if c.noise else []
     if tests:
         larger = [t for t in tests if t.test.p < ALPHA]
@@ -108,25 +135,29 @@ def answer(c: Comparison) -> list[str]:
 def _answer_sections(found: list[Comparison], references: list[float]) -> list[str]:
     out = ["## In short", ""]
     for c in found:
-        fastest = next((row.fit_s for row in c.ranked if row.fit_s is not None), None)
         out += [
             f"### {group_text(c.group)}",
             "",
-            "| Backend | Variant | Test acc. (%) | Training (s) | Steady images/s | × fastest |",
+            "| Backend | Variant | Test acc. (%) | Training (s) | Steady images/s "
+            "| Step × fastest [95 %] |",
             "|---|---|--:|--:|--:|--:|",
         ]
-        for row in c.ranked:
-            ratio = row.fit_s / fastest if fastest and row.fit_s is not None else None
+        steps_only = get_profile(c.group.profile).steps
+        for i, (row, s) in enumerate(zip(c.ranked, c.speeds, strict=True)):
             out.append(
-                f"| {row.backend} | {short_label(row.variant)} | {accuracy_text(row)} "
-                f"| {training_text(row)} | {fmt(row.train_images_per_s, 0)} "
-                f"| {fmt(ratio, 2)} |"
+                f"| {row.backend} | {short_label(row.variant)}{row_marks(row)} "
+                f"| {'–' if steps_only else accuracy_text(row)} | {training_text(row)} "
+                f"| {fmt(row.train_images_per_s, 0)} | {speed_text(s) if i else '1.00'} |"
             )
         out += ["", " ".join(answer(c)), ""]
     out += [
-        "Ranked by training time (the whole `fit()`, median over runs); accuracy is the mean "
-        "over runs ± their standard deviation; a time marked ⇄ or ⚠ was measured on a "
-        "machine its run did not have alone. The tables below give every figure."
+        "Ranked by speed: the steady training step (every step after the warm-up), each "
+        "row's over the fastest row's, as the geometric mean of the ratios paired by round "
+        "with its 95 % interval where the runs were made in rounds (`run --rounds`); a row "
+        "is slower beyond noise only where the interval lies above 1. Each group is one "
+        "machine (its fingerprint's id): no ratio spans two machines. Accuracy is the mean "
+        f"over runs ± their standard deviation. {UNPAIRED_TEXT} The marks are those of the "
+        "tables below, which give every figure."
         + (
             " Published test accuracy of the model: "
             + ", ".join(f"{100 * a:.2f} %" for a in references)

@@ -20,6 +20,7 @@ from harness.report.text import (
     range_text,
     sci,
     short_label,
+    speed_text,
     unaccounted_text,
     yes_no,
 )
@@ -188,7 +189,7 @@ def reproducibility_sections(s: Summary, curve_plots: list[tuple[Group, Path]]) 
                 f"| {sci(d.weights_max_abs)} | {sci(d.predictions_max_abs)} |"
             )
     else:
-        out += ["No backend has two runs of the same cell (`--repeat 2` makes them)."]
+        out += ["No backend has two runs of the same cell (`--rounds 2` makes them)."]
     out += [""]
     out += ["### Across backends", ""]
     if s.agreement:
@@ -263,26 +264,27 @@ def anchor_sections(found: list[Anchor]) -> list[str]:
         "",
         "Each Keras 3 row beside its anchors, the same model from the same initial weights "
         "and batches: the backend's framework without Keras (native), and Keras 2 on "
-        "TensorFlow. Keras 3 / anchor: Keras 3's training time (the whole `fit()`, medians) "
-        "over the anchor's, above 1 where Keras 3 is slower; in brackets its range over "
-        "pairs of runs of the same seed. Same class: the share of test images both give "
-        "the same class, over seeds.",
+        "TensorFlow. Keras 3 / anchor: Keras 3's steady training step over the anchor's, "
+        "above 1 where Keras 3 is slower: the geometric mean of the ratios paired by round "
+        "with its 95 % interval, where the runs were made in rounds. Same class: the share "
+        "of test images both give the same class, over seeds.",
         "",
     ]
     for backend, members in by(found, lambda a: a.keras.backend).items():
         out += [
             f"### {backend}",
             "",
-            "| Comparison | Anchor | Pairs | Keras 3 training (s) | Anchor training (s) "
-            "| Keras 3 / anchor [min–max] | Keras 3 test acc. (%) | Anchor test acc. (%) "
+            "| Comparison | Anchor | Rounds | Keras 3 step (ms) | Anchor step (ms) "
+            "| Keras 3 / anchor [95 %] | Keras 3 test acc. (%) | Anchor test acc. (%) "
             "| Same class (%) |",
             "|---|---|--:|--:|--:|--:|--:|--:|--:|",
         ]
         for a in members:
-            spread = f" [{min(a.ratios):.2f}–{max(a.ratios):.2f}]" if a.ratios else ""
+            rounds = a.speed.interval.n if a.speed.interval else "–"
             out.append(
-                f"| {group_text(a.keras.variant.group)} | {a.anchor.backend} | {len(a.ratios)} "
-                f"| {fmt(a.keras.fit_s, 1)} | {fmt(a.anchor.fit_s, 1)} | {fmt(a.ratio, 2)}{spread} "
+                f"| {group_text(a.keras.variant.group)} | {a.anchor.backend} | {rounds} "
+                f"| {median_text(a.keras.figures['step_s'], 1, 1000)} "
+                f"| {median_text(a.anchor.figures['step_s'], 1, 1000)} | {speed_text(a.speed)} "
                 f"| {accuracy_text(a.keras)} | {accuracy_text(a.anchor)} "
                 f"| {_share_range(a.same_class)} |"
             )

@@ -4,7 +4,7 @@ can carry and what each means, and a comparison or variant in a few words."""
 from __future__ import annotations
 
 from harness.summary import speed, stats
-from harness.summary.comparisons import ALPHA
+from harness.summary.comparisons import ALPHA, Speed
 from harness.summary.grouping import Group, Row, Variant
 from harness.summary.stats import Spread
 
@@ -19,7 +19,41 @@ def group_text(g: Group) -> str:
         f"{g.profile}: {g.model} on {g.dataset} ({g.train_images:,} images, "
         f"{plural(g.epochs, 'epoch')}, batch {g.batch_size}), "
         f"{plural(g.threads, 'thread')}, "
-        f"init {g.init}" + (", deterministic" if g.deterministic else "")
+        f"init {g.init}" + (", deterministic" if g.deterministic else "") + f", machine {g.machine}"
+    )
+
+
+def speed_text(s: Speed) -> str:
+    """A speed ratio, with its 95 % interval where it comes from rounds."""
+    if s.ratio is None:
+        return "–"
+    if s.interval is None:
+        return f"{s.ratio:.2f}{UNPAIRED_MARK}"
+    return f"{s.ratio:.2f} [{s.interval.low:.2f}–{s.interval.high:.2f}]"
+
+
+def times_text(s: Speed) -> str:
+    """A speed ratio in prose: "1.52× [95 %: 1.48–1.56]"."""
+    if s.ratio is None:
+        return "an unknown multiple of"
+    text = f"{s.ratio:.2f}×"
+    return text + (f" [95 %: {s.interval.low:.2f}–{s.interval.high:.2f}]" if s.interval else "")
+
+
+def row_marks(row: Row) -> str:
+    """Every mark a row's figures carry in the detailed tables, for the tables that
+    show it in a line."""
+    return "".join(
+        mark
+        for mark, on in (
+            (NOISY_MARK, row.figures["step_s"] is not None and row.figures["step_s"].noisy),
+            (CODE_MARK, len(row.commits) > 1 or row.dirty_runs),
+            (DISTURBED_MARK, row.disturbed_runs),
+            (SHARED_MARK, row.shared_runs),
+            (NOT_CONVERGED_MARK, row.not_converged_runs),
+            (OUTLIER_MARK, row.outlying),
+        )
+        if on
     )
 
 
@@ -148,6 +182,11 @@ OUTLIER_MARK = " §"
 OUTLIER_TEXT = (
     f"{OUTLIER_MARK.strip()} outlying samples (a paused or starved process) were kept out of "
     "the medians; they are listed under Training."
+)
+UNPAIRED_MARK = " ∗"
+UNPAIRED_TEXT = (
+    f"{UNPAIRED_MARK.strip()} not from rounds: the ratio of the rows' median steps, without an "
+    "interval (`run --rounds 5` pairs the rows' runs round by round and gives one)."
 )
 SHARED_MARK = " ⇄"
 SHARED_TEXT = (

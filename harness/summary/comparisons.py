@@ -14,7 +14,7 @@ import numpy as np
 from harness.record import results
 from harness.record.results import ResultError, RunResult
 from harness.summary import agreement as agreements
-from harness.summary import stats
+from harness.summary import speed, stats
 from harness.summary.agreement import PredictionAgreement
 from harness.summary.grouping import Group, Row, by, group, system_of, variant
 from harness.summary.stats import TTest
@@ -218,26 +218,82 @@ def noise(runs: list[RunResult]) -> list[Noise]:
     return out
 
 
+def _round_of(r: RunResult) -> tuple[str | None, int, int] | None:
+    """Where a run stands in interleaved rounds: its invocation, round and seed (None for
+    a run made without rounds)."""
+    return None if r.spec.round is None else (r.invocation, r.spec.round, r.spec.seed)
+
+
+def paired_step_ratios(a: list[RunResult], b: list[RunResult]) -> list[float]:
+    """The steady step time of each run of `a` over that of the run of `b` in the same
+    round (same invocation, round and seed): one ratio per round both ran in."""
+    steps_b = {k: s for r in b if (k := _round_of(r)) and (s := speed.step_s(r))}
+    return [
+        s / steps_b[k]
+        for r in a
+        if (k := _round_of(r)) in steps_b and (s := speed.step_s(r)) is not None
+    ]
+
+
+@dataclass(frozen=True)
+class Speed:
+    """A row's speed against another's (the comparison's fastest, or an anchor's): its
+    steady step time over theirs. From interleaved rounds, the geometric mean of the
+    ratios paired by round with its 95 % interval; without two rounds, the ratio of the
+    rows' median steps alone (`interval` None)."""
+
+    ratio: float | None
+    interval: stats.RatioInterval | None
+
+    @property
+    def beyond_noise(self) -> bool:
+        return self.interval is not None and self.interval.excludes_one
+
+
+def speed_of(a: Row, b: Row) -> Speed:
+    interval = stats.ratio_interval(paired_step_ratios(a.members, b.members))
+    if interval is not None:
+        return Speed(interval.geomean, interval)
+    sa, sb = a.median("step_s"), b.median("step_s")
+    return Speed(sa / sb if sa and sb else None, None)
+
+
 @dataclass(frozen=True)
 class Comparison:
-    """One comparison group: its rows, fastest training first, and its agreement and
-    noise results."""
+    """One comparison group (on one machine): its rows, fastest first (by the steady
+    step, paired by round where runs were made in rounds), each row's speed against
+    the fastest, and the group's agreement and noise results."""
 
     group: Group
     ranked: list[Row]
+    speeds: list[Speed]  # of `ranked`, each against ranked[0]
     agreement: list[Agreement]
     noise: Noise | None
+
+
+def _ranked(members: list[Row]) -> tuple[list[Row], list[Speed]]:
+    """Rows by speed: the fastest median step first, then the others by their speed
+    against it (a row without steps last)."""
+    timed = sorted((r for r in members if r.median("step_s")), key=lambda r: r.median("step_s"))
+    untimed = [r for r in members if not r.median("step_s")]
+    if not timed:
+        return untimed, [Speed(None, None) for _ in untimed]
+    speeds = {id(r): speed_of(r, timed[0]) for r in timed}
+    timed.sort(key=lambda r: speeds[id(r)].ratio or 0.0)
+    ranked = timed + untimed
+    return ranked, [speeds.get(id(r), Speed(None, None)) for r in ranked]
 
 
 def comparisons(table: list[Row], pairs: list[Agreement], spread: list[Noise]) -> list[Comparison]:
     """`table` from `rows`, `pairs` from `agreement`, `spread` from `noise`."""
     out = []
     for key, members in sorted(by(table, lambda row: row.variant.group).items()):
-        ranked = sorted(members, key=lambda row: (row.fit_s is None, row.fit_s or 0.0))
+        ranked, speeds = _ranked(members)
         out.append(
             Comparison(
                 group=key,
                 ranked=ranked,
+                speeds=speeds,
                 agreement=[p for p in pairs if p.group == key],
                 noise=next((n for n in spread if n.group == key), None),
             )
@@ -249,35 +305,18 @@ def comparisons(table: list[Row], pairs: list[Agreement], spread: list[Noise]) -
 class Anchor:
     """Keras 3 on one backend against an anchor row of the same comparison: the same
     model without Keras in the backend's framework (kind "native"), or on another Keras
-    (kind: its backend, "keras2"). `ratios`: Keras 3's training time (the whole fit())
-    over the anchor's, run by run (the n-th run of a seed with the n-th of the same
-    seed); `same_class`: the agreement of their test predictions, one per seed."""
+    (kind: its backend, "keras2"). `speed`: Keras 3's steady step over the anchor's,
+    paired by round; `same_class`: the agreement of their test predictions, one per
+    seed."""
 
     keras: Row
     anchor: Row
-    ratios: list[float]
+    speed: Speed
     same_class: list[float]
 
     @property
     def kind(self) -> str:
         return "native" if self.anchor.variant.impl == "native" else self.anchor.backend
-
-    @property
-    def ratio(self) -> float | None:
-        """Of the rows' median training times."""
-        k, a = self.keras.fit_s, self.anchor.fit_s
-        return k / a if k and a else None
-
-
-def _paired_ratios(keras: list[RunResult], anchor: list[RunResult]) -> list[float]:
-    out = []
-    for seed, runs in by(keras, lambda r: r.spec.seed).items():
-        others = [r for r in anchor if r.spec.seed == seed]
-        for a, b in zip(runs, others, strict=False):
-            fa, fb = a.timings.fit_s, b.timings.fit_s
-            if fa and fb:
-                out.append(fa / fb)
-    return out
 
 
 def anchors(table: list[Row], pairs: list[Agreement]) -> list[Anchor]:
@@ -299,5 +338,5 @@ def anchors(table: list[Row], pairs: list[Agreement]) -> list[Anchor]:
                 for p in pairs
                 if p.group == key and set(p.backends) == {base.backend, row.backend}
             ]
-            out.append(Anchor(base, row, _paired_ratios(base.members, row.members), agree))
+            out.append(Anchor(base, row, speed_of(base, row), agree))
     return out

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
+import hashlib
+import json
 import statistics
 import time
 from collections.abc import Callable, Iterable
@@ -21,10 +23,12 @@ from harness.summary.stats import Spread
 
 @dataclass(frozen=True, order=True)
 class Group:
-    """A comparison group: the runs that can be compared across backends. How a backend
-    computes (data format, jit_compile) is left out: it changes how, not what, and the
-    tuned profile sets it per backend (torch channels_first)."""
+    """A comparison group: the runs that can be compared across backends, on one machine
+    (a speed ratio exists only between runs of one machine). How a backend computes (data
+    format, jit_compile) is left out: it changes how, not what, and the tuned profile
+    sets it per backend (torch channels_first)."""
 
+    machine: str  # the fingerprint's machine id
     model: str
     dataset: str
     profile: str
@@ -76,6 +80,7 @@ def variant(r: RunResult) -> Variant:
         backend=system_of(r),
         impl=spec.impl,
         group=Group(
+            machine=machine_of(r),
             model=spec.model,
             dataset=spec.dataset,
             profile=spec.profile,
@@ -89,6 +94,19 @@ def variant(r: RunResult) -> Variant:
         data_format=recipe.data_format,
         jit_compile=recipe.jit_compile,
     )
+
+
+def machine_of(r: RunResult) -> str:
+    """The run's machine id; for a record made before machines had fingerprints, "env-"
+    and a digest of what its environment says of the machine (CPU model and count,
+    platform with the kernel's build; not the host, which older records lack), which
+    tells the machines of this project's older records apart as far as they can be."""
+    fingerprint = r.machine.fingerprint
+    if fingerprint:
+        return fingerprint.machine_id
+    env = r.environment
+    said = json.dumps([env.cpu_model, env.cpus_total, env.platform])
+    return "env-" + hashlib.sha256(said.encode()).hexdigest()[:8]
 
 
 def group(r: RunResult) -> Group:

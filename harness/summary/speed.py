@@ -67,6 +67,12 @@ def steady_steps(r: RunResult) -> list[float]:
     return out
 
 
+def step_s(r: RunResult) -> float | None:
+    """The run's speed: its median steady step, outliers apart (None without steps)."""
+    kept, _ = split_outliers(steady_steps(r))
+    return statistics.median(kept) if kept else None
+
+
 def steady_epochs(r: RunResult) -> list[float]:
     """Every epoch but the first, which carries the warm-up."""
     return r.timings.epochs_s[1:]

@@ -49,6 +49,45 @@ def t_two_sided_p(t: float, df: float) -> float:
     return betainc(df / 2.0, 0.5, df / (df + t * t))
 
 
+def t_quantile(confidence: float, df: float) -> float:
+    """The t such that P(|T| <= t) = `confidence` for Student's t with `df` degrees of
+    freedom (bisection on `t_two_sided_p`, to 1e-10)."""
+    lo, hi = 0.0, 1.0
+    while t_two_sided_p(hi, df) > 1 - confidence:
+        hi *= 2
+    while hi - lo > 1e-10:
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if t_two_sided_p(mid, df) > 1 - confidence else (lo, mid)
+    return (lo + hi) / 2
+
+
+@dataclass(frozen=True)
+class RatioInterval:
+    """Paired ratios (A/B, one per round) summarised: their geometric mean and its
+    confidence interval, a t-interval on the ratios' logarithms."""
+
+    n: int
+    geomean: float
+    low: float
+    high: float
+
+    @property
+    def excludes_one(self) -> bool:
+        """Whether A and B differ beyond the rounds' noise."""
+        return self.low > 1 or self.high < 1
+
+
+def ratio_interval(ratios: list[float], confidence: float = 0.95) -> RatioInterval | None:
+    """The geometric mean of `ratios` with its `confidence` interval; None with fewer
+    than two ratios, which give no spread to judge them by."""
+    if len(ratios) < 2:
+        return None
+    logs = [math.log(r) for r in ratios]
+    mean, n = statistics.mean(logs), len(logs)
+    half = t_quantile(confidence, n - 1) * statistics.stdev(logs) / math.sqrt(n)
+    return RatioInterval(n, math.exp(mean), math.exp(mean - half), math.exp(mean + half))
+
+
 @dataclass(frozen=True)
 class TTest:
     kind: str  # "paired" or "welch"

@@ -73,6 +73,8 @@ def start(spec: RunSpec, dropout: bool = True) -> Session:
         loaded = dataset.load(spec.data_dir)
         available = len(loaded.train.y)
         train_images = spec.train_images or available
+        if spec.steps:
+            train_images = spec.steps * batch_size
         if train_images > available:
             raise ConfigError(
                 f"train_images must be <= {available} (the {dataset.name} training set), "
