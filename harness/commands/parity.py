@@ -19,7 +19,7 @@ import numpy as np
 from harness import native, plugins
 from harness.backends import resolve
 from harness.commands import options
-from harness.config import ConfigError, RunSpec, system
+from harness.config import ConfigError, Impl, Init, RunSpec, system
 from harness.launch import process
 from harness.record import provenance, results
 from harness.report import tables
@@ -71,15 +71,15 @@ def probe_specs(args: argparse.Namespace) -> dict[str, tuple[RunSpec, str | None
     named = {b.name for b in backends}
     anchored = [b.anchor_of for b in backends if b.anchor_of and args.anchors]
     backends += [resolve(name) for name in anchored if name not in {b.name for b in backends}]
-    args.init, args.profile, args.seeds = "harness", "seed", [args.seed]
+    args.init, args.profile, args.seeds = Init.HARNESS, "seed", [args.seed]
     specs = {}
     for spec, b in zip(options.specs(args, backends), backends, strict=True):
         specs[spec.backend] = (spec, b.anchor_of if args.anchors else None)
     natives = set(plugins.names("native")) if args.anchors else set()
     for spec, _ in list(specs.values()):
         if spec.backend in named and native.entry_name(spec.model, spec.backend) in natives:
-            label = system(spec.backend, "native")
-            specs[label] = (dataclasses.replace(spec, impl="native"), spec.backend)
+            label = system(spec.backend, Impl.NATIVE)
+            specs[label] = (dataclasses.replace(spec, impl=Impl.NATIVE), spec.backend)
     if len(specs) < 2:
         raise ConfigError(
             "parity compares two or more: name two backends with --backend, or one with a "

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.config import Impl
 from harness.record import results
 from harness.record.results import ResultError, RunResult
 from harness.summary import agreement as agreements
@@ -260,7 +261,7 @@ class Anchor:
 
     @property
     def kind(self) -> str:
-        return "native" if self.anchor.variant.impl == "native" else self.anchor.backend
+        return Impl.NATIVE if self.anchor.variant.impl == Impl.NATIVE else self.anchor.backend
 
     @property
     def ratio(self) -> float | None:

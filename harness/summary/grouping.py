@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from harness.config import RunSpec, system
+from harness.config import Impl, Init, RunSpec, system
 from harness.record import schema
 from harness.record.results import RunResult
 from harness.summary import speed, stats
@@ -28,7 +28,7 @@ class Group:
     model: str
     dataset: str
     profile: str
-    init: str
+    init: Init
     deterministic: bool
     threads: int
     epochs: int
@@ -42,7 +42,7 @@ class Variant:
     the system the run measured (`system_of`): "torch", "torch native", "keras2"."""
 
     backend: str
-    impl: str
+    impl: Impl
     group: Group
     data_format: str
     jit_compile: bool

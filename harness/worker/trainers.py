@@ -24,7 +24,7 @@ import numpy as np
 
 from harness import native
 from harness.backends.base import Backend, Tuning
-from harness.config import ConfigError, RunSpec
+from harness.config import ConfigError, Impl, Init, RunSpec
 from harness.record import schema
 from harness.worker import modelinfo, starting_points, timing
 from harness.worker.stopping import STOP
@@ -146,7 +146,7 @@ class Trainer(ABC):
 
     def set_starting_point(self) -> None:
         """With init "harness", overwrite the library's draw with the backend-independent one."""
-        if self.spec.init == "harness":
+        if self.spec.init == Init.HARNESS:
             plan = self.weight_plan()
             self.model.set_weights(starting_points.initial_weights(plan, self.spec.seed))
 
@@ -259,7 +259,7 @@ class KerasTrainer(Trainer):
         # Keras's progress bar on a terminal, one line per epoch in a log, nothing if quiet.
         verbose = 0 if quiet else 1 if sys.stdout.isatty() else 2
         common = {"epochs": epochs, "verbose": verbose, "callbacks": [EpochClock()]}
-        if self.spec.init == "keras":
+        if self.spec.init == Init.KERAS:
             history = self.model.fit(x, y, batch_size=batch_size, **common)
             return history.history, clocks, None
         plan = starting_points.batch_plan(self.spec.seed, epochs, len(x), batch_size)
@@ -405,7 +405,7 @@ class NativeTrainer(Trainer):
         return found
 
 
-TRAINERS: dict[str, type[Trainer]] = {"keras": KerasTrainer, "native": NativeTrainer}
+TRAINERS: dict[Impl, type[Trainer]] = {Impl.KERAS: KerasTrainer, Impl.NATIVE: NativeTrainer}
 
 
 def trainer_for(spec: RunSpec, backend: Backend, tuning: Tuning | None) -> Trainer:
