@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
+from typing import NewType, TypeVar
 
 DATA_FORMATS = ("channels_last", "channels_first")
 # numpy's and Keras's global seeds are 32-bit.
@@ -37,10 +37,16 @@ class Impl(StrEnum):
     NATIVE = "native"
 
 
-def system(backend: str, impl: Impl) -> str:
-    """What a run measured, in a word or two: its backend, and "native" after it when
-    it ran the framework without Keras ("torch native")."""
-    return backend if impl == Impl.KERAS else f"{backend} {impl}"
+# What a run measured, in a word or two, the label of its row in every table and of its
+# probe in parity: its backend plugin's name, and "native" after it when it ran the
+# framework without Keras ("torch", "torch native", "keras2"). Not the KERAS_BACKEND
+# value: the keras2 row runs Keras with KERAS_BACKEND=tensorflow. Made by `system` alone.
+System = NewType("System", str)
+
+
+def system(backend: str, impl: Impl) -> System:
+    """The label of what a run of `backend` and `impl` measured."""
+    return System(backend if impl == Impl.KERAS else f"{backend} {impl}")
 
 
 class ConfigError(ValueError):
