@@ -12,24 +12,41 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
+from typing import NewType, TypeVar
 
 DATA_FORMATS = ("channels_last", "channels_first")
 # numpy's and Keras's global seeds are 32-bit.
 MAX_SEED = 2**32 - 1
-# "harness": initial weights and batch order drawn with numpy, identical on every backend;
-# "keras": each backend's own initializers and shuffling (different per backend).
-INIT_MODES = ("harness", "keras")
-# "keras": the model plugin, built and trained by Keras; "native": the same model written
-# in the backend's framework alone (its plugin under keras_harness.natives), an anchor row
-# that says how much of a backend's time is Keras's.
-IMPLS = ("keras", "native")
 
 
-def system(backend: str, impl: str) -> str:
-    """What a run measured, in a word or two: its backend, and "native" after it when
-    it ran the framework without Keras ("torch native")."""
-    return backend if impl == "keras" else f"{backend} {impl}"
+class Init(StrEnum):
+    """Where a run's initial weights and batch order come from."""
+
+    HARNESS = "harness"  # drawn with numpy, identical on every backend
+    KERAS = "keras"  # each backend's own initializers and shuffling (different per backend)
+
+
+class Impl(StrEnum):
+    """What trains the model: Keras (the model plugin), or the same model written in the
+    backend's framework alone (its plugin under keras_harness.natives), an anchor row
+    that says how much of a backend's time is Keras's."""
+
+    KERAS = "keras"
+    NATIVE = "native"
+
+
+# What a run measured, in a word or two, the label of its row in every table and of its
+# probe in parity: its backend plugin's name, and "native" after it when it ran the
+# framework without Keras ("torch", "torch native", "keras2"). Not the KERAS_BACKEND
+# value: the keras2 row runs Keras with KERAS_BACKEND=tensorflow. Made by `system` alone.
+System = NewType("System", str)
+
+
+def system(backend: str, impl: Impl) -> System:
+    """The label of what a run of `backend` and `impl` measured."""
+    return System(backend if impl == Impl.KERAS else f"{backend} {impl}")
 
 
 class ConfigError(ValueError):
@@ -39,6 +56,16 @@ class ConfigError(ValueError):
 def available_cpus() -> list[int]:
     """The CPUs this process may run on (honours taskset/cgroup affinity)."""
     return sorted(os.sched_getaffinity(0))
+
+
+Choice = TypeVar("Choice", bound=StrEnum)
+
+
+def _member(kind: type[Choice], name: str, value: object) -> Choice:
+    try:
+        return kind(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be one of {', '.join(kind)}, got {value!r}") from None
 
 
 def _check_positive(name: str, value: int | None) -> None:
@@ -117,9 +144,9 @@ class RunSpec:
     data_format: str | None = None
     data_dir: str | None = None
     learning_rate: float | None = None
-    init: str = "harness"
+    init: Init = Init.HARNESS
     deterministic: bool = False
-    impl: str = "keras"
+    impl: Impl = Impl.KERAS
     steps: int | None = None  # one epoch of steps x batch images (the speed profile)
     # Its round in an invocation of interleaved rounds (`run --rounds`), from 1; None in
     # records made before rounds.
@@ -157,16 +184,15 @@ class RunSpec:
             raise ConfigError(
                 f"learning_rate must be a finite number > 0, got {self.learning_rate!r}"
             )
-        if self.init not in INIT_MODES:
-            raise ConfigError(f"init must be one of {', '.join(INIT_MODES)}, got {self.init!r}")
-        if self.impl not in IMPLS:
-            raise ConfigError(f"impl must be one of {', '.join(IMPLS)}, got {self.impl!r}")
-        if self.impl == "native" and self.init != "harness":
+        # Frozen: the names read from JSON or the command line become their members here.
+        object.__setattr__(self, "init", _member(Init, "init", self.init))
+        object.__setattr__(self, "impl", _member(Impl, "impl", self.impl))
+        if self.impl == Impl.NATIVE and self.init != Init.HARNESS:
             raise ConfigError(
                 "impl native starts from the harness's initial weights and batch order only: "
-                f"init must be harness, got {self.init!r}"
+                f"init must be harness, got {self.init.value!r}"
             )
-        if self.impl == "native" and self.tuned:
+        if self.impl == Impl.NATIVE and self.tuned:
             raise ConfigError(
                 f"impl native runs the framework's plain code; profile {self.profile!r} tunes "
                 "Keras's: use the seed or quick profile"

@@ -170,37 +170,29 @@ def test_a_worker_dies_with_its_killed_parent_and_writes_nothing(backend, tmp_pa
 def test_a_run_asked_to_stop_takes_no_more_training_steps(backend, impl, monkeypatch):
     """Even when the signal's own exception was swallowed where it landed (JAX's
     tracing has bare excepts), the run asks again before each step and stops there."""
-    from harness import native
     from harness.config import RunSpec
     from harness.datasets.base import prepare
     from harness.datasets.synthetic import Synthetic
-    from harness.worker import main as worker
-    from harness.worker import starting_points, timing, training
+    from harness.worker import starting_points, trainers
     from harness.worker.stopping import STOP, Stopped
     from models import mnist_cnn
 
     spec = RunSpec(backend=backend.name, dataset="synthetic", threads=1, epochs=1, impl=impl)
-    implementation = native.load(spec.model, backend.name) if impl == "native" else None
-    keras = None if implementation else backend.keras()
-    data_format = implementation.data_format if implementation else "channels_last"
+    trainer = trainers.trainer_for(spec, backend, None)
+    trainer.load()
+    data_format = trainer.choose_data_format()
     loaded = Synthetic().load().train
     x, y = prepare(loaded, data_format, 10, one_hot=True)
     x, y = x[:200], y[:200]
     recipe = seed_recipe(data_format, images=200, batch_size=100)
-    model = (
-        implementation(x.shape[1:], 10, 1, True)
-        if implementation
-        else mnist_cnn.build(x.shape[1:], 10)
-    )
-    sections = timing.Sections()
-    s = training.Session(spec, backend, keras, {}, sections, None, recipe, x, y, x, y, model)
-    worker.set_starting_point(s)
-    worker.compile_model(s)
-    before = starting_points.digest(model.get_weights())
+    trainer.build(mnist_cnn, x.shape[1:], 10, dropout=True)
+    trainer.set_starting_point()
+    trainer.compile(recipe)
+    before = starting_points.digest(trainer.get_weights())
     monkeypatch.setattr(STOP, "signum", signal.SIGTERM)  # asked, its exception lost
     with pytest.raises(Stopped):
-        training.fit(s, quiet=True)
-    assert starting_points.digest(model.get_weights()) == before
+        trainer.fit(x, y, recipe.epochs, recipe.batch_size, quiet=True)
+    assert starting_points.digest(trainer.get_weights()) == before
 
 
 def test_two_runs_at_once_and_reports_meanwhile_are_all_complete(backend, tmp_path):

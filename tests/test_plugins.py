@@ -81,7 +81,7 @@ def test_listing_and_resolving_import_no_framework():
     code = (
         "import sys; from harness import cli; cli.main(['list']);"
         "loaded = {'keras', 'tensorflow', 'jax', 'torch', 'harness.worker.main',"
-        " 'harness.worker.training'}"
+        " 'harness.worker.trainers'}"
         " & set(sys.modules);"
         "sys.exit(f'imported {loaded}' if loaded else 0)"
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 from harness import native, plugins
 from harness.backends import resolve
 from harness.backends.base import Backend
-from harness.config import DATA_FORMATS, MAX_SEED, ConfigError, RunSpec, check_keras_json
+from harness.config import DATA_FORMATS, MAX_SEED, ConfigError, Impl, RunSpec, check_keras_json
 
 # RunSpec fields that command-line options set directly.
 SPEC_OPTIONS = (
@@ -107,7 +107,7 @@ def backends(args: argparse.Namespace) -> list[Backend]:
     plugins.check_name("dataset", args.dataset)
     if not named:
         raise ConfigError("--backend names no backend")
-    if getattr(args, "impl", None) == "native":
+    if getattr(args, "impl", None) == Impl.NATIVE:
         for b in named:
             native.check(args.model, b.name)
     check_keras_json()

@@ -19,7 +19,7 @@ import numpy as np
 from harness import native, plugins
 from harness.backends import resolve
 from harness.commands import options
-from harness.config import ConfigError, RunSpec, system
+from harness.config import ConfigError, Impl, Init, RunSpec, System, system
 from harness.launch import process
 from harness.record import provenance, results
 from harness.report import tables
@@ -30,7 +30,7 @@ class ProbeFailed(RuntimeError):
     """A probe's worker failed; the message says where and why."""
 
 
-def measure(specs: dict[str, tuple[RunSpec, str | None]], steps: int) -> dict:
+def measure(specs: dict[System, tuple[RunSpec, System | None]], steps: int) -> dict:
     """The parity record of `specs` (probe label -> its spec, and the label of the Keras 3
     probe it anchors, or None), each probed for `steps` training steps."""
     probes = {}
@@ -62,7 +62,7 @@ def measure(specs: dict[str, tuple[RunSpec, str | None]], steps: int) -> dict:
     }
 
 
-def probe_specs(args: argparse.Namespace) -> dict[str, tuple[RunSpec, str | None]]:
+def probe_specs(args: argparse.Namespace) -> dict[System, tuple[RunSpec, System | None]]:
     """Probe label -> (its spec, the label of the Keras 3 probe it anchors, or None).
     The named backends run on Keras 3, each named one with a native implementation of
     the model natively too, and a Keras 2 backend beside Keras 3 on TensorFlow (added
@@ -71,15 +71,16 @@ def probe_specs(args: argparse.Namespace) -> dict[str, tuple[RunSpec, str | None
     named = {b.name for b in backends}
     anchored = [b.anchor_of for b in backends if b.anchor_of and args.anchors]
     backends += [resolve(name) for name in anchored if name not in {b.name for b in backends}]
-    args.init, args.profile, args.seeds = "harness", "seed", [args.seed]
-    specs = {}
+    args.init, args.profile, args.seeds = Init.HARNESS, "seed", [args.seed]
+    specs: dict[System, tuple[RunSpec, System | None]] = {}
     for spec, b in zip(options.specs(args, backends), backends, strict=True):
-        specs[spec.backend] = (spec, b.anchor_of if args.anchors else None)
+        anchor_of = system(b.anchor_of, Impl.KERAS) if b.anchor_of and args.anchors else None
+        specs[system(spec.backend, spec.impl)] = (spec, anchor_of)
     natives = set(plugins.names("native")) if args.anchors else set()
-    for spec, _ in list(specs.values()):
+    for label, (spec, _) in list(specs.items()):
         if spec.backend in named and native.entry_name(spec.model, spec.backend) in natives:
-            label = system(spec.backend, "native")
-            specs[label] = (dataclasses.replace(spec, impl="native"), spec.backend)
+            twin = dataclasses.replace(spec, impl=Impl.NATIVE)
+            specs[system(twin.backend, twin.impl)] = (twin, label)
     if len(specs) < 2:
         raise ConfigError(
             "parity compares two or more: name two backends with --backend, or one with a "

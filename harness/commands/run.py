@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from harness.commands import options
-from harness.config import IMPLS, INIT_MODES, PROFILES, ConfigError, RunSpec, system
+from harness.config import PROFILES, ConfigError, Impl, Init, RunSpec, system
 from harness.launch import executors, process
 from harness.record import results
 from harness.report import render, text
@@ -205,7 +205,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--learning-rate", type=options.positive_float, help="override the recipe's")
     p.add_argument(
         "--init",
-        choices=INIT_MODES,
+        choices=[i.value for i in Init],
         help="harness (default): the same initial weights and batch order on every backend; "
         "keras: each backend's own initialisation and shuffling",
     )
@@ -217,7 +217,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--impl",
-        choices=IMPLS,
+        choices=[i.value for i in Impl],
         help="keras (default): the model on Keras; native: the same model in the backend's "
         "framework alone (an anchor row, where the model has one)",
     )

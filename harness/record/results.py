@@ -21,7 +21,7 @@ from typing import IO
 
 import numpy as np
 
-from harness.config import RunSpec
+from harness.config import Impl, Init, RunSpec
 from harness.record import schema
 
 SCHEMA_VERSION = 6
@@ -93,7 +93,7 @@ def _upgrade_from_1(data: dict) -> dict:
     """Version 1 had Keras's own initialisation only, no digests and no saved arrays."""
     spec = data.get("spec")
     if isinstance(spec, dict):
-        spec = {**spec, "init": "keras", "deterministic": False}
+        spec = {**spec, "init": Init.KERAS, "deterministic": False}
     none = dict.fromkeys(schema.DIGESTS)
     return {
         **data,
@@ -146,7 +146,7 @@ def _upgrade_from_5(data: dict) -> dict:
         settings = environment.get("threads")
         environment = {k: v for k, v in environment.items() if k != "threads"}
     if isinstance(spec, dict):
-        spec = {"impl": "keras", **spec}
+        spec = {"impl": Impl.KERAS, **spec}
     return {
         **data,
         "spec": spec,

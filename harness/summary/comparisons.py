@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.config import Impl, System, system
 from harness.record import results
 from harness.record.results import ResultError, RunResult
 from harness.summary import agreement as agreements
@@ -23,9 +24,9 @@ from harness.summary.stats import TTest
 ALPHA = 0.05
 
 
-def first_per_seed(runs: list[RunResult]) -> dict[str, dict[int, RunResult]]:
+def first_per_seed(runs: list[RunResult]) -> dict[System, dict[int, RunResult]]:
     """backend -> seed -> the earliest run, for one comparison group."""
-    out: dict[str, dict[int, RunResult]] = {}
+    out: dict[System, dict[int, RunResult]] = {}
     for r in runs:
         out.setdefault(system_of(r), {}).setdefault(r.spec.seed, r)
     return out
@@ -38,7 +39,7 @@ class StartingPoint:
 
     group: Group
     seed: int
-    digests: dict[str, tuple[str, str | None]]  # backend -> (weights, batch order)
+    digests: dict[System, tuple[str, str | None]]  # backend -> (weights, batch order)
 
     @property
     def identical(self) -> bool:
@@ -64,7 +65,7 @@ def starting_points(runs: list[RunResult]) -> list[StartingPoint]:
 class Repeat:
     """Two or more runs of one backend, variant and seed: are they identical?"""
 
-    backend: str
+    backend: System
     group: Group
     seed: int
     runs: int
@@ -119,7 +120,7 @@ class Agreement:
 
     group: Group
     seed: int
-    backends: tuple[str, str]
+    backends: tuple[System, System]
     predictions: PredictionAgreement
     accuracy_diff: float  # the first's test accuracy less the second's
 
@@ -129,7 +130,7 @@ def agreement(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> 
     for key, members in sorted(by(runs, group).items()):
         per_backend = first_per_seed(members)
         names = sorted(per_backend)
-        predictions: dict[tuple[str, int], np.ndarray | None] = {}
+        predictions: dict[tuple[System, int], np.ndarray | None] = {}
         for b in names:
             for seed, r in per_backend[b].items():
                 try:
@@ -168,7 +169,7 @@ class SeedSpread:
 
 @dataclass(frozen=True)
 class PairTest:
-    backends: tuple[str, str]
+    backends: tuple[System, System]
     test: TTest
 
 
@@ -179,7 +180,7 @@ class Noise:
     difference (paired by seed where the seeds match)."""
 
     group: Group
-    backends: dict[str, SeedSpread]
+    backends: dict[System, SeedSpread]
     tests: list[PairTest]
 
 
@@ -316,7 +317,7 @@ class Anchor:
 
     @property
     def kind(self) -> str:
-        return "native" if self.anchor.variant.impl == "native" else self.anchor.backend
+        return Impl.NATIVE if self.anchor.variant.impl == Impl.NATIVE else self.anchor.backend
 
 
 def anchors(table: list[Row], pairs: list[Agreement]) -> list[Anchor]:
@@ -325,12 +326,13 @@ def anchors(table: list[Row], pairs: list[Agreement]) -> list[Anchor]:
     group, with `pairs` (`agreement`) for their predictions."""
     out = []
     for key, members in sorted(by(table, lambda row: row.variant.group).items()):
-        keras_rows: dict[str, Row] = {}
+        keras_rows: dict[System, Row] = {}
         for row in members:
             if row.members[0].recipe.anchor_of is None:
                 keras_rows.setdefault(row.backend, row)
         for row in members:
-            base = keras_rows.get(row.members[0].recipe.anchor_of or "")
+            anchored = row.members[0].recipe.anchor_of
+            base = keras_rows.get(system(anchored, Impl.KERAS)) if anchored else None
             if base is None:
                 continue
             agree = [

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from harness.config import RunSpec, system
+from harness.config import Impl, Init, RunSpec, System, system
 from harness.record import schema
 from harness.record.results import RunResult
 from harness.summary import speed, stats
@@ -32,7 +32,7 @@ class Group:
     model: str
     dataset: str
     profile: str
-    init: str
+    init: Init
     deterministic: bool
     threads: int
     epochs: int
@@ -45,8 +45,8 @@ class Variant:
     """Everything that shapes a run but its seed: one row of the main table. `backend` is
     the system the run measured (`system_of`): "torch", "torch native", "keras2"."""
 
-    backend: str
-    impl: str
+    backend: System
+    impl: Impl
     group: Group
     data_format: str
     jit_compile: bool
@@ -68,7 +68,7 @@ VARIANT_FIELDS = (
 )  # fmt: skip
 
 
-def system_of(r: RunResult) -> str:
+def system_of(r: RunResult) -> System:
     """The system a run measured: its backend, and "native" after it for a run of the
     framework without Keras; comparisons, rows and pairs are keyed by it."""
     return system(r.spec.backend, r.spec.impl)
@@ -289,7 +289,7 @@ class Row:
     figures: dict[str, Spread | None]
 
     @property
-    def backend(self) -> str:
+    def backend(self) -> System:
         return self.variant.backend
 
     @property

@@ -3,44 +3,63 @@
     python -m harness.worker --spec '<RunSpec as JSON>' --out results/runs/<run_id>.json
     python -m harness.worker --spec '<RunSpec as JSON>' --out probe.npz --parity STEPS
 
-The parent (`harness.launcher`) sets KERAS_BACKEND, the thread variables and the CPUs
+The parent (`harness.launch`) sets KERAS_BACKEND, the thread variables and the CPUs
 before this interpreter starts; keras is imported here and nowhere in the parent.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
-import importlib.metadata
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from harness import native, plugins
+from harness import plugins
 from harness.backends import resolve
+from harness.backends.base import Backend, Tuning
 from harness.config import ConfigError, RunSpec
-from harness.datasets.base import DatasetError, Split, prepare
+from harness.datasets.base import Dataset, DatasetError, Split, prepare
 from harness.record import results, schema
 from harness.worker import environment, machine, modelinfo, starting_points, timing
 from harness.worker.handover import pinned_cpus
 from harness.worker.stopping import STOP, Stopped, die_with_parent, exit_now
-from harness.worker.training import (
-    Session,
-    TrainingDiverged,
-    evaluate,
-    fit,
-    predict,
-    prediction_latency,
-)
+from harness.worker.trainers import Trainer, TrainingDiverged, trainer_for
+
+
+@dataclass(frozen=True)
+class Data:
+    """A run's images and labels, prepared in the layout its trainer takes."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: int
+    data_format: str
+    source: str  # the file it was read from, by name
+
+
+@dataclass(frozen=True)
+class Session:
+    """Everything a run sets up before it trains."""
+
+    spec: RunSpec
+    backend: Backend
+    trainer: Trainer
+    backend_settings: dict
+    sections: timing.Sections
+    recipe: schema.Recipe  # as resolved; what only the model as it ran knows comes later
+    data: Data
 
 
 def start(spec: RunSpec, dropout: bool = True) -> Session:
-    """Pin CPUs, import keras (or the native implementation), load and prepare the data,
-    build the model (uncompiled; without dropout if `dropout` is False)."""
+    """Pin CPUs, import the trainer's library, load and prepare the data, build the model
+    (uncompiled; without dropout if `dropout` is False)."""
     # Its clock starts with the process: the interpreter's start-up and the harness's
     # own imports are its first phase.
     sections = timing.Sections()
@@ -48,151 +67,77 @@ def start(spec: RunSpec, dropout: bool = True) -> Session:
     os.sched_setaffinity(0, pinned_cpus(spec.threads))
     backend = resolve(spec.backend)
     tuning = backend.tuning if spec.tuned else None
+    trainer = trainer_for(spec, backend, tuning)
     with sections("import_s"):
         settings = backend.configure(spec.threads, spec.deterministic, spec.tuned)
-        if spec.impl == "native":
-            keras, implementation = None, native.load(spec.model, backend.name)
-        else:
-            keras, implementation = backend.keras(), None
-    if keras is not None and keras.backend.backend() != backend.keras_backend:
-        raise RuntimeError(
-            f"keras loaded the {keras.backend.backend()!r} backend, not "
-            f"{backend.keras_backend!r}: start the worker through `python -m harness run`, "
-            "which sets KERAS_BACKEND"
-        )
-    model_plugin = plugins.load("model", spec.model)
-    defaults = model_plugin.DEFAULTS
+        trainer.load()
+    model = plugins.load("model", spec.model)
+    defaults = model.DEFAULTS
     batch_size = spec.batch_size or defaults["batch_size"]
+    dataset = plugins.load("dataset", spec.dataset)()
+    with sections("data_load_s"):
+        one_hot = defaults["loss"] == "categorical_crossentropy"
+        data = load_data(spec, dataset, trainer, batch_size, one_hot)
+    recipe = resolve_recipe(spec, defaults, batch_size, data, tuning, trainer.anchor_of)
+    with sections("build_s"):
+        trainer.build(model, data.x_train.shape[1:], data.classes, dropout)
+    return Session(spec, backend, trainer, settings, sections, recipe, data)
+
+
+def resolve_recipe(
+    spec: RunSpec,
+    defaults: dict,
+    batch_size: int,
+    data: Data,
+    tuning: Tuning | None,
+    anchor_of: str | None,
+) -> schema.Recipe:
+    """The model's recipe (its DEFAULTS) with the spec's overrides, for `data`."""
     optimizer = defaults["optimizer"]
     if spec.learning_rate:
         config = {**optimizer["config"], "learning_rate": spec.learning_rate}
         optimizer = {**optimizer, "config": config}
-
-    dataset = plugins.load("dataset", spec.dataset)()
-    with sections("data_load_s"):
-        loaded = dataset.load(spec.data_dir)
-        available = len(loaded.train.y)
-        train_images = spec.train_images or available
-        if spec.steps:
-            train_images = spec.steps * batch_size
-        if train_images > available:
-            raise ConfigError(
-                f"train_images must be <= {available} (the {dataset.name} training set), "
-                f"got {train_images}"
-            )
-        data_format = spec.data_format or (tuning and tuning.data_format)
-        if implementation is not None:
-            if data_format not in (None, implementation.data_format):
-                raise ConfigError(
-                    f"the native {spec.model} on {backend.name} takes "
-                    f"{implementation.data_format} images, got data_format {data_format}"
-                )
-            data_format = implementation.data_format
-        else:
-            # keras.backend's, not keras.config's: Keras 2 has the same functions there.
-            if data_format:
-                keras.backend.set_image_data_format(data_format)
-            data_format = keras.backend.image_data_format()
-        one_hot = defaults["loss"] == "categorical_crossentropy"
-        if batch_size > train_images:
-            raise ConfigError(
-                f"batch_size must be <= {train_images} (the training images used), got {batch_size}"
-            )
-        train = Split(loaded.train.x[:train_images], loaded.train.y[:train_images])
-        x_train, y_train = prepare(train, data_format, dataset.num_classes, one_hot)
-        x_test, y_test = prepare(loaded.test, data_format, dataset.num_classes, one_hot)
-    recipe = schema.Recipe(
+    return schema.Recipe(
         epochs=spec.epochs or defaults["epochs"],
         batch_size=batch_size,
-        train_images=train_images,
-        test_images=len(y_test),
-        classes=dataset.num_classes,
+        train_images=len(data.y_train),
+        test_images=len(data.y_test),
+        classes=data.classes,
         optimizer=optimizer,
         loss=defaults["loss"],
-        data_format=data_format,
+        data_format=data.data_format,
         dataset=defaults.get("dataset"),
-        data_source=loaded.origin,
+        data_source=data.source,
         tuning=tuning.to_dict() if tuning else None,
         reference_accuracy=defaults.get("reference_accuracy"),
-        # The Keras 3 backend whose row this run's anchors (explains), if it is an anchor.
-        anchor_of=backend.name if implementation else backend.anchor_of,
-    )
-    session = Session(
-        spec, backend, keras, settings, sections, tuning, recipe, x_train, y_train, x_test, y_test
-    )
-    with sections("build_s"):
-        if implementation is not None:
-            session.model = implementation(
-                x_train.shape[1:], dataset.num_classes, spec.seed, dropout
-            )
-        else:
-            keras.utils.set_random_seed(spec.seed)
-            session.model = model_plugin.build(x_train.shape[1:], dataset.num_classes)
-            if not dropout:
-                disable_dropout(session)
-    return session
-
-
-def set_starting_point(s: Session) -> None:
-    """With init "harness", overwrite Keras's draw with the backend-independent one."""
-    if s.spec.init == "harness":
-        plan = modelinfo.weight_plan(s.keras, s.model) if s.keras else s.model.weight_plan()
-        s.model.set_weights(starting_points.initial_weights(plan, s.spec.seed))
-
-
-def disable_dropout(s: Session) -> None:
-    for layer in modelinfo.all_layers(s.model):
-        if isinstance(layer, s.keras.layers.Dropout):
-            layer.rate = 0.0
-
-
-def compile_model(s: Session) -> None:
-    if s.keras is None:
-        s.model.compile(s.recipe)
-        return
-    jit_compile = s.tuning.jit_compile if s.tuning else None
-    if jit_compile is None:
-        jit_compile = s.backend.jit_compile_default
-    s.model.compile(
-        # deserialize() rewrites the config it is given; the recipe must stay as written.
-        optimizer=s.keras.optimizers.deserialize(copy.deepcopy(s.recipe.optimizer)),
-        loss=s.recipe.loss,
-        metrics=["accuracy"],
-        jit_compile=jit_compile,
+        anchor_of=anchor_of,
     )
 
 
-def model_facts(s: Session) -> dict[str, object]:
-    """What the recipe records of the model as it ran."""
-    keras, model = s.keras, s.model
-    if keras is None:
-        facts = {
-            "jit_compile": model.jit_compile,
-            "parameters": model.parameters(),
-            "forward_flops_per_image": model.forward_flops(),
-            "optimizer_class": model.optimizer,
-        }
-    else:
-        optimizer = type(model.optimizer)
-        facts = {
-            # Keras 2 keeps the value it was given (None: no XLA); Keras 3 resolves it.
-            "jit_compile": bool(model.jit_compile),
-            "parameters": model.count_params(),
-            "forward_flops_per_image": modelinfo.forward_flops(keras, model),
-            "optimizer_class": f"{optimizer.__module__}.{optimizer.__name__}",
-        }
-    return {**facts, "training_flops_factor": modelinfo.TRAINING_FLOPS_FACTOR}
-
-
-def library_versions(s: Session) -> dict[str, str]:
-    """Keras's version (Keras 2's in a keras2 run; none in a native run), the backend's
-    packages and a native implementation's own libraries."""
-    found = s.backend.versions()
-    if s.keras is not None:
-        return {"keras": s.keras.__version__, **found}
-    for dist in s.model.distributions:
-        found[dist] = importlib.metadata.version(dist)
-    return found
+def load_data(
+    spec: RunSpec, dataset: Dataset, trainer: Trainer, batch_size: int, one_hot: bool
+) -> Data:
+    """The dataset's first `spec.train_images` training images (all if None) and its
+    test set, in the trainer's data format; a ConfigError if there are too few."""
+    loaded = dataset.load(spec.data_dir)
+    available = len(loaded.train.y)
+    train_images = spec.train_images or available
+    if spec.steps:
+        train_images = spec.steps * batch_size
+    if train_images > available:
+        raise ConfigError(
+            f"train_images must be <= {available} (the {dataset.name} training set), "
+            f"got {train_images}"
+        )
+    data_format = trainer.choose_data_format()
+    if batch_size > train_images:
+        raise ConfigError(
+            f"batch_size must be <= {train_images} (the training images used), got {batch_size}"
+        )
+    train = Split(loaded.train.x[:train_images], loaded.train.y[:train_images])
+    x_train, y_train = prepare(train, data_format, dataset.num_classes, one_hot)
+    x_test, y_test = prepare(loaded.test, data_format, dataset.num_classes, one_hot)
+    return Data(x_train, y_train, x_test, y_test, dataset.num_classes, data_format, loaded.origin)
 
 
 def train_and_evaluate(
@@ -202,37 +147,39 @@ def train_and_evaluate(
     record's unaccounted time. Its arrays are staged in `files`, to be published with
     the result it returns."""
     s = start(spec)
-    sections = s.sections
+    sections, trainer, recipe, data = s.sections, s.trainer, s.recipe, s.data
     with sections("init_s"):
-        set_starting_point(s)
-        initial_digest = starting_points.digest(s.model.get_weights())
+        trainer.set_starting_point()
+        initial_digest = starting_points.digest(trainer.get_weights())
     with sections("compile_s"):
-        compile_model(s)
+        trainer.compile(recipe)
     # The yardstick right before training, on the run's CPUs and thread budget.
     with sections("peak_s"):
         peak = machine.matmul_peak(spec.threads)
     others = machine.OtherLoad(sorted(os.sched_getaffinity(0)))
     others.start()
     with sections("fit_s"):
-        history, clocks, batch_digest = fit(s, quiet)
+        history, clocks, batch_digest = trainer.fit(
+            data.x_train, data.y_train, recipe.epochs, recipe.batch_size, quiet
+        )
     load = others.stop()
     with sections("evaluate_s"):
-        test_loss, test_accuracy = evaluate(s)
+        test_loss, test_accuracy = trainer.evaluate(data.x_test, data.y_test, recipe.batch_size)
     with sections("predict_s"):
-        predictions = predict(s, s.x_test)
+        predictions = trainer.predict(data.x_test, recipe.batch_size)
     with sections("latency_s"):
-        latency = prediction_latency(s)
+        latency = trainer.prediction_latency(data.x_test)
 
     with sections("save_s"):
-        final_weights = s.model.get_weights()
+        final_weights = trainer.get_weights()
         run_id = files.out.name.removesuffix(".json")
         artifacts = schema.Artifacts(
             predictions=f"{run_id}.predictions.npz", final_weights=f"{run_id}.weights.npz"
         )
         files.stage_arrays(artifacts.predictions, [predictions.astype("float32")])
         files.stage_arrays(artifacts.final_weights, final_weights)
-        recipe = dataclasses.replace(s.recipe, **model_facts(s))
-        libraries = {"numpy": np.__version__, **library_versions(s)}
+        recipe = dataclasses.replace(recipe, **trainer.facts())
+        libraries = {"numpy": np.__version__, **trainer.versions()}
         settings = {**s.backend_settings, **s.backend.after_training()}
         env = environment.capture(libraries, s.backend.kernels())
         final_digest = starting_points.digest(final_weights)
@@ -275,22 +222,17 @@ def parity_probe(spec: RunSpec, steps: int, out: Path) -> None:
     """Numerics without randomness: the untrained model's test-set outputs and the loss
     of the first `steps` training steps, from the harness's weights, with dropout off."""
     s = start(spec, dropout=False)
-    set_starting_point(s)
-    compile_model(s)
-    batch = s.recipe.batch_size
-    if steps * batch > len(s.x_train):
+    trainer, data, batch = s.trainer, s.data, s.recipe.batch_size
+    trainer.set_starting_point()
+    trainer.compile(s.recipe)
+    if steps * batch > len(data.x_train):
         raise ConfigError(
-            f"parity steps must be <= {len(s.x_train) // batch} (one epoch of batch {batch}), "
+            f"parity steps must be <= {len(data.x_train) // batch} (one epoch of batch {batch}), "
             f"got {steps}"
         )
-    outputs = predict(s, s.x_test)
-    losses = []
-    for idx in starting_points.batch_plan(spec.seed, 1, len(s.x_train), batch)[:steps]:
-        if s.keras is None:
-            losses.append(s.model.train_step(s.x_train[idx], s.y_train[idx])[0])
-        else:
-            logs = s.model.train_on_batch(s.x_train[idx], s.y_train[idx], return_dict=True)
-            losses.append(float(logs["loss"]))
+    outputs = trainer.predict(data.x_test, batch)
+    plan = starting_points.batch_plan(spec.seed, 1, len(data.x_train), batch)[:steps]
+    losses = [trainer.train_step(data.x_train[idx], data.y_train[idx]) for idx in plan]
     with results.atomic_file(out, "wb") as f:
         np.savez(f, outputs=outputs.astype("float32"), losses=np.array(losses, dtype="float64"))
 
