@@ -1,4 +1,4 @@
-"""`python -m harness run | report | compare | parity | list`: the command line, one
+"""`python -m harness run | tune | report | compare | parity | list`: the command line, one
 module per command in `harness.commands` (its options and what it does). The parent
 process: it never imports keras; runs are workers that `harness.launch` starts.
 """
@@ -10,7 +10,7 @@ import signal
 import sys
 
 from harness import plugins
-from harness.commands import compare, parity, report, run
+from harness.commands import compare, parity, report, run, tune
 from harness.commands import list as listing
 from harness.config import ConfigError
 from harness.record import results
@@ -19,7 +19,7 @@ from harness.record import results
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
-    for command in (run, parity, compare, report, listing):
+    for command in (run, tune, parity, compare, report, listing):
         command.add_parser(sub)
     return p
 

@@ -44,9 +44,11 @@ class Impl(StrEnum):
 System = NewType("System", str)
 
 
-def system(backend: str, impl: Impl) -> System:
-    """The label of what a run of `backend` and `impl` measured."""
-    return System(backend if impl == Impl.KERAS else f"{backend} {impl}")
+def system(backend: str, impl: Impl, tuned: bool = False) -> System:
+    """The label of what a run of `backend` and `impl` measured, "tuned" after it when it
+    ran with tuned settings."""
+    label = backend if impl == Impl.KERAS else f"{backend} {impl}"
+    return System(f"{label} tuned" if tuned else label)
 
 
 class ConfigError(ValueError):
@@ -79,8 +81,7 @@ def _check_positive(name: str, value: int | None) -> None:
 
 @dataclass(frozen=True)
 class Profile:
-    """A named set of overrides of the model's training recipe, and whether the backend's
-    tuned settings (`Backend.tuning`) apply."""
+    """A named set of overrides of the model's training recipe."""
 
     name: str
     description: str
@@ -88,7 +89,6 @@ class Profile:
     train_images: int | None = None
     # Train this many steps (one epoch of steps x batch images) instead of the images.
     steps: int | None = None
-    tuned: bool = False
 
 
 PROFILES: dict[str, Profile] = {
@@ -109,11 +109,6 @@ PROFILES: dict[str, Profile] = {
             "steady step times for interleaved rounds; its accuracy is not compared",
             epochs=1,
             steps=30,
-        ),
-        Profile(
-            "tuned",
-            "the published recipe with each backend's fastest settings here (see `list`)",
-            tuned=True,
         ),
     )
 }
@@ -151,6 +146,11 @@ class RunSpec:
     # Its round in an invocation of interleaved rounds (`run --rounds`), from 1; None in
     # records made before rounds.
     round: int | None = None
+    # Tuned settings: a value of each knob of the backend's tuning space, as (knob,
+    # value) pairs, and where they came from (a tuning record, the plugin's fallback, a
+    # `tune` candidate); None: the defaults.
+    tuning: tuple[tuple[str, str], ...] | None = None
+    tuning_source: str | None = None
     # False for a spec read from a record: it may come from a machine with more CPUs.
     here: dataclasses.InitVar[bool] = True
 
@@ -192,10 +192,16 @@ class RunSpec:
                 "impl native starts from the harness's initial weights and batch order only: "
                 f"init must be harness, got {self.init.value!r}"
             )
-        if self.impl == Impl.NATIVE and self.tuned:
+        if self.tuning is not None:
+            pairs = [tuple(p) for p in self.tuning] if isinstance(self.tuning, list | tuple) else []
+            if len(pairs) != len(self.tuning) or not all(
+                len(p) == 2 and all(isinstance(v, str) and v for v in p) for p in pairs
+            ):
+                raise ConfigError(f"tuning must be (knob, value) pairs, got {self.tuning!r}")
+            object.__setattr__(self, "tuning", tuple(sorted(pairs)))
+        if self.impl == Impl.NATIVE and self.tuning is not None:
             raise ConfigError(
-                f"impl native runs the framework's plain code; profile {self.profile!r} tunes "
-                "Keras's: use the seed or quick profile"
+                "impl native runs the framework's plain code: it has no tuned settings"
             )
         if not isinstance(self.deterministic, bool):
             raise ConfigError(f"deterministic must be true or false, got {self.deterministic!r}")
@@ -216,7 +222,7 @@ class RunSpec:
 
     @property
     def tuned(self) -> bool:
-        return get_profile(self.profile).tuned
+        return self.tuning is not None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -59,29 +59,28 @@ def keras_3(runs: list[results.RunResult]) -> list[results.RunResult]:
 
 
 def reference_table(folder: Path) -> str:
+    """The full-recipe runs of a folder: accuracy evidence, and the times of those runs
+    (speed ratios come from the speed campaign's rounds alone)."""
     runs = keras_3(ok_runs(folder))
     table = sorted(
         grouping.rows(runs),
-        key=lambda row: (BACKEND_ORDER.index(row.backend), row.variant.group.profile),
+        key=lambda row: (BACKEND_ORDER.index(row.members[0].spec.backend), row.variant.tuning),
     )
     out = [
         f"From the runs in `{folder.relative_to(ROOT)}` (commit {_commits(runs)}), medians "
         "from its report:",
         "",
-        "| backend | profile | test accuracy | whole run | training, fit() | × TensorFlow "
+        "| backend | settings | test accuracy | whole run | training, fit() "
         "| unaccounted | warm-up | steady step | images/s | GFLOP/s | matmul peak | share "
         "| others' CPU |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
-    tensorflow = {
-        row.variant.group.profile: row.fit_s for row in table if row.backend == "tensorflow"
-    }
     for row in table:
-        profile, wall = row.variant.group.profile, row.median("wall_s")
+        wall = row.median("wall_s")
         out.append(
-            f"| {NAMES[row.backend]} | {profile} "
-            f"| {100 * row.test_accuracy:.2f} % | {wall:,.0f} s "
-            f"| {row.fit_s:,.0f} s | {row.fit_s / tensorflow[profile]:.2f} "
+            f"| {NAMES[row.members[0].spec.backend]} "
+            f"| {'tuned' if row.members[0].spec.tuned else 'default'} "
+            f"| {100 * row.test_accuracy:.2f} % | {wall:,.0f} s | {row.fit_s:,.0f} s "
             f"| {100 * row.median('unaccounted_s') / wall:.2f} % "
             f"| {row.median('warmup_s'):,.1f} s | {1000 * row.median('step_s'):,.0f} ms "
             f"| {row.train_images_per_s:,.0f} | {row.training_gflops:.0f} "

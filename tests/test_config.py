@@ -42,8 +42,14 @@ def test_a_native_run_starts_from_the_harness_draw_at_the_recipes_settings():
         RunSpec(backend="jax", impl="plain")
     with pytest.raises(ConfigError, match="init must be harness, got 'keras'"):
         RunSpec(backend="jax", impl="native", init="keras")
-    with pytest.raises(ConfigError, match="profile 'tuned' tunes Keras's"):
-        RunSpec(backend="jax", impl="native", profile="tuned")
+    with pytest.raises(ConfigError, match="impl native runs the framework's plain code"):
+        RunSpec(backend="jax", impl="native", tuning=(("ops", "harness"),))
+    with pytest.raises(ConfigError, match="tuning must be"):
+        RunSpec(backend="jax", tuning=(("ops",),))
+    # pairs in any order, from JSON's lists, are one tuning
+    assert RunSpec(backend="jax", tuning=[["xla", "a"], ["ops", "b"]]).tuning == (
+        ("ops", "b"), ("xla", "a"),
+    )  # fmt: skip
 
 
 def test_threads_default_to_every_available_cpu():

@@ -54,12 +54,12 @@ def test_backends_and_profiles_are_separate_rows():
 
 def test_backends_with_their_own_data_format_are_compared_but_stay_separate_rows():
     tuned = [
-        make_result(backend="tensorflow", profile="tuned"),
-        make_result(backend="torch", profile="tuned", data_format="channels_first"),
+        make_result(backend="tensorflow", profile="quick"),
+        make_result(backend="torch", profile="quick", data_format="channels_first"),
     ]
     points = comparisons.starting_points(tuned)
     assert [p.digests.keys() for p in points] == [{"tensorflow", "torch"}]
-    both = [*tuned, make_result(backend="torch", profile="tuned")]
+    both = [*tuned, make_result(backend="torch", profile="quick")]
     assert sorted((r.backend, r.variant.data_format) for r in grouping.rows(both)) == [
         ("tensorflow", "channels_last"),
         ("torch", "channels_first"),

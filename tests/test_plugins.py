@@ -5,7 +5,7 @@ import pytest
 
 from harness import cli, plugins
 from harness.backends import all_backends, resolve
-from harness.backends.base import Backend
+from harness.backends.base import Backend, Setting
 
 
 def test_builtin_plugins_are_registered():
@@ -56,23 +56,36 @@ def test_tensorflow_runs_with_onednn_on_every_cpu_unless_the_user_says_otherwise
     assert resolve("tf").env(2)["TF_ENABLE_ONEDNN_OPTS"] == "0"
 
 
-def test_tuned_environment_adds_the_backends_tuning_last(monkeypatch):
-    from harness.backends.base import Tuning
+def test_tuned_environment_adds_the_chosen_settings_last():
+    torch = resolve("torch")
+    tuning = torch.tuning({"malloc": "no mmap", "format": "channels_first"}, "a test")
+    assert tuning.choice == {
+        "malloc": "no mmap", "format": "channels_first", "compile": "eager", "thp": "off",
+    }  # fmt: skip
+    assert (tuning.data_format, tuning.jit_compile, tuning.source) == (
+        "channels_first", None, "a test",
+    )  # fmt: skip
+    default, tuned = torch.env(2), torch.env(2, tuning)
+    assert "MALLOC_MMAP_MAX_" not in default
+    assert tuned == {**default, "MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "4294967295"}
 
+
+def test_a_tuning_naming_an_unknown_knob_or_value_is_refused_with_those_there_are():
     jax = resolve("jax")
-    tuning = Tuning(env={"XLA_FLAGS": "--a_flag", "JAX_PLATFORMS": "cpu,tuned"})
-    monkeypatch.setattr(type(jax), "tuning", tuning)
-    default, tuned = jax.env(2), jax.env(2, tuned=True)
-    assert "XLA_FLAGS" not in default and default["JAX_PLATFORMS"] == "cpu"
-    assert tuned == {**default, **tuning.env}
+    with pytest.raises(ValueError, match="no tuning knob format; its knobs: xla, ops, malloc"):
+        jax.tuning({"format": "channels_first"}, "")
+    with pytest.raises(
+        ValueError, match="knob ops has no value 'fast'; its values: keras, harness"
+    ):
+        jax.tuning({"ops": "fast"}, "")
 
 
-def test_every_backend_justifies_each_tuned_setting():
+def test_every_backend_declares_a_tuning_space_with_defaults_that_change_nothing():
     for backend in all_backends():
-        t = backend.tuning
-        changes = len(t.env) + len(t.code) + (t.data_format is not None)
-        changes += t.jit_compile is not None
-        assert len(t.why) >= changes, f"{backend.name}: a tuned setting without its figure"
+        for knob in backend.tuning_space:
+            assert knob.values[knob.default] == Setting(), (backend.name, knob.name)
+            assert len(knob.values) > 1 and knob.what
+        assert set(backend.fallback) <= {k.name for k in backend.tuning_space}
 
 
 def test_listing_and_resolving_import_no_framework():

@@ -106,12 +106,12 @@ def test_the_report_opens_with_each_comparison_ranked_by_speed_in_plain_words(
             write_result(
                 backend=b, seed=seed, accuracy=a, epochs_s=epochs[b], predictions=predictions
             )
-    write_result(backend="torch", profile="tuned")  # a comparison of its own
+    write_result(backend="torch", profile="quick")  # a comparison of its own
     render.write_report(tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     short = md.split("## In short\n")[1].split("\n## ")[0]
     assert md.index("## In short") < md.index("## Accuracy and time")
-    seed_part, tuned_part = short.split("### tuned: ")
+    quick_part, seed_part = short.split("### seed: ")
     lines = [line for line in seed_part.splitlines() if line.startswith("| ") and "---" not in line]
     assert [line.split(" | ")[0] for line in lines[1:]] == ["| tensorflow", "| jax"]
     # steady steps of 2.5 s and 5 s: 200 and 100 images/s, without rounds no interval
@@ -124,7 +124,7 @@ def test_the_report_opens_with_each_comparison_ranked_by_speed_in_plain_words(
     # differences 0.0020, 0.0015, 0.0020 points: p = 0.008
     assert "differ by more than seed-to-seed noise: jax − tensorflow (p = 0.008)." in seed_part
     assert "predict the same class for 66.67 % of the test images." in seed_part
-    assert "Only torch ran this comparison." in tuned_part
+    assert "Only torch ran this comparison." in quick_part
 
 
 @pytest.mark.parametrize(

@@ -6,11 +6,19 @@
 from __future__ import annotations
 
 from harness import plugins
-from harness.backends.base import Backend
+from harness.backends.base import Backend, Tuning
+from harness.config import RunSpec
 
 
 def all_backends() -> list[Backend]:
     return [plugins.load("backend", name)() for name in plugins.names("backend")]
+
+
+def tuning_of(spec: RunSpec) -> Tuning | None:
+    """The settings a spec's tuning names, merged by its backend (None: the defaults)."""
+    if spec.tuning is None:
+        return None
+    return resolve(spec.backend).tuning(dict(spec.tuning), spec.tuning_source or "")
 
 
 def resolve(name: str) -> Backend:

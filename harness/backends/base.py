@@ -15,18 +15,60 @@ from harness.worker.handover import thread_env
 
 
 @dataclass(frozen=True)
-class Tuning:
-    """A backend's fastest settings for the seed model on this kind of machine, applied
-    by the `tuned` profile. Each choice is named in `why` with the figure that chose it."""
+class Setting:
+    """What one value of a tuning knob sets. Nothing here changes the model: the same
+    weights, batches and recipe, computed another way."""
 
     env: dict[str, str] = field(default_factory=dict)  # set before the framework loads
     data_format: str | None = None  # None: the user's (keras.json) image data format
-    jit_compile: bool | None = None  # None: Keras's "auto"
-    code: tuple[str, ...] = ()  # what `configure(tuned=True)` installs, in words
-    why: tuple[str, ...] = ()
+    jit_compile: bool | None = None  # None: the backend's default
+    code: tuple[str, ...] = ()  # the harness's own op replacements it installs, by name
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One thing `harness tune` may change: its values by label, the default first, and
+    what it changes, in words."""
+
+    name: str
+    values: dict[str, Setting]
+    what: str
+
+    @property
+    def default(self) -> str:
+        return next(iter(self.values))
+
+
+# The allocator, on every backend: glibc maps and zeroes every buffer above its mmap
+# threshold and gives it back when freed; this model's activations are 43-74 MB a batch.
+MALLOC = Knob(
+    "malloc",
+    {
+        "glibc": Setting(),
+        "no mmap": Setting(env={"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "4294967295"}),
+    },
+    "glibc's malloc without mmap for large buffers, freed memory kept: no fresh zeroed "
+    "pages every step",
+)
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Settings a run applies: a value of each knob of its backend's tuning space
+    (`choice`), merged, and where the choice came from (a tuning record, or the
+    plugin's fallback)."""
+
+    choice: dict[str, str]
+    source: str
+    env: dict[str, str] = field(default_factory=dict)
+    data_format: str | None = None
+    jit_compile: bool | None = None
+    code: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return {
+            "choice": self.choice,
+            "source": self.source,
             "env": self.env,
             "data_format": self.data_format,
             "jit_compile": self.jit_compile,
@@ -65,7 +107,11 @@ class Backend:
     extra: ClassVar[str]  # the pyproject extra that installs it
     tox_env: ClassVar[str]  # the tox env / nox session that runs it
     distributions: ClassVar[tuple[str, ...]]  # its packages, for versions without importing
-    tuning: ClassVar[Tuning] = Tuning()  # what the `tuned` profile changes
+    # What `harness tune` may change, in the order it tries the knobs (the likeliest gain
+    # first, so that a budget cuts the least promising), and the choice `--settings
+    # tuned` falls back to where no tuning record fits the machine.
+    tuning_space: ClassVar[tuple[Knob, ...]] = (MALLOC,)
+    fallback: ClassVar[dict[str, str]] = {}
     # True if an op returns before its work is done (JAX's asynchronous dispatch): the
     # step clock then waits for each step in a helper thread, not in the training loop.
     asynchronous: ClassVar[bool] = False
@@ -110,7 +156,36 @@ class Backend:
             f"environment with `tox -e {self.tox_env}`, or `{self.install_command()}`"
         )
 
-    def env(self, threads: int, tuned: bool = False) -> dict[str, str]:
+    def tuning(self, choice: dict[str, str], source: str) -> Tuning:
+        """The settings of `choice` (knob -> value label; a knob it does not name keeps its
+        default), merged; an unknown knob or value is refused, naming those there are."""
+        knobs = {k.name: k for k in self.tuning_space}
+        unknown = sorted(set(choice) - set(knobs))
+        if unknown:
+            raise ValueError(
+                f"the {self.name} backend has no tuning knob {', '.join(unknown)}; its knobs: "
+                f"{', '.join(knobs) or 'none'}"
+            )
+        merged = Setting()
+        full = {}
+        for name, knob in knobs.items():
+            label = choice.get(name, knob.default)
+            if label not in knob.values:
+                raise ValueError(
+                    f"{self.name} knob {name} has no value {label!r}; its values: "
+                    f"{', '.join(knob.values)}"
+                )
+            full[name] = label
+            s = knob.values[label]
+            merged = Setting(
+                env={**merged.env, **s.env},
+                data_format=s.data_format or merged.data_format,
+                jit_compile=s.jit_compile if s.jit_compile is not None else merged.jit_compile,
+                code=(*merged.code, *s.code),
+            )
+        return Tuning(full, source, merged.env, merged.data_format, merged.jit_compile, merged.code)
+
+    def env(self, threads: int, tuning: Tuning | None = None) -> dict[str, str]:
         """Environment for the worker, set before keras (and the framework) is imported."""
         return {
             "KERAS_BACKEND": self.keras_backend,
@@ -118,18 +193,25 @@ class Backend:
             # also pins itself to `threads` CPUs, which every framework honours.
             **thread_env(threads),
             **self.framework_env(threads),
-            **(self.tuning.env if tuned else {}),
+            **(tuning.env if tuning else {}),
         }
 
     def framework_env(self, threads: int) -> dict[str, str]:
         """The framework's own variables for a run of `threads` threads."""
         return {}
 
-    def configure(self, threads: int, deterministic: bool, tuned: bool) -> dict[str, object]:
+    def configure(
+        self, threads: int, deterministic: bool, tuning: Tuning | None
+    ) -> dict[str, object]:
         """Import the framework, apply the thread budget and, if asked, its determinism
         controls and the code-level part of its tuning; returns what was set, for the
         record."""
         raise NotImplementedError
+
+    def unusable(self, setting: Setting) -> str | None:
+        """Why `setting` cannot run with the installed framework (checked by `tune` in
+        the parent, without importing the framework), or None."""
+        return None
 
     def kernels(self) -> dict[str, str]:
         """What decides which kernels the framework runs here, in a few words each (read

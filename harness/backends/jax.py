@@ -1,9 +1,18 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 
-from harness.backends.base import Backend, Tuning
+from harness.backends.base import MALLOC, Backend, Knob, Setting, Tuning
+
+# Intel's documented route to oneDNN for XLA:CPU: its experimental custom calls, with
+# XLA's own oneDNN rewriting, XNNPACK and YNN fusions off so that they do not claim the
+# same ops first. An unknown flag aborts XLA: `unusable` checks them in this jaxlib.
+ONEDNN_CUSTOM_CALLS = (
+    "--xla_cpu_experimental_onednn_custom_call=true --xla_cpu_use_onednn=false "
+    "--xla_cpu_experimental_ynn_fusion_type=invalid --xla_cpu_use_xnnpack=false"
+)
 
 
 class JaxBackend(Backend):
@@ -13,34 +22,34 @@ class JaxBackend(Backend):
     distributions = ("jax", "jaxlib")
     tox_env = "jax"
     asynchronous = True
-    tuning = Tuning(
-        code=(
-            "max-pooling gradient by argmax instead of XLA's select_and_scatter",
-            "convolution kernel gradient by shifted matrix products instead of XLA's "
-            "backward-filter convolution",
+    tuning_space = (
+        Knob(
+            "xla",
+            {
+                "default": Setting(),
+                "onednn custom calls": Setting(env={"XLA_FLAGS": ONEDNN_CUSTOM_CALLS}),
+            },
+            "XLA:CPU's convolutions and matrix products as oneDNN custom calls",
         ),
-        why=(
-            "profile of a steady step (2 cores): conv2's kernel gradient 39 % plus 10 % of "
-            "transposes feeding it, max pooling forward and backward 19 %, conv2 forward "
-            "19 %; XLA's plain matrix multiply is as fast as MKL's",
-            "both gradients replaced: a steady 10,000-image epoch took 13.6 s against 25.9 s "
-            "(0.53x; 0.49x in a second round) on an idle 2-core machine, same loss to 5 "
-            "digits; the max-pool gradient alone gave 0.88x on a busy one; a full seed run: "
-            "88.6 s against 185.5 s a 60,000-image epoch (0.48x)",
-            "no effect (within 3 %): XLA_FLAGS xla_cpu_use_onednn, xla_cpu_use_xnnpack, "
-            "xla_cpu_use_thunk_runtime=false, xla_cpu_enable_fast_math and the YNN/XNN/oneDNN "
-            "fusion types; channels_first 1.07x slower; rbg PRNGs fail with Keras's seeds",
-            "what is left is XLA's own conv2 forward, which no flag changes: 3.7x "
-            "TensorFlow's epoch, against 7.3x at the defaults",
+        Knob(
+            "ops",
+            {"keras": Setting(), "harness": Setting(code=("jax_ops",))},
+            "the harness's max-pooling and convolution-kernel gradients "
+            "(harness/backends/jax_ops.py) instead of XLA's",
         ),
+        MALLOC,
     )
+    # What the earlier, hand-measured profile used (an Intel Xeon, Nov 25).
+    fallback = {"ops": "harness"}
 
     def framework_env(self, threads: int) -> dict[str, str]:
         # XLA's CPU thread pool is sized from the CPUs the process may use, so the
         # worker's CPU affinity is what limits JAX; there is no thread-count flag.
         return {"JAX_PLATFORMS": "cpu"}
 
-    def configure(self, threads: int, deterministic: bool, tuned: bool) -> dict[str, object]:
+    def configure(
+        self, threads: int, deterministic: bool, tuning: Tuning | None
+    ) -> dict[str, object]:
         import jax
 
         settings: dict[str, object] = {
@@ -48,7 +57,7 @@ class JaxBackend(Backend):
             # XLA has determinism flags for GPUs only; on CPU there is nothing to switch.
             "determinism": "no control exists on CPU" if deterministic else "off",
         }
-        if tuned:
+        if tuning and "jax_ops" in tuning.code:
             import keras
 
             from harness.backends import jax_ops
@@ -57,6 +66,23 @@ class JaxBackend(Backend):
             if settings["tuned_ops"][0].startswith("none:"):
                 print(f"warning: {settings['tuned_ops'][0]}", file=sys.stderr)
         return settings
+
+    def unusable(self, setting: Setting) -> str | None:
+        """An XLA flag this jaxlib does not know aborts XLA at its first computation: try
+        one in a process of its own."""
+        if "XLA_FLAGS" not in setting.env:
+            return None
+        env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": setting.env["XLA_FLAGS"]}
+        code = "import jax.numpy as jnp; jnp.ones(2).sum().block_until_ready()"
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+        )
+        if done.returncode == 0:
+            return None
+        lines = done.stderr.strip().splitlines()
+        return f"XLA refuses XLA_FLAGS={setting.env['XLA_FLAGS']!r}: " + (
+            lines[-1] if lines else f"exit status {done.returncode}"
+        )
 
     def kernels(self) -> dict[str, str]:
         # XLA:CPU picks its kernels from XLA_FLAGS alone (oneDNN, XNNPACK or its own).

@@ -15,6 +15,7 @@ import importlib.metadata
 import sys
 from typing import Any
 
+from harness.backends.base import Tuning
 from harness.backends.tensorflow import TensorflowBackend
 
 PIN = "tf_keras==2.21.0"
@@ -31,6 +32,8 @@ class Keras2Backend(TensorflowBackend):
     # Keras 2 compiles with XLA only when asked (its default None); it would take
     # Keras 3's "auto" for a yes.
     jit_compile_default = False
+    # An anchor row runs as the seed's own system did: nothing to tune.
+    tuning_space = ()
 
     @property
     def keras_backend(self) -> str:
@@ -43,8 +46,10 @@ class Keras2Backend(TensorflowBackend):
         # tf.keras is tf_keras too, should anything reach Keras through TensorFlow.
         return {**super().framework_env(threads), "TF_USE_LEGACY_KERAS": "1"}
 
-    def configure(self, threads: int, deterministic: bool, tuned: bool) -> dict[str, object]:
-        return {**super().configure(threads, deterministic, tuned), "tf_keras": installed_how()}
+    def configure(
+        self, threads: int, deterministic: bool, tuning: Tuning | None
+    ) -> dict[str, object]:
+        return {**super().configure(threads, deterministic, tuning), "tf_keras": installed_how()}
 
     def keras(self) -> Any:
         import tf_keras

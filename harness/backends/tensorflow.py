@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.backends.base import Backend, Feed, Tuning
+from harness.backends.base import MALLOC, Backend, Feed, Knob, Setting, Tuning
 
 # TensorFlow turns oneDNN on by default only on CPUs with AVX-512 (where the reference
 # runs were made); without it, its CPU convolution takes NHWC only, so channels_first
@@ -60,11 +60,17 @@ class TensorflowBackend(Backend):
     extra = "tensorflow"
     distributions = ("tensorflow", "tensorflow-cpu")
     tox_env = "tf"
-    tuning = Tuning(
-        why=(
-            "the defaults are the fastest found (a steady 10,000-image epoch: 3.55 s on an "
-            "idle 2-core machine): jit_compile=True (XLA) made a step 4.2x slower, as slow "
-            "as JAX, whose convolutions XLA:CPU also compiles",
+    tuning_space = (
+        MALLOC,
+        Knob(
+            "onednn",
+            {"on": Setting(), "off": Setting(env={ONEDNN: "0"})},
+            "TensorFlow's oneDNN kernels (on unless TF_ENABLE_ONEDNN_OPTS says otherwise)",
+        ),
+        Knob(
+            "xla",
+            {"off": Setting(), "on": Setting(jit_compile=True)},
+            "jit_compile=True: XLA compiles the step",
         ),
     )
 
@@ -78,7 +84,9 @@ class TensorflowBackend(Backend):
             ONEDNN: onednn(),
         }
 
-    def configure(self, threads: int, deterministic: bool, tuned: bool) -> dict[str, object]:
+    def configure(
+        self, threads: int, deterministic: bool, tuning: Tuning | None
+    ) -> dict[str, object]:
         import tensorflow as tf
 
         tf.config.threading.set_intra_op_parallelism_threads(threads)

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.backends.base import Backend, Feed, Tuning
+from harness.backends.base import MALLOC, Backend, Feed, Knob, Setting, Tuning
 
 
 class DataLoaderFeed(Feed):
@@ -42,23 +42,26 @@ class TorchBackend(Backend):
     extra = "torch"
     distributions = ("torch",)
     tox_env = "torch"
-    tuning = Tuning(
-        data_format="channels_first",
-        jit_compile=True,
-        why=(
-            "profile of a steady step: 19 % in copies (Keras permutes channels_last to "
-            "torch's NCHW around every convolution and pooling), 17 % convolution backward, "
-            "18 % the optimizer's per-variable element-wise ops",
-            "channels_first with jit_compile=True (torch.compile): a steady 10,000-image "
-            "epoch took 8.15 s against 8.88 s (0.92x, both rounds) on an idle 2-core machine, "
-            "and prediction of 500 images 84 ms against 192 ms; compiling makes the first "
-            "epoch 24 s instead of 9 s; three alternating rounds of 20,000 images gave "
-            "0.82x, 0.86x and 0.92x (a full seed run 50 minutes after its default: 1.04x, "
-            "while the machine slowed)",
-            "on a busy machine either alone gave 1.06x (channels_first) and 0.98x (compile); "
-            "OMP_WAIT_POLICY=PASSIVE gave 0.69x there but 1.06-1.13x idle, so it is not used",
+    tuning_space = (
+        MALLOC,
+        Knob(
+            "format",
+            {"keras.json": Setting(), "channels_first": Setting(data_format="channels_first")},
+            "images as torch's NCHW, so that Keras permutes nothing around each convolution",
+        ),
+        Knob(
+            "compile",
+            {"eager": Setting(), "torch.compile": Setting(jit_compile=True)},
+            "jit_compile=True: torch.compile, which compiles during the first steps",
+        ),
+        Knob(
+            "thp",
+            {"off": Setting(), "on": Setting(env={"THP_MEM_ALLOC_ENABLE": "1"})},
+            "torch's CPU allocator on transparent huge pages",
         ),
     )
+    # What the earlier, hand-measured profile used (commit 0987193, an Intel Xeon).
+    fallback = {"format": "channels_first", "compile": "torch.compile"}
 
     def kernels(self) -> dict[str, str]:
         import torch
@@ -70,7 +73,9 @@ class TorchBackend(Backend):
             "MKL": "available" if torch.backends.mkl.is_available() else "absent",
         }
 
-    def configure(self, threads: int, deterministic: bool, tuned: bool) -> dict[str, object]:
+    def configure(
+        self, threads: int, deterministic: bool, tuning: Tuning | None
+    ) -> dict[str, object]:
         import torch
 
         torch.set_num_threads(threads)

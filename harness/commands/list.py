@@ -1,15 +1,17 @@
 """`python -m harness list`: the backends (installed or how to install them), the models
 with their size (built by a worker on the first installed backend), the native
 implementations, the datasets and where each would be loaded from, the profiles, and
-each backend's tuned settings with the figures that chose them.
+each backend's tuning space with what this machine's tuning record chose.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from harness import plugins
 from harness.backends import all_backends
+from harness.commands import options
 from harness.config import PROFILES, check_keras_json
 from harness.launch import process
 
@@ -44,15 +46,15 @@ def show(data_dir: str | None) -> None:
         print(f"  {name}: {plugins.load('dataset', name)().locate(data_dir)}")
     profiles = "".join(f"  {p.name}: {p.description}\n" for p in PROFILES.values())
     print("profiles:\n" + profiles, end="")
-    print("tuned settings (profile tuned):")
+    print("tuning spaces (`harness tune` measures them; `run --settings tuned` uses them):")
     for b in backends:
-        t = b.tuning
-        settings = [f"{k}={v}" for k, v in t.env.items()]
-        settings += [f"data_format={t.data_format}"] if t.data_format else []
-        settings += [f"jit_compile={t.jit_compile}"] if t.jit_compile is not None else []
-        settings += list(t.code)
-        print(f"  {b.name}: {', '.join(settings) or 'the defaults'}")
-        print("".join(f"    - {line}\n" for line in t.why), end="")
+        print(f"  {b.name}:" + ("" if b.tuning_space else " nothing to tune"))
+        for knob in b.tuning_space:
+            print(f"    {knob.name}: {' | '.join(knob.values)} ({knob.what})")
+        if b.tuning_space:
+            choice, source = options.tuned_settings(b, Path("results"))
+            said = ", ".join(f"{k}={v}" for k, v in choice.items()) or "the defaults"
+            print(f"    on this machine: {said} ({source})")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from harness import native, plugins
 from harness.backends import resolve
 from harness.backends.base import Backend
 from harness.config import DATA_FORMATS, MAX_SEED, ConfigError, Impl, RunSpec, check_keras_json
+from harness.record import provenance, tuning
 
 # RunSpec fields that command-line options set directly.
 SPEC_OPTIONS = (
@@ -66,6 +67,18 @@ def seed(text: str) -> int:
     if len(found) != 1:
         raise argparse.ArgumentTypeError(f"expected one integer, got {text!r}")
     return found[0]
+
+
+SETTINGS = ("default", "tuned")
+
+
+def settings(text: str) -> list[str]:
+    found = [s.strip() for s in text.split(",") if s.strip()]
+    if not found or not set(found) <= set(SETTINGS):
+        raise argparse.ArgumentTypeError(
+            f"expected {', '.join(SETTINGS)} or both, comma-separated, got {text!r}"
+        )
+    return sorted(set(found), key=SETTINGS.index)
 
 
 def cell_options(p: argparse.ArgumentParser) -> None:
@@ -124,3 +137,15 @@ def specs(args: argparse.Namespace, backends: list[Backend]) -> list[RunSpec]:
         for b in backends
         for seed in args.seeds
     ]
+
+
+def tuned_settings(backend: Backend, results_dir: Path) -> tuple[dict[str, str], str]:
+    """The settings `--settings tuned` runs `backend` with on this machine, and where they
+    come from: the tuning record of this machine and framework versions under
+    `results_dir`/tuning (`harness tune` writes it), else the plugin's declared fallback,
+    saying why."""
+    machine_id = provenance.fingerprint().machine_id
+    found, why = tuning.find(results_dir / "tuning", backend.name, machine_id, backend.versions())
+    if found is not None:
+        return found.chosen, f"tuning record {why}"
+    return dict(backend.fallback), f"the {backend.name} plugin's fallback: {why}"

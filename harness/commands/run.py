@@ -10,8 +10,10 @@ import dataclasses
 import json
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
+from harness.backends import resolve
 from harness.commands import options
 from harness.config import PROFILES, ConfigError, Impl, Init, RunSpec, system
 from harness.launch import executors, process
@@ -56,7 +58,7 @@ def rounds(cells: list[RunSpec], n: int) -> list[RunSpec]:
 
 
 def label(spec: RunSpec) -> str:
-    return f"{system(spec.backend, spec.impl)} (seed {spec.seed})"
+    return f"{system(spec.backend, spec.impl, spec.tuned)} (seed {spec.seed})"
 
 
 def run(
@@ -80,7 +82,7 @@ def run(
             f"init {spec.init}, {spec.threads} threads{place.where}"
         )
         run_id = results.new_run_id(
-            system(spec.backend, spec.impl).replace(" ", "-"),
+            system(spec.backend, spec.impl, spec.tuned).replace(" ", "-"),
             spec.model, spec.dataset, spec.profile, spec.seed,
         )  # fmt: skip
         out = results.runs_dir(results_dir) / f"{run_id}.json"
@@ -167,9 +169,33 @@ def executor(args: argparse.Namespace, threads: int) -> executors.Executor:
     return ray_cluster.Ray(args.address, threads, args.exclusive, args.retries or 0)
 
 
+def with_settings(
+    specs: list[RunSpec], settings: list[str], results_dir: Path, say: Callable[[str], None]
+) -> list[RunSpec]:
+    """Each spec at the defaults and/or with this machine's tuned settings (`settings`);
+    a backend with nothing to tune, or a native run, runs at its defaults alone."""
+    out = []
+    for spec in specs:
+        backend = resolve(spec.backend)
+        if "default" in settings:
+            out.append(spec)
+        if "tuned" not in settings:
+            continue
+        if not backend.tuning_space or spec.impl != Impl.KERAS:
+            what = "the plain framework" if spec.impl != Impl.KERAS else backend.name
+            say(f"==> {what}: nothing to tune, its defaults only")
+            if "default" not in settings:
+                out.append(spec)
+            continue
+        choice, source = options.tuned_settings(backend, results_dir)
+        out.append(dataclasses.replace(spec, tuning=tuple(choice.items()), tuning_source=source))
+    return out
+
+
 def main(args: argparse.Namespace) -> int:
     backends = options.backends(args)
-    specs = options.specs(args, backends)
+    console = Console("json" if args.json else "quiet" if args.quiet else "normal")
+    specs = with_settings(options.specs(args, backends), args.settings, args.results, console.say)
     options.writable(results.runs_dir(args.results))
     if not args.no_report:
         options.writable(args.results)
@@ -177,7 +203,7 @@ def main(args: argparse.Namespace) -> int:
         rounds(specs, args.rounds),
         executor(args, specs[0].threads),
         args.results,
-        Console("json" if args.json else "quiet" if args.quiet else "normal"),
+        console,
         fail_fast=args.fail_fast,
         report_after=not args.no_report,
     )
@@ -190,8 +216,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--profile",
         default="seed",
         choices=sorted(PROFILES),
-        help="seed: the published recipe; quick: 1 epoch on 6,000 images; tuned: the "
-        "published recipe with each backend's fastest settings",
+        help="seed: the published recipe; quick: 1 epoch on 6,000 images; speed: 30 "
+        "steps, for speed in rounds",
+    )
+    p.add_argument(
+        "--settings",
+        type=options.settings,
+        default=["default"],
+        help="default, tuned, or default,tuned: each backend at its defaults and/or with "
+        "the settings `harness tune` chose on this machine (else its plugin's fallback)",
     )
     p.add_argument("--seeds", type=options.seeds, default=[1], help="e.g. 1,2,3 (default 1)")
     p.add_argument(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from harness.backends import resolve
+from harness.backends import resolve, tuning_of
 from harness.backends.base import Backend
 from harness.config import ConfigError, RunSpec
 from harness.record import results, schema
@@ -64,7 +64,7 @@ def start_worker(
     (None: the first `spec.threads` CPUs of this process). Its output goes to the
     terminal (or `stdout`) as it comes; returns its exit status and the last lines of
     its stderr."""
-    env = handover.worker_env(resolve(spec.backend).env(spec.threads, spec.tuned), cpus)
+    env = handover.worker_env(resolve(spec.backend).env(spec.threads, tuning_of(spec)), cpus)
     command = [sys.executable, "-m", "harness.worker", "--spec", json.dumps(spec.to_dict())]
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     with subprocess.Popen(

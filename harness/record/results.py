@@ -24,8 +24,8 @@ import numpy as np
 from harness.config import Impl, Init, RunSpec
 from harness.record import schema
 
-SCHEMA_VERSION = 6
-KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4, 5, 6)
+SCHEMA_VERSION = 7
+KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
 # parity.json (`python -m harness parity`): the probes' comparison, its tolerances, the
 # commit and the frameworks' versions; version 1 is the first that says its version.
 PARITY_SCHEMA_VERSION = 1
@@ -156,7 +156,25 @@ def _upgrade_from_5(data: dict) -> dict:
     }
 
 
-_UPGRADES = (_upgrade_from_1, _upgrade_from_2, _upgrade_from_3, _upgrade_from_4, _upgrade_from_5)
+def _upgrade_from_6(data: dict) -> dict:
+    """Version 6 had a `tuned` profile: the seed recipe with settings written into the
+    backend plugins by hand. It is the seed profile with those settings now, marked as
+    the old profile's."""
+    spec = data.get("spec")
+    if isinstance(spec, dict) and spec.get("profile") == "tuned":
+        spec = {
+            **spec,
+            "profile": "seed",
+            "tuning": [["profile", "tuned"]],
+            "tuning_source": "the tuned profile of its commit (settings fixed in the plugin)",
+        }
+    return {**data, "spec": spec, "schema_version": 7}
+
+
+_UPGRADES = (
+    _upgrade_from_1, _upgrade_from_2, _upgrade_from_3, _upgrade_from_4, _upgrade_from_5,
+    _upgrade_from_6,
+)  # fmt: skip
 
 
 def os_error(e: OSError) -> str:

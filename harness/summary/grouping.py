@@ -25,8 +25,8 @@ from harness.summary.stats import Spread
 class Group:
     """A comparison group: the runs that can be compared across backends, on one machine
     (a speed ratio exists only between runs of one machine). How a backend computes (data
-    format, jit_compile) is left out: it changes how, not what, and the tuned profile
-    sets it per backend (torch channels_first)."""
+    format, jit_compile, tuned settings) is left out: it changes how, not what, so a
+    backend's default and tuned rows are ranked together."""
 
     machine: str  # the fingerprint's machine id
     model: str
@@ -43,13 +43,15 @@ class Group:
 @dataclass(frozen=True, order=True)
 class Variant:
     """Everything that shapes a run but its seed: one row of the main table. `backend` is
-    the system the run measured (`system_of`): "torch", "torch native", "keras2"."""
+    the system the run measured (`system_of`): "torch", "torch native", "torch tuned",
+    "keras2"; `tuning` its tuned settings in words ("" at the defaults)."""
 
     backend: System
     impl: Impl
     group: Group
     data_format: str
     jit_compile: bool
+    tuning: str = ""
 
     def fields(self) -> dict[str, object]:
         """Flat, in the order of VARIANT_FIELDS."""
@@ -59,19 +61,26 @@ class Variant:
             **dataclasses.asdict(self.group),
             "data_format": self.data_format,
             "jit_compile": self.jit_compile,
+            "tuning": self.tuning,
         }
 
 
 VARIANT_FIELDS = (
     "backend", "impl", *(f.name for f in dataclasses.fields(Group)), "data_format",
-    "jit_compile",
+    "jit_compile", "tuning",
 )  # fmt: skip
 
 
 def system_of(r: RunResult) -> System:
-    """The system a run measured: its backend, and "native" after it for a run of the
-    framework without Keras; comparisons, rows and pairs are keyed by it."""
-    return system(r.spec.backend, r.spec.impl)
+    """The system a run measured: its backend, "native" after it for a run of the
+    framework without Keras, "tuned" for a run with tuned settings; comparisons, rows
+    and pairs are keyed by it."""
+    return system(r.spec.backend, r.spec.impl, r.spec.tuning is not None)
+
+
+def tuning_text(tuning: tuple[tuple[str, str], ...] | None) -> str:
+    """Tuned settings in a few words: "malloc=no mmap, format=channels_first"."""
+    return ", ".join(f"{k}={v}" for k, v in tuning) if tuning else ""
 
 
 def variant(r: RunResult) -> Variant:
@@ -93,6 +102,7 @@ def variant(r: RunResult) -> Variant:
         ),
         data_format=recipe.data_format,
         jit_compile=recipe.jit_compile,
+        tuning=tuning_text(spec.tuning),
     )
 
 
@@ -173,8 +183,10 @@ class Selection:
 
 
 def cell_of(r: RunResult) -> RunSpec:
-    """What a user asks for when they name a cell: its RunSpec but for where the data is."""
-    return dataclasses.replace(r.spec, data_dir=None, here=False)
+    """What a user asks for when they name a cell: its RunSpec but for where the data is,
+    its round (the rounds of one invocation are runs of one cell) and where its tuned
+    settings came from."""
+    return dataclasses.replace(r.spec, data_dir=None, round=None, tuning_source=None, here=False)
 
 
 def select(records: list[RunResult], everything: bool = False) -> Selection:

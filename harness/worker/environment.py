@@ -10,6 +10,7 @@ from pathlib import Path
 
 from harness.config import keras_home
 from harness.record import provenance
+from harness.record.provenance import cpu_model
 from harness.record.schema import Environment
 from harness.worker.handover import NODE_ENV
 
@@ -33,16 +34,6 @@ RECORDED_NAMES = frozenset({
 NOT_RECORDED = frozenset({"KERAS_HOME"})
 # Never kept, whatever the prefix: a name that looks like a credential.
 CREDENTIAL_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH")
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def is_recorded(name: str) -> bool:

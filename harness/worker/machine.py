@@ -8,13 +8,11 @@ gives the same figures on any machine.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import resource
 import statistics
 
-from harness.record.schema import MATMUL_N, DuringFit, Environment, Fingerprint, Matmul
+from harness.record.schema import MATMUL_N, DuringFit, Matmul
 from harness.worker import timing
 
 # 7 products take about half a second before training.
@@ -75,62 +73,3 @@ class OtherLoad:
             other_share=other / (interval * len(self.cpus)) if interval > 0 else 0.0,
             loadavg_1min=[load, os.getloadavg()[0]],
         )
-
-
-# The instruction sets that decide which kernels oneDNN, XNNPACK, Eigen and OpenBLAS pick,
-# as /proc/cpuinfo names them.
-KERNEL_ISA = (
-    "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
-    "avx512_fp16", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8",
-)  # fmt: skip
-
-
-def _cpuinfo() -> dict[str, str]:
-    """The first processor's fields in /proc/cpuinfo."""
-    fields: dict[str, str] = {}
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if not line.strip():
-                    break
-                key, _, value = line.partition(":")
-                fields[key.strip()] = value.strip()
-    except OSError:
-        pass
-    return fields
-
-
-def _memory_gib() -> float:
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return round(int(line.split()[1]) / 2**20, 1)
-    except OSError:
-        pass
-    return 0.0
-
-
-def _number(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() else None
-
-
-def fingerprint(env: Environment) -> Fingerprint:
-    """This machine as its kernel reports it, with an id derived from all of it and the
-    environment's CPU model, CPU count, platform and host name: two runs share the id
-    only on one kind of machine, kernel build and host."""
-    info = _cpuinfo()
-    flags = set(info.get("flags", "").split())
-    known = {
-        "vendor": info.get("vendor_id", "unknown"),
-        "family": _number(info.get("cpu family")),
-        "model": _number(info.get("model")),
-        "stepping": _number(info.get("stepping")),
-        "isa": [name for name in KERNEL_ISA if name in flags],
-        "memory_gib": _memory_gib(),
-        "kernel": os.uname().release,
-        "vm": "hypervisor" in flags,
-    }
-    identity = [known, env.cpu_model, env.cpus_total, env.platform, env.host]
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
-    return Fingerprint(machine_id=digest[:10], **known)

@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from harness import plugins
-from harness.backends import resolve
+from harness.backends import resolve, tuning_of
 from harness.backends.base import Backend, Tuning
 from harness.config import ConfigError, RunSpec
 from harness.datasets.base import Dataset, DatasetError, Split, prepare
-from harness.record import results, schema
+from harness.record import provenance, results, schema
 from harness.worker import environment, machine, modelinfo, starting_points, timing
 from harness.worker.handover import pinned_cpus
 from harness.worker.stopping import STOP, Stopped, die_with_parent, exit_now
@@ -66,10 +66,10 @@ def start(spec: RunSpec, dropout: bool = True) -> Session:
     # Pin first: thread pools created during the imports below size themselves from it.
     os.sched_setaffinity(0, pinned_cpus(spec.threads))
     backend = resolve(spec.backend)
-    tuning = backend.tuning if spec.tuned else None
+    tuning = tuning_of(spec)
     trainer = trainer_for(spec, backend, tuning)
     with sections("import_s"):
-        settings = backend.configure(spec.threads, spec.deterministic, spec.tuned)
+        settings = backend.configure(spec.threads, spec.deterministic, tuning)
         trainer.load()
     model = plugins.load("model", spec.model)
     defaults = model.DEFAULTS
@@ -206,7 +206,7 @@ def train_and_evaluate(
             test_accuracy=float(test_accuracy),
         ),
         memory=schema.Memory(peak_rss_mib=timing.peak_rss_mib()),
-        machine=schema.Machine(matmul=peak, during_fit=load, fingerprint=machine.fingerprint(env)),
+        machine=schema.Machine(matmul=peak, during_fit=load, fingerprint=provenance.fingerprint()),
         reproducibility=schema.Reproducibility(
             initial_weights_digest=initial_digest,
             batch_order_digest=order_digest,
