@@ -48,11 +48,13 @@ def make_result(
     node: str | None = None,
     machine_id: str = "m1",
     round: int | None = None,
+    tuning: tuple[tuple[str, str], ...] | None = None,
 ) -> results.RunResult:
     """A complete, valid result record with the numbers a test chooses."""
     spec = RunSpec(
         backend=backend, profile=profile, seed=seed, threads=1, deterministic=deterministic,
-        impl=impl, round=round,
+        impl=impl, round=round, tuning=tuning,
+        tuning_source=None if tuning is None else "a test's tuning record",
     )  # fmt: skip
     fit_s = sum(epochs_s) + 0.5
     phases = dict.fromkeys(schema.PHASES, 0.1) | {

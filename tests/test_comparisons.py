@@ -153,3 +153,20 @@ def test_speed_is_paired_by_round_with_an_interval_and_never_spans_two_machines(
     assert torch.interval == interval and torch.ratio == pytest.approx(interval.geomean)
     assert torch.beyond_noise  # 1.6 to 2.4
     assert [row.backend for row in found["m2"].ranked] == ["tensorflow"]
+
+
+def test_a_tuned_row_is_ranked_with_the_defaults_and_set_against_its_own_default_by_round(
+    tmp_path, write_result
+):
+    # torch tuned takes 0.60, 0.66 and 0.63 of its default's step in rounds 1-3
+    for rnd, tuned_s in ((1, 0.60), (2, 0.66), (3, 0.63)):
+        for tuning, step in ((None, 1.0), ((("malloc", "no mmap"),), tuned_s)):
+            write_result(backend="torch", tuning=tuning, round=rnd, invocation="rounds",
+                         epochs_s=(4 * step,), steps_s=[[step] * 4])  # fmt: skip
+    s = build(tmp_path)
+    [c] = s.comparisons
+    assert [row.backend for row in c.ranked] == ["torch tuned", "torch"]
+    [t] = s.tuned
+    assert (t.settings, t.source) == ("malloc=no mmap", "a test's tuning record")
+    assert t.speed.interval == stats.ratio_interval([0.60, 0.66, 0.63])
+    assert t.speed.beyond_noise

@@ -237,3 +237,13 @@ def test_the_speed_profile_is_ranked_by_speed_and_its_accuracy_is_not_compared(
     short = (tmp_path / "REPORT.md").read_text().split("## In short\n")[1].split("\n## ")[0]
     assert "its accuracies are not compared." in short
     assert "| 50.00" not in short and "| 60.00" not in short
+
+
+def test_the_tuned_settings_section_names_them_their_source_and_their_speed(tmp_path, write_result):
+    write_result(backend="torch", epochs_s=(4.0,), steps_s=[[1.0] * 4])
+    write_result(backend="torch", tuning=(("malloc", "no mmap"),), epochs_s=(2.6,),
+                 steps_s=[[0.65] * 4])  # fmt: skip
+    render.write_report(tmp_path)
+    section = (tmp_path / "REPORT.md").read_text().split("## Tuned settings\n")[1]
+    [row] = [line for line in section.split("\n## ")[0].splitlines() if "| torch |" in line]
+    assert row.endswith("| torch | malloc=no mmap | a test's tuning record | 0.65 ∗ |")

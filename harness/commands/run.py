@@ -188,7 +188,10 @@ def with_settings(
                 out.append(spec)
             continue
         choice, source = options.tuned_settings(backend, results_dir)
-        out.append(dataclasses.replace(spec, tuning=tuple(choice.items()), tuning_source=source))
+        every_knob = backend.tuning(choice, source).choice
+        out.append(
+            dataclasses.replace(spec, tuning=tuple(every_knob.items()), tuning_source=source)
+        )
     return out
 
 

@@ -25,6 +25,7 @@ from harness.report.tables import (
     placement_table,
     reproducibility_sections,
     time_sections,
+    tuned_sections,
 )
 from harness.report.text import (
     CODE_TEXT,
@@ -222,6 +223,7 @@ def _results_sections(
         out += ["Not converged (kept in the tables: a result, not a crash):", ""]
         out += [f"- {r.run_id}: {cell(why)}" for r, why in s.not_converged]
         out += [""]
+    out += tuned_sections(s.tuned)
     out += anchor_sections(s.anchors)
     out += time_sections(s.rows, speed_plots)
     out += reproducibility_sections(s, curve_plots)

@@ -13,6 +13,7 @@ from harness.report.text import (
     NOISY_TEXT,
     PHASE_LABELS,
     accuracy_text,
+    cell,
     fmt,
     group_text,
     median_text,
@@ -26,7 +27,7 @@ from harness.report.text import (
 )
 from harness.summary import speed
 from harness.summary.build import Summary
-from harness.summary.comparisons import Anchor
+from harness.summary.comparisons import Anchor, Tuned
 from harness.summary.grouping import Group, Placement, Row, by
 
 
@@ -252,6 +253,31 @@ def parity_text(record: dict) -> str:
             f"| {'yes' if p['within_tolerance'] else 'no'} |"
         )
     return "\n".join(out)
+
+
+def tuned_sections(found: list[Tuned]) -> list[str]:
+    """Each backend's tuned settings: what they are, where they came from, and the tuned
+    row's steady step over the default row's."""
+    if not found:
+        return []
+    out = [
+        "## Tuned settings",
+        "",
+        "Each tuned row beside its backend's default row of the same comparison: its "
+        "settings (`harness tune` chose them on this machine, or the plugin's fallback "
+        "where no tuning record fit), and its steady step over the default's, below 1 "
+        "where tuning pays: the geometric mean of the ratios paired by round with its "
+        "95 % interval, where the runs were made in rounds.",
+        "",
+        "| Comparison | Backend | Settings | From | Tuned / default step [95 %] |",
+        "|---|---|---|---|--:|",
+    ]
+    for t in found:
+        out.append(
+            f"| {group_text(t.tuned.variant.group)} | {t.default.backend} "
+            f"| {cell(t.settings) or 'the defaults'} | {cell(t.source)} | {speed_text(t.speed)} |"
+        )
+    return [*out, ""]
 
 
 def anchor_sections(found: list[Anchor]) -> list[str]:

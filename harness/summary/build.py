@@ -17,12 +17,14 @@ from harness.summary.comparisons import (
     Noise,
     Repeat,
     StartingPoint,
+    Tuned,
     agreement,
     anchors,
     comparisons,
     determinism,
     noise,
     starting_points,
+    tuned,
 )
 from harness.summary.grouping import (
     Placement,
@@ -51,6 +53,7 @@ class Summary:
     placement: list[Placement]
     not_converged: list[tuple[RunResult, str]]  # and why
     anchors: list[Anchor]
+    tuned: list[Tuned]  # each backend's tuned row against its default
     references: list[float]  # the models' published test accuracies
     warnings: list[str]  # of reading the folder and its arrays
 
@@ -75,6 +78,7 @@ def build(results_dir: Path, everything: bool = False) -> Summary:
         placement=placement(runs, beside),
         not_converged=[(r, why) for r in runs if (why := not_converged(r))],
         anchors=anchors(table, pairs),
+        tuned=tuned(table),
         references=sorted({r.recipe.reference_accuracy for r in runs} - {None}),
         warnings=warnings,
     )

@@ -342,3 +342,39 @@ def anchors(table: list[Row], pairs: list[Agreement]) -> list[Anchor]:
             ]
             out.append(Anchor(base, row, speed_of(base, row), agree))
     return out
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """A backend's tuned row against its default row of the same comparison: its
+    settings in words, where they came from, and its steady step over the default's,
+    paired by round (below 1 where tuning pays)."""
+
+    default: Row
+    tuned: Row
+    settings: str
+    source: str
+    speed: Speed
+
+
+def tuned(table: list[Row]) -> list[Tuned]:
+    """Each tuned row of `table` beside the default row of its backend and comparison."""
+    out = []
+    for _, members in sorted(by(table, lambda row: row.variant.group).items()):
+        defaults = {
+            row.members[0].spec.backend: row for row in members if not row.members[0].spec.tuned
+        }
+        for row in members:
+            spec = row.members[0].spec
+            default = defaults.get(spec.backend)
+            if spec.tuned and default is not None:
+                out.append(
+                    Tuned(
+                        default,
+                        row,
+                        row.variant.tuning,
+                        spec.tuning_source or "",
+                        speed_of(row, default),
+                    )
+                )
+    return out
