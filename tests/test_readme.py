@@ -106,3 +106,19 @@ def test_the_jax_anchor_pair_ran_as_readme_says():
     epochs = keras.timings.epochs_s
     assert statistics.median(epochs) <= statistics.median(native.timings.epochs_s)
     assert sorted(epochs)[-3:] == sorted(epochs[-3:])
+
+
+def test_an_overhead_record_is_quoted_with_the_interval_its_rounds_give(tmp_path, monkeypatch):
+    from test_overhead import make_record
+
+    from harness.record import overhead
+
+    monkeypatch.setattr(blocks, "ROOT", tmp_path)
+    overhead.write(make_record(), tmp_path)  # two rounds of 21 s over 20 s
+    assert "| TensorFlow | 10,000 × 3 | 2 | harness | 1.050 [1.050–1.050] | 1.050, 1.050 |" in (
+        blocks.overhead_table(tmp_path)
+    )
+    wrong = overhead.Interval(geomean=1.05, low=1.0, high=1.1)
+    overhead.write(make_record(fit_ratio=wrong), tmp_path)
+    with pytest.raises(blocks.Unquotable, match="^tensorflow's fit.. ratio is not the one its"):
+        blocks.overhead_table(tmp_path)
