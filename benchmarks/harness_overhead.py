@@ -1,10 +1,11 @@
 """Does the harness cost anything? The same training (the seed model, batch 500, the
 first IMAGES MNIST images, EPOCHS epochs) as a plain Keras script of one fit() call
-(`plain_keras.py`) and through `python -m harness run` on its default path (identical
-starting points, the harness's batch order), in fresh processes with the same
-environment, thread budget and CPUs, in rounds: each round runs both, the first of one
-round goes second in the next (plain, harness, harness, plain, ...), so that a steady
-drift of the machine falls on both alike.
+(`plain_keras.py`, fed as the harness feeds fit() unless --plain-feed arrays) and
+through `python -m harness run` on its default path (identical starting points, the
+harness's batch order), in fresh processes with the same environment, thread budget
+and CPUs, in rounds: each round runs both, the first of one round goes second in the
+next (plain, harness, harness, plain, ...), so that a steady drift of the machine falls
+on both alike.
 
 Each round prints the fit() wall time of both and their ratio, both processes' whole
 wall time, and the difference part by part: what both do (import, data load, build,
@@ -63,10 +64,10 @@ def _timed(command: list[str]) -> tuple[float, str]:
     return wall, done.stdout
 
 
-def plain(npz: Path, images: int, epochs: int) -> overhead.Plain:
+def plain(npz: Path, images: int, epochs: int, feed: str) -> overhead.Plain:
     """The plain script's parts, and its process's wall time, start to exit."""
     script = str(ROOT / "benchmarks" / "plain_keras.py")
-    wall, out = _timed([sys.executable, script, str(npz), str(images), str(epochs)])
+    wall, out = _timed([sys.executable, script, str(npz), str(images), str(epochs), feed])
     return overhead.Plain(process_s=wall, **json.loads(out.splitlines()[-1]))
 
 
@@ -139,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default=os.environ.get("HARNESS_DATA_DIR"))
     p.add_argument("--limit", type=float, default=1.03)
     p.add_argument(
+        "--plain-feed", choices=overhead.FEEDS, default="harness",
+        help="what the plain script's fit() is given: the harness's batches as its backend "
+        "plugin feeds them (default: the ratio measures the harness), or arrays with "
+        "Keras's shuffling (the ratio includes the input pipeline's difference)",
+    )  # fmt: skip
+    p.add_argument(
         "--out", type=Path, default=ROOT / "results" / "overhead",
         help="the record's folder (default results/overhead)",
     )  # fmt: skip
@@ -159,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update({**backend.env(args.threads), "PYTHONPATH": str(ROOT)})
     os.sched_setaffinity(0, available_cpus()[: args.threads])
     run = {
-        "plain": lambda: plain(npz, args.images, args.epochs),
+        "plain": lambda: plain(npz, args.images, args.epochs, args.plain_feed),
         "harness": lambda: harness(
             backend.name, npz.parent, args.images, args.epochs, args.threads
         ),
@@ -193,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         epochs=args.epochs,
         threads=args.threads,
         limit=args.limit,
-        plain_feed="arrays",
+        plain_feed=args.plain_feed,
         git=git,
         environment=dataclasses.replace(env, git=None),  # the record's `git`, once
         machine=machine.fingerprint(env),
