@@ -1,24 +1,33 @@
 """Does the harness cost anything? The same training (the seed model, batch 500, the
 first IMAGES MNIST images, EPOCHS epochs) as a plain Keras script of one fit() call
-(`plain_keras.py`) and through `python -m harness run` on its default path (identical
-starting points, the harness's batch order), alternately, in fresh processes with the
-same thread budget and CPUs.
+(`plain_keras.py`, fed as the harness feeds fit() unless --plain-feed arrays) and
+through `python -m harness run` on its default path (identical starting points, the
+harness's batch order), in fresh processes with the same environment, thread budget
+and CPUs, in rounds: each round runs both, the first of one round goes second in the
+next (plain, harness, harness, plain, ...), so that a steady drift of the machine falls
+on both alike.
 
 Each round prints the fit() wall time of both and their ratio, both processes' whole
 wall time, and the difference part by part: what both do (import, data load, build,
 fit) and what the harness alone does (initial weights, the matmul peak, evaluation,
-prediction, latency, saving, the parent process), so that it adds up exactly. The
-rounds, their medians and the commit go to results/overhead/<backend>.json.
+prediction, latency, saving, the parent process), so that it adds up exactly. At the
+end it prints the fit() ratio (harness / plain) as the geometric mean of the rounds'
+ratios with its 95 % interval, and writes the record (harness/record/overhead.py: the
+rounds, the ratio, the commit, the environment and the machine's fingerprint, as a run
+records them) to OUT/<backend>.json, results/overhead/ unless --out says otherwise.
 
     tox exec -e jax -- python benchmarks/harness_overhead.py --backend jax
 
 Run it in a backend's own environment (here tox's `jax`), from a clean commit, with
-nothing else busy. Exit status 1 if the median fit() ratio exceeds --limit (1.03).
+nothing else busy; a smoke run with a few images goes elsewhere (--out /tmp/...).
+Exit status 1 if the geometric mean exceeds --limit (1.03).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib.metadata
 import json
 import os
 import statistics
@@ -34,48 +43,37 @@ sys.path.insert(0, str(ROOT))  # the harness of this checkout, not an installed 
 from harness import plugins  # noqa: E402
 from harness.backends import resolve  # noqa: E402
 from harness.config import available_cpus  # noqa: E402
-from harness.record import provenance, results, schema  # noqa: E402
-
-# What both processes do, as (label, plain script's parts, harness's phases).
-COMMON = (
-    ("import", ("import_s",), ("import_s",)),
-    ("data load", ("data_load_s",), ("data_load_s",)),
-    ("build and compile", ("build_s",), ("build_s", "compile_s")),
-    ("fit()", ("fit_s",), ("fit_s",)),
-)
-# What the harness alone does.
-HARNESS_ONLY = (
-    ("initial weights", "init_s"),
-    ("matmul peak", "peak_s"),
-    ("evaluation", "evaluate_s"),
-    ("prediction", "predict_s"),
-    ("latency", "latency_s"),
-    ("saving", "save_s"),
-    ("unaccounted", "unaccounted_s"),
-)
+from harness.record import overhead, provenance, results  # noqa: E402
+from harness.summary import stats  # noqa: E402
+from harness.worker import environment, machine  # noqa: E402
 
 
-def _timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
+def order(round_index: int) -> tuple[str, str]:
+    """Which process runs first in round `round_index` (from 0): plain, then harness,
+    by turns (plain harness, harness plain: ABBA), as `harness run --rounds` rotates its
+    cells; over each pair of rounds both take each place once."""
+    return overhead.KINDS if round_index % 2 == 0 else overhead.KINDS[::-1]
+
+
+def _timed(command: list[str]) -> tuple[float, str]:
     start = time.perf_counter()
-    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"error: {' '.join(command[:4])} ... failed:\n{done.stderr[-3000:]}")
     return wall, done.stdout
 
 
-def plain(backend: str, npz: Path, images: int, epochs: int, threads: int) -> dict:
+def plain(npz: Path, images: int, epochs: int, feed: str) -> overhead.Plain:
     """The plain script's parts, and its process's wall time, start to exit."""
-    env = {**os.environ, **resolve(backend).env(threads), "PYTHONPATH": str(ROOT)}
-    cpus = ",".join(map(str, available_cpus()[:threads]))
     script = str(ROOT / "benchmarks" / "plain_keras.py")
-    command = ["taskset", "-c", cpus, sys.executable, script, str(npz), str(images), str(epochs)]
-    wall, out = _timed(command, env)
-    parts = json.loads(out.splitlines()[-1])
-    return {"process_s": wall, "parts": parts, "rest_s": wall - sum(parts.values())}
+    wall, out = _timed([sys.executable, script, str(npz), str(images), str(epochs), feed])
+    return overhead.Plain(process_s=wall, **json.loads(out.splitlines()[-1]))
 
 
-def harness(backend: str, data_dir: Path, images: int, epochs: int, threads: int) -> dict:
+def harness(
+    backend: str, data_dir: Path, images: int, epochs: int, threads: int
+) -> overhead.Harness:
     """The harness's phases, and the wall time of `python -m harness run`, start to exit."""
     with tempfile.TemporaryDirectory() as tmp:
         command = [
@@ -83,99 +81,145 @@ def harness(backend: str, data_dir: Path, images: int, epochs: int, threads: int
             str(data_dir), "--train-images", str(images), "--epochs", str(epochs),
             "--threads", str(threads), "--results", tmp, "--no-report", "--quiet",
         ]  # fmt: skip
-        wall, _ = _timed(command, {**os.environ, "PYTHONPATH": str(ROOT)})
+        wall, _ = _timed(command)
         [path] = results.runs_dir(tmp).glob("*.json")
         t = results.read(path).timings
-    parts = {k: t[k] for k in (*schema.PHASES, "unaccounted_s") if k != "interpreter_s"}
-    # The parent process, and the worker's interpreter before its first phase.
-    return {"process_s": wall, "parts": parts, "rest_s": wall - sum(parts.values())}
+    # The record's phases by the same names; the worker's interpreter before its first
+    # phase is left to `rest_s`, as the plain script's is.
+    parts = [f.name for f in dataclasses.fields(overhead.Harness) if f.metadata.get("part")]
+    return overhead.Harness(process_s=wall, **{name: getattr(t, name) for name in parts})
 
 
-def explain(p: dict, h: dict) -> list[tuple[str, float]]:
-    """The harness's process wall time minus the plain one's, part by part."""
-    out = [(label, sum(h["parts"][k] for k in hs) - sum(p["parts"][k] for k in ps))
-           for label, ps, hs in COMMON]  # fmt: skip
-    out += [(label, h["parts"][k]) for label, k in HARNESS_ONLY]
-    out.append(("interpreters, parent process", h["rest_s"] - p["rest_s"]))
-    return out
+def differences(r: overhead.Round) -> dict[str, float]:
+    """The harness's process wall time minus the plain one's, part by part: what both
+    do, what the harness alone does, and what no part covers; they add up to the whole."""
+    p, h = r.plain, r.harness
+    return {
+        "import": h.import_s - p.import_s,
+        "data load": h.data_load_s - p.data_load_s,
+        "build and compile": h.build_s + h.compile_s - p.build_s,
+        "fit()": h.fit_s - p.fit_s,
+        "initial weights": h.init_s,
+        "matmul peak": h.peak_s,
+        "evaluation": h.evaluate_s,
+        "prediction": h.predict_s,
+        "latency": h.latency_s,
+        "saving": h.save_s,
+        "unaccounted": h.unaccounted_s,
+        "interpreters, parent process": h.rest_s - p.rest_s,
+    }
+
+
+def fit_ratio(rounds: list[overhead.Round]) -> overhead.Interval | None:
+    """fit() harness / plain: the geometric mean of the rounds' ratios, each round's
+    pair measured side by side, with its 95 % interval; None for a single round."""
+    found = stats.ratio_interval([r.fit_ratio for r in rounds])
+    if found is None:
+        return None
+    return overhead.Interval(geomean=found.geomean, low=found.low, high=found.high)
+
+
+def verdict(ratio: overhead.Interval, limit: float) -> str:
+    if ratio.high <= limit:
+        return f"within {limit}"
+    if ratio.low > limit:
+        return f"ABOVE {limit}"
+    return f"not settled against {limit} (more rounds, or a quieter machine)"
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--backend", required=True)
-    p.add_argument("--rounds", type=int, default=3, help="plain/harness pairs (default 3)")
+    p.add_argument(
+        "--rounds", type=int, default=4, help="rounds, an even number: each process goes "
+        "first in half of them (default 4)",
+    )  # fmt: skip
     p.add_argument("--images", type=int, default=10000, help="training images (10,000)")
     p.add_argument("--epochs", type=int, default=3, help="epochs (3)")
     p.add_argument("--threads", type=int, default=len(available_cpus()))
     p.add_argument("--data-dir", default=os.environ.get("HARNESS_DATA_DIR"))
     p.add_argument("--limit", type=float, default=1.03)
-    p.add_argument("--out", type=Path, default=ROOT / "results" / "overhead")
+    p.add_argument(
+        "--plain-feed", choices=overhead.FEEDS, default="harness",
+        help="what the plain script's fit() is given: the harness's batches as its backend "
+        "plugin feeds them (default: the ratio measures the harness), or arrays with "
+        "Keras's shuffling (the ratio includes the input pipeline's difference)",
+    )  # fmt: skip
+    p.add_argument(
+        "--out", type=Path, default=ROOT / "results" / "overhead",
+        help="the record's folder (default results/overhead)",
+    )  # fmt: skip
     args = p.parse_args(argv)
-    backend = resolve(args.backend).name
+    if args.rounds < 2 or args.rounds % 2:
+        p.error(
+            f"--rounds must be even, so that each process goes first as often, got {args.rounds}"
+        )
+    backend = resolve(args.backend)
     mnist = plugins.load("dataset", "mnist")()
     npz = next((c for c in mnist.candidates(args.data_dir) if mnist.missing(c) is None), None)
     if npz is None:
         p.error("no mnist.npz found: give --data-dir (or set HARNESS_DATA_DIR)")
     git = provenance.git_commit(ROOT)
+    # Both processes start from this one: the backend's variables (threads, flags), set
+    # before either loads its framework, and the run's CPUs. The record's environment is
+    # this process's, so it lists what the two ran with.
+    os.environ.update({**backend.env(args.threads), "PYTHONPATH": str(ROOT)})
+    os.sched_setaffinity(0, available_cpus()[: args.threads])
+    run = {
+        "plain": lambda: plain(npz, args.images, args.epochs, args.plain_feed),
+        "harness": lambda: harness(
+            backend.name, npz.parent, args.images, args.epochs, args.threads
+        ),
+    }
     rounds = []
     for i in range(args.rounds):
-        # Alternate which one goes first, so that a drift in the machine cancels out.
-        order = ("plain", "harness") if i % 2 == 0 else ("harness", "plain")
-        measured = {}
-        for kind in order:
-            if kind == "plain":
-                measured[kind] = plain(backend, npz, args.images, args.epochs, args.threads)
-            else:
-                measured[kind] = harness(
-                    backend, npz.parent, args.images, args.epochs, args.threads
-                )
-        pl, ha = measured["plain"], measured["harness"]
-        ratio = ha["parts"]["fit_s"] / pl["parts"]["fit_s"]
-        parts = explain(pl, ha)
-        rounds.append({"first": order[0], "plain": pl, "harness": ha, "fit_ratio": ratio,
-                       "difference_s": dict(parts)})  # fmt: skip
+        first, second = order(i)
+        measured = {kind: run[kind]() for kind in (first, second)}
+        r = overhead.Round(first=first, plain=measured["plain"], harness=measured["harness"])
+        rounds.append(r)
         print(
-            f"{backend} round {i + 1} ({order[0]} first): fit() plain "
-            f"{pl['parts']['fit_s']:.2f} s, harness {ha['parts']['fit_s']:.2f} s: ratio "
-            f"{ratio:.3f}; whole process plain {pl['process_s']:.2f} s, harness "
-            f"{ha['process_s']:.2f} s (+{ha['process_s'] - pl['process_s']:.2f} s: "
-            + ", ".join(f"{label} {s:+.2f}" for label, s in parts)
+            f"{backend.name} round {i + 1} ({first} first): fit() plain {r.plain.fit_s:.2f} s, "
+            f"harness {r.harness.fit_s:.2f} s: ratio {r.fit_ratio:.3f}; whole process plain "
+            f"{r.plain.process_s:.2f} s, harness {r.harness.process_s:.2f} s "
+            f"(+{r.harness.process_s - r.plain.process_s:.2f} s: "
+            + ", ".join(f"{label} {s:+.2f}" for label, s in differences(r).items())
             + ")",
             flush=True,
         )
-    medians = {
-        "fit_ratio": statistics.median(r["fit_ratio"] for r in rounds),
-        "plain_fit_s": statistics.median(r["plain"]["parts"]["fit_s"] for r in rounds),
-        "harness_fit_s": statistics.median(r["harness"]["parts"]["fit_s"] for r in rounds),
-        "plain_process_s": statistics.median(r["plain"]["process_s"] for r in rounds),
-        "harness_process_s": statistics.median(r["harness"]["process_s"] for r in rounds),
-        "difference_s": {
-            label: statistics.median(r["difference_s"][label] for r in rounds)
-            for label in rounds[0]["difference_s"]
-        },
-    }
-    ok = medians["fit_ratio"] <= args.limit
-    print(
-        f"{backend}: median fit() ratio harness / plain {medians['fit_ratio']:.3f} "
-        f"({args.rounds} rounds): {'ok' if ok else f'ABOVE the limit {args.limit}'}; "
-        f"median whole process plain {medians['plain_process_s']:.2f} s, harness "
-        f"{medians['harness_process_s']:.2f} s"
+    ratio = fit_ratio(rounds)
+    # After the rounds: the backend's kernels are read by importing its framework, which
+    # must not share the machine with them.
+    libraries = {
+        name: importlib.metadata.version(name) for name in ("numpy", "keras")
+    } | backend.versions()
+    env = environment.capture(libraries, backend.kernels())
+    record = overhead.OverheadRecord(
+        backend=backend.name,
+        created=results.utc_now(),
+        images=args.images,
+        epochs=args.epochs,
+        threads=args.threads,
+        limit=args.limit,
+        plain_feed=args.plain_feed,
+        git=git,
+        environment=dataclasses.replace(env, git=None),  # the record's `git`, once
+        machine=machine.fingerprint(env),
+        rounds=rounds,
+        fit_ratio=ratio,
     )
-    record = {
-        "backend": backend,
-        "git": git,
-        "images": args.images,
-        "epochs": args.epochs,
-        "threads": args.threads,
-        "limit": args.limit,
-        "versions": resolve(backend).versions(),
-        "rounds": rounds,
-        "medians": medians,
-    }
-    out = args.out / f"{backend}.json"
-    results.write_text_atomic(out, json.dumps(record, indent=2) + "\n")
-    print(f"written: {out}")
-    return 0 if ok else 1
+    per_round = [differences(r) for r in rounds]
+    median = {k: statistics.median(d[k] for d in per_round) for k in per_round[0]}
+    print(
+        f"{backend.name}: fit() harness / plain {ratio.geomean:.3f} [{ratio.low:.3f}–"
+        f"{ratio.high:.3f}] (geometric mean of {len(rounds)} rounds, 95 % interval): "
+        f"{verdict(ratio, args.limit)}; median whole process plain "
+        f"{statistics.median(r.plain.process_s for r in rounds):.2f} s, harness "
+        f"{statistics.median(r.harness.process_s for r in rounds):.2f} s (median difference "
+        + ", ".join(f"{label} {s:+.2f}" for label, s in median.items())
+        + ")"
+    )
+    print(f"written: {overhead.write(record, args.out)}")
+    return 0 if ratio.geomean <= args.limit else 1
 
 
 if __name__ == "__main__":

@@ -1,8 +1,15 @@
-"""The seed model trained by a plain Keras script, as a user would write it: one fit()
-call on arrays, Keras's own shuffling. The yardstick of harness_overhead.py; prints the
-seconds of each of its parts as JSON.
+"""The seed model trained by a plain Keras script: one fit() call and nothing around it
+(no callbacks, clocks, stop checks, evaluation or record). The yardstick of
+harness_overhead.py; prints the seconds of each of its parts as JSON.
 
-    KERAS_BACKEND=jax python benchmarks/plain_keras.py MNIST_NPZ IMAGES EPOCHS
+FEED is what fit() is given. `harness`: the batches the harness gives it, in its batch
+order (seed 1), fed by the backend plugin's `feed()` with steps_per_epoch, as
+harness/worker/training.py does, so that the two processes differ in what the harness
+adds and not in how the images reach fit(). `arrays`: the arrays and Keras's own
+shuffling, as a user would write it; on TensorFlow a different input pipeline, which
+README's overhead section explains.
+
+    KERAS_BACKEND=jax python benchmarks/plain_keras.py MNIST_NPZ IMAGES EPOCHS FEED
 """
 
 import json
@@ -13,10 +20,15 @@ start = time.perf_counter()
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from harness.backends import resolve  # noqa: E402
+from harness.worker import starting_points  # noqa: E402
 from models import mnist_cnn  # noqa: E402
 
 seconds = {"import_s": time.perf_counter() - start}
-path, images, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+path, images, epochs, feed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+if feed not in ("harness", "arrays"):
+    sys.exit(f"FEED must be harness or arrays, got {feed!r}")
+batch = mnist_cnn.DEFAULTS["batch_size"]
 
 start = time.perf_counter()
 with np.load(path) as data:
@@ -31,6 +43,12 @@ model.compile(keras.optimizers.Adadelta(1.0), "categorical_crossentropy", metric
 seconds["build_s"] = time.perf_counter() - start
 
 start = time.perf_counter()
-model.fit(x, y, batch_size=500, epochs=epochs, verbose=0)
+if feed == "arrays":
+    model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0)
+else:
+    # Made inside the clock, as the harness makes its feed inside its fit() phase.
+    plan = starting_points.batch_plan(1, epochs, len(x), batch)
+    data = resolve(keras.backend.backend()).feed(x, y, plan).data
+    model.fit(data, steps_per_epoch=len(plan) // epochs, shuffle=False, epochs=epochs, verbose=0)
 seconds["fit_s"] = time.perf_counter() - start
 print(json.dumps(seconds))

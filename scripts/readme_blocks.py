@@ -15,7 +15,6 @@ not be quoted (a dirty tree's, unreadable records) stop it with exit status 2.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 import sys
@@ -25,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the harness of this checkout, not an installed copy
 
-from harness.record import results  # noqa: E402
-from harness.summary import comparisons, grouping  # noqa: E402
+from harness.record import overhead, results  # noqa: E402
+from harness.summary import comparisons, grouping, stats  # noqa: E402
 
 README = ROOT / "README.md"
 BACKEND_ORDER = ("tensorflow", "torch", "jax")
@@ -94,42 +93,58 @@ def _span(values: list[float], digits: int, unit: str = "") -> str:
     return f"{min(values):.{digits}f}–{max(values):.{digits}f}{unit}"
 
 
+def _median_s(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f} s"
+
+
 def overhead_table(folder: Path) -> str:
     """The overhead benchmark's records (benchmarks/harness_overhead.py), one a backend."""
-    records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
-    records.sort(key=lambda r: BACKEND_ORDER.index(r["backend"]))
+    try:
+        records = overhead.read_all(folder)
+    except results.ResultError as e:
+        raise Unquotable(str(e)) from e
     need(bool(records), f"{folder} holds no record")
+    records.sort(key=lambda r: BACKEND_ORDER.index(r.backend))
     need(
-        not any(r["git"]["dirty"] for r in records), "committed results must come from a clean tree"
+        all(r.git is not None and not r.git.dirty for r in records),
+        "committed results must come from a clean tree",
     )
-    commits = ", ".join(sorted({r["git"]["commit"][:7] for r in records}))
+    commits = ", ".join(sorted({r.git.commit[:7] for r in records}))
+    machines = sorted({r.machine.machine_id for r in records if r.machine})
+    machines += ["not recorded"] if any(r.machine is None for r in records) else []
     out = [
-        f"From `{folder.relative_to(ROOT)}` (commit {commits}), medians over the rounds:",
+        f"From `{folder.relative_to(ROOT)}` (commit {commits}; machine "
+        f"{', '.join(machines)}): fit() harness / plain is the geometric mean of the "
+        "rounds' ratios with its 95 % interval, and by which went first; times are "
+        "medians over the rounds:",
         "",
-        "| backend | images × epochs | rounds | fit() harness / plain [min–max] "
-        "| … harness second, first | fit() plain [min–max] | fit() harness [min–max] "
-        "| whole process plain, harness |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|",
+        "| backend | images × epochs | rounds | plain script fed | fit() harness / plain "
+        "[95 % interval] | … harness second, first | fit() plain [min–max] "
+        "| fit() harness [min–max] | whole process plain, harness |",
+        "|---|--:|--:|---|--:|--:|--:|--:|--:|",
     ]
     for r in records:
-        m, ratios = r["medians"], [x["fit_ratio"] for x in r["rounds"]]
-        by_order = {
-            first: statistics.median(x["fit_ratio"] for x in r["rounds"] if x["first"] == first)
-            for first in ("plain", "harness")
-        }
-        plain = [x["plain"]["parts"]["fit_s"] for x in r["rounds"]]
-        harness = [x["harness"]["parts"]["fit_s"] for x in r["rounds"]]
+        ratio = stats.ratio_interval([x.fit_ratio for x in r.rounds])
+        need(ratio is not None, f"{r.backend}: one round gives no interval")
+        if r.fit_ratio is not None:
+            stored = (r.fit_ratio.geomean, r.fit_ratio.low, r.fit_ratio.high)
+            need(
+                all(map(math.isclose, stored, (ratio.geomean, ratio.low, ratio.high))),
+                f"{r.backend}'s fit() ratio is not the one its rounds give",
+            )
+        by_order = [[x.fit_ratio for x in r.rounds if x.first == first] for first in overhead.KINDS]
+        need(all(by_order), f"{r.backend}: not every process went first in a round")
+        plain = [x.plain.fit_s for x in r.rounds]
+        harness = [x.harness.fit_s for x in r.rounds]
         out.append(
-            f"| {NAMES[r['backend']]} | {r['images']:,} × {r['epochs']} | {len(r['rounds'])} "
-            f"| {m['fit_ratio']:.3f} [{_span(ratios, 3)}] "
-            f"| {by_order['plain']:.3f}, {by_order['harness']:.3f} "
-            f"| {m['plain_fit_s']:.1f} s [{_span(plain, 1, ' s')}] "
-            f"| {m['harness_fit_s']:.1f} s [{_span(harness, 1, ' s')}] "
-            f"| {m['plain_process_s']:.1f} s, {m['harness_process_s']:.1f} s |"
-        )
-        need(
-            math.isclose(statistics.median(ratios), m["fit_ratio"], rel_tol=1e-6),
-            f"{r['backend']}'s median fit() ratio is not the median of its rounds",
+            f"| {NAMES[r.backend]} | {r.images:,} × {r.epochs} | {len(r.rounds)} "
+            f"| {r.plain_feed} | {ratio.geomean:.3f} [{ratio.low:.3f}–{ratio.high:.3f}] "
+            f"| {statistics.geometric_mean(by_order[0]):.3f}, "
+            f"{statistics.geometric_mean(by_order[1]):.3f} "
+            f"| {_median_s(plain)} [{_span(plain, 1, ' s')}] "
+            f"| {_median_s(harness)} [{_span(harness, 1, ' s')}] "
+            f"| {_median_s([x.plain.process_s for x in r.rounds])}, "
+            f"{_median_s([x.harness.process_s for x in r.rounds])} |"
         )
     return "\n".join(out) + "\n"
 

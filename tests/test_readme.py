@@ -104,3 +104,32 @@ def test_the_jax_anchor_pair_ran_as_readme_says():
     epochs = keras.timings.epochs_s
     assert statistics.median(epochs) <= statistics.median(native.timings.epochs_s)
     assert sorted(epochs)[-3:] == sorted(epochs[-3:])
+
+
+def test_an_overhead_record_is_quoted_with_the_interval_its_rounds_give(tmp_path, monkeypatch):
+    from test_overhead import make_record
+
+    from harness.record import overhead
+
+    monkeypatch.setattr(blocks, "ROOT", tmp_path)
+    overhead.write(make_record(), tmp_path)  # two rounds of 21 s over 20 s
+    assert "| TensorFlow | 10,000 × 3 | 2 | harness | 1.050 [1.050–1.050] | 1.050, 1.050 |" in (
+        blocks.overhead_table(tmp_path)
+    )
+    wrong = overhead.Interval(geomean=1.05, low=1.0, high=1.1)
+    overhead.write(make_record(fit_ratio=wrong), tmp_path)
+    with pytest.raises(blocks.Unquotable, match="^tensorflow's fit.. ratio is not the one its"):
+        blocks.overhead_table(tmp_path)
+
+
+def test_the_overhead_words_rest_on_the_committed_records():
+    """README: the records' plain script fed arrays; TensorFlow's interval lies below 1;
+    on PyTorch and JAX the geometric mean is within the aim and the interval is not."""
+    from harness.record import overhead
+    from harness.summary import stats
+
+    records = {r.backend: r for r in overhead.read_all(ROOT / "results/overhead")}
+    ratio = {b: stats.ratio_interval([x.fit_ratio for x in r.rounds]) for b, r in records.items()}
+    assert {r.plain_feed for r in records.values()} == {"arrays"}
+    assert ratio["tensorflow"].high < 1
+    assert all(ratio[b].geomean < records[b].limit < ratio[b].high for b in ("torch", "jax"))

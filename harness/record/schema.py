@@ -151,6 +151,15 @@ def nested(section: type[Section], default: Any = dataclasses.MISSING) -> Any:
     return ruled(rule, default, section=section)
 
 
+def nested_list(section: type[Section]) -> Any:
+    """A field that holds a non-empty list of sections of one kind."""
+    rule = Rule(
+        f"a non-empty list of objects (each a {section.__name__})",
+        lambda v, _: isinstance(v, list) and v != [] and all(isinstance(x, dict) for x in v),
+    )
+    return ruled(rule, section=section, many=True)
+
+
 class Section:
     """A part of the record: checked against its fields' rules, built from JSON."""
 
@@ -167,7 +176,11 @@ class Section:
             elif not rule.test(data[f.name], record):
                 out.append(f"{prefix}{f.name} must be {rule.what}, got {_shown(data[f.name])}")
             elif (inner := f.metadata.get("section")) and data[f.name] is not None:
-                out += inner.problems(data[f.name], record, f"{prefix}{f.name}.")
+                if f.metadata.get("many"):
+                    for i, item in enumerate(data[f.name]):
+                        out += inner.problems(item, record, f"{prefix}{f.name}[{i}].")
+                else:
+                    out += inner.problems(data[f.name], record, f"{prefix}{f.name}.")
         return out
 
     @classmethod
@@ -177,7 +190,13 @@ class Section:
         for f in dataclasses.fields(cls):
             if f.name in data:
                 value, inner = data[f.name], f.metadata.get("section")
-                values[f.name] = inner.build(value) if inner and value is not None else value
+                if inner and value is not None:
+                    value = (
+                        [inner.build(x) for x in value]
+                        if f.metadata.get("many")
+                        else inner.build(value)
+                    )
+                values[f.name] = value
         return cls(**values)
 
 

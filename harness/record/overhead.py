@@ -1,0 +1,220 @@
+"""The overhead benchmark's record (`benchmarks/harness_overhead.py`): the same training
+as a plain Keras script and through the harness, in rounds, on one machine. Typed and
+versioned like a run's record, checked field by field on read and before writing,
+turned into JSON only here.
+
+Version 1 (the files that say no version) kept each process's parts under `parts` and
+beside them what follows from them (each round's ratio, the parts' differences, the
+medians), which are computed from the parts now. It recorded the framework's versions
+but neither the environment nor the machine, so it reads with both unknown (null); its
+plain script fed fit() arrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.record import results
+from harness.record.results import ResultError
+from harness.record.schema import (
+    TEXT,
+    TIME,
+    Environment,
+    Fingerprint,
+    Git,
+    Rule,
+    Section,
+    absent_or,
+    integer,
+    nested,
+    nested_list,
+    number,
+    one_of,
+    ruled,
+)
+
+SCHEMA_VERSION = 2
+KNOWN_SCHEMA_VERSIONS = (1, 2)
+# Which process of a round ran first.
+KINDS = ("plain", "harness")
+# How the plain script fed fit(): as the harness does (its backend plugin's `feed` of the
+# harness's batch order), or arrays with Keras's own shuffling (version 1).
+FEEDS = ("harness", "arrays")
+
+
+def _part(rule: Rule | None = None) -> Any:
+    return ruled(rule or number(0), part=True)
+
+
+class _Process(Section):
+    """A process of a round: its wall time from start to exit, as the benchmark timed
+    it, and the parts it timed itself."""
+
+    process_s: float
+
+    @property
+    def parts_s(self) -> float:
+        return sum(
+            getattr(self, f.name) for f in dataclasses.fields(self) if f.metadata.get("part")
+        )
+
+    @property
+    def rest_s(self) -> float:
+        """What no part covers: the interpreter before the first part, the exit, and
+        the harness's parent process."""
+        return self.process_s - self.parts_s
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plain(_Process):
+    """`benchmarks/plain_keras.py`: one fit() call and what it needs."""
+
+    process_s: float = ruled(number(0))
+    import_s: float = _part()
+    data_load_s: float = _part()
+    build_s: float = _part()  # the model built and compiled
+    fit_s: float = _part()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Harness(_Process):
+    """`python -m harness run`: its worker's phases as its run record has them, but the
+    interpreter's start (in `rest_s`, as the plain script's is)."""
+
+    process_s: float = ruled(number(0))
+    import_s: float = _part()
+    data_load_s: float = _part()
+    build_s: float = _part()
+    init_s: float = _part()
+    compile_s: float = _part()
+    peak_s: float = _part()
+    fit_s: float = _part()
+    evaluate_s: float = _part()
+    predict_s: float = _part()
+    latency_s: float = _part()
+    save_s: float = _part()
+    unaccounted_s: float = _part(number())
+
+
+@dataclass(frozen=True, kw_only=True)
+class Round(Section):
+    first: str = ruled(one_of(*KINDS))
+    plain: Plain = nested(Plain)
+    harness: Harness = nested(Harness)
+
+    @property
+    def fit_ratio(self) -> float:
+        """fit() through the harness over fit() in the plain script."""
+        return self.harness.fit_s / self.plain.fit_s
+
+
+@dataclass(frozen=True, kw_only=True)
+class Interval(Section):
+    """The rounds' fit() ratios (harness / plain) as their geometric mean and its 95 %
+    t-interval on the logarithms (`harness.summary.stats.ratio_interval`)."""
+
+    geomean: float = ruled(number(0))
+    low: float = ruled(number(0))
+    high: float = ruled(number(0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class OverheadRecord(Section):
+    schema_version: int = ruled(one_of(SCHEMA_VERSION), SCHEMA_VERSION)
+    backend: str = ruled(TEXT)
+    created: str | None = ruled(absent_or(TIME))  # UTC; unknown in version 1
+    images: int = ruled(integer(1))
+    epochs: int = ruled(integer(1))
+    threads: int = ruled(integer(1))
+    limit: float = ruled(number(0))  # the aim for the fit() ratio
+    plain_feed: str = ruled(one_of(*FEEDS))
+    # The code, taken from the benchmark's checkout when it started (the environment's
+    # own `git` is left null, so that the record holds it once).
+    git: Git | None = nested(Git)
+    environment: Environment | None = nested(Environment)  # null in version 1
+    machine: Fingerprint | None = nested(Fingerprint)  # null in version 1
+    rounds: list[Round] = nested_list(Round)
+    # Null in version 1, which gave medians only.
+    fit_ratio: Interval | None = nested(Interval)
+
+
+def _upgrade_from_1(data: dict) -> dict:
+    def flat(process: object) -> object:
+        if not isinstance(process, dict) or not isinstance(process.get("parts"), dict):
+            return process
+        return {"process_s": process.get("process_s"), **process["parts"]}
+
+    rounds = data.get("rounds")
+    if isinstance(rounds, list):
+        rounds = [
+            {**r, "plain": flat(r.get("plain")), "harness": flat(r.get("harness"))}
+            if isinstance(r, dict)
+            else r
+            for r in rounds
+        ]
+    return {
+        **{k: data.get(k) for k in ("backend", "images", "epochs", "threads", "limit", "git")},
+        "plain_feed": "arrays",
+        "environment": None,
+        "machine": None,
+        "rounds": rounds,
+        "fit_ratio": None,
+        "schema_version": 2,
+    }
+
+
+_UPGRADES = (_upgrade_from_1,)
+
+
+def from_dict(data: object) -> OverheadRecord:
+    if not isinstance(data, dict):
+        raise ResultError(f"an overhead record must be a JSON object, got {type(data).__name__}")
+    version = data.get("schema_version", 1)  # version 1 did not say it
+    if version not in KNOWN_SCHEMA_VERSIONS or isinstance(version, bool):
+        raise ResultError(
+            f"unknown schema_version {version!r}; this harness reads "
+            f"{', '.join(map(str, KNOWN_SCHEMA_VERSIONS))}"
+        )
+    for upgrade in _UPGRADES[KNOWN_SCHEMA_VERSIONS.index(version) :]:
+        data = upgrade(data)
+    problems = OverheadRecord.problems(data, data, "")
+    if problems:
+        raise ResultError("; ".join(dict.fromkeys(problems)))
+    return OverheadRecord.build(data)
+
+
+def path(folder: Path, backend: str) -> Path:
+    """Where a backend's record lies: one a backend, the latest measurement."""
+    return Path(folder) / f"{backend}.json"
+
+
+def write(record: OverheadRecord, folder: Path) -> Path:
+    """Write a record that `read` will take (one it would refuse is a bug, never a file);
+    returns its path."""
+    data = dataclasses.asdict(record)
+    problems = OverheadRecord.problems(data, data, "")
+    out = path(folder, record.backend)
+    if problems:
+        raise ResultError(f"refusing to write {out}: " + "; ".join(problems))
+    results.write_text_atomic(out, json.dumps(data, indent=2) + "\n")
+    return out
+
+
+def read(file: Path) -> OverheadRecord:
+    try:
+        data = json.loads(Path(file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ResultError(f"{file}: {e}") from e
+    try:
+        return from_dict(data)
+    except ResultError as e:
+        raise ResultError(f"{file}: {e}") from e
+
+
+def read_all(folder: Path) -> list[OverheadRecord]:
+    """Every record in `folder`; ResultError on the first that cannot be read."""
+    return [read(p) for p in sorted(Path(folder).glob("*.json"))]

@@ -1,0 +1,139 @@
+"""The overhead benchmark's record (harness.record.overhead): typed, versioned, read and
+written in one place."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from conftest import make_result
+
+from harness.record import overhead, schema
+from harness.record.results import ResultError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_record(**changes: object) -> overhead.OverheadRecord:
+    run = make_result()
+    plain = overhead.Plain(process_s=30.0, import_s=3.0, data_load_s=0.2, build_s=0.1, fit_s=20.0)
+    harness = overhead.Harness(
+        process_s=32.0, import_s=2.9, data_load_s=0.5, build_s=0.1, init_s=0.02,
+        compile_s=0.01, peak_s=0.8, fit_s=21.0, evaluate_s=1.5, predict_s=1.4,
+        latency_s=0.9, save_s=0.02, unaccounted_s=0.03,
+    )  # fmt: skip
+    record = overhead.OverheadRecord(
+        backend="tensorflow",
+        created="2026-12-10T09:00:00Z",
+        images=10000,
+        epochs=3,
+        threads=2,
+        limit=1.03,
+        plain_feed="harness",
+        git=schema.Git(commit="abc1234def", dirty=False),
+        environment=dataclasses.replace(run.environment, git=None),
+        machine=run.machine.fingerprint,
+        rounds=[
+            overhead.Round(first="plain", plain=plain, harness=harness),
+            overhead.Round(first="harness", plain=plain, harness=harness),
+        ],
+        fit_ratio=overhead.Interval(geomean=1.05, low=1.05, high=1.05),
+    )
+    return dataclasses.replace(record, **changes)
+
+
+def test_a_record_reads_back_as_it_was_written(tmp_path):
+    record = make_record()
+    path = overhead.write(record, tmp_path)
+    assert path == tmp_path / "tensorflow.json"
+    assert json.loads(path.read_text())["schema_version"] == overhead.SCHEMA_VERSION == 2
+    assert overhead.read(path) == record
+    assert overhead.read_all(tmp_path) == [record]
+
+
+def test_a_round_gives_its_ratio_and_what_no_part_covers():
+    [first, _] = make_record().rounds
+    assert first.fit_ratio == pytest.approx(21.0 / 20.0)
+    assert first.plain.rest_s == pytest.approx(30.0 - 23.3)
+    assert first.harness.rest_s == pytest.approx(32.0 - 29.18)
+
+
+@pytest.mark.parametrize("version", [3, 0, "2", True, None])
+def test_an_unknown_version_is_refused_with_the_known_ones(tmp_path, version):
+    data = dataclasses.asdict(make_record())
+    (tmp_path / "tensorflow.json").write_text(json.dumps({**data, "schema_version": version}))
+    with pytest.raises(ResultError, match=r"unknown schema_version .*; this harness reads 1, 2$"):
+        overhead.read(tmp_path / "tensorflow.json")
+
+
+def test_a_value_its_field_does_not_allow_is_refused_by_name(tmp_path):
+    data = dataclasses.asdict(make_record())
+    data["rounds"][1]["plain"]["fit_s"] = -1.0
+    (tmp_path / "tensorflow.json").write_text(json.dumps(data))
+    with pytest.raises(ResultError, match=r"rounds\[1\]\.plain\.fit_s must be a finite number ≥ 0"):
+        overhead.read(tmp_path / "tensorflow.json")
+    with pytest.raises(ResultError, match="^refusing to write .*: rounds must be a non-empty"):
+        overhead.write(make_record(rounds=[]), tmp_path)
+
+
+# A version 1 record as the benchmark wrote it (one round, the figures of
+# results/overhead/tensorflow.json's first), with what it derived from the parts.
+VERSION_1 = {
+    "backend": "tensorflow",
+    "git": {"commit": "bdd1ff849b335cb76f4f76da696898ef4f980a77", "dirty": False},
+    "images": 10000,
+    "epochs": 3,
+    "threads": 2,
+    "limit": 1.03,
+    "versions": {"tensorflow-cpu": "2.21.0"},
+    "rounds": [
+        {
+            "first": "plain",
+            "plain": {
+                "process_s": 26.125,
+                "parts": {"import_s": 3.820, "data_load_s": 0.215, "build_s": 0.121,
+                          "fit_s": 20.963},
+                "rest_s": 1.006,
+            },
+            "harness": {
+                "process_s": 27.767,
+                "parts": {
+                    "import_s": 3.573, "data_load_s": 0.542, "build_s": 0.084, "init_s": 0.024,
+                    "compile_s": 0.006, "peak_s": 0.795, "fit_s": 16.220, "evaluate_s": 2.701,
+                    "predict_s": 1.543, "latency_s": 0.864, "save_s": 0.021,
+                    "unaccounted_s": 0.031,
+                },
+                "rest_s": 1.363,
+            },
+            "fit_ratio": 16.220 / 20.963,
+            "difference_s": {"fit()": 16.220 - 20.963},
+        }
+    ],
+    "medians": {"fit_ratio": 16.220 / 20.963},
+}  # fmt: skip
+
+
+def test_version_1_reads_with_its_plain_feed_and_what_it_did_not_record(tmp_path):
+    (tmp_path / "tensorflow.json").write_text(json.dumps(VERSION_1))
+    [record] = overhead.read_all(tmp_path)
+    assert record.schema_version == 2 and record.plain_feed == "arrays"
+    assert (record.environment, record.machine, record.fit_ratio, record.created) == (None,) * 4
+    assert record.git == schema.Git(commit="bdd1ff849b335cb76f4f76da696898ef4f980a77", dirty=False)
+    [r] = record.rounds
+    old = VERSION_1["rounds"][0]
+    assert r.first == "plain" and r.fit_ratio == pytest.approx(old["fit_ratio"])
+    assert r.plain.rest_s == pytest.approx(old["plain"]["rest_s"])
+    assert r.harness.rest_s == pytest.approx(old["harness"]["rest_s"])
+    assert r.harness.unaccounted_s == 0.031
+
+
+def test_the_committed_records_read_as_they_were_measured():
+    """Every committed file reads, each round's ratio as its benchmark computed it."""
+    files = sorted((ROOT / "results/overhead").glob("*.json"))
+    assert files
+    for path in files:
+        stored = json.loads(path.read_text())
+        record = overhead.read(path)
+        assert [r.fit_ratio for r in record.rounds] == pytest.approx(
+            [r["fit_ratio"] for r in stored["rounds"]]
+        )
