@@ -45,7 +45,7 @@ from harness.backends import resolve  # noqa: E402
 from harness.config import available_cpus  # noqa: E402
 from harness.record import overhead, provenance, results  # noqa: E402
 from harness.summary import stats  # noqa: E402
-from harness.worker import environment, machine  # noqa: E402
+from harness.worker import environment  # noqa: E402
 
 
 def order(round_index: int) -> tuple[str, str]:
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         plain_feed=args.plain_feed,
         git=git,
         environment=dataclasses.replace(env, git=None),  # the record's `git`, once
-        machine=machine.fingerprint(env),
+        machine=provenance.fingerprint(),
         rounds=rounds,
         fit_ratio=ratio,
     )
