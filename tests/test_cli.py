@@ -10,7 +10,7 @@ import sys
 import threading
 
 import pytest
-from conftest import make_result
+from conftest import make_result, stopped_main
 
 from harness import cli, config
 from harness.backends.base import Backend
@@ -379,3 +379,34 @@ def test_parity_includes_the_anchor_rows_each_against_keras_3_on_its_framework(m
     }
     with pytest.raises(config.ConfigError, match="parity compares two or more"):
         probes("--backend", "torch", "--model", "mnist_bn")  # no native implementation
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_run_stopped_while_its_report_is_made_keeps_its_results_and_says_so_once(
+    fake_workers, tmp_path, monkeypatch, capsys, terminal_signals, signum
+):
+    from harness.report import render
+
+    made = render.html
+
+    def html(*args):  # the runs done, the report made, nothing of it published yet
+        page = made(*args)
+        os.kill(os.getpid(), signum)
+        return page
+
+    monkeypatch.setattr(render, "html", html)
+    assert stopped_main(["run", "--backend", "torch", "--results", str(tmp_path)]) == 128 + signum
+    assert capsys.readouterr().err == (
+        "\n==> interrupted while writing the report; every run's result is kept; no file of "
+        f"the report was changed in {tmp_path}\n"
+    )
+    [r], _ = results.read_all(tmp_path)
+    assert r.status == "ok" and [p.name for p in tmp_path.iterdir()] == ["runs"]
+
+
+def test_a_stop_of_a_command_without_more_to_say_is_one_line(monkeypatch, capsys, terminal_signals):
+    from harness.commands import list as listing
+
+    monkeypatch.setattr(listing, "main", lambda args: os.kill(os.getpid(), signal.SIGTERM))
+    assert stopped_main(["list"]) == 143
+    assert capsys.readouterr().err == "\n==> interrupted (list)\n"

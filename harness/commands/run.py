@@ -11,7 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
-from harness.commands import options
+from harness.commands import interrupts, options, report
 from harness.config import IMPLS, INIT_MODES, PROFILES, ConfigError, RunSpec, system
 from harness.launch import executors, process
 from harness.record import results
@@ -114,13 +114,16 @@ def run(
                           training_s=training_s, result=str(out))  # fmt: skip
     except StopRun:
         console.say("==> stopped at the first failure (--fail-fast)")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         during = ", ".join(sorted(running.values())) or "the first run"
         it = "them" if len(running) > 1 else "it"
-        print(f"\n==> interrupted during {during}; no result was written for {it}", file=sys.stderr)
-        return 130
+        return interrupts.said(e, f"during {during}; no result was written for {it}")
     if report_after:
-        paths = render.write_report(results_dir)
+        before = report.current(results_dir)
+        try:
+            paths = render.write_report(results_dir)
+        except KeyboardInterrupt as e:
+            return report.interrupted(e, results_dir, before, "every run's result is kept; ")
         console.event(event="report", paths=[str(p) for p in paths])
         if console.mode != "json":
             print(f"report: {paths[0]}")

@@ -9,7 +9,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
+import signal
+import stat
 import tempfile
+import threading
 import time
 import uuid
 import zipfile
@@ -225,6 +229,53 @@ def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
         raise
 
 
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM that arrive during the block take effect when it ends, as they
+    would have at its start (only the main thread may set handlers; elsewhere the block
+    runs as it is)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[tuple[int, object]] = []
+    previous = {
+        signum: signal.signal(signum, lambda *caught: held.append(caught))
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            # None: a handler set outside Python, which cannot be put back; the default
+            # is what such a process had.
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if held:
+            signum, frame = held[0]
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, frame)
+            elif handler != signal.SIG_IGN:
+                signal.raise_signal(signum)
+
+
+@contextmanager
+def published_together(folder: Path) -> Iterator[Path]:
+    """A private folder inside `folder` to write files into; when the block ends, every
+    file written there is moved into `folder`, all of them or, if the block fails or is
+    interrupted, none (a reader never sees a report of which half is new). The moves are
+    renames within one file system, made with Ctrl-C and SIGTERM held until the last."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staged-", suffix=".tmp"))
+    try:
+        yield staging
+        with _signals_held():
+            for path in sorted(staging.iterdir()):
+                os.replace(path, folder / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 class RunFiles:
     """The files of one run, which appear together or not at all: its arrays are written
     under temporary names (while the run is still timed), then published with the result,
@@ -285,9 +336,24 @@ def write(result: RunResult, path: Path) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+@contextmanager
+def _open_regular(path: Path, mode: str) -> Iterator[IO]:
+    """`path` opened for reading if it is a regular file. A named pipe among the results
+    would block the reader until something writes into it (forever): it is opened
+    without waiting, and refused with the rest that is not a file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+        kind = os.fstat(fd).st_mode
+        if not stat.S_ISREG(kind):
+            what = "a named pipe" if stat.S_ISFIFO(kind) else "not a regular file"
+            raise ResultError(f"{what}, not a file a run writes")
+        yield f
+
+
 def read(path: Path) -> RunResult:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        with _open_regular(path, "r") as f:
+            data = json.loads(f.read())
     except (OSError, ValueError) as e:  # ValueError: not JSON, or a number of 4,300 digits
         raise ResultError(f"{path}: {e}") from e
     except RecursionError as e:
