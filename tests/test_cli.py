@@ -119,6 +119,21 @@ def test_a_failures_reason_is_kept_whole():
     )
 
 
+def test_a_worker_killed_while_saving_leaves_no_temporary_file_behind(
+    fake_workers, monkeypatch, tmp_path, capsys
+):
+    def killed_while_saving(spec, out, *extra, **kw):
+        for kind in ("predictions.npz", "weights.npz"):
+            (out.parent / f".{out.stem}.{kind}.k7f3.tmp").write_bytes(b"\0" * 4096)
+        return -signal.SIGKILL, []
+
+    monkeypatch.setattr(process, "start_worker", killed_while_saving)
+    assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path)]) == 1
+    [r], warnings = results.read_all(tmp_path)
+    assert r.status == "failed" and warnings == []
+    assert [p.name for p in results.runs_dir(tmp_path).iterdir()] == [f"{r.run_id}.json"]
+
+
 def test_fail_fast_stops_at_the_first_failure(fake_workers, tmp_path):
     argv = ["run", "--backend", "tf,jax,torch", "--fail-fast", "--results", str(tmp_path)]
     assert cli.main(argv) == 1

@@ -83,26 +83,50 @@ def test_a_diverging_run_is_recorded_as_failed_and_reported_without_accuracy(bac
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A filesystem of 1 MiB of its own (tmpfs): room for the results folder and small
-    files, none for a run's final weights (4 MiB). Mounting needs root; elsewhere the
-    full disks injected in test_cli and test_results stand in for this test."""
-    where = tmp_path / "disk"
-    where.mkdir()
-    mount = ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)]
-    done = subprocess.run(mount, capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"no tmpfs can be mounted here: {done.stderr.strip()}")
-    try:
-        yield where
-    finally:
+    """A file system of the size asked for (tmpfs), made by the function this gives.
+    Mounting needs root; elsewhere the full disks injected in test_cli and test_results
+    stand in for these tests."""
+    mounted = []
+
+    def mount(size: str) -> Path:
+        where = tmp_path / "disk"
+        where.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                              capture_output=True, text=True)  # fmt: skip
+        if done.returncode != 0:
+            pytest.skip(f"no tmpfs can be mounted here: {done.stderr.strip()}")
+        mounted.append(where)
+        return where
+
+    yield mount
+    for where in mounted:
         subprocess.run(["umount", str(where)], check=True)
 
 
-def test_a_full_disk_fails_the_run_in_one_line_and_leaves_no_partial_file(backend, small_disk):
+def test_a_full_disk_costs_a_run_its_final_weights_not_the_run(backend, small_disk):
     if backend.name != "torch":
         pytest.skip("a worker writes its files alike on every backend: tested once, on torch")
+    disk = small_disk("1m")  # room for a run's files and its report, not its weights (4 MiB)
     done = subprocess.run(
-        harness_command(backend, small_disk, "--epochs", "1"),
+        harness_command(backend, disk, "--epochs", "1"), capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    [r], warnings = results.read_all(disk)
+    assert warnings == [] and r.status == "ok" and r.artifacts.final_weights is None
+    assert [line for line in done.stderr.splitlines() if "No space" in line] == [
+        "warning: final weights left out, the run kept without them: No space left on device: "
+        f"{disk}/runs/{r.run_id}.weights.npz"
+    ]
+    assert leftovers(disk) == [] and (disk / "REPORT.md").is_file()
+
+
+def test_a_disk_without_room_for_the_predictions_fails_the_run_in_one_line(backend, small_disk):
+    if backend.name != "torch":
+        pytest.skip("a worker writes its files alike on every backend: tested once, on torch")
+    disk = small_disk("64k")  # the test set's predictions take 80 kB
+    done = subprocess.run(
+        harness_command(backend, disk, "--epochs", "1"),
         capture_output=True,
         text=True,
         timeout=600,
@@ -110,10 +134,10 @@ def test_a_full_disk_fails_the_run_in_one_line_and_leaves_no_partial_file(backen
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
     err = done.stderr.splitlines()
     said = [line for line in err if "No space left on device" in line]
-    assert said[0].startswith(f"error: cannot write {small_disk}/runs/"), err
+    assert said[0].startswith(f"error: cannot write {disk}/runs/"), err
     assert err[-1].startswith("error: 1 of 1 run failed: ") and "Traceback" not in done.stderr
-    assert leftovers(small_disk) == []
-    [r], warnings = results.read_all(small_disk)
+    assert leftovers(disk) == []
+    [r], warnings = results.read_all(disk)
     assert warnings == [] and r.status == "failed" and "No space left" in r.failure.reason
 
 

@@ -236,6 +236,50 @@ def test_a_full_disk_is_an_error_naming_the_file_and_leaves_nothing(tmp_path, mo
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_full_disk_leaves_out_the_optional_weights_not_the_run(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    import numpy as np
+
+    r = make_result()
+    files = results.RunFiles(tmp_path / f"{r.run_id}.json")
+    files.stage_arrays("a.predictions.npz", [np.ones(3, "float32")])
+    save = np.savez
+
+    def savez(f, *arrays):  # as a full disk does: part of the file written, then no room
+        f.write(b"PK" * 1000)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(np, "savez", savez)
+    dropped = files.stage_optional("a.weights.npz", [np.zeros(2)], "final weights")
+    assert dropped == (
+        "final weights left out, the run kept without them: No space left on device: "
+        f"{tmp_path}/a.weights.npz"
+    )
+    monkeypatch.setattr(np, "savez", save)
+    files.publish(r)
+    assert _files(tmp_path) == sorted(["a.predictions.npz", f"{r.run_id}.json"])
+
+    def broken(f, *arrays):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(np, "savez", broken)  # anything but a full disk fails the run
+    with pytest.raises(OSError, match="Input/output error"):
+        files.stage_optional("b.weights.npz", [np.zeros(2)], "final weights")
+
+
+def test_a_killed_runs_temporary_files_are_removed_by_its_parent_and_no_others(tmp_path):
+    run_id = "20260101T000000Z-torch-mnist_cnn-mnist-seed-seed1-0123abcd"
+    mine = [f".{run_id}.{kind}.x1y2.tmp" for kind in ("weights.npz", "predictions.npz", "json")]
+    others = [".20260101T000000Z-torch-mnist_cnn-mnist-seed-seed1-99999999.json.a.tmp",
+              f"{run_id}.predictions.npz"]  # fmt: skip
+    for name in mine + others:
+        (tmp_path / name).write_bytes(b"x")
+    results.remove_leftovers(tmp_path / f"{run_id}.json")
+    assert _files(tmp_path) == sorted(others)
+
+
 def _lying(tmp_path, change) -> str:
     """The error reading a valid result after `change(data)`."""
     data = make_result().to_dict()

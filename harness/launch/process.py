@@ -154,9 +154,13 @@ def launch(
     leaves a failure record there instead, unless even that cannot be written (a full
     disk). None if the run was interrupted (`workers` stopped meanwhile, or Ctrl-C): its
     worker wrote nothing."""
-    code, tail = start_worker(
-        spec, out, "--invocation", invocation, *extra, stdout=stdout, cpus=cpus, workers=workers
-    )
+    try:
+        code, tail = start_worker(
+            spec, out, "--invocation", invocation, *extra, stdout=stdout, cpus=cpus,
+            workers=workers,
+        )  # fmt: skip
+    finally:
+        results.remove_leftovers(out)
     # Stopped with the others, or by Ctrl-C itself (at a terminal it reaches every
     # process of the group, a job's worker perhaps before this process): interrupted.
     if code == -signal.SIGINT or (workers is not None and workers.stopped and code != 0):

@@ -7,6 +7,8 @@ reporting (summary, report, compare): they read nothing but what `read_all` retu
 from __future__ import annotations
 
 import dataclasses
+import errno
+import glob
 import json
 import os
 import shutil
@@ -290,13 +292,27 @@ class RunFiles:
     def _stage(self, name: str) -> Iterator[IO]:
         final = self.out.parent / name
         with _staged(final, "wb") as (f, tmp):
-            self._staged.append((tmp, final))
             yield f
+        # Only once it is whole (a file that could not be written is gone); a stop
+        # before this line leaves it to the parent's `remove_leftovers`.
+        self._staged.append((tmp, final))
 
     def stage_arrays(self, name: str, arrays: list[np.ndarray]) -> None:
         """Arrays to publish as `name` (.npz: arr_0, arr_1, ...) beside the result."""
         with self._stage(name) as f:
             np.savez(f, *arrays)
+
+    def stage_optional(self, name: str, arrays: list[np.ndarray], what: str) -> str | None:
+        """As `stage_arrays`, for `what` a run is complete without (its final weights,
+        4 MB for the seed model): a full disk leaves it out, not the run; returns why it
+        was left out, or None."""
+        try:
+            self.stage_arrays(name, arrays)
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            return f"{what} left out, the run kept without them: {os_error(e)}"
+        return None
 
     def stage_bytes(self, name: str, data: bytes) -> None:
         """A file to publish as `name` beside the result, as it was written elsewhere
@@ -320,6 +336,18 @@ class RunFiles:
         for tmp, _ in self._staged:
             tmp.unlink(missing_ok=True)
         self._staged = []
+
+
+def remove_leftovers(out: Path) -> None:
+    """Remove the temporary files of the run whose result is `out`: a worker killed while
+    it saved (SIGKILL, out of memory) cannot, and every later report would warn of them;
+    the parent that started it knows its name. Call it once that worker has ended."""
+    run_id = Path(out).name.removesuffix(".json")
+    for path in Path(out).parent.glob(f".{glob.escape(run_id)}.*.tmp"):
+        try:
+            path.unlink()
+        except OSError:  # gone already, or not ours to remove: the report names it
+            pass
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -228,7 +228,10 @@ def train_and_evaluate(
             predictions=f"{run_id}.predictions.npz", final_weights=f"{run_id}.weights.npz"
         )
         files.stage_arrays(artifacts.predictions, [predictions.astype("float32")])
-        files.stage_arrays(artifacts.final_weights, final_weights)
+        dropped = files.stage_optional(artifacts.final_weights, final_weights, "final weights")
+        if dropped:
+            print(f"warning: {dropped}", file=sys.stderr)
+            artifacts = dataclasses.replace(artifacts, final_weights=None)
         recipe = dataclasses.replace(s.recipe, **model_facts(s))
         libraries = {"numpy": np.__version__, **library_versions(s)}
         settings = {**s.backend_settings, **s.backend.after_training()}
