@@ -5,6 +5,7 @@ import ctypes
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -132,6 +133,53 @@ def test_a_worker_killed_while_saving_leaves_no_temporary_file_behind(
     [r], warnings = results.read_all(tmp_path)
     assert r.status == "failed" and warnings == []
     assert [p.name for p in results.runs_dir(tmp_path).iterdir()] == [f"{r.run_id}.json"]
+
+
+def test_a_results_folder_moved_between_two_runs_is_said_once_and_the_runs_go_on(
+    fake_workers, monkeypatch, tmp_path, capsys
+):
+    fake, folder, aside = process.start_worker, tmp_path / "results", tmp_path / "aside"
+
+    def moved_before(spec, out, *extra, **kw):
+        if spec.seed == 2:
+            folder.rename(aside)  # by hand, or by another program, after the first run
+        return fake(spec, out, *extra, **kw)  # which makes its folder, as a worker does
+
+    monkeypatch.setattr(process, "start_worker", moved_before)
+    argv = ["run", "--backend", "torch", "--seeds", "1,2,3", "--results", str(folder)]
+    assert cli.main(argv) == 0
+    assert capsys.readouterr().err == (
+        f"warning: {folder}/runs was moved or removed during this run; it is made again for "
+        "what follows, without the results written before\n"
+    )
+    assert [r.spec.seed for r in results.read_all(aside)[0]] == [1]
+    assert [r.spec.seed for r in results.read_all(folder)[0]] == [2, 3]
+
+
+@pytest.mark.parametrize("told", [True, False])
+def test_a_results_folder_replaced_by_a_file_mid_run_ends_in_one_line(
+    fake_workers, monkeypatch, tmp_path, capsys, told
+):
+    folder = tmp_path / "results"
+
+    def replaced(spec, out, *extra, **kw):
+        shutil.rmtree(folder)
+        folder.write_text("not a folder")
+        if told:  # as a worker that could not write its files says it
+            print(f"error: cannot write {out.parent}: Not a directory", file=sys.stderr)
+            return 2, [f"error: cannot write {out.parent}: Not a directory"]
+        return 0, []
+
+    monkeypatch.setattr(process, "start_worker", replaced)
+    argv = ["run", "--backend", "torch", "--seeds", "1,2", "--results", str(folder)]
+    assert cli.main(argv) == 1
+    said = (
+        f"error: cannot write {folder}/runs: Not a directory"
+        if told
+        else f"error: results folder {folder} is not a folder any more (a file replaced it or "
+        "its runs/ during this run): stopped, since nothing more can be written there"
+    )
+    assert capsys.readouterr().err == said + "\n"
 
 
 def test_fail_fast_stops_at_the_first_failure(fake_workers, tmp_path):
