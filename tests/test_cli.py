@@ -9,6 +9,7 @@ import shutil
 import signal
 import sys
 import threading
+import types
 
 import pytest
 from conftest import make_result, stopped_main
@@ -180,6 +181,58 @@ def test_a_results_folder_replaced_by_a_file_mid_run_ends_in_one_line(
         "its runs/ during this run): stopped, since nothing more can be written there"
     )
     assert capsys.readouterr().err == said + "\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--train-images", "12001"],
+         "train_images must be <= 12000 (the synthetic training set), got 12001"),
+        (["--batch-size", str(10**9)],
+         "batch_size must be <= 12000 (the training images used), got 1000000000"),
+        (["--train-images", "1"],
+         "train_images must be >= 500 (one batch of mnist_cnn's recipe; --batch-size takes a "
+         "smaller one), got 1"),
+        (["--profile", "quick", "--batch-size", "6001"],
+         "batch_size must be <= 6000 (the training images used), got 6001"),
+        (["--data-dir", "no-such-folder"], "--data-dir no-such-folder does not exist"),
+    ],
+)  # fmt: skip
+def test_numbers_beyond_the_data_and_a_missing_data_dir_are_refused_before_any_run(
+    fake_workers, tmp_path, monkeypatch, capsys, argv, message
+):
+    monkeypatch.chdir(tmp_path)  # where no-such-folder is not
+    results_dir = tmp_path / "results"
+    command = ["run", "--backend", "torch", "--dataset", "synthetic", *argv]
+    assert cli.main([*command, "--results", str(results_dir)]) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
+    assert fake_workers == [] and not results_dir.exists()
+
+
+def test_a_model_whose_recipe_is_not_a_literal_leaves_its_batch_to_the_worker(
+    fake_workers, tmp_path, monkeypatch
+):
+    from harness import plugins
+
+    monkeypatch.setattr(plugins, "declared", lambda kind, name, variable: None)
+    argv = ["run", "--backend", "torch", "--dataset", "synthetic", "--train-images", "1"]
+    assert cli.main([*argv, "--results", str(tmp_path)]) == 0 and len(fake_workers) == 1
+
+
+def test_a_models_recipe_is_read_without_running_its_module(tmp_path, monkeypatch):
+    import sys as system
+
+    from harness import plugins
+
+    (tmp_path / "keras_at_the_top.py").write_text(
+        'import keras\nDEFAULTS = {"batch_size": 64, "epochs": 2}\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    entry = types.SimpleNamespace(name="top", module="keras_at_the_top")
+    monkeypatch.setattr(plugins, "_entry_points", lambda kind: {"top": entry})
+    assert plugins.declared("model", "top", "DEFAULTS") == {"batch_size": 64, "epochs": 2}
+    assert "keras_at_the_top" not in system.modules and "keras" not in system.modules
+    assert plugins.declared("model", "top", "NOTHING") is None
 
 
 def test_fail_fast_stops_at_the_first_failure(fake_workers, tmp_path):

@@ -1,6 +1,7 @@
 """Faults during real runs: divergence, a killed worker, SIGTERM, two runs at once.
 Backend tests: each runs in its backend's tox env on the synthetic dataset."""
 
+import json
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import seed_recipe
 
-from harness.config import available_cpus
+from harness.config import RunSpec, available_cpus
 from harness.record import results
 from harness.summary import grouping
 
@@ -255,28 +256,29 @@ def test_two_runs_at_once_and_reports_meanwhile_are_all_complete(backend, tmp_pa
 
 
 @pytest.mark.parametrize(
-    ("option", "value", "reason"),
+    ("field", "value", "reason"),
     [
-        ("--train-images", "99999",
+        ("train_images", 99999,
          "train_images must be <= 12000 (the synthetic training set), got 99999"),
-        ("--batch-size", "1001", "batch_size must be <= 1000 (the training images used), got 1001"),
+        ("batch_size", 12001, "batch_size must be <= 12000 (the training images used), got 12001"),
     ],
 )  # fmt: skip
-def test_numbers_larger_than_what_exists_fail_before_training(
-    backend, tmp_path, option, value, reason
+def test_a_worker_refuses_numbers_larger_than_the_data_it_loaded_before_training(
+    backend, tmp_path, field, value, reason
 ):
+    """What `run` refuses for a dataset that declares its size (test_cli), the worker
+    refuses for one that does not, once loaded; started by hand here, as `run` would
+    not start it."""
     if backend.name != "torch":
         pytest.skip("a worker checks the numbers alike on every backend: tested on torch")
-    done = subprocess.run(
-        harness_command(backend, tmp_path, "--epochs", "1", option, value),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 1
-    [r], _ = results.read_all(tmp_path)
-    assert r.status == "failed" and r.failure.reason == reason
-    assert "Epoch" not in done.stdout
+    spec = RunSpec(backend=backend.name, dataset="synthetic", threads=1, epochs=1, **{field: value})
+    out = tmp_path / "runs" / "run.json"
+    command = [sys.executable, "-m", "harness.worker", "--spec", json.dumps(spec.to_dict()),
+               "--out", str(out)]  # fmt: skip
+    env = {**os.environ, **backend.env(1)}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 2 and done.stderr.splitlines()[-1] == f"error: {reason}"
+    assert "Epoch" not in done.stdout and not out.parent.exists()
 
 
 def jobs_on_torch_only(backend) -> None:

@@ -11,7 +11,14 @@ from pathlib import Path
 from harness import native, plugins
 from harness.backends import resolve
 from harness.backends.base import Backend
-from harness.config import DATA_FORMATS, MAX_SEED, ConfigError, RunSpec, check_keras_json
+from harness.config import (
+    DATA_FORMATS,
+    MAX_SEED,
+    ConfigError,
+    RunSpec,
+    check_images,
+    check_keras_json,
+)
 
 # RunSpec fields that command-line options set directly.
 SPEC_OPTIONS = (
@@ -118,9 +125,22 @@ def backends(args: argparse.Namespace) -> list[Backend]:
 
 
 def specs(args: argparse.Namespace, backends: list[Backend]) -> list[RunSpec]:
+    """The runs asked for, their numbers checked against what the dataset and the model's
+    recipe declare: more images than exist, or a batch larger than the images used, is
+    refused here, before any worker starts."""
     overrides = {k: v for k, v in vars(args).items() if k in SPEC_OPTIONS and v is not None}
-    return [
+    found = [
         RunSpec.from_profile(b.name, args.profile, seed=seed, **overrides)
         for b in backends
         for seed in args.seeds
     ]
+    dataset = plugins.load("dataset", args.dataset)
+    recipe = plugins.declared("model", args.model, "DEFAULTS")
+    recipe_batch = recipe.get("batch_size") if isinstance(recipe, dict) else None
+    first = found[0]  # the runs of one command differ in backend and seed alone
+    check_images(
+        dataset.name, dataset.train_images, first.train_images,
+        first.batch_size or (recipe_batch if isinstance(recipe_batch, int) else None),
+        None if first.batch_size else args.model,
+    )  # fmt: skip
+    return found

@@ -19,7 +19,7 @@ import numpy as np
 from harness import native, plugins
 from harness.backends import resolve
 from harness.commands import options
-from harness.config import ConfigError, RunSpec, system
+from harness.config import ConfigError, RunSpec, check_data_dir, system
 from harness.launch import process
 from harness.record import provenance, results
 from harness.report import tables
@@ -90,6 +90,7 @@ def probe_specs(args: argparse.Namespace) -> dict[str, tuple[RunSpec, str | None
 
 def main(args: argparse.Namespace) -> int:
     specs = probe_specs(args)
+    check_data_dir(args.data_dir)
     options.writable(args.results)
     try:
         record = measure(specs, args.steps)

@@ -14,7 +14,15 @@ import threading
 from pathlib import Path
 
 from harness.commands import interrupts, options, report
-from harness.config import IMPLS, INIT_MODES, PROFILES, ConfigError, RunSpec, system
+from harness.config import (
+    IMPLS,
+    INIT_MODES,
+    PROFILES,
+    ConfigError,
+    RunSpec,
+    check_data_dir,
+    system,
+)
 from harness.launch import executors, process
 from harness.record import results
 from harness.report import render, text
@@ -216,6 +224,8 @@ def executor(args: argparse.Namespace, threads: int) -> executors.Executor:
 def main(args: argparse.Namespace) -> int:
     backends = options.backends(args)
     specs = options.specs(args, backends)
+    if args.executor != "ray":  # on a cluster, the folder is the nodes' (they check it)
+        check_data_dir(args.data_dir)
     options.writable(results.runs_dir(args.results))
     if not args.no_report:
         options.writable(args.results)

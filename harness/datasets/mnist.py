@@ -18,6 +18,7 @@ class MNIST(FileDataset):
     keras_dataset = "mnist"
     num_classes = 10
     image_shape = (28, 28)
+    train_images = 60_000
     files = f"{FILENAME} (the Keras file)"
     # SHA-256 of each array's raw bytes. Copies of mnist.npz differ in their zip metadata,
     # so the arrays are checked, not the file.

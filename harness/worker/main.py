@@ -22,7 +22,7 @@ import numpy as np
 
 from harness import native, plugins
 from harness.backends import resolve
-from harness.config import ConfigError, RunSpec
+from harness.config import ConfigError, RunSpec, check_images
 from harness.datasets.base import DatasetError, Split, prepare
 from harness.record import results, schema
 from harness.worker import environment, machine, modelinfo, starting_points, timing
@@ -72,12 +72,9 @@ def start(spec: RunSpec, dropout: bool = True) -> Session:
     with sections("data_load_s"):
         loaded = dataset.load(spec.data_dir)
         available = len(loaded.train.y)
+        recipe_of = None if spec.batch_size else spec.model
+        check_images(dataset.name, available, spec.train_images, batch_size, recipe_of)
         train_images = spec.train_images or available
-        if train_images > available:
-            raise ConfigError(
-                f"train_images must be <= {available} (the {dataset.name} training set), "
-                f"got {train_images}"
-            )
         data_format = spec.data_format or (tuning and tuning.data_format)
         if implementation is not None:
             if data_format not in (None, implementation.data_format):
@@ -92,10 +89,6 @@ def start(spec: RunSpec, dropout: bool = True) -> Session:
                 keras.backend.set_image_data_format(data_format)
             data_format = keras.backend.image_data_format()
         one_hot = defaults["loss"] == "categorical_crossentropy"
-        if batch_size > train_images:
-            raise ConfigError(
-                f"batch_size must be <= {train_images} (the training images used), got {batch_size}"
-            )
         train = Split(loaded.train.x[:train_images], loaded.train.y[:train_images])
         x_train, y_train = prepare(train, data_format, dataset.num_classes, one_hot)
         x_test, y_test = prepare(loaded.test, data_format, dataset.num_classes, one_hot)
