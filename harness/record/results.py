@@ -392,6 +392,10 @@ def read(path: Path) -> RunResult:
         raise ResultError(f"{path}: {e}") from e
 
 
+# Stray files named in the warning that counts them.
+STRAYS_NAMED = 3
+
+
 def read_all(results_dir: Path) -> tuple[list[RunResult], list[str]]:
     """Every readable result under `results_dir`/runs, oldest first, and one warning per
     file that could not be read. A result whose predictions are gone is skipped; final
@@ -410,12 +414,26 @@ def read_all(results_dir: Path) -> tuple[list[RunResult], list[str]]:
         else:
             found.append(result)
     found.sort(key=lambda r: (r.created, r.run_id))
-    for path in sorted(folder.iterdir()) if folder.is_dir() else ():
-        if path.suffix != ".json" and path.name not in named and path.is_file():
-            warnings.append(
-                f"stray file {path}: no result names it (left by an interrupted run, or one "
-                "still being written); delete it if no run is going on"
-            )
+    strays = [
+        path
+        for path in (sorted(folder.iterdir()) if folder.is_dir() else ())
+        if path.suffix != ".json" and path.name not in named and not path.is_dir()
+    ]
+    why = "(left by an interrupted run, or still being written)"
+    if len(strays) == 1:
+        warnings.append(
+            f"stray file {strays[0]}: no result names it {why}; delete it if no run is going on"
+        )
+    elif strays:
+        # Thousands of them make one line, not thousands (nor a report of 300 kB).
+        more = len(strays) - STRAYS_NAMED
+        names = ", ".join(p.name for p in strays[:STRAYS_NAMED]) + (
+            f" and {more:,} more" if more > 0 else ""
+        )
+        warnings.append(
+            f"{len(strays):,} stray files in {folder}: {names}; no result names them {why}; "
+            "delete them if no run is going on"
+        )
     return found, warnings
 
 
@@ -428,5 +446,12 @@ def load_arrays(results_dir: Path, result: RunResult, name: str | None) -> list[
     try:
         with np.load(path, allow_pickle=False) as loaded:
             return [loaded[f"arr_{i}"] for i in range(len(loaded.files))]
-    except (OSError, ValueError, KeyError, EOFError, AttributeError, zipfile.BadZipFile) as e:
-        raise ResultError(f"{path} (of run {result.run_id}): {e}") from e
+    except OSError as e:
+        raise ResultError(f"{path} (of run {result.run_id}): {os_error(e)}") from e
+    except (ValueError, KeyError, EOFError, AttributeError, zipfile.BadZipFile) as e:
+        # numpy takes whatever is not an archive for pickled data, and suggests loading
+        # it unsafely: a file a run wrote that is not its archive is damaged.
+        raise ResultError(
+            f"{path} (of run {result.run_id}) is damaged: it is not the .npz archive of "
+            "arrays that a run writes; delete it, or rerun that run"
+        ) from e
