@@ -19,6 +19,7 @@ nothing else busy. Exit status 1 if the median fit() ratio exceeds --limit (1.03
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     npz = next((c for c in mnist.candidates(args.data_dir) if mnist.missing(c) is None), None)
     if npz is None:
         p.error("no mnist.npz found: give --data-dir (or set HARNESS_DATA_DIR)")
-    git = provenance.git_commit(ROOT)
+    git = provenance.code(root=ROOT)  # the checkout's: its harness runs here
     rounds = []
     for i in range(args.rounds):
         # Alternate which one goes first, so that a drift in the machine cancels out.
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     record = {
         "backend": backend,
-        "git": git,
+        "git": dataclasses.asdict(git) if git else None,
         "images": args.images,
         "epochs": args.epochs,
         "threads": args.threads,

@@ -54,12 +54,17 @@ def check_name(kind: str, name: str) -> str:
     return name
 
 
+def module_of(kind: str, name: str) -> str:
+    """The module a plugin's entry point names (its object lives in it), not imported."""
+    return _entry_points(kind)[check_name(kind, name)].module
+
+
 def declared(kind: str, name: str, variable: str) -> Any:
     """A constant a plugin's module assigns (a model's DEFAULTS), read from its source
     without running it: the parent process never imports a model, which may import
     keras at its top. None where the module's source cannot be read or the value is not
     a literal (a worker, which imports the plugin, checks what this could not)."""
-    module = _entry_points(kind)[check_name(kind, name)].module
+    module = module_of(kind, name)
     try:
         spec = importlib.util.find_spec(module)
         source = spec.loader.get_source(module) if spec and spec.loader else None

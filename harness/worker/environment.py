@@ -71,8 +71,9 @@ def keras_json() -> dict | None:
         return None
 
 
-def capture(libraries: dict[str, str]) -> Environment:
-    """The environment of this process; `libraries` come from the backend."""
+def capture(libraries: dict[str, str], model: str | None = None) -> Environment:
+    """The environment of this process; `libraries` come from the backend, and the code
+    recorded is the harness's and `model`'s plugin's."""
     return Environment(
         python=sys.version.split()[0],
         platform=platform.platform(),
@@ -84,5 +85,5 @@ def capture(libraries: dict[str, str]) -> Environment:
         libraries=libraries,
         variables=recorded_variables(),
         keras_json=keras_json(),
-        git=provenance.git_commit(),
+        git=provenance.code(model),
     )

@@ -228,7 +228,7 @@ def train_and_evaluate(
         recipe = dataclasses.replace(s.recipe, **model_facts(s))
         libraries = {"numpy": np.__version__, **library_versions(s)}
         settings = {**s.backend_settings, **s.backend.after_training()}
-        env = environment.capture(libraries)
+        env = environment.capture(libraries, spec.model)
         final_digest = starting_points.digest(final_weights)
         order_digest = batch_digest() if batch_digest else None
     wall, unaccounted = sections.account()
