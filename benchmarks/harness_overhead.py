@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT))  # the harness of this checkout, not an installed 
 from harness import plugins  # noqa: E402
 from harness.backends import resolve  # noqa: E402
 from harness.config import available_cpus  # noqa: E402
-from harness.record import overhead, provenance, results  # noqa: E402
+from harness.record import fingerprint, overhead, provenance, results  # noqa: E402
 from harness.summary import stats  # noqa: E402
 from harness.worker import environment  # noqa: E402
 
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     npz = next((c for c in mnist.candidates(args.data_dir) if mnist.missing(c) is None), None)
     if npz is None:
         p.error("no mnist.npz found: give --data-dir (or set HARNESS_DATA_DIR)")
-    git = provenance.git_commit(ROOT)
+    git = provenance.code(root=ROOT)  # the checkout's: its harness runs here
     # Both processes start from this one: the backend's variables (threads, flags), set
     # before either loads its framework, and the run's CPUs. The record's environment is
     # this process's, so it lists what the two ran with.
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         plain_feed=args.plain_feed,
         git=git,
         environment=dataclasses.replace(env, git=None),  # the record's `git`, once
-        machine=provenance.fingerprint(),
+        machine=fingerprint.fingerprint(),
         rounds=rounds,
         fit_ratio=ratio,
     )

@@ -10,7 +10,7 @@ import signal
 import sys
 
 from harness import plugins
-from harness.commands import compare, parity, report, run, tune
+from harness.commands import compare, interrupts, parity, report, run, tune
 from harness.commands import list as listing
 from harness.config import ConfigError
 from harness.record import results
@@ -24,16 +24,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _terminated(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"received {signal.Signals(signum).name}")
-
-
 def main(argv: list[str] | None = None) -> int:
+    # A path given with a byte that is not UTF-8 (`--results $'r\xff'`) reaches Python as
+    # a lone surrogate, which a UTF-8 stdout refuses with a traceback: such a path is
+    # printed as the bytes it was given, as stderr already does in its own way.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="surrogateescape")
     args = parser().parse_args(argv)
     # SIGTERM ends a run like Ctrl-C: the worker is stopped and nothing half-done is kept.
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    previous = signal.signal(signal.SIGTERM, interrupts.on_sigterm)
     try:
         return args.func(args)
+    except KeyboardInterrupt as e:  # where no command says more of what it left
+        return interrupts.said(e, f"({args.command})")
     except (ConfigError, plugins.PluginError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -241,6 +241,40 @@ class RunSpec:
         return cls(**data, here=False)
 
 
+def check_images(
+    dataset: str,
+    available: int | None,
+    train_images: int | None,
+    batch_size: int | None,
+    recipe_of: str | None = None,
+) -> None:
+    """Refuse more training images than `dataset` holds (`available`; None: unknown) and
+    a batch larger than the images used; `recipe_of`: the model whose recipe the batch
+    size comes from, when no option set it. The parent checks what its plugins declare,
+    the worker what it loaded."""
+    if train_images and available and train_images > available:
+        raise ConfigError(
+            f"train_images must be <= {available} (the {dataset} training set), got {train_images}"
+        )
+    used = train_images or available
+    if not (used and batch_size and batch_size > used):
+        return
+    if recipe_of:
+        raise ConfigError(
+            f"train_images must be >= {batch_size} (one batch of {recipe_of}'s recipe; "
+            f"--batch-size takes a smaller one), got {used}"
+        )
+    raise ConfigError(f"batch_size must be <= {used} (the training images used), got {batch_size}")
+
+
+def check_data_dir(data_dir: str | None) -> None:
+    """Refuse a --data-dir that is not a folder: looking on in the Keras cache and then
+    downloading would hide a typo (or, on a Ray node, a folder that node lacks)."""
+    if data_dir and not Path(data_dir).expanduser().is_dir():
+        what = "is not a folder" if Path(data_dir).expanduser().exists() else "does not exist"
+        raise ConfigError(f"--data-dir {data_dir} {what}")
+
+
 def keras_home() -> Path:
     """Keras's own rule: $KERAS_HOME, else ~/.keras (/tmp/.keras if home is read-only)."""
     if "KERAS_HOME" in os.environ:

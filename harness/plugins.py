@@ -6,6 +6,8 @@ naming a backend never imports its framework.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -50,3 +52,30 @@ def check_name(kind: str, name: str) -> str:
     if name not in known:
         raise PluginError(f"unknown {kind} {name!r}; known {kind}s: {', '.join(known)}")
     return name
+
+
+def module_of(kind: str, name: str) -> str:
+    """The module a plugin's entry point names (its object lives in it), not imported."""
+    return _entry_points(kind)[check_name(kind, name)].module
+
+
+def declared(kind: str, name: str, variable: str) -> Any:
+    """A constant a plugin's module assigns (a model's DEFAULTS), read from its source
+    without running it: the parent process never imports a model, which may import
+    keras at its top. None where the module's source cannot be read or the value is not
+    a literal (a worker, which imports the plugin, checks what this could not)."""
+    module = module_of(kind, name)
+    try:
+        spec = importlib.util.find_spec(module)
+        source = spec.loader.get_source(module) if spec and spec.loader else None
+        tree = ast.parse(source or "")
+    except (ImportError, ValueError, SyntaxError, AttributeError):
+        return None
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else []
+        if any(isinstance(t, ast.Name) and t.id == variable for t in targets):
+            try:
+                return ast.literal_eval(node.value)
+            except ValueError:
+                return None
+    return None

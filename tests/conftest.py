@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -296,3 +297,32 @@ def own_keras_home(request, tmp_path_factory, monkeypatch):
     refused): each starts with an empty Keras home of its own."""
     if not any(request.node.get_closest_marker(m) for m in ("backend", "cross_backend")):
         monkeypatch.setenv("KERAS_HOME", str(tmp_path_factory.mktemp("keras-home")))
+
+
+@pytest.fixture
+def terminal_signals():
+    """Signals as a terminal's user sends them: SIGINT raising KeyboardInterrupt (under
+    nohup or in a background job it comes ignored), and a SIGTERM that no handler of the
+    harness catches failing the test instead of killing it."""
+
+    def escaped(signum, frame):
+        raise AssertionError("SIGTERM reached the test: no handler of the harness caught it")
+
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.default_int_handler),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, escaped),
+    }
+    yield
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+def stopped_main(argv: list[str]) -> int:
+    """`cli.main` of a command that is stopped meanwhile; the interruption escaping it (a
+    traceback for the user, status -2) fails the test instead of stopping the session."""
+    from harness import cli
+
+    try:
+        return cli.main(argv)
+    except KeyboardInterrupt as e:
+        pytest.fail(f"{type(e).__name__} escaped `{' '.join(argv[:1])}`: a traceback")

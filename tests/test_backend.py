@@ -166,6 +166,16 @@ def test_one_fit_on_the_given_threads_and_format_trains_on_the_harness_batches_a
     assert 0 <= during.other_share <= 1.0
 
 
+def test_quiet_prints_only_where_the_report_is_whatever_the_framework_logs(backend, tmp_path):
+    command = [sys.executable, "-m", "harness", "run", "--backend", backend.name, "--quiet",
+               "--dataset", "synthetic", "--epochs", "1", "--train-images", "500",
+               "--threads", "1", "--results", str(tmp_path)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    # TensorFlow's C++ log (its oneDNN notice, twice a run) stays off the terminal
+    assert (done.stdout, done.stderr) == (f"report: {tmp_path / 'REPORT.md'}\n", "")
+
+
 def test_tuned_settings_apply_and_are_recorded_with_where_they_came_from(backend, tmp_path):
     r = harness_run(
         tmp_path,

@@ -4,9 +4,13 @@ import contextlib
 import ctypes
 import json
 import os
+import shutil
+import signal
 import sys
+import types
 
 import pytest
+from conftest import stopped_main
 
 from harness import cli
 from harness.launch import process
@@ -40,6 +44,120 @@ def test_a_worker_that_could_not_say_why_is_explained_once_by_the_parent(
         "error: 1 of 1 run failed: torch (seed 1); each is recorded with its reason in the "
         "results folder",
     ]
+
+
+def test_a_worker_killed_while_saving_leaves_no_temporary_file_behind(
+    fake_workers, monkeypatch, tmp_path, capsys
+):
+    def killed_while_saving(spec, out, *extra, **kw):
+        for kind in ("predictions.npz", "weights.npz"):
+            (out.parent / f".{out.stem}.{kind}.k7f3.tmp").write_bytes(b"\0" * 4096)
+        return -signal.SIGKILL, []
+
+    monkeypatch.setattr(process, "start_worker", killed_while_saving)
+    assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path)]) == 1
+    [r], warnings = results.read_all(tmp_path)
+    assert r.status == "failed" and warnings == []
+    assert [p.name for p in results.runs_dir(tmp_path).iterdir()] == [f"{r.run_id}.json"]
+
+
+def test_a_results_folder_moved_between_two_runs_is_said_once_and_the_runs_go_on(
+    fake_workers, monkeypatch, tmp_path, capsys
+):
+    fake, folder, aside = process.start_worker, tmp_path / "results", tmp_path / "aside"
+
+    def moved_before(spec, out, *extra, **kw):
+        if spec.seed == 2:
+            folder.rename(aside)  # by hand, or by another program, after the first run
+        return fake(spec, out, *extra, **kw)  # which makes its folder, as a worker does
+
+    monkeypatch.setattr(process, "start_worker", moved_before)
+    argv = ["run", "--backend", "torch", "--seeds", "1,2,3", "--results", str(folder)]
+    assert cli.main(argv) == 0
+    assert capsys.readouterr().err == (
+        f"warning: {folder}/runs was moved or removed during this run; it is made again for "
+        "what follows, without the results written before\n"
+    )
+    assert [r.spec.seed for r in results.read_all(aside)[0]] == [1]
+    assert [r.spec.seed for r in results.read_all(folder)[0]] == [2, 3]
+
+
+@pytest.mark.parametrize("told", [True, False])
+def test_a_results_folder_replaced_by_a_file_mid_run_ends_in_one_line(
+    fake_workers, monkeypatch, tmp_path, capsys, told
+):
+    folder = tmp_path / "results"
+
+    def replaced(spec, out, *extra, **kw):
+        shutil.rmtree(folder)
+        folder.write_text("not a folder")
+        if told:  # as a worker that could not write its files says it
+            print(f"error: cannot write {out.parent}: Not a directory", file=sys.stderr)
+            return 2, [f"error: cannot write {out.parent}: Not a directory"]
+        return 0, []
+
+    monkeypatch.setattr(process, "start_worker", replaced)
+    argv = ["run", "--backend", "torch", "--seeds", "1,2", "--results", str(folder)]
+    assert cli.main(argv) == 1
+    said = (
+        f"error: cannot write {folder}/runs: Not a directory"
+        if told
+        else f"error: results folder {folder} is not a folder any more (a file replaced it or "
+        "its runs/ during this run): stopped, since nothing more can be written there"
+    )
+    assert capsys.readouterr().err == said + "\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--train-images", "12001"],
+         "train_images must be <= 12000 (the synthetic training set), got 12001"),
+        (["--batch-size", str(10**9)],
+         "batch_size must be <= 12000 (the training images used), got 1000000000"),
+        (["--train-images", "1"],
+         "train_images must be >= 500 (one batch of mnist_cnn's recipe; --batch-size takes a "
+         "smaller one), got 1"),
+        (["--profile", "quick", "--batch-size", "6001"],
+         "batch_size must be <= 6000 (the training images used), got 6001"),
+        (["--data-dir", "no-such-folder"], "--data-dir no-such-folder does not exist"),
+    ],
+)  # fmt: skip
+def test_numbers_beyond_the_data_and_a_missing_data_dir_are_refused_before_any_run(
+    fake_workers, tmp_path, monkeypatch, capsys, argv, message
+):
+    monkeypatch.chdir(tmp_path)  # where no-such-folder is not
+    results_dir = tmp_path / "results"
+    command = ["run", "--backend", "torch", "--dataset", "synthetic", *argv]
+    assert cli.main([*command, "--results", str(results_dir)]) == 2
+    assert capsys.readouterr().err == f"error: {message}\n"
+    assert fake_workers == [] and not results_dir.exists()
+
+
+def test_a_model_whose_recipe_is_not_a_literal_leaves_its_batch_to_the_worker(
+    fake_workers, tmp_path, monkeypatch
+):
+    from harness import plugins
+
+    monkeypatch.setattr(plugins, "declared", lambda kind, name, variable: None)
+    argv = ["run", "--backend", "torch", "--dataset", "synthetic", "--train-images", "1"]
+    assert cli.main([*argv, "--results", str(tmp_path)]) == 0 and len(fake_workers) == 1
+
+
+def test_a_models_recipe_is_read_without_running_its_module(tmp_path, monkeypatch):
+    import sys as system
+
+    from harness import plugins
+
+    (tmp_path / "keras_at_the_top.py").write_text(
+        'import keras\nDEFAULTS = {"batch_size": 64, "epochs": 2}\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    entry = types.SimpleNamespace(name="top", module="keras_at_the_top")
+    monkeypatch.setattr(plugins, "_entry_points", lambda kind: {"top": entry})
+    assert plugins.declared("model", "top", "DEFAULTS") == {"batch_size": 64, "epochs": 2}
+    assert "keras_at_the_top" not in system.modules and "keras" not in system.modules
+    assert plugins.declared("model", "top", "NOTHING") is None
 
 
 def test_fail_fast_stops_at_the_first_failure(fake_workers, tmp_path):
@@ -248,3 +366,34 @@ def test_a_full_disk_ends_in_one_error_line_and_the_parent_never_crashes(
     err = capsys.readouterr().err.splitlines()
     assert err[1].startswith("warning: the failure of jax (seed 1) was not recorded: No space")
     assert err[-1].startswith("error: No space left on device: ") and len(err) == 3
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_run_stopped_while_its_report_is_made_keeps_its_results_and_says_so_once(
+    fake_workers, tmp_path, monkeypatch, capsys, terminal_signals, signum
+):
+    from harness.report import render
+
+    made = render.html
+
+    def html(*args):  # the runs done, the report made, nothing of it published yet
+        page = made(*args)
+        os.kill(os.getpid(), signum)
+        return page
+
+    monkeypatch.setattr(render, "html", html)
+    assert stopped_main(["run", "--backend", "torch", "--results", str(tmp_path)]) == 128 + signum
+    assert capsys.readouterr().err == (
+        "\n==> interrupted while writing the report; every run's result is kept; no file of "
+        f"the report was changed in {tmp_path}\n"
+    )
+    [r], _ = results.read_all(tmp_path)
+    assert r.status == "ok" and [p.name for p in tmp_path.iterdir()] == ["runs"]
+
+
+def test_a_stop_of_a_command_without_more_to_say_is_one_line(monkeypatch, capsys, terminal_signals):
+    from harness.commands import list as listing
+
+    monkeypatch.setattr(listing, "main", lambda args: os.kill(os.getpid(), signal.SIGTERM))
+    assert stopped_main(["list"]) == 143
+    assert capsys.readouterr().err == "\n==> interrupted (list)\n"

@@ -82,3 +82,48 @@ def test_a_cell_whose_latest_run_failed_makes_compare_fail(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "FAILED in current: jax (seed 1, profile seed): killed" in out
     assert "only in baseline: jax" in out
+
+
+def _write(folder, **kwargs):
+    import dataclasses
+
+    from conftest import make_result
+
+    from harness.record import results
+
+    model = kwargs.pop("model", "mnist_cnn")
+    r = make_result(**kwargs)
+    r = dataclasses.replace(r, spec=dataclasses.replace(r.spec, model=model))
+    results.write(r, results.runs_dir(folder) / f"{r.run_id}.json")
+
+
+def test_an_empty_baseline_is_nothing_to_compare_not_a_pass(tmp_path, capsys):
+    (tmp_path / "base" / "runs").mkdir(parents=True)
+    _write(tmp_path / "now", backend="torch")
+    assert cli.main(["compare", str(tmp_path / "base"), str(tmp_path / "now")]) == 3
+    out, err = capsys.readouterr()
+    assert "only in current: torch" in out and "compared" not in out
+    assert err == (
+        f"error: nothing to compare: {tmp_path / 'base'} holds no successful run, "
+        f"{tmp_path / 'now'} holds 1 variant (mnist_cnn on mnist: torch); no backend and "
+        "variant is in both\n"
+    )
+
+
+def test_folders_of_different_models_are_nothing_to_compare_each_side_listed(tmp_path, capsys):
+    for backend in ("jax", "torch"):
+        _write(tmp_path / "base", backend=backend)
+        _write(tmp_path / "now", backend=backend, model="mnist_bn")
+    assert cli.main(["compare", str(tmp_path / "base"), str(tmp_path / "now")]) == 3
+    out, err = capsys.readouterr()
+    assert out.count("only in baseline: ") == 2 and out.count("only in current: ") == 2
+    assert "holds 2 variants (mnist_cnn on mnist: jax, torch)" in err
+    assert "holds 2 variants (mnist_bn on mnist: jax, torch)" in err and err.count("\n") == 1
+
+
+def test_the_exit_statuses_are_in_the_help(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["compare", "--help"])
+    help_text = capsys.readouterr().out
+    for code, meaning in compare.EXIT_STATUSES.items():
+        assert f"  {code}  {meaning}" in help_text

@@ -3,6 +3,7 @@ import gzip
 import numpy as np
 import pytest
 
+from harness.config import ConfigError
 from harness.datasets.base import DatasetError, Loaded, Split, array_digest, prepare
 from harness.datasets.fashion_mnist import FashionMNIST
 from harness.datasets.mnist import MNIST
@@ -56,8 +57,9 @@ def test_verify_refuses_arrays_whose_digest_differs():
 @pytest.mark.parametrize("content", [b"", b"not a zip file", b"PK\x03\x04truncated"])
 def test_damaged_npz_is_refused_naming_the_file(tmp_path, content):
     (tmp_path / "mnist.npz").write_bytes(content)
-    with pytest.raises(DatasetError, match=f"{tmp_path}/mnist.npz cannot be read"):
+    with pytest.raises(DatasetError, match=f"{tmp_path}/mnist.npz cannot be read") as e:
         MNIST().load(str(tmp_path))
+    assert "unsafely" not in str(e.value)  # numpy's advice for a file it takes for a pickle
 
 
 def test_truncated_copy_of_the_real_file_is_refused(tmp_path, mnist_dir):
@@ -97,6 +99,7 @@ def test_nothing_anywhere_lists_every_place_and_what_to_do(tmp_path, monkeypatch
 
     monkeypatch.setattr(MNIST, "download", offline)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "home"))
+    (tmp_path / "mine").mkdir()
     with pytest.raises(DatasetError) as e:
         MNIST().load(str(tmp_path / "mine"))
     message = str(e.value)
@@ -104,6 +107,23 @@ def test_nothing_anywhere_lists_every_place_and_what_to_do(tmp_path, monkeypatch
     assert f"{tmp_path}/home/datasets/mnist.npz: not found" in message
     assert "Keras download: OSError: no network" in message
     assert "--data-dir" in message and "HARNESS_DATA_DIR" in message
+
+
+@pytest.mark.parametrize("dataset", [MNIST, FashionMNIST])
+def test_a_named_data_dir_that_is_not_a_folder_is_refused_not_looked_past(
+    tmp_path, monkeypatch, dataset
+):
+    """As on a Ray node, where the parent cannot check the folder it was given."""
+
+    def download(self):
+        raise AssertionError("looked past the folder named, to a download")
+
+    monkeypatch.setattr(dataset, "download", download)
+    with pytest.raises(ConfigError, match=f"^--data-dir {tmp_path}/typo does not exist$"):
+        dataset().load(str(tmp_path / "typo"))
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="is not a folder$"):
+        dataset().load(str(tmp_path / "file"))
 
 
 def test_synthetic_data_is_deterministic_and_valid():

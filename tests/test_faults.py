@@ -1,6 +1,7 @@
 """Faults during real runs: divergence, a killed worker, SIGTERM, two runs at once.
 Backend tests: each runs in its backend's tox env on the synthetic dataset."""
 
+import json
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import seed_recipe
 
-from harness.config import available_cpus
+from harness.config import RunSpec, available_cpus
 from harness.record import results
 from harness.summary import grouping
 
@@ -83,26 +84,50 @@ def test_a_diverging_run_is_recorded_as_failed_and_reported_without_accuracy(bac
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A filesystem of 1 MiB of its own (tmpfs): room for the results folder and small
-    files, none for a run's final weights (4 MiB). Mounting needs root; elsewhere the
-    full disks injected in test_cli and test_results stand in for this test."""
-    where = tmp_path / "disk"
-    where.mkdir()
-    mount = ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)]
-    done = subprocess.run(mount, capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"no tmpfs can be mounted here: {done.stderr.strip()}")
-    try:
-        yield where
-    finally:
+    """A file system of the size asked for (tmpfs), made by the function this gives.
+    Mounting needs root; elsewhere the full disks injected in test_cli and test_results
+    stand in for these tests."""
+    mounted = []
+
+    def mount(size: str) -> Path:
+        where = tmp_path / "disk"
+        where.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                              capture_output=True, text=True)  # fmt: skip
+        if done.returncode != 0:
+            pytest.skip(f"no tmpfs can be mounted here: {done.stderr.strip()}")
+        mounted.append(where)
+        return where
+
+    yield mount
+    for where in mounted:
         subprocess.run(["umount", str(where)], check=True)
 
 
-def test_a_full_disk_fails_the_run_in_one_line_and_leaves_no_partial_file(backend, small_disk):
+def test_a_full_disk_costs_a_run_its_final_weights_not_the_run(backend, small_disk):
     if backend.name != "torch":
         pytest.skip("a worker writes its files alike on every backend: tested once, on torch")
+    disk = small_disk("1m")  # room for a run's files and its report, not its weights (4 MiB)
     done = subprocess.run(
-        harness_command(backend, small_disk, "--epochs", "1"),
+        harness_command(backend, disk, "--epochs", "1"), capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    [r], warnings = results.read_all(disk)
+    assert warnings == [] and r.status == "ok" and r.artifacts.final_weights is None
+    assert [line for line in done.stderr.splitlines() if "No space" in line] == [
+        "warning: final weights left out, the run kept without them: No space left on device: "
+        f"{disk}/runs/{r.run_id}.weights.npz"
+    ]
+    assert leftovers(disk) == [] and (disk / "REPORT.md").is_file()
+
+
+def test_a_disk_without_room_for_the_predictions_fails_the_run_in_one_line(backend, small_disk):
+    if backend.name != "torch":
+        pytest.skip("a worker writes its files alike on every backend: tested once, on torch")
+    disk = small_disk("64k")  # the test set's predictions take 80 kB
+    done = subprocess.run(
+        harness_command(backend, disk, "--epochs", "1"),
         capture_output=True,
         text=True,
         timeout=600,
@@ -110,10 +135,10 @@ def test_a_full_disk_fails_the_run_in_one_line_and_leaves_no_partial_file(backen
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
     err = done.stderr.splitlines()
     said = [line for line in err if "No space left on device" in line]
-    assert said[0].startswith(f"error: cannot write {small_disk}/runs/"), err
+    assert said[0].startswith(f"error: cannot write {disk}/runs/"), err
     assert err[-1].startswith("error: 1 of 1 run failed: ") and "Traceback" not in done.stderr
-    assert leftovers(small_disk) == []
-    [r], warnings = results.read_all(small_disk)
+    assert leftovers(disk) == []
+    [r], warnings = results.read_all(disk)
     assert warnings == [] and r.status == "failed" and "No space left" in r.failure.reason
 
 
@@ -149,7 +174,7 @@ def test_sigterm_or_ctrl_c_stops_the_run_and_leaves_no_partial_file(
     worker = wait_for_training(proc, seen)
     proc.send_signal(signum)
     output = "".join(seen) + proc.stdout.read()
-    assert proc.wait(timeout=120) == 130, output[-3000:]
+    assert proc.wait(timeout=120) == 128 + signum, output[-3000:]  # as a shell says
     assert "interrupted" in output
     assert gone(worker, timeout=10)
     assert list(results.runs_dir(tmp_path).iterdir()) == []
@@ -223,28 +248,29 @@ def test_two_runs_at_once_and_reports_meanwhile_are_all_complete(backend, tmp_pa
 
 
 @pytest.mark.parametrize(
-    ("option", "value", "reason"),
+    ("field", "value", "reason"),
     [
-        ("--train-images", "99999",
+        ("train_images", 99999,
          "train_images must be <= 12000 (the synthetic training set), got 99999"),
-        ("--batch-size", "1001", "batch_size must be <= 1000 (the training images used), got 1001"),
+        ("batch_size", 12001, "batch_size must be <= 12000 (the training images used), got 12001"),
     ],
 )  # fmt: skip
-def test_numbers_larger_than_what_exists_fail_before_training(
-    backend, tmp_path, option, value, reason
+def test_a_worker_refuses_numbers_larger_than_the_data_it_loaded_before_training(
+    backend, tmp_path, field, value, reason
 ):
+    """What `run` refuses for a dataset that declares its size (test_cli), the worker
+    refuses for one that does not, once loaded; started by hand here, as `run` would
+    not start it."""
     if backend.name != "torch":
         pytest.skip("a worker checks the numbers alike on every backend: tested on torch")
-    done = subprocess.run(
-        harness_command(backend, tmp_path, "--epochs", "1", option, value),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 1
-    [r], _ = results.read_all(tmp_path)
-    assert r.status == "failed" and r.failure.reason == reason
-    assert "Epoch" not in done.stdout
+    spec = RunSpec(backend=backend.name, dataset="synthetic", threads=1, epochs=1, **{field: value})
+    out = tmp_path / "runs" / "run.json"
+    command = [sys.executable, "-m", "harness.worker", "--spec", json.dumps(spec.to_dict()),
+               "--out", str(out)]  # fmt: skip
+    env = {**os.environ, **backend.env(1)}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 2 and done.stderr.splitlines()[-1] == f"error: {reason}"
+    assert "Epoch" not in done.stdout and not out.parent.exists()
 
 
 def jobs_on_torch_only(backend) -> None:

@@ -1,37 +1,171 @@
-"""Where and by what code a record was made (harness/record/provenance.py): the machine's
-fingerprint and its id."""
+"""The code a record names: the harness's own, from its build or its checkout, never
+from the folder a run was started in."""
 
+import importlib.util
+import json
 import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
 
 from harness.record import provenance
+from harness.worker import environment
 
-CPUINFO = {"vendor_id": "AuthenticAMD", "cpu family": "25", "model": "17", "stepping": "1",
-           "flags": "fpu sse avx2 fma avx512f avx512_bf16 hypervisor sha_ni"}  # fmt: skip
-
-
-def _fingerprint(monkeypatch, cpuinfo=CPUINFO, kernel="6.1.0-v669", host="vm"):
-    monkeypatch.setattr(provenance, "_cpuinfo", lambda: cpuinfo)
-    monkeypatch.setattr(provenance, "_memory_gib", lambda: 23.5)
-    monkeypatch.setattr(
-        provenance.os, "uname", lambda: os.uname_result(("L", host, kernel, "", ""))
-    )
-    monkeypatch.setattr(provenance.platform, "node", lambda: host)
-    return provenance.fingerprint()
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
 
 
-def test_fingerprint_reads_the_cpu_and_keeps_the_instruction_sets_that_pick_kernels(
-    monkeypatch,
-):
-    f = _fingerprint(monkeypatch)
-    assert (f.vendor, f.family, f.model, f.stepping) == ("AuthenticAMD", 25, 17, 1)
-    assert f.isa == ["avx2", "fma", "avx512f", "avx512_bf16"]
-    assert f.vm and f.kernel == "6.1.0-v669" and f.memory_gib == 23.5
+def git(where: Path, *args: str) -> str:
+    done = subprocess.run([*GIT, *args], cwd=where, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
 
 
-def test_one_machine_one_id_another_kernel_build_cpu_or_host_another(monkeypatch):
-    same = _fingerprint(monkeypatch).machine_id
-    assert _fingerprint(monkeypatch).machine_id == same
-    assert _fingerprint(monkeypatch, kernel="6.1.0-v1045").machine_id != same
-    assert _fingerprint(monkeypatch, host="other").machine_id != same
-    no_avx512 = {**CPUINFO, "flags": "fpu avx2 fma hypervisor"}
-    assert _fingerprint(monkeypatch, cpuinfo=no_avx512).machine_id != same
+def repository(where: Path, files: dict[str, str]) -> str:
+    """A git repository at `where` holding `files`, committed; its commit."""
+    for name, text in files.items():
+        (where / name).parent.mkdir(parents=True, exist_ok=True)
+        (where / name).write_text(text)
+    git(where, "init", "-q")
+    git(where, "add", "-A")
+    git(where, "commit", "-q", "-m", "files")
+    return git(where, "rev-parse", "HEAD")
+
+
+PACKAGE = {
+    "harness/__init__.py": "",
+    "harness/record/provenance.py": "# the code\n",
+    "models/__init__.py": "",
+    "models/mnist_cnn/__init__.py": "DEFAULTS = {}\n",
+    "README.md": "not code\n",
+}
+
+
+def test_a_checkout_names_its_own_commit_from_wherever_it_is_run(tmp_path, monkeypatch):
+    root, elsewhere = tmp_path / "harness-clone", tmp_path / "another-project"
+    root.mkdir()
+    elsewhere.mkdir()
+    commit = repository(root, PACKAGE)
+    repository(elsewhere, {"x.py": "other\n"})
+    for cwd in (elsewhere, tmp_path, root):  # another repository, none, its own
+        monkeypatch.chdir(cwd)
+        code = provenance.code(root=root)
+        assert (code.commit, code.dirty, code.known_from) == (commit, False, "git")
+    clean = code.code_digest
+    (root / "README.md").write_text("changed, but not code\n")
+    assert not provenance.code(root=root).dirty
+    (root / "harness" / "record" / "provenance.py").write_text("# changed\n")
+    changed = provenance.code(root=root)
+    assert changed.dirty and changed.code_digest != clean
+    (root / "harness" / "record" / "provenance.py").write_text("# the code\n")
+    (root / "models" / "new.py").write_text("")  # a file the commit lacks
+    assert provenance.code(root=root).dirty
+
+
+def test_a_package_inside_another_repository_is_not_that_repositorys_code(tmp_path):
+    outer = tmp_path / "project"
+    outer.mkdir()
+    repository(outer, {f"venv/site-packages/{k}": v for k, v in PACKAGE.items()})
+    assert provenance.code(root=outer / "venv" / "site-packages") is None
+
+
+def test_an_installed_package_names_the_commit_it_was_built_from(tmp_path, monkeypatch):
+    root = tmp_path / "site-packages"
+    blobs = {}
+    for name, text in PACKAGE.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+        # git's own ids, as the build lists them
+        blobs[name] = git(tmp_path, "hash-object", str(root / name))
+    built = {"commit": "f" * 40, "files": blobs}
+    (root / provenance.BUILT_FROM).write_text(json.dumps(built))
+    monkeypatch.chdir(tmp_path)
+    code = provenance.code(root=root)
+    assert (code.commit, code.dirty, code.known_from) == ("f" * 40, False, "build")
+    (root / "models" / "mnist_cnn" / "__init__.py").write_text("DEFAULTS = {1: 2}\n")
+    assert provenance.code(root=root).dirty
+    (root / "models" / "mnist_cnn" / "__init__.py").unlink()  # a file the package lacks
+    assert provenance.code(root=root).dirty
+
+
+def test_a_runs_record_names_the_harness_commit_not_the_current_folders(tmp_path, monkeypatch):
+    if provenance.code() is None:
+        pytest.skip("this harness is neither built with its commit nor a git checkout")
+    elsewhere = tmp_path / "another-project"
+    elsewhere.mkdir()
+    repository(elsewhere, {"x.py": "other\n"})
+    expected = provenance.code("mnist_cnn")
+    monkeypatch.chdir(elsewhere)
+    recorded = environment.capture({}, {}, "mnist_cnn").git
+    assert recorded == expected and recorded.model_digest and recorded.code_digest
+    monkeypatch.chdir(tmp_path)  # no repository at all
+    assert environment.capture({}, {}, "mnist_cnn").git == expected
+
+
+def test_the_model_digest_follows_the_models_own_files(tmp_path, monkeypatch):
+    (tmp_path / "a_model.py").write_text("DEFAULTS = {}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(provenance.plugins, "module_of", lambda kind, name: "a_model")
+    first = provenance.model_files("a_model")
+    (tmp_path / "a_model.py").write_text("DEFAULTS = {'epochs': 2}\n")
+    assert first == {"a_model.py": provenance.blob_id(b"DEFAULTS = {}\n")}
+    assert provenance.model_files("a_model") != first
+
+
+def _copy_of_this_project(where: Path) -> Path:
+    """This checkout's build files and packages as they are, in a repository of their own."""
+    where.mkdir()
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy(provenance.ROOT / name, where / name)
+    skipped = shutil.ignore_patterns("__pycache__", "_built_from.json")
+    for package in provenance.PACKAGES:
+        shutil.copytree(provenance.ROOT / package, where / package, ignore=skipped)
+    git(where, "init", "-q")
+    git(where, "add", "-A")
+    git(where, "commit", "-q", "-m", "the harness")
+    return where
+
+
+def _built(project: Path, out: Path) -> Path:
+    """The wheel of `project`, as tox builds it (setuptools in this environment: offline)."""
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+               "-q", "-w", str(out), str(project)]  # fmt: skip
+    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    [wheel] = out.glob("*.whl")
+    site = out / "site-packages"
+    zipfile.ZipFile(wheel).extractall(site)
+    return site
+
+
+def _recorded_by(site: Path, cwd: Path) -> dict:
+    """The code the harness installed at `site` names, run from `cwd` (which the
+    interpreter does not put on its path, as the console script does not)."""
+    code = ("import dataclasses, json; from harness.record import provenance; "
+            "print(json.dumps(dataclasses.asdict(provenance.code('mnist_cnn'))))")  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    done = subprocess.run([sys.executable, "-P", "-c", code], cwd=cwd, env=env,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return json.loads(done.stdout)
+
+
+def test_a_wheel_names_the_commit_it_was_built_from_even_in_a_newer_clone(tmp_path):
+    if importlib.util.find_spec("setuptools") is None:
+        pytest.skip("building a wheel without the network needs setuptools here")
+    project = _copy_of_this_project(tmp_path / "clone")
+    built_at = git(project, "rev-parse", "HEAD")
+    site = _built(project, tmp_path / "wheel")
+    # the clone moves on after the build, as a tox env's wheel falls behind
+    (project / "harness" / "__init__.py").write_text('"""Newer."""\n')
+    git(project, "commit", "-q", "-am", "newer")
+    recorded = _recorded_by(site, cwd=project)
+    assert (recorded["commit"], recorded["dirty"], recorded["known_from"]) == (
+        built_at, False, "build",
+    )  # fmt: skip
+    # a wheel of a tree with changes not committed names its HEAD, and dirty
+    (project / "models" / "mnist_cnn" / "__init__.py").write_text("DEFAULTS = {}\n")
+    site = _built(project, tmp_path / "dirty-wheel")
+    recorded = _recorded_by(site, cwd=tmp_path)
+    assert (recorded["commit"], recorded["dirty"]) == (git(project, "rev-parse", "HEAD"), True)

@@ -4,12 +4,18 @@ themselves are tested on the summary (test_grouping, test_speed, test_comparison
 
 import csv
 import io
+import os
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import stopped_main
 
+from harness import cli
+from harness.record import results
 from harness.report import render
 from harness.summary.build import build
 
@@ -247,3 +253,102 @@ def test_the_tuned_settings_section_names_them_their_source_and_their_speed(tmp_
     section = (tmp_path / "REPORT.md").read_text().split("## Tuned settings\n")[1]
     [row] = [line for line in section.split("\n## ")[0].splitlines() if "| torch |" in line]
     assert row.endswith("| torch | malloc=no mmap | a test's tuning record | 0.65 ∗ |")
+
+
+def _quick(write_result, backend: str) -> None:
+    """A result whose report has plots (steady steps) beside its texts."""
+    write_result(backend=backend, profile="quick", epochs_s=(9.0,), steps_s=[[6.0, 1.0, 1.0, 1.0]])
+
+
+def _report_files(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.name != "runs"}
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_report_stopped_while_it_is_made_leaves_the_old_one_whole_in_one_line(
+    tmp_path, write_result, monkeypatch, capsys, terminal_signals, signum
+):
+    _quick(write_result, "jax")
+    assert cli.main(["report", "--results", str(tmp_path)]) == 0
+    before = _report_files(tmp_path)
+    _quick(write_result, "torch")  # the next report would differ
+    made = render.html
+
+    def html(*args):  # everything made, nothing published yet: as Ctrl-C or kill would
+        page = made(*args)
+        os.kill(os.getpid(), signum)
+        return page
+
+    monkeypatch.setattr(render, "html", html)
+    capsys.readouterr()
+    assert stopped_main(["report", "--results", str(tmp_path)]) == 128 + signum
+    assert capsys.readouterr().err == (
+        f"\n==> interrupted while writing the report; no file of the report was changed in "
+        f"{tmp_path}\n"
+    )
+    assert _report_files(tmp_path) == before and len(before) == 5
+
+
+def test_a_stop_while_the_report_is_moved_into_place_waits_for_its_last_file(
+    tmp_path, write_result, monkeypatch, capsys, terminal_signals
+):
+    _quick(write_result, "jax")
+    assert cli.main(["report", "--results", str(tmp_path)]) == 0
+    _quick(write_result, "torch")
+    replace, sent = os.replace, []
+
+    def moving(src, dst):
+        replace(src, dst)
+        if Path(dst).parent == tmp_path and not sent:  # the first file in place
+            sent.append(signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(os, "replace", moving)
+    capsys.readouterr()
+    assert stopped_main(["report", "--results", str(tmp_path)]) == 130 and sent
+    assert capsys.readouterr().err.endswith(
+        f"; the new report was written whole first in {tmp_path}\n"
+    )
+    md, page = (tmp_path / "REPORT.md").read_text(), (tmp_path / "report.html").read_text()
+    assert "| torch |" in md and "<td>torch</td>" in page
+    assert "torch," in (tmp_path / "summary.csv").read_text()
+
+
+def _harness(*argv, timeout: int = 120) -> subprocess.CompletedProcess:
+    """`python -m harness` in a child whose stdout is strictly UTF-8, as at a terminal."""
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *argv],
+        capture_output=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+
+
+def test_a_results_folder_whose_name_is_not_utf8_gets_its_whole_report(tmp_path, write_result):
+    _quick(write_result, "jax")
+    folder = Path(os.fsdecode(bytes(tmp_path) + b"/r\xff"))
+    tmp_path.rename(tmp_path.with_name("moved"))
+    Path(tmp_path).mkdir()
+    tmp_path.with_name("moved").rename(folder)
+    done = _harness("report", "--results", folder)
+    assert done.returncode == 0 and done.stderr == b"", done.stderr[-2000:]
+    assert done.stdout.splitlines()[0] == b"report: " + os.fsencode(folder) + b"/REPORT.md"
+    md = (folder / "REPORT.md").read_text(encoding="utf-8")
+    assert f"in `{tmp_path}/r\ufffd/runs`" in md
+    assert sorted(_report_files(folder)) == [
+        "REPORT.md", "report.html", "step-times.png", "summary.csv", "training-times.png",
+    ]  # fmt: skip
+
+
+def test_a_named_pipe_among_the_results_is_skipped_with_a_warning_not_waited_on(
+    tmp_path, write_result
+):
+    write_result(backend="jax")
+    pipe = results.runs_dir(tmp_path) / "zz.json"
+    os.mkfifo(pipe)
+    done = _harness("report", "--results", tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr.decode() == (
+        f"warning: skipped {pipe}: a named pipe, not a file a run writes\n"
+    )
+    assert "| jax |" in (tmp_path / "REPORT.md").read_text()

@@ -217,9 +217,33 @@ def test_read_all_warns_of_stray_files_that_no_result_names(tmp_path, write_resu
     (runs / "20260101T000000Z-jax-x.predictions.npz").write_bytes(b"x")
     (runs / ".20260101T000000Z-jax-x.weights.npz.abc.tmp").write_bytes(b"x")
     found, warnings = results.read_all(tmp_path)
-    assert len(found) == 1 and len(warnings) == 2
-    assert all(w.startswith(f"stray file {runs}/") for w in warnings)
-    assert "left by an interrupted run" in warnings[0]
+    assert len(found) == 1 and warnings == [
+        f"2 stray files in {runs}: .20260101T000000Z-jax-x.weights.npz.abc.tmp, "
+        "20260101T000000Z-jax-x.predictions.npz; no result names them (left by an interrupted "
+        "run, or still being written); delete them if no run is going on"
+    ]
+    (runs / ".20260101T000000Z-jax-x.weights.npz.abc.tmp").unlink()
+    assert results.read_all(tmp_path)[1] == [
+        f"stray file {runs}/20260101T000000Z-jax-x.predictions.npz: no result names it (left by "
+        "an interrupted run, or still being written); delete it if no run is going on"
+    ]
+
+
+def test_thousands_of_stray_files_make_one_warning_with_a_few_names(tmp_path, write_result):
+    from harness import cli
+
+    write_result()
+    runs = results.runs_dir(tmp_path)
+    for i in range(2000):
+        (runs / f"stray-{i:04}.npz").write_bytes(b"")
+    [warning] = results.read_all(tmp_path)[1]
+    assert warning.startswith(
+        f"2,000 stray files in {runs}: stray-0000.npz, stray-0001.npz, stray-0002.npz and "
+        "1,997 more; no result names them"
+    )
+    assert cli.main(["report", "--results", str(tmp_path)]) == 0
+    skipped = (tmp_path / "REPORT.md").read_text().split("## Skipped or incomplete")[1]
+    assert [line[:9] for line in skipped.split("\n## ")[0].splitlines() if line] == ["- 2,000 s"]
 
 
 def test_a_full_disk_is_an_error_naming_the_file_and_leaves_nothing(tmp_path, monkeypatch):
@@ -234,6 +258,68 @@ def test_a_full_disk_is_an_error_naming_the_file_and_leaves_nothing(tmp_path, mo
         results.write(make_result(), tmp_path / "run.json")
     assert e.value.errno == errno.ENOSPC and e.value.filename == str(tmp_path / "run.json")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_leaves_out_the_optional_weights_not_the_run(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    import numpy as np
+
+    r = make_result()
+    files = results.RunFiles(tmp_path / f"{r.run_id}.json")
+    files.stage_arrays("a.predictions.npz", [np.ones(3, "float32")])
+    save = np.savez
+
+    def savez(f, *arrays):  # as a full disk does: part of the file written, then no room
+        f.write(b"PK" * 1000)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(np, "savez", savez)
+    dropped = files.stage_optional("a.weights.npz", [np.zeros(2)], "final weights")
+    assert dropped == (
+        "final weights left out, the run kept without them: No space left on device: "
+        f"{tmp_path}/a.weights.npz"
+    )
+    monkeypatch.setattr(np, "savez", save)
+    files.publish(r)
+    assert _files(tmp_path) == sorted(["a.predictions.npz", f"{r.run_id}.json"])
+
+    def broken(f, *arrays):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(np, "savez", broken)  # anything but a full disk fails the run
+    with pytest.raises(OSError, match="Input/output error"):
+        files.stage_optional("b.weights.npz", [np.zeros(2)], "final weights")
+
+
+def test_a_killed_runs_temporary_files_are_removed_by_its_parent_and_no_others(tmp_path):
+    run_id = "20260101T000000Z-torch-mnist_cnn-mnist-seed-seed1-0123abcd"
+    mine = [f".{run_id}.{kind}.x1y2.tmp" for kind in ("weights.npz", "predictions.npz", "json")]
+    others = [".20260101T000000Z-torch-mnist_cnn-mnist-seed-seed1-99999999.json.a.tmp",
+              f"{run_id}.predictions.npz"]  # fmt: skip
+    for name in mine + others:
+        (tmp_path / name).write_bytes(b"x")
+    results.remove_leftovers(tmp_path / f"{run_id}.json")
+    assert _files(tmp_path) == sorted(others)
+
+
+@pytest.mark.parametrize("content", [b"garbage" * 100, b"PK\x03\x04" + b"\0" * 100, b""])
+def test_a_damaged_predictions_file_is_called_damaged_not_to_be_loaded_unsafely(
+    tmp_path, write_result, content
+):
+    import numpy as np
+
+    path = write_result(predictions=[np.zeros((2, 10), "float32")])
+    r = results.read(path)
+    (results.runs_dir(tmp_path) / r.artifacts.predictions).write_bytes(content)
+    with pytest.raises(results.ResultError) as e:
+        results.load_arrays(tmp_path, r, r.artifacts.predictions)
+    assert str(e.value) == (
+        f"{results.runs_dir(tmp_path)}/{r.artifacts.predictions} (of run {r.run_id}) is "
+        "damaged: it is not the .npz archive of arrays that a run writes; delete it, or "
+        "rerun that run"
+    )
 
 
 def _lying(tmp_path, change) -> str:

@@ -17,6 +17,16 @@ from harness.report import text
 from harness.summary import build as summary
 from harness.summary import grouping
 
+# The exit statuses, for CI: a gate must not pass on nothing (an empty baseline, or two
+# folders of different models), so that is a status of its own.
+EXIT_STATUSES = {
+    0: "nothing got worse",
+    1: "something got worse, or a cell's latest run in CURRENT failed",
+    2: "an option or a folder is wrong",
+    3: "nothing to compare: no backend and variant has results in both folders",
+}
+NOTHING_TO_COMPARE = 3
+
 # (name, label, kind, lower is better, its value in a row)
 METRICS: tuple[tuple[str, str, str, bool, Callable[[grouping.Row], float | None]], ...] = (
     ("test_accuracy", "test accuracy", "accuracy", False, lambda row: row.test_accuracy),
@@ -122,10 +132,22 @@ def render(
     out += [f"only in baseline: {_variant_text(k)}" for k in only_base]
     out += [f"only in current: {_variant_text(k)}" for k in only_cur]
     out += [f"FAILED in current: {f}" for f in failed]
-    worse = sum(c.verdict == "worse" for c in changes)
-    out.append(f"{len(changes)} compared: {worse} worse, "
-               f"{sum(c.verdict == 'better' for c in changes)} better")  # fmt: skip
+    if changes:
+        worse = sum(c.verdict == "worse" for c in changes)
+        out.append(f"{len(changes)} compared: {worse} worse, "
+                   f"{sum(c.verdict == 'better' for c in changes)} better")  # fmt: skip
     return "\n".join(out)
+
+
+def holds(variants: list[grouping.Variant]) -> str:
+    """What one side offers to compare, in a few words: its variants' backends by model."""
+    if not variants:
+        return "no successful run"
+    models: dict[str, set[str]] = {}
+    for v in variants:
+        models.setdefault(f"{v.group.model} on {v.group.dataset}", set()).add(v.backend)
+    each = "; ".join(f"{model}: {', '.join(sorted(b))}" for model, b in sorted(models.items()))
+    return f"{text.plural(len(variants), 'variant')} ({each})"
 
 
 def main(args: argparse.Namespace) -> int:
@@ -138,11 +160,28 @@ def main(args: argparse.Namespace) -> int:
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(render(changes, only_base, only_cur, failed))
-    return 1 if failed or any(c.verdict == "worse" for c in changes) else 0
+    if failed or any(c.verdict == "worse" for c in changes):
+        return 1
+    if not changes:
+        # A variant in both folders always has its test accuracy compared: with no
+        # change, each side holds only what the other lacks (listed above).
+        print(
+            f"error: nothing to compare: {args.baseline} holds {holds(only_base)}, "
+            f"{args.current} holds {holds(only_cur)}; no backend and variant is in both",
+            file=sys.stderr,
+        )
+        return NOTHING_TO_COMPARE
+    return 0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("compare", help="compare two results folders; exit 1 if anything got worse")
+    p = sub.add_parser(
+        "compare",
+        help="compare two results folders; exit 1 if anything got worse",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="exit status:\n"
+        + "\n".join(f"  {code}  {meaning}" for code, meaning in EXIT_STATUSES.items()),
+    )
     p.add_argument("baseline", type=Path, help="results folder (with runs/) to compare with")
     p.add_argument("current", type=Path, help="results folder (with runs/) to judge")
     p.add_argument(

@@ -11,8 +11,16 @@ from pathlib import Path
 from harness import native, plugins
 from harness.backends import resolve
 from harness.backends.base import Backend
-from harness.config import DATA_FORMATS, MAX_SEED, ConfigError, Impl, RunSpec, check_keras_json
-from harness.record import provenance, tuning
+from harness.config import (
+    DATA_FORMATS,
+    MAX_SEED,
+    ConfigError,
+    Impl,
+    RunSpec,
+    check_images,
+    check_keras_json,
+)
+from harness.record import fingerprint, tuning
 
 # RunSpec fields that command-line options set directly.
 SPEC_OPTIONS = (
@@ -131,12 +139,26 @@ def backends(args: argparse.Namespace) -> list[Backend]:
 
 
 def specs(args: argparse.Namespace, backends: list[Backend]) -> list[RunSpec]:
+    """The runs asked for, their numbers checked against what the dataset and the model's
+    recipe declare: more images than exist, or a batch larger than the images used, is
+    refused here, before any worker starts."""
     overrides = {k: v for k, v in vars(args).items() if k in SPEC_OPTIONS and v is not None}
-    return [
+    found = [
         RunSpec.from_profile(b.name, args.profile, seed=seed, **overrides)
         for b in backends
         for seed in args.seeds
     ]
+    dataset = plugins.load("dataset", args.dataset)
+    recipe = plugins.declared("model", args.model, "DEFAULTS")
+    recipe_batch = recipe.get("batch_size") if isinstance(recipe, dict) else None
+    first = found[0]  # the runs of one command differ in backend and seed alone
+    batch = first.batch_size or (recipe_batch if isinstance(recipe_batch, int) else None)
+    images = first.train_images or (first.steps * batch if first.steps and batch else None)
+    check_images(
+        dataset.name, dataset.train_images, images, batch,
+        None if first.batch_size else args.model,
+    )  # fmt: skip
+    return found
 
 
 def tuned_settings(backend: Backend, results_dir: Path) -> tuple[dict[str, str], str]:
@@ -144,7 +166,7 @@ def tuned_settings(backend: Backend, results_dir: Path) -> tuple[dict[str, str],
     come from: the tuning record of this machine and framework versions under
     `results_dir`/tuning (`harness tune` writes it), else the plugin's declared fallback,
     saying why."""
-    machine_id = provenance.fingerprint().machine_id
+    machine_id = fingerprint.fingerprint().machine_id
     found, why = tuning.find(results_dir / "tuning", backend.name, machine_id, backend.versions())
     if found is not None:
         return found.chosen, f"tuning record {why}"

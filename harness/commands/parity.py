@@ -19,7 +19,7 @@ import numpy as np
 from harness import native, plugins
 from harness.backends import resolve
 from harness.commands import options
-from harness.config import ConfigError, Impl, Init, RunSpec, System, system
+from harness.config import ConfigError, Impl, Init, RunSpec, System, check_data_dir, system
 from harness.launch import process
 from harness.record import provenance, results
 from harness.report import tables
@@ -34,6 +34,7 @@ def measure(specs: dict[System, tuple[RunSpec, System | None]], steps: int) -> d
     """The parity record of `specs` (probe label -> its spec, and the label of the Keras 3
     probe it anchors, or None), each probed for `steps` training steps."""
     probes = {}
+    first = next(iter(specs.values()))[0]
     with tempfile.TemporaryDirectory() as tmp:
         for label, (spec, _) in specs.items():
             print(f"==> parity probe on {label}, {steps} steps", flush=True)
@@ -48,13 +49,9 @@ def measure(specs: dict[System, tuple[RunSpec, System | None]], steps: int) -> d
         "kind": "parity",
         "schema_version": results.PARITY_SCHEMA_VERSION,
         "created": results.utc_now(),
-        "git": dataclasses.asdict(git) if (git := provenance.git_commit()) else None,
+        "git": dataclasses.asdict(git) if (git := provenance.code(first.model)) else None,
         "libraries": {label: resolve(s.backend).versions() for label, (s, _) in specs.items()},
-        "spec": {
-            k: v
-            for k, v in next(iter(specs.values()))[0].to_dict().items()
-            if k not in ("backend", "impl")
-        },
+        "spec": {k: v for k, v in first.to_dict().items() if k not in ("backend", "impl")},
         "steps": steps,
         "tolerances": agreement.PARITY_TOLERANCES,
         "losses": {label: p["losses"].tolist() for label, p in probes.items()},
@@ -91,6 +88,7 @@ def probe_specs(args: argparse.Namespace) -> dict[System, tuple[RunSpec, System 
 
 def main(args: argparse.Namespace) -> int:
     specs = probe_specs(args)
+    check_data_dir(args.data_dir)
     options.writable(args.results)
     try:
         record = measure(specs, args.steps)

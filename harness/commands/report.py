@@ -4,15 +4,44 @@ from a results folder's records, without training."""
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
-from harness.commands import options
+from harness.commands import interrupts, options
 from harness.report import render
+
+
+def current(results_dir: Path) -> tuple[int, int] | None:
+    """Which REPORT.md the folder holds now (a new report is a new file), or None."""
+    try:
+        st = os.stat(Path(results_dir) / "REPORT.md")
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def interrupted(
+    e: KeyboardInterrupt, results_dir: Path, before: tuple[int, int] | None, kept: str = ""
+) -> int:
+    """The end of a command stopped while it wrote the report, which is written whole or
+    not at all (`before`: the report it had, by `current`); `kept`: what else it left,
+    said first."""
+    left = (
+        "the new report was written whole first"
+        if current(results_dir) != before
+        else "no file of the report was changed"
+    )
+    return interrupts.said(e, f"while writing the report; {kept}{left} in {results_dir}")
 
 
 def main(args: argparse.Namespace) -> int:
     options.writable(args.results, create=False)
-    for path in render.write_report(args.results, everything=args.all):
+    before = current(args.results)
+    try:
+        paths = render.write_report(args.results, everything=args.all)
+    except KeyboardInterrupt as e:
+        return interrupted(e, args.results, before)
+    for path in paths:
         print(f"report: {path}")
     return 0
 

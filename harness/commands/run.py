@@ -8,14 +8,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import stat
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from harness.backends import resolve
-from harness.commands import options
-from harness.config import PROFILES, ConfigError, Impl, Init, RunSpec, system
+from harness.commands import interrupts, options, report
+from harness.config import PROFILES, ConfigError, Impl, Init, RunSpec, check_data_dir, system
 from harness.launch import executors, process
 from harness.record import results
 from harness.report import render, text
@@ -23,6 +25,47 @@ from harness.report import render, text
 
 class StopRun(Exception):
     """--fail-fast: a run failed, so the others are not started."""
+
+
+class FolderLost(Exception):
+    """The results folder is not a folder any more: nothing more can be written there."""
+
+
+class ResultsFolder:
+    """The results folder of one `run`, looked at again between runs and before the
+    report. Moved away or removed, it would be made again by the next run without a word,
+    and its report would lack the results written before: that is said, once. Replaced
+    by a file, nothing more can be written there: `FolderLost`."""
+
+    def __init__(self, results_dir: Path) -> None:
+        self.results_dir = results_dir
+        self.runs = results.runs_dir(results_dir)
+        self.seen = self._identity()
+        self.moved = False
+
+    def _identity(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.runs)
+        except FileNotFoundError:
+            return None
+        except NotADirectoryError:  # a file where the results folder was
+            st = None
+        if st is None or not stat.S_ISDIR(st.st_mode):
+            raise FolderLost(
+                f"results folder {self.results_dir} is not a folder any more (a file "
+                "replaced it or its runs/ during this run): stopped, since nothing more "
+                "can be written there"
+            )
+        return st.st_dev, st.st_ino
+
+    def check(self) -> None:
+        if self._identity() != self.seen and not self.moved:
+            self.moved = True
+            print(
+                f"warning: {self.runs} was moved or removed during this run; it is made "
+                "again for what follows, without the results written before",
+                file=sys.stderr,
+            )
 
 
 class Console:
@@ -96,10 +139,12 @@ def run(
         return outcome
 
     failed = []
+    folder = ResultsFolder(results_dir)
     try:
         for outcome in executor.map(specs, start):
             spec, out = outcome.spec, outcome.out
             name = label(spec)
+            folder.check()
             if outcome.result is None:
                 if outcome.unrecorded:
                     print(f"warning: the failure of {name} was not recorded: "
@@ -128,13 +173,26 @@ def run(
                           training_s=training_s, result=str(out))  # fmt: skip
     except StopRun:
         console.say("==> stopped at the first failure (--fail-fast)")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         during = ", ".join(sorted(running.values())) or "the first run"
         it = "them" if len(running) > 1 else "it"
-        print(f"\n==> interrupted during {during}; no result was written for {it}", file=sys.stderr)
-        return 130
+        return interrupts.said(e, f"during {during}; no result was written for {it}")
+    except FolderLost as e:
+        # A worker that could not write its files there said so itself, in one line.
+        if not (outcome.result is None and outcome.told and outcome.unrecorded):
+            print(f"error: {e}", file=sys.stderr)
+        return 1
+    try:
+        folder.check()  # before the report, or the end of a run without one
+    except FolderLost as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     if report_after:
-        paths = render.write_report(results_dir)
+        before = report.current(results_dir)
+        try:
+            paths = render.write_report(results_dir)
+        except KeyboardInterrupt as e:
+            return report.interrupted(e, results_dir, before, "every run's result is kept; ")
         console.event(event="report", paths=[str(p) for p in paths])
         if console.mode != "json":
             print(f"report: {paths[0]}")
@@ -199,6 +257,8 @@ def main(args: argparse.Namespace) -> int:
     backends = options.backends(args)
     console = Console("json" if args.json else "quiet" if args.quiet else "normal")
     specs = with_settings(options.specs(args, backends), args.settings, args.results, console.say)
+    if args.executor != "ray":  # on a cluster, the folder is the nodes' (they check it)
+        check_data_dir(args.data_dir)
     options.writable(results.runs_dir(args.results))
     if not args.no_report:
         options.writable(args.results)

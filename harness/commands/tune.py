@@ -21,7 +21,7 @@ from harness.commands import options, parity
 from harness.commands.tune_search import CandidateFailed, Choice, Measure, Search, search
 from harness.config import Impl, RunSpec, System
 from harness.launch import process
-from harness.record import provenance, results, tuning
+from harness.record import fingerprint, provenance, results, tuning
 from harness.summary import speed
 
 # A parity probe's training steps: the tolerances judge the first 10.
@@ -116,13 +116,13 @@ def tune_backend(backend: Backend, args: argparse.Namespace) -> tuple[tuning.Tun
             budget_s=60 * args.budget,
             progress=lambda line: print(f"==> {backend.name}: {line}", flush=True),
         )
-    fingerprint = provenance.fingerprint()
+    machine = fingerprint.fingerprint()
     record = tuning.TuningRecord(
         backend=backend.name,
-        machine_id=fingerprint.machine_id,
-        fingerprint=fingerprint,
+        machine_id=machine.machine_id,
+        fingerprint=machine,
         versions=backend.versions(),
-        code=provenance.git_commit(),
+        code=provenance.code(args.model),
         created=results.utc_now(),
         steps=base.steps or 0,
         threads=base.threads,

@@ -10,6 +10,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from harness.config import check_data_dir
+
 
 class DatasetError(RuntimeError):
     """A dataset could not be loaded, or what was loaded is not what it should be."""
@@ -51,6 +53,10 @@ class Dataset:
     name: ClassVar[str]
     num_classes: ClassVar[int]
     image_shape: ClassVar[tuple[int, int]]  # (height, width); one channel
+    # The training set's size, declared so that the parent process can check
+    # --train-images and --batch-size before a worker loads anything (None: unknown,
+    # checked by the worker once loaded).
+    train_images: ClassVar[int | None] = None
 
     def load(self, data_dir: str | None = None) -> Loaded:
         raise NotImplementedError
@@ -142,6 +148,7 @@ class FileDataset(Dataset):
         return "not found locally: Keras would download it"
 
     def load(self, data_dir: str | None = None) -> Loaded:
+        check_data_dir(data_dir)
         looked = []
         for path in self.candidates(data_dir):
             why = self.missing(path)

@@ -49,6 +49,7 @@ class FashionMNIST(FileDataset):
     keras_dataset = "fashion_mnist"
     num_classes = 10
     image_shape = (28, 28)
+    train_images = 60_000
     files = "the four Fashion-MNIST .gz files (in DIR or DIR/fashion-mnist)"
     # SHA-256 of each array's raw bytes, read from the files of Debian's
     # dataset-fashion-mnist package.

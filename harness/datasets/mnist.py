@@ -18,6 +18,7 @@ class MNIST(FileDataset):
     keras_dataset = "mnist"
     num_classes = 10
     image_shape = (28, 28)
+    train_images = 60_000
     files = f"{FILENAME} (the Keras file)"
     # SHA-256 of each array's raw bytes. Copies of mnist.npz differ in their zip metadata,
     # so the arrays are checked, not the file.
@@ -38,9 +39,11 @@ class MNIST(FileDataset):
             with np.load(path, allow_pickle=False) as f:
                 arrays = {key: f[key] for key in self.digests}
         except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
+            # numpy's own words for a file that is no archive suggest loading it unsafely.
+            why = "not an .npz archive" if isinstance(e, ValueError) else f"{type(e).__name__}: {e}"
             raise DatasetError(
-                f"{path} cannot be read as a Keras mnist.npz ({type(e).__name__}: {e}); "
-                "replace it with a good copy or delete it"
+                f"{path} cannot be read as a Keras mnist.npz ({why}); replace it with a good "
+                "copy or delete it"
             ) from e
         return Loaded(
             Split(arrays["x_train"], arrays["y_train"]),

@@ -14,6 +14,7 @@ class Synthetic(Dataset):
     name = "synthetic"
     num_classes = 10
     image_shape = (28, 28)
+    train_images = TRAIN_IMAGES
 
     def load(self, data_dir: str | None = None) -> Loaded:
         # Each class is a fixed random pattern of lit pixels; images are that pattern

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,6 +25,13 @@ from harness.record import results, schema
 from harness.worker import handover
 
 TAIL_LINES = 30  # lines of a failed worker's stderr kept in its failure record
+# The frameworks' own C++ log lines (absl's format, and the line absl writes before it is
+# set up): TensorFlow's oneDNN notice comes twice on every run. A quiet worker's are kept
+# in its tail (the failure record's log), not shown on the terminal.
+FRAMEWORK_LOG = re.compile(
+    r"[IWEF]\d{4} [\d:.]+ +\d+ [^ :]+:\d+\] "
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+)
 
 
 class Workers:
@@ -62,8 +70,9 @@ def start_worker(
 ) -> tuple[int, list[str]]:
     """Run `python -m harness.worker` for `spec` in a fresh process, pinned to `cpus`
     (None: the first `spec.threads` CPUs of this process). Its output goes to the
-    terminal (or `stdout`) as it comes; returns its exit status and the last lines of
-    its stderr."""
+    terminal (or `stdout`) as it comes, but for the frameworks' log lines when it is
+    --quiet; returns its exit status and the last lines of its stderr."""
+    quiet = "--quiet" in extra
     env = handover.worker_env(resolve(spec.backend).env(spec.threads, tuning_of(spec)), cpus)
     command = [sys.executable, "-m", "harness.worker", "--spec", json.dumps(spec.to_dict())]
     tail: deque[str] = deque(maxlen=TAIL_LINES)
@@ -78,7 +87,8 @@ def start_worker(
             workers.add(worker)
         try:
             for line in worker.stderr:
-                sys.stderr.write(line)
+                if not (quiet and FRAMEWORK_LOG.match(line)):
+                    sys.stderr.write(line)
                 tail.append(line.rstrip("\n"))
             return worker.wait(), list(tail)
         except BaseException:
@@ -154,9 +164,13 @@ def launch(
     leaves a failure record there instead, unless even that cannot be written (a full
     disk). None if the run was interrupted (`workers` stopped meanwhile, or Ctrl-C): its
     worker wrote nothing."""
-    code, tail = start_worker(
-        spec, out, "--invocation", invocation, *extra, stdout=stdout, cpus=cpus, workers=workers
-    )
+    try:
+        code, tail = start_worker(
+            spec, out, "--invocation", invocation, *extra, stdout=stdout, cpus=cpus,
+            workers=workers,
+        )  # fmt: skip
+    finally:
+        results.remove_leftovers(out)
     # Stopped with the others, or by Ctrl-C itself (at a terminal it reaches every
     # process of the group, a job's worker perhaps before this process): interrupted.
     if code == -signal.SIGINT or (workers is not None and workers.stopped and code != 0):

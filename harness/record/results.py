@@ -7,9 +7,15 @@ reporting (summary, report, compare): they read nothing but what `read_all` retu
 from __future__ import annotations
 
 import dataclasses
+import errno
+import glob
 import json
 import os
+import shutil
+import signal
+import stat
 import tempfile
+import threading
 import time
 import uuid
 import zipfile
@@ -243,6 +249,53 @@ def atomic_file(path: Path, mode: str = "w") -> Iterator[IO]:
         raise
 
 
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM that arrive during the block take effect when it ends, as they
+    would have at its start (only the main thread may set handlers; elsewhere the block
+    runs as it is)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[tuple[int, object]] = []
+    previous = {
+        signum: signal.signal(signum, lambda *caught: held.append(caught))
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            # None: a handler set outside Python, which cannot be put back; the default
+            # is what such a process had.
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if held:
+            signum, frame = held[0]
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, frame)
+            elif handler != signal.SIG_IGN:
+                signal.raise_signal(signum)
+
+
+@contextmanager
+def published_together(folder: Path) -> Iterator[Path]:
+    """A private folder inside `folder` to write files into; when the block ends, every
+    file written there is moved into `folder`, all of them or, if the block fails or is
+    interrupted, none (a reader never sees a report of which half is new). The moves are
+    renames within one file system, made with Ctrl-C and SIGTERM held until the last."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder, prefix=".staged-", suffix=".tmp"))
+    try:
+        yield staging
+        with _signals_held():
+            for path in sorted(staging.iterdir()):
+                os.replace(path, folder / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 class RunFiles:
     """The files of one run, which appear together or not at all: its arrays are written
     under temporary names (while the run is still timed), then published with the result,
@@ -257,13 +310,27 @@ class RunFiles:
     def _stage(self, name: str) -> Iterator[IO]:
         final = self.out.parent / name
         with _staged(final, "wb") as (f, tmp):
-            self._staged.append((tmp, final))
             yield f
+        # Only once it is whole (a file that could not be written is gone); a stop
+        # before this line leaves it to the parent's `remove_leftovers`.
+        self._staged.append((tmp, final))
 
     def stage_arrays(self, name: str, arrays: list[np.ndarray]) -> None:
         """Arrays to publish as `name` (.npz: arr_0, arr_1, ...) beside the result."""
         with self._stage(name) as f:
             np.savez(f, *arrays)
+
+    def stage_optional(self, name: str, arrays: list[np.ndarray], what: str) -> str | None:
+        """As `stage_arrays`, for `what` a run is complete without (its final weights,
+        4 MB for the seed model): a full disk leaves it out, not the run; returns why it
+        was left out, or None."""
+        try:
+            self.stage_arrays(name, arrays)
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            return f"{what} left out, the run kept without them: {os_error(e)}"
+        return None
 
     def stage_bytes(self, name: str, data: bytes) -> None:
         """A file to publish as `name` beside the result, as it was written elsewhere
@@ -289,6 +356,18 @@ class RunFiles:
         self._staged = []
 
 
+def remove_leftovers(out: Path) -> None:
+    """Remove the temporary files of the run whose result is `out`: a worker killed while
+    it saved (SIGKILL, out of memory) cannot, and every later report would warn of them;
+    the parent that started it knows its name. Call it once that worker has ended."""
+    run_id = Path(out).name.removesuffix(".json")
+    for path in Path(out).parent.glob(f".{glob.escape(run_id)}.*.tmp"):
+        try:
+            path.unlink()
+        except OSError:  # gone already, or not ours to remove: the report names it
+            pass
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     with atomic_file(path) as f:
         f.write(text)
@@ -303,9 +382,24 @@ def write(result: RunResult, path: Path) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+@contextmanager
+def _open_regular(path: Path, mode: str) -> Iterator[IO]:
+    """`path` opened for reading if it is a regular file. A named pipe among the results
+    would block the reader until something writes into it (forever): it is opened
+    without waiting, and refused with the rest that is not a file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+        kind = os.fstat(fd).st_mode
+        if not stat.S_ISREG(kind):
+            what = "a named pipe" if stat.S_ISFIFO(kind) else "not a regular file"
+            raise ResultError(f"{what}, not a file a run writes")
+        yield f
+
+
 def read(path: Path) -> RunResult:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        with _open_regular(path, "r") as f:
+            data = json.loads(f.read())
     except (OSError, ValueError) as e:  # ValueError: not JSON, or a number of 4,300 digits
         raise ResultError(f"{path}: {e}") from e
     except RecursionError as e:
@@ -314,6 +408,10 @@ def read(path: Path) -> RunResult:
         return RunResult.from_dict(data)
     except ResultError as e:
         raise ResultError(f"{path}: {e}") from e
+
+
+# Stray files named in the warning that counts them.
+STRAYS_NAMED = 3
 
 
 def read_all(results_dir: Path) -> tuple[list[RunResult], list[str]]:
@@ -334,12 +432,26 @@ def read_all(results_dir: Path) -> tuple[list[RunResult], list[str]]:
         else:
             found.append(result)
     found.sort(key=lambda r: (r.created, r.run_id))
-    for path in sorted(folder.iterdir()) if folder.is_dir() else ():
-        if path.suffix != ".json" and path.name not in named and path.is_file():
-            warnings.append(
-                f"stray file {path}: no result names it (left by an interrupted run, or one "
-                "still being written); delete it if no run is going on"
-            )
+    strays = [
+        path
+        for path in (sorted(folder.iterdir()) if folder.is_dir() else ())
+        if path.suffix != ".json" and path.name not in named and not path.is_dir()
+    ]
+    why = "(left by an interrupted run, or still being written)"
+    if len(strays) == 1:
+        warnings.append(
+            f"stray file {strays[0]}: no result names it {why}; delete it if no run is going on"
+        )
+    elif strays:
+        # Thousands of them make one line, not thousands (nor a report of 300 kB).
+        more = len(strays) - STRAYS_NAMED
+        names = ", ".join(p.name for p in strays[:STRAYS_NAMED]) + (
+            f" and {more:,} more" if more > 0 else ""
+        )
+        warnings.append(
+            f"{len(strays):,} stray files in {folder}: {names}; no result names them {why}; "
+            "delete them if no run is going on"
+        )
     return found, warnings
 
 
@@ -352,5 +464,12 @@ def load_arrays(results_dir: Path, result: RunResult, name: str | None) -> list[
     try:
         with np.load(path, allow_pickle=False) as loaded:
             return [loaded[f"arr_{i}"] for i in range(len(loaded.files))]
-    except (OSError, ValueError, KeyError, EOFError, AttributeError, zipfile.BadZipFile) as e:
-        raise ResultError(f"{path} (of run {result.run_id}): {e}") from e
+    except OSError as e:
+        raise ResultError(f"{path} (of run {result.run_id}): {os_error(e)}") from e
+    except (ValueError, KeyError, EOFError, AttributeError, zipfile.BadZipFile) as e:
+        # numpy takes whatever is not an archive for pickled data, and suggests loading
+        # it unsafely: a file a run wrote that is not its archive is damaged.
+        raise ResultError(
+            f"{path} (of run {result.run_id}) is damaged: it is not the .npz archive of "
+            "arrays that a run writes; delete it, or rerun that run"
+        ) from e

@@ -233,10 +233,25 @@ class Recipe(Section):
     training_flops_factor: float | None = ruled(absent_or(number(0)))
 
 
+# A SHA-256 in hex: a digest of source files (`harness.record.provenance.digest`).
+SHA256 = Rule(
+    "64 hexadecimal digits (a SHA-256)",
+    lambda v, _: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) is not None,
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Git(Section):
-    commit: str = ruled(TEXT)
-    dirty: bool = ruled(BOOLEAN)
+    """The code a record was made by (`harness.record.provenance`). Records before the
+    fields after `dirty` named the commit of the folder the run started in."""
+
+    commit: str = ruled(TEXT)  # the harness's: its package's build, or its checkout's HEAD
+    dirty: bool = ruled(BOOLEAN)  # its files as imported differ from that commit's
+    # Where the commit is known from: "build" (written into the installed package) or
+    # "git" (asked in the package's own checkout).
+    known_from: str | None = ruled(absent_or(one_of("build", "git")))
+    code_digest: str | None = ruled(absent_or(SHA256))  # the harness's files as imported
+    model_digest: str | None = ruled(absent_or(SHA256))  # the run's model plugin's files
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -374,21 +374,30 @@ def html(markdown_text: str, results_dir: Path) -> str:
     )
 
 
+def utf8(text: str) -> str:
+    """`text` as UTF-8 can hold it. A folder's name that is not UTF-8 (a byte such as
+    0xff, which Python keeps as a lone surrogate) is shown with U+FFFD in its place."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def write_report(results_dir: Path, everything: bool = False) -> list[Path]:
-    """Write REPORT.md, report.html, summary.csv and the plots into `results_dir`;
-    returns their paths. `everything`: every result, not only each cell's latest."""
+    """Write REPORT.md, report.html, summary.csv and the plots into `results_dir`, all of
+    them or (interrupted, or failing) none; returns their paths. `everything`: every
+    result, not only each cell's latest."""
     results_dir = Path(results_dir)
     s = summary.build(results_dir, everything)
-    curve_plots = plot_curves(s.shown.runs, results_dir)
-    speed_plots = plot_speed(s.rows, results_dir)
-    text = render_markdown(s, results_dir, curve_plots, speed_plots)
-    texts = {
-        results_dir / "REPORT.md": text,
-        results_dir / "report.html": html(text, results_dir),
-        results_dir / "summary.csv": csv_text(s.rows),
-    }
-    for path, text in texts.items():
-        results.write_text_atomic(path, text)
+    with results.published_together(results_dir) as staging:
+        curve_plots = plot_curves(s.shown.runs, staging)
+        speed_plots = plot_speed(s.rows, staging)
+        text = utf8(render_markdown(s, results_dir, curve_plots, speed_plots))
+        texts = {
+            "REPORT.md": text,
+            "report.html": html(text, staging),
+            "summary.csv": csv_text(s.rows),
+        }
+        for name, content in texts.items():
+            results.write_text_atomic(staging / name, content)
+        plots = [path.name for _, path in (*curve_plots, *speed_plots)]
     for w in s.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    return [*texts, *(path for _, path in curve_plots), *(path for _, path in speed_plots)]
+    return [results_dir / name for name in (*texts, *plots)]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from harness.config import keras_home
 from harness.record import provenance
-from harness.record.provenance import cpu_model
+from harness.record.fingerprint import cpu_model
 from harness.record.schema import Environment
 from harness.worker.handover import NODE_ENV
 
@@ -75,8 +75,11 @@ def numpy_blas() -> str:
     )
 
 
-def capture(libraries: dict[str, str], kernels: dict[str, str]) -> Environment:
-    """The environment of this process; `libraries` and `kernels` come from the backend."""
+def capture(
+    libraries: dict[str, str], kernels: dict[str, str], model: str | None = None
+) -> Environment:
+    """The environment of this process; `libraries` and `kernels` come from the backend,
+    and the code recorded is the harness's and `model`'s plugin's."""
     return Environment(
         python=sys.version.split()[0],
         platform=platform.platform(),
@@ -89,5 +92,5 @@ def capture(libraries: dict[str, str], kernels: dict[str, str]) -> Environment:
         kernels={**kernels, "numpy BLAS": numpy_blas()},
         variables=recorded_variables(),
         keras_json=keras_json(),
-        git=provenance.git_commit(),
+        git=provenance.code(model),
     )

@@ -22,9 +22,9 @@ import numpy as np
 from harness import plugins
 from harness.backends import resolve, tuning_of
 from harness.backends.base import Backend, Tuning
-from harness.config import ConfigError, RunSpec
+from harness.config import ConfigError, RunSpec, check_images
 from harness.datasets.base import Dataset, DatasetError, Split, prepare
-from harness.record import provenance, results, schema
+from harness.record import fingerprint, results, schema
 from harness.worker import environment, machine, modelinfo, starting_points, timing
 from harness.worker.handover import pinned_cpus
 from harness.worker.stopping import STOP, Stopped, die_with_parent, exit_now
@@ -121,19 +121,11 @@ def load_data(
     test set, in the trainer's data format; a ConfigError if there are too few."""
     loaded = dataset.load(spec.data_dir)
     available = len(loaded.train.y)
-    train_images = spec.train_images or available
-    if spec.steps:
-        train_images = spec.steps * batch_size
-    if train_images > available:
-        raise ConfigError(
-            f"train_images must be <= {available} (the {dataset.name} training set), "
-            f"got {train_images}"
-        )
+    train_images = spec.steps * batch_size if spec.steps else spec.train_images
+    recipe_of = None if spec.batch_size else spec.model
+    check_images(dataset.name, available, train_images, batch_size, recipe_of)
+    train_images = train_images or available
     data_format = trainer.choose_data_format()
-    if batch_size > train_images:
-        raise ConfigError(
-            f"batch_size must be <= {train_images} (the training images used), got {batch_size}"
-        )
     train = Split(loaded.train.x[:train_images], loaded.train.y[:train_images])
     x_train, y_train = prepare(train, data_format, dataset.num_classes, one_hot)
     x_test, y_test = prepare(loaded.test, data_format, dataset.num_classes, one_hot)
@@ -177,11 +169,14 @@ def train_and_evaluate(
             predictions=f"{run_id}.predictions.npz", final_weights=f"{run_id}.weights.npz"
         )
         files.stage_arrays(artifacts.predictions, [predictions.astype("float32")])
-        files.stage_arrays(artifacts.final_weights, final_weights)
+        dropped = files.stage_optional(artifacts.final_weights, final_weights, "final weights")
+        if dropped:
+            print(f"warning: {dropped}", file=sys.stderr)
+            artifacts = dataclasses.replace(artifacts, final_weights=None)
         recipe = dataclasses.replace(recipe, **trainer.facts())
         libraries = {"numpy": np.__version__, **trainer.versions()}
         settings = {**s.backend_settings, **s.backend.after_training()}
-        env = environment.capture(libraries, s.backend.kernels())
+        env = environment.capture(libraries, s.backend.kernels(), spec.model)
         final_digest = starting_points.digest(final_weights)
         order_digest = batch_digest() if batch_digest else None
     wall, unaccounted = sections.account()
@@ -206,7 +201,7 @@ def train_and_evaluate(
             test_accuracy=float(test_accuracy),
         ),
         memory=schema.Memory(peak_rss_mib=timing.peak_rss_mib()),
-        machine=schema.Machine(matmul=peak, during_fit=load, fingerprint=provenance.fingerprint()),
+        machine=schema.Machine(matmul=peak, during_fit=load, fingerprint=fingerprint.fingerprint()),
         reproducibility=schema.Reproducibility(
             initial_weights_digest=initial_digest,
             batch_order_digest=order_digest,
