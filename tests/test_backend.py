@@ -10,7 +10,7 @@ import sys
 import pytest
 from conftest import seed_recipe
 
-from harness.record import results, schema
+from harness.record import results, schema, tuning
 from harness.summary import agreement
 from harness.worker import starting_points
 
@@ -574,3 +574,28 @@ def test_keras_2_runs_the_same_model_file_from_the_same_start_and_agrees_in_pari
     assert pair["backends"] == ["tensorflow", "keras2"]
     assert pair["within_tolerance"] and pair["forward_max_abs"] == 0.0, pair
     assert all(np.isfinite(losses).all() for losses in record["losses"].values())
+
+
+def test_a_real_tune_within_a_tiny_budget_writes_its_record_and_run_uses_it(backend, tmp_path):
+    if not backend.tuning_space:
+        pytest.skip(f"{backend.name} has nothing to tune")
+    base = [sys.executable, "-m", "harness"]
+    small = ["--backend", backend.name, "--dataset", "synthetic", "--threads", "1",
+             "--batch-size", "100", "--results", str(tmp_path)]  # fmt: skip
+    done = subprocess.run(
+        [*base, "tune", *small, "--steps", "4", "--budget", "0.01"],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    [path] = (tmp_path / "tuning").glob(f"{backend.name}-*.json")
+    record = tuning.read(path)
+    # one round of the first candidate, the budget spent: the defaults stay
+    first, *rest = record.trials
+    assert len(first.rounds) == 1 and all(s > 0 for s in first.rounds[0])
+    assert record.chosen == record.default and not any(t.kept for t in record.trials)
+    assert record.versions == backend.versions() and record.code is not None
+    # run --settings tuned takes this machine's record, and says so
+    r = harness_run(tmp_path, *small, "--settings", "tuned", "--epochs", "1",
+                    "--train-images", "200")  # fmt: skip
+    assert r.spec.tuning_source == f"tuning record {path}"
+    assert dict(r.spec.tuning) == record.chosen

@@ -114,3 +114,11 @@ def test_a_candidate_whose_run_fails_is_not_kept_and_the_search_goes_on():
     found = search(SPACE, failing, no_difference, 3600, clock=clock)
     assert found.trials[0].why == "failed: the worker was stopped by SIGSEGV"
     assert found.chosen["malloc"] == "default" and len(found.trials) == 3
+
+
+def test_a_budget_smaller_than_a_round_measures_one_round_and_judges_nothing():
+    clock = Clock(per_round=60.0)
+    found = search(SPACE, fake(clock), no_difference, budget_s=1.0, clock=clock)
+    first, *rest = found.trials
+    assert len(first.rounds) == 1 and "too few rounds" in first.why and not first.kept
+    assert all("over the budget" in t.why and not t.rounds for t in rest)

@@ -85,10 +85,10 @@ def parity_check(base: RunSpec, default: Choice):
 
 
 def tune_backend(backend: Backend, args: argparse.Namespace) -> tuple[tuning.TuningRecord, Path]:
-    threads = {"threads": args.threads} if args.threads else {}
+    given = {k: v for k in ("threads", "steps", "batch_size") if (v := getattr(args, k))}
     base = RunSpec.from_profile(
         backend.name, "speed", seed=1, model=args.model, dataset=args.dataset,
-        data_dir=args.data_dir, impl=Impl.KERAS, **threads,
+        data_dir=args.data_dir, impl=Impl.KERAS, **given,
     )  # fmt: skip
     unusable, space = {}, []
     for knob in backend.tuning_space:
@@ -184,6 +184,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dataset", default="mnist")
     p.add_argument("--threads", type=options.positive_int, help="CPU threads (default: all)")
     p.add_argument("--data-dir", help="where the dataset files are (or set HARNESS_DATA_DIR)")
+    p.add_argument(
+        "--steps",
+        type=options.positive_int,
+        help="training steps of a measuring run (default: the speed profile's 30)",
+    )
+    p.add_argument("--batch-size", type=options.positive_int, help="default: the recipe's")
     p.add_argument(
         "--budget",
         type=options.positive_float,

@@ -95,7 +95,7 @@ def search(
                 while len(trial.rounds) < MAX_ROUNDS:
                     if len(trial.rounds) >= MIN_ROUNDS and not _worth_more(trial):
                         break
-                    if len(trial.rounds) >= MIN_ROUNDS and not affordable(1):
+                    if trial.rounds and not affordable(1):
                         break
                     began = clock()
                     try:
@@ -133,7 +133,7 @@ def _worth_more(trial: Trial) -> bool:
 def _judged(trial: Trial, parity: Parity) -> Trial:
     interval = trial.interval
     if interval is None:
-        return _with(trial, why="too few rounds to judge")
+        return _with(trial, why="too few rounds to judge: over the budget")
     said = f"{interval.geomean:.3f}× the step [95 %: {interval.low:.3f}–{interval.high:.3f}]"
     if interval.high >= 1:
         return _with(trial, why=f"{said}: not faster beyond noise")
