@@ -397,3 +397,13 @@ def test_a_stop_of_a_command_without_more_to_say_is_one_line(monkeypatch, capsys
     monkeypatch.setattr(listing, "main", lambda args: os.kill(os.getpid(), signal.SIGTERM))
     assert stopped_main(["list"]) == 143
     assert capsys.readouterr().err == "\n==> interrupted (list)\n"
+
+
+def test_keras_and_native_cells_in_one_run_native_where_the_model_has_one(fake_workers, tmp_path):
+    argv = ["run", "--backend", "tf,keras2", "--impl", "keras,native", "--rounds", "2"]
+    assert cli.main([*argv, "--results", str(tmp_path)]) == 0
+    cells = [(s.backend, s.impl, s.round) for s in fake_workers.specs]
+    assert cells == [
+        ("tensorflow", "keras", 1), ("tensorflow", "native", 1), ("keras2", "keras", 1),
+        ("tensorflow", "native", 2), ("keras2", "keras", 2), ("tensorflow", "keras", 2),
+    ]  # fmt: skip

@@ -25,7 +25,7 @@ from harness.record import fingerprint, tuning
 # RunSpec fields that command-line options set directly.
 SPEC_OPTIONS = (
     "model", "dataset", "threads", "epochs", "batch_size", "train_images", "data_format",
-    "data_dir", "init", "deterministic", "learning_rate", "impl",
+    "data_dir", "init", "deterministic", "learning_rate",
 )  # fmt: skip
 
 
@@ -75,6 +75,21 @@ def seed(text: str) -> int:
     if len(found) != 1:
         raise argparse.ArgumentTypeError(f"expected one integer, got {text!r}")
     return found[0]
+
+
+def impls(text: str) -> list[Impl]:
+    """An argparse type: keras, native, or both, comma-separated."""
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    known = [i.value for i in Impl]
+    if not names or not set(names) <= set(known):
+        raise argparse.ArgumentTypeError(
+            f"expected {', '.join(known)} or both, comma-separated, got {text!r}"
+        )
+    return [Impl(n) for n in known if n in names]
+
+
+def _impls(args: argparse.Namespace) -> list[Impl]:
+    return getattr(args, "impl", None) or [Impl.KERAS]
 
 
 SETTINGS = ("default", "tuned")
@@ -128,7 +143,7 @@ def backends(args: argparse.Namespace) -> list[Backend]:
     plugins.check_name("dataset", args.dataset)
     if not named:
         raise ConfigError("--backend names no backend")
-    if getattr(args, "impl", None) == Impl.NATIVE:
+    if _impls(args) == [Impl.NATIVE]:  # with keras beside it, only where there is one
         for b in named:
             native.check(args.model, b.name)
     check_keras_json()
@@ -143,9 +158,12 @@ def specs(args: argparse.Namespace, backends: list[Backend]) -> list[RunSpec]:
     recipe declare: more images than exist, or a batch larger than the images used, is
     refused here, before any worker starts."""
     overrides = {k: v for k, v in vars(args).items() if k in SPEC_OPTIONS and v is not None}
+    natives = set(plugins.names("native"))
     found = [
-        RunSpec.from_profile(b.name, args.profile, seed=seed, **overrides)
+        RunSpec.from_profile(b.name, args.profile, seed=seed, impl=impl, **overrides)
         for b in backends
+        for impl in _impls(args)
+        if impl == Impl.KERAS or native.entry_name(args.model, b.name) in natives
         for seed in args.seeds
     ]
     dataset = plugins.load("dataset", args.dataset)

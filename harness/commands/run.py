@@ -313,9 +313,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--impl",
-        choices=[i.value for i in Impl],
+        type=options.impls,
         help="keras (default): the model on Keras; native: the same model in the backend's "
-        "framework alone (an anchor row, where the model has one)",
+        "framework alone (an anchor row, where the model has one); keras,native: both, "
+        "native where the model has it",
     )
     p.add_argument("--no-report", action="store_true", help="do not rebuild the report")
     p.add_argument(
