@@ -115,14 +115,19 @@ def test_the_model_digest_follows_the_models_own_files(tmp_path, monkeypatch):
     assert provenance.model_files("a_model") != first
 
 
+# This checkout (the tests' own), wherever the harness under test was imported from: tox
+# imports it from its installed wheel.
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
 def _copy_of_this_project(where: Path) -> Path:
     """This checkout's build files and packages as they are, in a repository of their own."""
     where.mkdir()
     for name in ("setup.py", "pyproject.toml", "README.md"):
-        shutil.copy(provenance.ROOT / name, where / name)
+        shutil.copy(CHECKOUT / name, where / name)
     skipped = shutil.ignore_patterns("__pycache__", "_built_from.json")
     for package in provenance.PACKAGES:
-        shutil.copytree(provenance.ROOT / package, where / package, ignore=skipped)
+        shutil.copytree(CHECKOUT / package, where / package, ignore=skipped)
     git(where, "init", "-q")
     git(where, "add", "-A")
     git(where, "commit", "-q", "-m", "the harness")
