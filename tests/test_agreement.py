@@ -24,16 +24,16 @@ def test_parity_reports_forward_difference_and_the_first_step_that_parts():
         "torch": {"outputs": np.full((2, 3), 1e-7), "losses": losses * drift},
     }
     [pair] = rp.parity(probes)
-    assert pair["backends"] == ["jax", "torch"]
-    assert pair["forward_max_abs"] == pytest.approx(1e-7)
-    assert pair["loss_rel"][:12] == [0.0] * 12
-    assert pair["loss_rel_max"] == pytest.approx(1e-3 / (1 + 1e-3))
-    assert pair["first_step_beyond"] == 13
-    assert pair["within_tolerance"] is True  # agreement held for the first 10 steps
+    assert pair.backends == ["jax", "torch"]
+    assert pair.forward_max_abs == pytest.approx(1e-7)
+    assert pair.loss_rel[:12] == [0.0] * 12
+    assert pair.loss_rel_max == pytest.approx(1e-3 / (1 + 1e-3))
+    assert pair.first_step_beyond == 13
+    assert pair.within_tolerance is True  # agreement held for the first 10 steps
     drift[5:] = 1.01
     probes["torch"]["losses"] = losses * drift
-    assert rp.parity(probes)[0]["first_step_beyond"] == 6
-    assert rp.parity(probes)[0]["within_tolerance"] is False
+    assert rp.parity(probes)[0].first_step_beyond == 6
+    assert rp.parity(probes)[0].within_tolerance is False
 
 
 def test_parity_pairs_every_two_keras_3_backends_and_each_anchor_with_its_own():

@@ -10,7 +10,7 @@ import sys
 import pytest
 from conftest import seed_recipe
 
-from harness.record import results, schema, tuning
+from harness.record import parity, results, schema, tuning
 from harness.summary import agreement
 from harness.worker import starting_points
 
@@ -71,7 +71,6 @@ def test_the_backends_feed_hands_over_each_planned_batch_once_in_order(backend, 
 
 
 def test_list_builds_the_models_in_the_data_format_keras_json_sets(keras, tmp_path):
-    import json
 
     from harness.worker import main as worker
 
@@ -569,11 +568,11 @@ def test_keras_2_runs_the_same_model_file_from_the_same_start_and_agrees_in_pari
                "--results", str(tmp_path / "parity")]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    record = json.loads((tmp_path / "parity" / "parity.json").read_text())
-    [pair] = record["pairs"]
-    assert pair["backends"] == ["tensorflow", "keras2"]
-    assert pair["within_tolerance"] and pair["forward_max_abs"] == 0.0, pair
-    assert all(np.isfinite(losses).all() for losses in record["losses"].values())
+    record = parity.read(tmp_path / "parity" / "parity.json")
+    [pair] = record.pairs
+    assert pair.backends == ["tensorflow", "keras2"]
+    assert pair.within_tolerance and pair.forward_max_abs == 0.0, pair
+    assert all(np.isfinite(losses).all() for losses in record.losses.values())
 
 
 def test_a_real_tune_within_a_tiny_budget_writes_its_record_and_run_uses_it(backend, tmp_path):

@@ -1,14 +1,13 @@
 """Tests that run all three backends from one environment (tox -e test-cross)."""
 
 import importlib.util
-import json
 import subprocess
 import sys
 
 import pytest
 from conftest import SMALL
 
-from harness.record import results
+from harness.record import parity, results
 from harness.summary import agreement
 
 pytestmark = pytest.mark.cross_backend
@@ -56,14 +55,13 @@ def test_parity_holds_within_the_measured_tolerances(tmp_path):
     # 20 steps, not the default 50: the tolerance asks for agreement over the first 10
     # (steps_in_agreement), and the rest cost CI minutes without being judged.
     harness(tmp_path, "parity", "--backend", "tf,jax,torch", "--no-anchors", "--steps", "20")
-    record = json.loads((tmp_path / "parity.json").read_text())
+    record = parity.read(tmp_path / "parity.json")  # refuses a record of another kind
     tolerances = agreement.PARITY_TOLERANCES
     assert tolerances["steps_in_agreement"] < 20
-    assert record["steps"] == 20 and len(record["pairs"]) == 3
-    assert (record["kind"], record["schema_version"]) == ("parity", results.PARITY_SCHEMA_VERSION)
-    assert set(record["libraries"]) == {"tensorflow", "jax", "torch"}
-    for pair in record["pairs"]:
-        assert pair["forward_max_abs"] <= tolerances["forward_max_abs"], pair["backends"]
-        assert pair["within_tolerance"], pair
-    for losses in record["losses"].values():
+    assert record.steps == 20 and len(record.pairs) == 3
+    assert set(record.libraries) == {"tensorflow", "jax", "torch"}
+    for pair in record.pairs:
+        assert pair.forward_max_abs <= tolerances["forward_max_abs"], pair.backends
+        assert pair.within_tolerance, pair
+    for losses in record.losses.values():
         assert losses[-1] < 0.6 * losses[0]  # the 20 steps did train

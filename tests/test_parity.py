@@ -5,6 +5,7 @@ import pytest
 from harness import cli, config
 from harness.backends.base import Backend
 from harness.commands import parity
+from harness.record import results
 
 
 def test_parity_includes_the_anchor_rows_each_against_keras_3_on_its_framework(monkeypatch):
@@ -28,3 +29,22 @@ def test_parity_includes_the_anchor_rows_each_against_keras_3_on_its_framework(m
     }
     with pytest.raises(config.ConfigError, match="parity compares two or more"):
         probes("--backend", "torch", "--model", "mnist_bn")  # no native implementation
+
+
+def test_the_parity_record_reads_back_as_written_and_refuses_another_kind(tmp_path):
+    import numpy as np
+
+    from harness.record import parity as record
+    from harness.summary import agreement
+
+    probes = {b: {"outputs": np.zeros((2, 10)), "losses": np.array([2.0, 1.5])} for b in "ab"}
+    written = record.ParityRecord(
+        created="2026-12-06T06:00:00Z", git=None, libraries={"a": {}, "b": {}}, spec={},
+        steps=2, tolerances=agreement.PARITY_TOLERANCES, losses={"a": [2.0, 1.5]},
+        pairs=agreement.parity(probes),
+    )  # fmt: skip
+    record.write(written, tmp_path / "parity.json")
+    assert record.read(tmp_path / "parity.json") == written
+    (tmp_path / "other.json").write_text('{"kind": "overhead", "schema_version": 1}')
+    with pytest.raises(results.ResultError, match="not a parity record"):
+        record.read(tmp_path / "other.json")

@@ -1,7 +1,7 @@
 """`python -m harness parity`: the same model, weights and batches on each backend (and
 each anchor), dropout off; each probe is a worker that returns the untrained outputs and
 the first steps' losses, compared here within `agreement.PARITY_TOLERANCES`. The
-record it makes is versioned like a run's (`results.PARITY_SCHEMA_VERSION`). This
+record it makes is typed and versioned like a run's (`harness.record.parity`). This
 process never imports keras.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +20,7 @@ from harness.backends import resolve
 from harness.commands import options
 from harness.config import ConfigError, Impl, Init, RunSpec, System, check_data_dir, system
 from harness.launch import process
+from harness.record import parity as parity_record
 from harness.record import provenance, results
 from harness.report import tables
 from harness.summary import agreement
@@ -30,7 +30,9 @@ class ProbeFailed(RuntimeError):
     """A probe's worker failed; the message says where and why."""
 
 
-def measure(specs: dict[System, tuple[RunSpec, System | None]], steps: int) -> dict:
+def measure(
+    specs: dict[System, tuple[RunSpec, System | None]], steps: int
+) -> parity_record.ParityRecord:
     """The parity record of `specs` (probe label -> its spec, and the label of the Keras 3
     probe it anchors, or None), each probed for `steps` training steps."""
     probes = {}
@@ -45,18 +47,16 @@ def measure(specs: dict[System, tuple[RunSpec, System | None]], steps: int) -> d
                 raise ProbeFailed(f"the parity probe failed on {label}: {reason}")
             with np.load(out) as f:
                 probes[label] = {"outputs": f["outputs"], "losses": f["losses"]}
-    return {
-        "kind": "parity",
-        "schema_version": results.PARITY_SCHEMA_VERSION,
-        "created": results.utc_now(),
-        "git": dataclasses.asdict(git) if (git := provenance.code(first.model)) else None,
-        "libraries": {label: resolve(s.backend).versions() for label, (s, _) in specs.items()},
-        "spec": {k: v for k, v in first.to_dict().items() if k not in ("backend", "impl")},
-        "steps": steps,
-        "tolerances": agreement.PARITY_TOLERANCES,
-        "losses": {label: p["losses"].tolist() for label, p in probes.items()},
-        "pairs": agreement.parity(probes, {k: a for k, (_, a) in specs.items() if a}),
-    }
+    return parity_record.ParityRecord(
+        created=results.utc_now(),
+        git=provenance.code(first.model),
+        libraries={label: resolve(s.backend).versions() for label, (s, _) in specs.items()},
+        spec={k: v for k, v in first.to_dict().items() if k not in ("backend", "impl")},
+        steps=steps,
+        tolerances=agreement.PARITY_TOLERANCES,
+        losses={label: p["losses"].tolist() for label, p in probes.items()},
+        pairs=agreement.parity(probes, {k: a for k, (_, a) in specs.items() if a}),
+    )
 
 
 def probe_specs(args: argparse.Namespace) -> dict[System, tuple[RunSpec, System | None]]:
@@ -96,7 +96,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     path = Path(args.results) / "parity.json"
-    results.write_text_atomic(path, json.dumps(record, indent=2) + "\n")
+    parity_record.write(record, path)
     print(tables.parity_text(record))
     print(f"parity: {path}")
     return 0

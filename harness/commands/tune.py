@@ -71,14 +71,14 @@ def parity_check(base: RunSpec, default: Choice):
             System("candidate"): (_spec(base, candidate, "a tune candidate"), System("default")),
         }
         try:
-            [pair] = parity.measure(probes, PARITY_STEPS)["pairs"]
+            [pair] = parity.measure(probes, PARITY_STEPS).pairs
         except parity.ProbeFailed as e:
             return str(e)
-        if pair["within_tolerance"]:
+        if pair.within_tolerance:
             return None
         return (
-            f"outputs differ by {pair['forward_max_abs']:.1e}, losses by up to "
-            f"{pair['loss_rel_max']:.1e} (first beyond tolerance: step {pair['first_step_beyond']})"
+            f"outputs differ by {pair.forward_max_abs:.1e}, losses by up to "
+            f"{pair.loss_rel_max:.1e} (first beyond tolerance: step {pair.first_step_beyond})"
         )
 
     return check

@@ -32,9 +32,6 @@ from harness.record import schema
 
 SCHEMA_VERSION = 7
 KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
-# parity.json (`python -m harness parity`): the probes' comparison, its tolerances, the
-# commit and the frameworks' versions; version 1 is the first that says its version.
-PARITY_SCHEMA_VERSION = 1
 
 
 class ResultError(ValueError):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from harness.record.parity import ParityRecord
 from harness.record.schema import LATENCY_BATCHES, MATMUL_N, PHASES
 from harness.report.text import (
     DISTURBED_MARK,
@@ -234,11 +235,11 @@ def reproducibility_sections(s: Summary, curve_plots: list[tuple[Group, Path]]) 
     return out
 
 
-def parity_text(record: dict) -> str:
+def parity_text(record: ParityRecord) -> str:
     """The parity comparison as a Markdown table."""
-    tol = record["tolerances"]
+    tol = record.tolerances
     out = [
-        f"Parity: the untrained model's test-set outputs and {record['steps']} training steps "
+        f"Parity: the untrained model's test-set outputs and {record.steps} training steps "
         "from the same weights and batches, dropout off. Tolerances: forward "
         f"{tol['forward_max_abs']:.0e} (absolute), loss {tol['loss_rel']:.0e} (relative).",
         "",
@@ -246,11 +247,11 @@ def parity_text(record: dict) -> str:
         "tolerance | Within tolerance |",
         "|---|--:|--:|--:|---|",
     ]
-    for p in record["pairs"]:
+    for p in record.pairs:
         out.append(
-            f"| {' vs '.join(p['backends'])} | {sci(p['forward_max_abs'])} "
-            f"| {sci(p['loss_rel_max'])} | {p['first_step_beyond'] or '–'} "
-            f"| {'yes' if p['within_tolerance'] else 'no'} |"
+            f"| {' vs '.join(p.backends)} | {sci(p.forward_max_abs)} "
+            f"| {sci(p.loss_rel_max)} | {p.first_step_beyond or '–'} "
+            f"| {'yes' if p.within_tolerance else 'no'} |"
         )
     return "\n".join(out)
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.record.parity import ParityPair
+
 
 @dataclass(frozen=True)
 class PredictionAgreement:
@@ -64,7 +66,9 @@ def parity_pairs(names: list[str], anchors: dict[str, str]) -> list[tuple[str, s
     return pairs + sorted((anchors[n], n) for n in names if n in anchors)
 
 
-def parity(probes: dict[str, dict[str, np.ndarray]], anchors: dict | None = None) -> list[dict]:
+def parity(
+    probes: dict[str, dict[str, np.ndarray]], anchors: dict | None = None
+) -> list[ParityPair]:
     """Comparison of parity probes, pair by pair (`parity_pairs`; `anchors`: anchor
     probe -> its Keras 3 probe): forward outputs of the untrained model, and the
     relative difference of the training loss at each step."""
@@ -76,16 +80,16 @@ def parity(probes: dict[str, dict[str, np.ndarray]], anchors: dict | None = None
         beyond = np.flatnonzero(rel > PARITY_TOLERANCES["loss_rel"])
         forward = float(np.max(np.abs(pa["outputs"] - pb["outputs"])))
         pairs.append(
-            {
-                "backends": [a, b],
-                "forward_max_abs": forward,
-                "loss_rel": rel.tolist(),
-                "loss_rel_max": float(rel.max()),
-                "first_step_beyond": int(beyond[0]) + 1 if beyond.size else None,
-                "within_tolerance": bool(
+            ParityPair(
+                backends=[a, b],
+                forward_max_abs=forward,
+                loss_rel=rel.tolist(),
+                loss_rel_max=float(rel.max()),
+                first_step_beyond=int(beyond[0]) + 1 if beyond.size else None,
+                within_tolerance=bool(
                     forward <= PARITY_TOLERANCES["forward_max_abs"]
                     and (not beyond.size or beyond[0] >= PARITY_TOLERANCES["steps_in_agreement"])
                 ),
-            }
+            )
         )
     return pairs
