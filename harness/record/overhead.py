@@ -205,14 +205,7 @@ def write(record: OverheadRecord, folder: Path) -> Path:
 
 
 def read(file: Path) -> OverheadRecord:
-    try:
-        data = json.loads(Path(file).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise ResultError(f"{file}: {e}") from e
-    try:
-        return from_dict(data)
-    except ResultError as e:
-        raise ResultError(f"{file}: {e}") from e
+    return results.read_record(file, from_dict)
 
 
 def read_all(folder: Path) -> list[OverheadRecord]:

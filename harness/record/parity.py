@@ -65,10 +65,4 @@ def write(record: ParityRecord, path: Path) -> None:
 
 
 def read(path: Path) -> ParityRecord:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise results.ResultError(f"{path}: {e}") from e
-    if not isinstance(data, dict):
-        raise results.ResultError(f"{path}: a parity record is a JSON object")
-    return ParityRecord.from_dict(data)
+    return results.read_record(path, ParityRecord.from_dict)

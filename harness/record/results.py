@@ -19,11 +19,11 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from harness.record import schema
 
 SCHEMA_VERSION = 7
 KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
+
+
+T = TypeVar("T")
 
 
 class ResultError(ValueError):
@@ -363,6 +366,18 @@ def remove_leftovers(out: Path) -> None:
             path.unlink()
         except OSError:  # gone already, or not ours to remove: the report names it
             pass
+
+
+def read_record(path: Path, build: Callable[[dict], T]) -> T:
+    """A record of another kind (tuning, parity, overhead) from its JSON file: `build`
+    makes it from the object the file holds; any failure a ResultError naming the file."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ResultError("a record is a JSON object")
+        return build(data)
+    except (OSError, ValueError) as e:  # ResultError is a ValueError
+        raise ResultError(f"{path}: {e}") from e
 
 
 def write_text_atomic(path: Path, text: str) -> None:

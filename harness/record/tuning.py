@@ -89,16 +89,7 @@ def write(record: TuningRecord, folder: Path) -> Path:
 
 
 def read(file: Path) -> TuningRecord:
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise results.ResultError(f"{file}: {e}") from e
-    if not isinstance(data, dict):
-        raise results.ResultError(f"{file}: a tuning record is a JSON object")
-    try:
-        return TuningRecord.from_dict(data)
-    except results.ResultError as e:
-        raise results.ResultError(f"{file}: {e}") from e
+    return results.read_record(file, TuningRecord.from_dict)
 
 
 def find(
