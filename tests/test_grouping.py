@@ -176,6 +176,20 @@ def test_runs_that_shared_their_machine_are_marked_and_listed(tmp_path, write_re
     ]
 
 
+def test_a_run_that_shared_its_machine_stays_marked_when_the_other_is_superseded(
+    tmp_path, write_result
+):
+    jax = write_result(backend="jax", host="box", created="2026-11-25T10:00:00Z",
+                       invocation="first")  # fmt: skip
+    torch = write_result(backend="torch", host="box", created="2026-11-25T10:00:30Z",
+                         invocation="second")  # fmt: skip
+    write_result(backend="torch", host="box", created="2026-11-25T12:00:00Z", invocation="third")
+    s = build(tmp_path)
+    assert torch.stem not in {r.run_id for r in s.shown.runs}  # superseded by the third
+    assert s.shared == {jax.stem: [torch.stem]}
+    assert [(row.backend, row.shared_runs) for row in s.rows] == [("jax", 1), ("torch", 0)]
+
+
 def test_a_cell_whose_latest_run_failed_shows_that_failure_not_its_older_success(
     tmp_path, write_result, write_failure
 ):
@@ -211,3 +225,11 @@ def test_runs_on_one_machine_without_ray_need_no_placement(tmp_path, write_resul
     write_result(backend="jax", host="box")
     write_result(backend="torch", host="box")
     assert build(tmp_path).placement == []
+
+
+def test_a_float16_run_is_a_row_of_its_own_never_pooled_with_float32(tmp_path):
+    float32 = make_result(backend="torch")
+    env = dataclasses.replace(float32.environment, keras_json={"floatx": "float16"})
+    float16 = dataclasses.replace(make_result(backend="torch", seed=2), environment=env)
+    found = {row.variant.floatx: row.runs for row in grouping.rows([float32, float16])}
+    assert found == {"float32": 1, "float16": 1}

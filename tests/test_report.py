@@ -352,3 +352,16 @@ def test_a_named_pipe_among_the_results_is_skipped_with_a_warning_not_waited_on(
         f"warning: skipped {pipe}: a named pipe, not a file a run writes\n"
     )
     assert "| jax |" in (tmp_path / "REPORT.md").read_text()
+
+
+def test_a_paused_step_marks_the_training_time_that_holds_it_where_it_is_shown(
+    tmp_path, write_result
+):
+    # one step of 20 s among 1 s steps: a pause the steady figures leave out, fit() not
+    write_result(backend="torch", epochs_s=(26.0,), steps_s=[[3.0, 1.0, 20.0, 1.0, 1.0]])
+    render.write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    for section in ("## In short", "## Accuracy and time"):
+        part = md.split(section + "\n")[1].split("\n## ")[0]
+        [row] = [line for line in part.splitlines() if line.startswith("| torch |")]
+        assert "26.5 §" in row, (section, row)

@@ -59,13 +59,16 @@ def row_marks(row: Row) -> str:
 
 def variant_text(v: Variant) -> str:
     """A variant in words, the backend apart."""
-    return group_text(v.group) + f", {v.data_format}, jit_compile={v.jit_compile}"
+    floatx = "" if v.floatx == "float32" else f", floatx {v.floatx}"
+    return group_text(v.group) + f", {v.data_format}, jit_compile={v.jit_compile}{floatx}"
 
 
 def short_label(v: Variant) -> str:
     """A variant in a few words (the backend apart), for narrow tables."""
     g = v.group
     parts = [g.profile, f"init {g.init}", v.data_format, f"jit={v.jit_compile}"]
+    if v.floatx != "float32":
+        parts.append(v.floatx)
     if g.deterministic:
         parts.append("deterministic")
     return " · ".join(str(p) for p in parts)
@@ -181,7 +184,8 @@ OUTLIER_MARK = " §"
 
 OUTLIER_TEXT = (
     f"{OUTLIER_MARK.strip()} outlying samples (a paused or starved process) were kept out of "
-    "the medians; they are listed under Training."
+    "the medians, not out of the whole fit() that a training time is; they are listed "
+    "under Training."
 )
 UNPAIRED_MARK = " ∗"
 UNPAIRED_TEXT = (
@@ -198,11 +202,13 @@ SHARED_TEXT = (
 
 
 def training_text(row: Row) -> str:
-    """A row's training time, with the marks that say its machine was not its own."""
+    """A row's training time, with the marks that say its machine was not its own, or
+    that the whole fit() holds a paused or starved step the steady figures leave out."""
     return (
         median_text(row.figures["fit_s"], 1)
         + (DISTURBED_MARK if row.disturbed_runs else "")
         + (SHARED_MARK if row.shared_runs else "")
+        + (OUTLIER_MARK if row.outlying else "")
     )
 
 

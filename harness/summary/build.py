@@ -63,7 +63,14 @@ def build(results_dir: Path, everything: bool = False) -> Summary:
     records, warnings = results.read_all(results_dir)
     shown = select(records, everything)
     runs = shown.runs
-    beside = shared(runs)
+    # Beside every run made, shown or superseded: a later run of the same cell does not
+    # undo the machine it shared.
+    shown_ids = {r.run_id for r in runs}
+    beside = {
+        run_id: others
+        for run_id, others in shared([r for r in records if r.status == "ok"]).items()
+        if run_id in shown_ids
+    }
     table = rows(runs, beside)
     pairs, spread = agreement(runs, results_dir, warnings), noise(runs)
     return Summary(

@@ -52,6 +52,8 @@ class Variant:
     data_format: str
     jit_compile: bool
     tuning: str = ""
+    # keras.json's floatx: a float16 run computes another thing, slower, not the same
+    floatx: str = "float32"
 
     def fields(self) -> dict[str, object]:
         """Flat, in the order of VARIANT_FIELDS."""
@@ -62,12 +64,13 @@ class Variant:
             "data_format": self.data_format,
             "jit_compile": self.jit_compile,
             "tuning": self.tuning,
+            "floatx": self.floatx,
         }
 
 
 VARIANT_FIELDS = (
     "backend", "impl", *(f.name for f in dataclasses.fields(Group)), "data_format",
-    "jit_compile", "tuning",
+    "jit_compile", "tuning", "floatx",
 )  # fmt: skip
 
 
@@ -103,6 +106,7 @@ def variant(r: RunResult) -> Variant:
         data_format=recipe.data_format,
         jit_compile=recipe.jit_compile,
         tuning=tuning_text(spec.tuning),
+        floatx=str((r.environment.keras_json or {}).get("floatx", "float32")),
     )
 
 
