@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -326,3 +327,10 @@ def stopped_main(argv: list[str]) -> int:
         return cli.main(argv)
     except KeyboardInterrupt as e:
         pytest.fail(f"{type(e).__name__} escaped `{' '.join(argv[:1])}`: a traceback")
+
+
+@pytest.fixture
+def own_tmp(tmp_path, monkeypatch):
+    """tempfile's folder (where the CPU locks live) in this test's own folder."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path

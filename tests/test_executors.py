@@ -7,6 +7,8 @@ import threading
 import pytest
 
 from harness import cli, config
+from harness.config import available_cpus
+from harness.launch import cpus as cpu_locks
 from harness.launch import executors, process
 from harness.record import results
 
@@ -58,6 +60,16 @@ def test_jobs_that_need_more_cpus_than_there_are_are_refused(fake_workers, tmp_p
     assert fake_workers == []
 
 
-def test_local_runs_are_pinned_by_the_worker_itself(fake_workers, tmp_path):
-    assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path)]) == 0
-    assert fake_workers.pinned == [None]
+def test_a_local_run_takes_cpus_no_other_run_holds_or_says_it_shares(fake_workers, own_tmp, capsys):
+    if len(available_cpus()) < 2:
+        pytest.skip("needs two CPUs")
+    first, *others = available_cpus()
+    argv = ["run", "--backend", "torch", "--threads", "1", "--results", str(own_tmp)]
+    with cpu_locks.free(1) as held:  # another run holds the first CPU
+        assert held == [first]
+        assert cli.main(argv) == 0
+        assert fake_workers.pinned == [[others[0]]]
+        with cpu_locks.free(len(others)):  # and now every CPU
+            assert cli.main(argv) == 0
+    assert fake_workers.pinned[1] is None  # the worker pins itself, sharing
+    assert "this run shares CPUs with another" in capsys.readouterr().err

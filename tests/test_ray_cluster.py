@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import types
 
@@ -18,6 +17,7 @@ from conftest import make_result
 
 from harness import cli
 from harness.config import ConfigError, RunSpec, available_cpus
+from harness.launch import cpus as cpu_locks
 from harness.launch import ray_cluster
 from harness.record import results
 
@@ -102,16 +102,9 @@ def test_a_cluster_whose_nodes_are_too_small_is_refused_and_left(fake_ray):
     assert fake_ray.shutdown == 1
 
 
-@pytest.fixture
-def own_tmp(tmp_path, monkeypatch):
-    """tempfile's folder (where the CPU locks live) in this test's own folder."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    return tmp_path
-
-
 HOLD = (
-    "import sys, time; from harness.launch import ray_cluster\n"
-    "with ray_cluster.host_cpus(1) as (cpus, folder):\n"
+    "import sys, time; from harness.launch import cpus as cpu_locks\n"
+    "with cpu_locks.host_cpus(1) as (cpus, folder):\n"
     "    (folder / 'half-written').write_text('x'); print(cpus[0], flush=True); time.sleep(600)"
 )
 
@@ -123,7 +116,7 @@ def test_runs_on_one_host_hold_cpus_of_their_own_until_they_end_however(own_tmp)
     holder = subprocess.Popen([sys.executable, "-c", HOLD], stdout=subprocess.PIPE, env=env)
     try:
         theirs = int(holder.stdout.readline())
-        with ray_cluster.host_cpus(1) as (mine, folder):
+        with cpu_locks.host_cpus(1) as (mine, folder):
             assert mine != [theirs] and list(folder.iterdir()) == []
     finally:
         holder.send_signal(signal.SIGKILL)  # no chance to clean up
@@ -131,7 +124,7 @@ def test_runs_on_one_host_hold_cpus_of_their_own_until_they_end_however(own_tmp)
     # The kernel released its CPU; what it left in its folder goes with the next run there.
     leftover = own_tmp / f"keras-harness-{os.getuid()}" / f"run-on-cpu{theirs}" / "half-written"
     assert leftover.exists()
-    with ray_cluster.host_cpus(len(available_cpus()), poll_s=0.01) as (cpus, folder):
+    with cpu_locks.host_cpus(len(available_cpus()), poll_s=0.01) as (cpus, folder):
         assert cpus == available_cpus() and not leftover.exists()
     assert not folder.exists()
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import functools
 import queue
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Protocol
 
 from harness.config import ConfigError, RunSpec, available_cpus
+from harness.launch import cpus as cpu_locks
 from harness.launch import process
 
 
@@ -41,12 +43,25 @@ class Executor(Protocol):
 
 
 class Local:
-    """One run at a time, in the order given."""
+    """One run at a time, in the order given, each on CPUs no other run of this host holds
+    (two `harness run`s started at once would otherwise both take the first CPUs while
+    the others idle); where too few are free, the run shares them, and says so."""
 
     def map(self, specs: Iterable[RunSpec], start: Start) -> Iterator[process.Outcome]:
-        here = Place("", process.launch)
         for spec in specs:
-            outcome = start(spec, here)
+            with cpu_locks.free(spec.threads) as cpus:
+                if cpus is None:
+                    print(
+                        f"warning: fewer than {spec.threads} CPUs of this machine are free "
+                        "of other runs: this run shares CPUs with another (its record "
+                        "says how much of them others used)",
+                        file=sys.stderr,
+                    )
+                    here = Place("", process.launch)
+                else:
+                    on = f" on CPUs {','.join(map(str, cpus))}"
+                    here = Place(on, functools.partial(process.launch, cpus=cpus))
+                outcome = start(spec, here)
             if outcome is not None:
                 yield outcome
 

@@ -8,26 +8,21 @@ every node needs the harness, its backends and Ray installed.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import fcntl
 import functools
 import json
 import logging
 import os
 import re
-import shutil
 import socket
 import sys
-import tempfile
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
-from harness.config import ConfigError, RunSpec, available_cpus
+from harness.config import ConfigError, RunSpec
+from harness.launch import cpus as cpus_held
 from harness.launch import executors, process
 from harness.record import results
 from harness.worker import handover
@@ -213,7 +208,7 @@ def run_on_node(
 
     # The worker records the node; this process (a Ray worker) lives on one node only.
     os.environ[handover.NODE_ENV] = ray.get_runtime_context().get_node_id()
-    with host_cpus(spec.threads) as (cpus, folder):
+    with cpus_held.host_cpus(spec.threads) as (cpus, folder):
         out = folder / name
         stdout = sys.stderr if to_stderr else None
         outcome = process.launch(spec, out, invocation, *extra, stdout=stdout, cpus=cpus)
@@ -221,41 +216,3 @@ def run_on_node(
             return Sent({}, interrupted=True)
         written = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
         return Sent(written, outcome.reason, outcome.told)
-
-
-@contextlib.contextmanager
-def host_cpus(threads: int, poll_s: float = 1.0) -> Iterator[tuple[list[int], Path]]:
-    """`threads` CPUs of this host held for one run, and an empty folder for its files:
-    Ray counts CPUs but does not place runs on them, and two nodes may share a host.
-    Each CPU is a lock file that the kernel releases when its holder ends, however it
-    ends; the folder belongs to the run's first CPU, so that what a killed run left there
-    (a forced cancel, a lost node) is removed by the next run on that CPU."""
-    root = Path(tempfile.gettempdir()) / f"keras-harness-{os.getuid()}"
-    root.mkdir(exist_ok=True)
-    while True:
-        held: list[tuple[int, IO]] = []
-        for cpu in available_cpus():
-            f = open(root / f"cpu{cpu}.lock", "a")  # held, open, while the run runs
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                f.close()
-                continue
-            held.append((cpu, f))
-            if len(held) == threads:
-                break
-        if len(held) == threads:
-            break
-        for _, f in held:
-            f.close()
-        time.sleep(poll_s)  # more runs on this host than it has CPUs: wait for one
-    cpus = [cpu for cpu, _ in held]
-    folder = root / f"run-on-cpu{cpus[0]}"
-    try:
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir()
-        yield cpus, folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-        for _, f in held:
-            f.close()
