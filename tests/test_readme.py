@@ -1,6 +1,7 @@
-"""README quotes committed results in blocks that scripts/readme_blocks.py makes from
-them, and must hold what it makes now. What README says in words of those results rests
-on the facts checked here on the records; the words themselves are not matched."""
+"""README and the documentation's pages quote committed results in blocks that
+scripts/readme_blocks.py makes from them, and must hold what it makes now. What they say
+in words of those results rests on the facts checked here on the records; the words
+themselves are not matched."""
 
 import importlib.util
 import statistics
@@ -28,29 +29,69 @@ blocks = _load_script()
 
 
 @pytest.mark.parametrize("name", blocks.BLOCKS)
-def test_readme_quotes_the_committed_results_as_they_are(name):
+def test_the_pages_quote_the_committed_results_as_they_are(name):
     expected = blocks.make(name)
-    readme = blocks.README.read_text(encoding="utf-8")
-    assert blocks.block(readme, name) == expected, (
-        f"README.md's block {name!r} should read (scripts/readme_blocks.py --write):\n{expected}"
+    texts = blocks.pages()
+    for page in blocks.placed(texts)[name]:
+        assert blocks.block(texts[page], name) == expected, (
+            f"{page.relative_to(ROOT)}'s block {name!r} should read "
+            f"(scripts/readme_blocks.py --write):\n{expected}"
+        )
+
+
+def _copy_pages(tmp_path, monkeypatch) -> dict[Path, str]:
+    """README and docs/ copied into tmp_path, which the script then reads and writes."""
+    (tmp_path / "README.md").write_text(
+        (ROOT / "README.md").read_text(encoding="utf-8"), encoding="utf-8"
     )
+    for page in (ROOT / "docs").rglob("*.md"):
+        copy = tmp_path / page.relative_to(ROOT)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(page.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(blocks, "PAGES_ROOT", tmp_path)
+    return blocks.pages()
 
 
-def test_the_script_prints_a_block_readme_lacks_and_writes_it_in_place(
+def test_the_script_prints_a_block_a_page_lacks_and_writes_it_in_place(
     tmp_path, monkeypatch, capsys
 ):
-    readme = blocks.README.read_text(encoding="utf-8")
-    stale = readme.replace("9 runs on 2 nodes", "8 runs on 2 nodes", 1)
-    assert stale != readme
-    monkeypatch.setattr(blocks, "README", tmp_path / "README.md")
-    blocks.README.write_text(stale, encoding="utf-8")
+    texts = _copy_pages(tmp_path, monkeypatch)
+    [page] = blocks.placed(texts)["reference-ray"]
+    stale = texts[page].replace("9 runs on 2 nodes", "8 runs on 2 nodes", 1)
+    assert stale != texts[page]
+    page.write_text(stale, encoding="utf-8")
     assert blocks.main(["--check"]) == 1
     assert capsys.readouterr().out.startswith(
-        "README.md's block 'reference-ray' should read:\n<!-- reference-ray -->\nFrom "
+        f"{page.relative_to(tmp_path)}'s block 'reference-ray' should read:\n"
+        "<!-- reference-ray -->\nFrom "
     )
     assert blocks.main(["--write"]) == 0
-    assert blocks.README.read_text(encoding="utf-8") == readme
+    assert blocks.pages() == texts
     assert blocks.main(["--check"]) == 0
+
+
+def test_a_block_no_page_holds_or_one_the_script_does_not_make_stops_it(
+    tmp_path, monkeypatch, capsys
+):
+    texts = _copy_pages(tmp_path, monkeypatch)
+    [page, *_] = blocks.placed(texts)["overhead"]
+    without = texts[page].replace("<!-- overhead -->", "<!-- overheads -->", 1)
+    page.write_text(without.replace("<!-- /overhead -->", "<!-- /overheads -->", 1))
+    assert blocks.main(["--check"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {page.relative_to(tmp_path)} has a block 'overheads' that this script "
+        "does not make\n"
+    )
+    page.write_text(without.replace("<!-- overheads -->\n", "", 1))
+    assert blocks.main(["--check"]) == 2
+    assert capsys.readouterr().err == "error: no page holds the block(s) overhead\n"
+
+
+def test_ci_runs_the_test_command_readme_gives():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci/run").read_text(encoding="utf-8").splitlines()
+    assert "\n    tox -m test\n" in readme
+    assert any(line.endswith(" tox -m test") for line in ci if not line.startswith("#"))
 
 
 def test_results_of_a_dirty_tree_are_not_quoted(tmp_path, monkeypatch, write_result):
