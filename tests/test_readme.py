@@ -102,7 +102,7 @@ def test_results_of_a_dirty_tree_are_not_quoted(tmp_path, monkeypatch, write_res
 
 
 def test_why_one_backend_is_slower_says_what_each_folders_anchor_pairs_say():
-    """README's words on each anchor pair, each ratio within its own folder."""
+    """The anchors page's words on each anchor pair, each ratio within its own folder."""
     ratio = {
         a.anchor.backend: a.speed.ratio
         for folder in blocks.ANCHOR_FOLDERS
@@ -119,12 +119,12 @@ def test_every_committed_anchor_learned_the_seed_model(folder):
     assert found and all(a.anchor.test_accuracy >= 0.988 for a in found)
 
 
-def test_the_full_reference_has_no_outlying_sample_as_readme_says():
+def test_the_full_reference_has_no_outlying_sample_as_the_docs_say():
     runs = blocks.keras_3(blocks.ok_runs(ROOT / "results/reference/full"))
     assert speed.OUTLIER_FACTOR == 3 and speed.outliers(runs) == []
 
 
-def test_the_torch_anchor_pair_ran_where_matmul_was_much_slower_as_readme_says():
+def test_the_torch_anchor_pair_ran_where_matmul_was_much_slower_as_the_docs_say():
     full = [speed.peak_gflops(r) for r in blocks.ok_runs(ROOT / "results/reference/full")]
     pair = {
         r.spec.impl: speed.peak_gflops(r)
@@ -134,7 +134,7 @@ def test_the_torch_anchor_pair_ran_where_matmul_was_much_slower_as_readme_says()
     assert pair["keras"] > 1.33 * pair["native"]
 
 
-def test_the_jax_anchor_pair_ran_as_readme_says():
+def test_the_jax_anchor_pair_ran_as_the_docs_say():
     full = [r for r in blocks.ok_runs(ROOT / "results/reference/full") if r.spec.impl == "keras"]
     pair = {r.spec.impl: r for r in blocks.ok_runs(ROOT / "results/reference/anchor-jax")}
     keras, native = pair["keras"], pair["native"]
@@ -164,7 +164,7 @@ def test_an_overhead_record_is_quoted_with_the_interval_its_rounds_give(tmp_path
 
 
 def test_the_overhead_words_rest_on_the_committed_records():
-    """README: the records' plain script fed arrays; TensorFlow's interval lies below 1;
+    """The speed page: the records' plain script fed arrays; TensorFlow's interval lies below 1;
     on PyTorch and JAX the geometric mean is within the aim and the interval is not."""
     from harness.record import overhead
     from harness.summary import stats
