@@ -75,12 +75,15 @@ def cross_backend_tests(session: nox.Session) -> None:
 
 @nox.session(python="3.11", tags=["test"])
 def lint(session: nox.Session) -> None:
-    """ruff (lint, banned framework imports, format) and import-linter (the pipeline's
-    direction)."""
-    session.install("ruff>=0.6", "import-linter>=2.1")
+    """ruff (lint, banned framework imports, format), import-linter (the pipeline's
+    direction) and the documentation site, built strictly (a broken link or a page left
+    out fails)."""
+    session.install("ruff>=0.6", "import-linter>=2.1", "mkdocs-material>=9.5")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("lint-imports")
+    site = os.path.join(session.create_tmp(), "site")
+    session.run("mkdocs", "build", "--strict", "--site-dir", site)
 
 
 @nox.session(python="3.11")

@@ -1,21 +1,24 @@
-"""README's quotes of committed results, made from those results, so that README and
-results cannot drift apart.
+"""The quotes of committed results in README and the documentation's pages, made from
+those results, so that the words and the results cannot drift apart.
 
-Each quoted block sits between `<!-- name -->` and `<!-- /name -->` in README.md:
+Each quoted block sits between `<!-- name -->` and `<!-- /name -->` in README.md or a page
+under docs/ (a block may stand in more than one):
 
-    python scripts/readme_blocks.py --check   # exit 1, printing each block README lacks
-    python scripts/readme_blocks.py --write   # rewrite those blocks in README.md in place
+    python scripts/readme_blocks.py --check   # exit 1, printing each block a page lacks
+    python scripts/readme_blocks.py --write   # rewrite those blocks in their pages in place
 
-Run `--write` after committing results, and commit README with them; tests/test_readme.py
-fails while README holds anything else. The records are read through harness.record and
-harness.summary, as the report reads them; nothing here imports keras. Results that must
-not be quoted (a dirty tree's, unreadable records) stop it with exit status 2.
+Run `--write` after committing results, and commit the pages with them;
+tests/test_readme.py fails while a page holds anything else. The records are read through
+harness.record and harness.summary, as the report reads them; nothing here imports keras.
+Results that must not be quoted (a dirty tree's, unreadable records), a mark of a block
+this script does not make and a block that no page holds stop it with exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import re
 import statistics
 import sys
 from collections.abc import Callable
@@ -27,13 +30,14 @@ sys.path.insert(0, str(ROOT))  # the harness of this checkout, not an installed 
 from harness.record import overhead, results  # noqa: E402
 from harness.summary import comparisons, grouping, stats  # noqa: E402
 
-README = ROOT / "README.md"
+PAGES_ROOT = ROOT  # where README.md and docs/ are; a test points it at a copy
 BACKEND_ORDER = ("tensorflow", "torch", "jax")
 NAMES = {"tensorflow": "TensorFlow", "torch": "PyTorch", "jax": "JAX"}
 
 
 class Unquotable(Exception):
-    """Committed results that README must not quote as they are."""
+    """Committed results that must not be quoted as they are, or pages that quote
+    what this script does not make."""
 
 
 def need(ok: bool, why: str) -> None:
@@ -235,8 +239,54 @@ def ray_block(folder: Path) -> str:
     )
 
 
-# README's blocks, in the order they stand there: what makes each, from which folder.
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min"
+
+
+def _machine(runs: list[results.RunResult]) -> str:
+    [cpu] = {r.environment.cpu_model.replace("(R)", "") for r in runs}
+    [threads] = {r.spec.threads for r in runs}
+    return f"{threads} threads of an {cpu}"
+
+
+def main_job_block(folder: Path) -> str:
+    """What the main job (`tox -e tf,jax,torch`: the seed profile, each backend at its
+    defaults) took per backend and in all, from the committed full reference."""
+    runs = [r for r in keras_3(ok_runs(folder)) if not r.spec.tuned]
+    table = sorted(grouping.rows(runs), key=lambda row: BACKEND_ORDER.index(row.backend))
+    need([row.backend for row in table] == list(BACKEND_ORDER), f"{folder}: not one row a backend")
+    need(not any(row.shared_runs for row in table), f"{folder}: runs shared the machine")
+    each = ", ".join(f"{NAMES[row.backend]} {_minutes(row.fit_s)}" for row in table)
+    return (
+        f"From `{folder.relative_to(ROOT)}` (commit {_commits(runs)}; {_machine(runs)}, "
+        f"one run at a time): training, the whole `fit()`, took {each}, "
+        f"{_minutes(sum(row.fit_s for row in table))} in all; the three runs, process start "
+        f"to result written, {_minutes(sum(row.median('wall_s') for row in table))}.\n"
+    )
+
+
+def quick_block(folder: Path) -> str:
+    """What the quick profile's one epoch took and reached, from its committed runs."""
+    runs = [
+        r
+        for r in keras_3(ok_runs(folder))
+        if r.spec.profile == "quick" and not r.spec.deterministic
+    ]
+    table = sorted(grouping.rows(runs), key=lambda row: BACKEND_ORDER.index(row.backend))
+    need([row.backend for row in table] == list(BACKEND_ORDER), f"{folder}: not one row a backend")
+    epochs = ", ".join(f"{NAMES[row.backend]} {row.median('first_epoch_s'):.0f} s" for row in table)
+    accuracy = [row.test_accuracy for row in table]
+    return (
+        f"From the quick-profile runs in `{folder.relative_to(ROOT)}` (commit "
+        f"{_commits(runs)}; {_machine(runs)}): the profile's one epoch took {epochs}, "
+        f"and reached {_span([100 * a for a in accuracy], 1, ' %')} test accuracy.\n"
+    )
+
+
+# The blocks: what makes each, from which folder. The pages say where each stands.
 BLOCKS: dict[str, tuple[Callable[[Path], str], str]] = {
+    "main-job": (main_job_block, "results/reference/full"),
+    "quick": (quick_block, "results/reference"),
     "reference-ray": (ray_block, "results/reference/ray"),
     "reference-full": (reference_table, "results/reference/full"),
     "anchors": (anchors_block, "results/reference/full"),
@@ -253,39 +303,75 @@ def make(name: str) -> str:
     return generate(ROOT / folder)
 
 
+def pages() -> dict[Path, str]:
+    """README and every page of the documentation, by path, with their text."""
+    found = [PAGES_ROOT / "README.md", *sorted((PAGES_ROOT / "docs").rglob("*.md"))]
+    return {page: page.read_text(encoding="utf-8") for page in found}
+
+
+MARK = re.compile(r"^<!-- ([a-z][a-z0-9-]*) -->$", re.MULTILINE)
+
+
+def placed(texts: dict[Path, str]) -> dict[str, list[Path]]:
+    """Block name -> the pages that hold it; a mark of a block this script does not make,
+    or a block that no page holds, is an error."""
+    where: dict[str, list[Path]] = {name: [] for name in BLOCKS}
+    for page, text in texts.items():
+        for name in MARK.findall(text):
+            need(
+                name in BLOCKS,
+                f"{_label(page)} has a block {name!r} that this script does not make",
+            )
+            where[name].append(page)
+    missing = [name for name, found in where.items() if not found]
+    need(not missing, f"no page holds the block(s) {', '.join(missing)}")
+    return where
+
+
+def _label(page: Path) -> str:
+    return str(page.relative_to(PAGES_ROOT))
+
+
 def _marks(name: str) -> tuple[str, str]:
     return f"<!-- {name} -->\n", f"<!-- /{name} -->"
 
 
 def block(text: str, name: str) -> str:
-    """What README's `text` holds between the marks of block `name`."""
+    """What a page's `text` holds between the marks of block `name`."""
     start, end = _marks(name)
-    need(start in text and end in text, f"README.md has no block {name!r}")
+    need(start in text and end in text, f"no block {name!r} with both its marks")
     return text.split(start, 1)[1].split(end, 1)[0]
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--check", action="store_true", help="exit 1 if README differs")
-    what.add_argument("--write", action="store_true", help="rewrite README's blocks")
+    what.add_argument("--check", action="store_true", help="exit 1 if a page differs")
+    what.add_argument("--write", action="store_true", help="rewrite the pages' blocks")
     args = p.parse_args(argv)
-    text = README.read_text(encoding="utf-8")
+    texts = pages()
     try:
         made = {name: make(name) for name in BLOCKS}
-        stale = [name for name in BLOCKS if block(text, name) != made[name]]
+        stale = [
+            (page, name)
+            for name, found in placed(texts).items()
+            for page in found
+            if block(texts[page], name) != made[name]
+        ]
     except Unquotable as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    for name in stale:
+    for page, name in stale:
         start, end = _marks(name)
         if args.write:
-            text = text.replace(start + block(text, name) + end, start + made[name] + end, 1)
-            print(f"README.md: block {name!r} rewritten")
+            old = start + block(texts[page], name) + end
+            texts[page] = texts[page].replace(old, start + made[name] + end, 1)
+            print(f"{_label(page)}: block {name!r} rewritten")
         else:
-            print(f"README.md's block {name!r} should read:\n{start}{made[name]}{end}\n")
-    if args.write and stale:
-        results.write_text_atomic(README, text)
+            print(f"{_label(page)}'s block {name!r} should read:\n{start}{made[name]}{end}\n")
+    if args.write:
+        for page in dict.fromkeys(page for page, _ in stale):
+            results.write_text_atomic(page, texts[page])
     return 1 if stale and args.check else 0
 
 

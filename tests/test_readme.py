@@ -1,6 +1,7 @@
-"""README quotes committed results in blocks that scripts/readme_blocks.py makes from
-them, and must hold what it makes now. What README says in words of those results rests
-on the facts checked here on the records; the words themselves are not matched."""
+"""README and the documentation's pages quote committed results in blocks that
+scripts/readme_blocks.py makes from them, and must hold what it makes now. What they say
+in words of those results rests on the facts checked here on the records; the words
+themselves are not matched."""
 
 import importlib.util
 import statistics
@@ -28,29 +29,69 @@ blocks = _load_script()
 
 
 @pytest.mark.parametrize("name", blocks.BLOCKS)
-def test_readme_quotes_the_committed_results_as_they_are(name):
+def test_the_pages_quote_the_committed_results_as_they_are(name):
     expected = blocks.make(name)
-    readme = blocks.README.read_text(encoding="utf-8")
-    assert blocks.block(readme, name) == expected, (
-        f"README.md's block {name!r} should read (scripts/readme_blocks.py --write):\n{expected}"
+    texts = blocks.pages()
+    for page in blocks.placed(texts)[name]:
+        assert blocks.block(texts[page], name) == expected, (
+            f"{page.relative_to(ROOT)}'s block {name!r} should read "
+            f"(scripts/readme_blocks.py --write):\n{expected}"
+        )
+
+
+def _copy_pages(tmp_path, monkeypatch) -> dict[Path, str]:
+    """README and docs/ copied into tmp_path, which the script then reads and writes."""
+    (tmp_path / "README.md").write_text(
+        (ROOT / "README.md").read_text(encoding="utf-8"), encoding="utf-8"
     )
+    for page in (ROOT / "docs").rglob("*.md"):
+        copy = tmp_path / page.relative_to(ROOT)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(page.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setattr(blocks, "PAGES_ROOT", tmp_path)
+    return blocks.pages()
 
 
-def test_the_script_prints_a_block_readme_lacks_and_writes_it_in_place(
+def test_the_script_prints_a_block_a_page_lacks_and_writes_it_in_place(
     tmp_path, monkeypatch, capsys
 ):
-    readme = blocks.README.read_text(encoding="utf-8")
-    stale = readme.replace("9 runs on 2 nodes", "8 runs on 2 nodes", 1)
-    assert stale != readme
-    monkeypatch.setattr(blocks, "README", tmp_path / "README.md")
-    blocks.README.write_text(stale, encoding="utf-8")
+    texts = _copy_pages(tmp_path, monkeypatch)
+    [page] = blocks.placed(texts)["reference-ray"]
+    stale = texts[page].replace("9 runs on 2 nodes", "8 runs on 2 nodes", 1)
+    assert stale != texts[page]
+    page.write_text(stale, encoding="utf-8")
     assert blocks.main(["--check"]) == 1
     assert capsys.readouterr().out.startswith(
-        "README.md's block 'reference-ray' should read:\n<!-- reference-ray -->\nFrom "
+        f"{page.relative_to(tmp_path)}'s block 'reference-ray' should read:\n"
+        "<!-- reference-ray -->\nFrom "
     )
     assert blocks.main(["--write"]) == 0
-    assert blocks.README.read_text(encoding="utf-8") == readme
+    assert blocks.pages() == texts
     assert blocks.main(["--check"]) == 0
+
+
+def test_a_block_no_page_holds_or_one_the_script_does_not_make_stops_it(
+    tmp_path, monkeypatch, capsys
+):
+    texts = _copy_pages(tmp_path, monkeypatch)
+    [page, *_] = blocks.placed(texts)["overhead"]
+    without = texts[page].replace("<!-- overhead -->", "<!-- overheads -->", 1)
+    page.write_text(without.replace("<!-- /overhead -->", "<!-- /overheads -->", 1))
+    assert blocks.main(["--check"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {page.relative_to(tmp_path)} has a block 'overheads' that this script "
+        "does not make\n"
+    )
+    page.write_text(without.replace("<!-- overheads -->\n", "", 1))
+    assert blocks.main(["--check"]) == 2
+    assert capsys.readouterr().err == "error: no page holds the block(s) overhead\n"
+
+
+def test_ci_runs_the_test_command_readme_gives():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    ci = (ROOT / ".ci/run").read_text(encoding="utf-8").splitlines()
+    assert "\n    tox -m test\n" in readme
+    assert any(line.endswith(" tox -m test") for line in ci if not line.startswith("#"))
 
 
 def test_results_of_a_dirty_tree_are_not_quoted(tmp_path, monkeypatch, write_result):
@@ -61,7 +102,7 @@ def test_results_of_a_dirty_tree_are_not_quoted(tmp_path, monkeypatch, write_res
 
 
 def test_why_one_backend_is_slower_says_what_each_folders_anchor_pairs_say():
-    """README's words on each anchor pair, each ratio within its own folder."""
+    """The anchors page's words on each anchor pair, each ratio within its own folder."""
     ratio = {
         a.anchor.backend: a.speed.ratio
         for folder in blocks.ANCHOR_FOLDERS
@@ -78,12 +119,12 @@ def test_every_committed_anchor_learned_the_seed_model(folder):
     assert found and all(a.anchor.test_accuracy >= 0.988 for a in found)
 
 
-def test_the_full_reference_has_no_outlying_sample_as_readme_says():
+def test_the_full_reference_has_no_outlying_sample_as_the_docs_say():
     runs = blocks.keras_3(blocks.ok_runs(ROOT / "results/reference/full"))
     assert speed.OUTLIER_FACTOR == 3 and speed.outliers(runs) == []
 
 
-def test_the_torch_anchor_pair_ran_where_matmul_was_much_slower_as_readme_says():
+def test_the_torch_anchor_pair_ran_where_matmul_was_much_slower_as_the_docs_say():
     full = [speed.peak_gflops(r) for r in blocks.ok_runs(ROOT / "results/reference/full")]
     pair = {
         r.spec.impl: speed.peak_gflops(r)
@@ -93,7 +134,7 @@ def test_the_torch_anchor_pair_ran_where_matmul_was_much_slower_as_readme_says()
     assert pair["keras"] > 1.33 * pair["native"]
 
 
-def test_the_jax_anchor_pair_ran_as_readme_says():
+def test_the_jax_anchor_pair_ran_as_the_docs_say():
     full = [r for r in blocks.ok_runs(ROOT / "results/reference/full") if r.spec.impl == "keras"]
     pair = {r.spec.impl: r for r in blocks.ok_runs(ROOT / "results/reference/anchor-jax")}
     keras, native = pair["keras"], pair["native"]
@@ -123,7 +164,7 @@ def test_an_overhead_record_is_quoted_with_the_interval_its_rounds_give(tmp_path
 
 
 def test_the_overhead_words_rest_on_the_committed_records():
-    """README: the records' plain script fed arrays; TensorFlow's interval lies below 1;
+    """The speed page: the records' plain script fed arrays; TensorFlow's interval lies below 1;
     on PyTorch and JAX the geometric mean is within the aim and the interval is not."""
     from harness.record import overhead
     from harness.summary import stats
