@@ -455,6 +455,22 @@ def test_a_comparison_group_is_said_once_above_its_rows(tmp_path, write_result):
     )
 
 
+def test_a_comparison_timed_by_one_row_says_so_and_ranks_no_untimed_row_first(
+    tmp_path, write_result
+):
+    write_result(backend="jax", epochs_s=(9.0,), steps_s=[[]])
+    write_result(backend="torch", epochs_s=(9.0,), steps_s=[[]])
+    render.write_report(tmp_path)
+    short = _in_short((tmp_path / "REPORT.md").read_text())
+    [jax] = [line for line in short.splitlines() if line.startswith("| jax |")]
+    assert jax.endswith("| – | – |")  # neither images/s nor a ratio
+    assert "timed" not in short
+    write_result(backend="tensorflow", epochs_s=(9.0,))
+    render.write_report(tmp_path)
+    short = _in_short((tmp_path / "REPORT.md").read_text())
+    assert "Only tensorflow timed its steps: there is no speed to compare." in short
+
+
 def test_the_page_boxes_every_table_titles_each_mark_and_asks_for_nothing(tmp_path, write_result):
     write_result(backend="jax", epochs_s=(30.0, 10.0, 20.0, 30.0))  # noisy
     write_result(backend="torch")

@@ -88,6 +88,8 @@ def answer(c: Comparison) -> list[str]:
                 said.append(
                     f"Not told apart from {fastest.backend} by the rounds: {', '.join(within)}."
                 )
+    elif timed and len(c.ranked) > 1:
+        said = [f"Only {timed[0][0].backend} timed its steps: there is no speed to compare."]
     elif timed:
         said = [f"Only {timed[0][0].backend} ran this comparison."]
     else:
@@ -145,10 +147,11 @@ def _answer_sections(found: list[Comparison], glances: dict[Group, Path]) -> lis
         ]
         steps_only = get_profile(c.group.profile).steps
         for i, (row, s) in enumerate(zip(c.ranked, c.speeds, strict=True)):
+            # The fastest row is the others' yardstick: its 1.00 has no interval to lack.
             table.append(
                 f"| {row.backend} | {how_text(row.variant)}{row_marks(row)} "
                 f"| {'–' if steps_only else accuracy_text(row)} | {training_text(row)} "
-                f"| {fmt(row.train_images_per_s, 0)} | {speed_text(s) if i else '1.00'} |"
+                f"| {fmt(row.train_images_per_s, 0)} | {speed_text(s) if i else fmt(s.ratio, 2)} |"
             )
         references = sorted(
             {r.recipe.reference_accuracy for row in c.ranked for r in row.members} - {None}
