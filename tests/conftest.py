@@ -326,3 +326,14 @@ def stopped_main(argv: list[str]) -> int:
         return cli.main(argv)
     except KeyboardInterrupt as e:
         pytest.fail(f"{type(e).__name__} escaped `{' '.join(argv[:1])}`: a traceback")
+
+
+def load_script(name: str):
+    """scripts/<name>.py as a module: the scripts are run by hand, and tested here."""
+    spec = importlib.util.spec_from_file_location(
+        name, Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # a dataclass of the script looks its module up there
+    spec.loader.exec_module(module)
+    return module
