@@ -334,3 +334,14 @@ def own_tmp(tmp_path, monkeypatch):
     """tempfile's folder (where the CPU locks live) in this test's own folder."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     return tmp_path
+
+
+def load_script(name: str):
+    """scripts/<name>.py as a module: the scripts are run by hand, and tested here."""
+    spec = importlib.util.spec_from_file_location(
+        name, Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # a dataclass of the script looks its module up there
+    spec.loader.exec_module(module)
+    return module

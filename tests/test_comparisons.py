@@ -170,3 +170,16 @@ def test_a_tuned_row_is_ranked_with_the_defaults_and_set_against_its_own_default
     assert (t.settings, t.source) == ("malloc=no mmap", "a test's tuning record")
     assert t.speed.interval == stats.ratio_interval([0.60, 0.66, 0.63])
     assert t.speed.beyond_noise
+
+
+def test_a_tuned_keras_row_is_set_against_the_keras_default_not_the_framework_without_keras(
+    tmp_path, write_result
+):
+    write_result(backend="tensorflow", epochs_s=(4.0,), steps_s=[[1.0] * 4])
+    write_result(backend="tensorflow", impl="native", anchor_of="tensorflow", epochs_s=(8.0,),
+                 steps_s=[[2.0] * 4])  # fmt: skip
+    write_result(backend="tensorflow", tuning=(("format", "channels_last"),), epochs_s=(2.0,),
+                 steps_s=[[0.5] * 4])  # fmt: skip
+    [t] = build(tmp_path).tuned
+    assert (t.default.backend, t.tuned.backend) == ("tensorflow", "tensorflow tuned")
+    assert t.speed.ratio == pytest.approx(0.5)

@@ -3,29 +3,17 @@ scripts/readme_blocks.py makes from them, and must hold what it makes now. What 
 in words of those results rests on the facts checked here on the records; the words
 themselves are not matched."""
 
-import importlib.util
 import statistics
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import load_script
 
 from harness.summary import speed
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-def _load_script():
-    spec = importlib.util.spec_from_file_location(
-        "readme_blocks", ROOT / "scripts/readme_blocks.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks its module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-blocks = _load_script()
+blocks = load_script("readme_blocks")
 
 
 @pytest.mark.parametrize("name", blocks.BLOCKS)

@@ -34,9 +34,10 @@ def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, writ
     assert [p.name for p in paths[:3]] == ["REPORT.md", "report.html", "summary.csv"]
     plots = paths[3:]
     assert [p.name.split("-mnist")[0] for p in plots] == [
-        "loss-curves-m1",
+        "glance-m1",
         "training-times.png",
         "step-times.png",
+        "loss-curves-m1",
     ]
     md = (tmp_path / "REPORT.md").read_text()
     page = (tmp_path / "report.html").read_text()
@@ -45,13 +46,13 @@ def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, writ
         assert f"]({plot.name})" in md
         # self-contained: the plot is inside the page, not beside it
         assert plot.name not in page
-    assert "<table>" in page and page.count("data:image/png;base64,") == 3
+    assert "<table>" in page and page.count("data:image/png;base64,") == 4
     accuracy_table = md.split("## Accuracy and time")[1].split("##")[0]
     table_rows = [line for line in accuracy_table.splitlines() if line.startswith("| jax")]
     table_rows += [line for line in accuracy_table.splitlines() if line.startswith("| tensorflow")]
     assert len(table_rows) == 2
     assert "| 99.07 |" in md and "| 98.98 |" in md
-    assert "Published test accuracy of the model: 99.06 %" in md
+    assert "Published for mnist_cnn: 99.06 %." in md
     assert "### jax" in md and "### tensorflow" in md and "abc123" in md
     assert "empty.json" in md
     rows = list(csv.DictReader(io.StringIO((tmp_path / "summary.csv").read_text())))
@@ -184,7 +185,9 @@ def test_the_report_measures_nothing_and_reads_the_same_in_another_folder(
 def test_a_one_epoch_run_has_no_curve_to_plot_but_its_times(tmp_path, write_result):
     write_result(backend="jax", profile="quick", epochs_s=(9.0,), steps_s=[[6.0, 1.0, 1.0, 1.0]])
     paths = render.write_report(tmp_path)
-    assert [p.name for p in paths[3:]] == ["training-times.png", "step-times.png"]
+    assert [p.name.split("-m1")[0] for p in paths[3:]] == [
+        "glance", "training-times.png", "step-times.png",
+    ]  # fmt: skip
 
 
 def listed(md: str, heading: str, skip: int = 1) -> str:
@@ -286,7 +289,7 @@ def test_a_report_stopped_while_it_is_made_leaves_the_old_one_whole_in_one_line(
         f"\n==> interrupted while writing the report; no file of the report was changed in "
         f"{tmp_path}\n"
     )
-    assert _report_files(tmp_path) == before and len(before) == 5
+    assert _report_files(tmp_path) == before and len(before) == 6
 
 
 def test_a_stop_while_the_report_is_moved_into_place_waits_for_its_last_file(
@@ -335,8 +338,9 @@ def test_a_results_folder_whose_name_is_not_utf8_gets_its_whole_report(tmp_path,
     assert done.stdout.splitlines()[0] == b"report: " + os.fsencode(folder) + b"/REPORT.md"
     md = (folder / "REPORT.md").read_text(encoding="utf-8")
     assert f"in `{tmp_path}/r\ufffd/runs`" in md
-    assert sorted(_report_files(folder)) == [
-        "REPORT.md", "report.html", "step-times.png", "summary.csv", "training-times.png",
+    assert [name.split("-m1")[0] for name in sorted(_report_files(folder))] == [
+        "REPORT.md", "glance", "report.html", "step-times.png", "summary.csv",
+        "training-times.png",
     ]  # fmt: skip
 
 
@@ -365,3 +369,130 @@ def test_a_paused_step_marks_the_training_time_that_holds_it_where_it_is_shown(
         part = md.split(section + "\n")[1].split("\n## ")[0]
         [row] = [line for line in part.splitlines() if line.startswith("| torch |")]
         assert "26.5 §" in row, (section, row)
+
+
+def _in_short(md: str) -> str:
+    return md.split("## In short\n")[1].split("\n## ")[0]
+
+
+def test_each_comparison_opens_with_its_picture_beside_its_ranking(tmp_path, write_result):
+    for backend in ("tensorflow", "jax"):
+        write_result(backend=backend)
+    write_result(backend="torch", profile="quick")  # a comparison of its own
+    render.write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    for part in _in_short(md).split("\n### ")[1:]:
+        picture, ranking = part.index("![At a glance"), part.index("| Backend |")
+        assert picture < ranking
+        name = part[picture:].split("](")[1].split(")")[0]
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
+    page = (tmp_path / "report.html").read_text()
+    glances = page.split('<div class="glance">')[1:]
+    assert len(glances) == 2
+    for glance in glances:
+        assert glance.startswith('\n<p><img alt="At a glance')
+        assert '<div class="scroll">\n<table>' in glance.split("</table>")[0]
+
+
+def test_the_picture_shows_each_rows_interval_from_rounds_or_its_runs_range_and_accuracies(
+    tmp_path, write_result, monkeypatch
+):
+    from harness.report import plots
+
+    for rnd, (torch_s, acc) in enumerate(((2.0, 0.98), (2.2, 0.99), (1.8, 0.97)), start=1):
+        for backend, step in (("tensorflow", 1.0), ("torch", torch_s)):
+            write_result(backend=backend, round=rnd, invocation="rounds", accuracy=acc,
+                         epochs_s=(4 * step,), steps_s=[[step] * 4])  # fmt: skip
+    # Without rounds, two seeds: each run's step over the fastest row's median step.
+    for seed, step in ((1, 3.0), (2, 5.0)):
+        write_result(backend="jax", seed=seed, epochs_s=(4 * step,), steps_s=[[step] * 4],
+                     profile="quick")  # fmt: skip
+    write_result(backend="torch", epochs_s=(4.0,), steps_s=[[1.0] * 4], profile="quick")
+    drawn = []
+    made = plots.glance
+
+    def glance(lines, colours, path):
+        drawn.append(lines)
+        return made(lines, colours, path)
+
+    monkeypatch.setattr(plots, "glance", glance)
+    render.write_report(tmp_path)
+    quick, rounds = drawn
+    assert [(line["backend"], line["ratio"], line["low"], line["high"]) for line in quick] == [
+        ("torch", 1.0, None, None),
+        ("jax", 4.0, 3.0, 5.0),
+    ]
+    tensorflow, torch = rounds
+    assert (tensorflow["ratio"], torch["ratio"]) == (1.0, pytest.approx(1.99, abs=0.005))
+    assert (round(torch["low"], 2), round(torch["high"], 2)) == (1.55, 2.56)
+    assert sorted(torch["accuracies"]) == pytest.approx([97.0, 98.0, 99.0])
+    assert torch["reference"] == pytest.approx(99.06)
+
+
+def test_the_speed_profiles_picture_shows_no_accuracy(tmp_path, write_result, monkeypatch):
+    from harness.report import plots
+
+    for backend in ("tensorflow", "torch"):
+        write_result(backend=backend, profile="speed")
+    drawn = []
+    made = plots.glance
+    monkeypatch.setattr(plots, "glance", lambda *a: drawn.append(a[0]) or made(*a))
+    render.write_report(tmp_path)
+    [lines] = drawn
+    assert [line["accuracies"] for line in lines] == [[], []]
+
+
+def test_a_table_notes_the_marks_it_shows_and_no_other(tmp_path, write_result):
+    write_result(backend="jax", other_share=0.30, epochs_s=(10.0,) * 4)
+    write_result(backend="torch", epochs_s=(10.0,) * 4)
+    render.write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    short = _in_short(md)
+    noted = [line[2] for line in short.splitlines() if line.startswith("- ")]
+    assert noted == ["S", "T", "⚠", "∗"]  # Step × fastest, Test acc., then its two marks
+    accuracy = md.split("## Accuracy and time\n")[1].split("\n## ")[0]
+    assert "- ⚠ disturbed: other processes used more than 10 %" in accuracy
+    for sign in "†‡✗§∗⇄":
+        assert sign not in accuracy
+
+
+def test_a_comparison_group_is_said_once_above_its_rows(tmp_path, write_result):
+    write_result(backend="jax")
+    write_result(backend="torch", data_format="channels_first")
+    render.write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    accuracy = md.split("## Accuracy and time\n")[1].split("\n## ")[0]
+    assert accuracy.count("seed: mnist_cnn on mnist (2,000 images") == 1
+    assert row_line(md, "## Accuracy and time", "torch").startswith(
+        "| torch | channels_first · jit=False | 1 (1) |"
+    )
+
+
+def test_a_comparison_timed_by_one_row_says_so_and_ranks_no_untimed_row_first(
+    tmp_path, write_result
+):
+    write_result(backend="jax", epochs_s=(9.0,), steps_s=[[]])
+    write_result(backend="torch", epochs_s=(9.0,), steps_s=[[]])
+    render.write_report(tmp_path)
+    short = _in_short((tmp_path / "REPORT.md").read_text())
+    [jax] = [line for line in short.splitlines() if line.startswith("| jax |")]
+    assert jax.endswith("| – | – |")  # neither images/s nor a ratio
+    assert "timed" not in short
+    write_result(backend="tensorflow", epochs_s=(9.0,))
+    render.write_report(tmp_path)
+    short = _in_short((tmp_path / "REPORT.md").read_text())
+    assert "Only tensorflow timed its steps: there is no speed to compare." in short
+
+
+def test_the_page_boxes_every_table_titles_each_mark_and_asks_for_nothing(tmp_path, write_result):
+    write_result(backend="jax", epochs_s=(30.0, 10.0, 20.0, 30.0))  # noisy
+    write_result(backend="torch")
+    render.write_report(tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("<table>") == page.count('<div class="scroll">\n<table>') > 3
+    assert '<abbr title="noisy: the 10th–90th percentile range' in page
+    assert " †<" not in page  # every mark in a table is titled
+    assert page.count('<ul class="notes">') >= 3
+    # self-contained: nothing the browser would fetch
+    for asked in ("<link", "<script", "src='http", 'src="http', "url("):
+        assert asked not in page

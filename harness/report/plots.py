@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import statistics
+from dataclasses import dataclass
 from pathlib import Path
 
+from harness.config import get_profile
 from harness.record import results
 from harness.record.results import RunResult
-from harness.report.text import group_text, short_label
+from harness.report.text import group_text, how_text, short_label
 from harness.summary import speed
+from harness.summary.build import Summary
+from harness.summary.comparisons import Comparison
 from harness.summary.grouping import Group, Row, by, group, system_of
 
 FIGURE_DPI = 100
@@ -67,6 +72,115 @@ def loss_curves(title: str, curves: dict[str, list[list[float]]], path: Path) ->
     return path
 
 
+def glance(lines: list[dict], colours: dict[str, str], path: Path) -> Path:
+    """One comparison at a glance, a line per row, fastest first. Left, where rows were
+    timed, its training speed: the steady step over the fastest row's (bar), whiskers at
+    its 95 % interval from rounds or, without rounds, at the range of the row's runs.
+    Right, where accuracy is compared: the test accuracy of each run (circles) and their
+    mean ± standard deviation. `lines` items: backend, label, ratio (None: not timed), low,
+    high (None: no whiskers), accuracies (in %, one per run; empty where not compared),
+    reference (the model's published accuracy in %, or None)."""
+    plt = _pyplot()
+    timed = any(line["ratio"] is not None for line in lines)
+    compared = any(line["accuracies"] for line in lines)
+    widths = [3] * timed + [2] * compared
+    # Sized to be shown at its own size beside the ranking's table (report.html).
+    fig, axes = plt.subplots(
+        1,
+        len(widths),
+        figsize=(6.6 if len(widths) == 2 else 4.2, 0.9 + 0.36 * len(lines)),
+        dpi=FIGURE_DPI,
+        sharey=True,
+        squeeze=False,
+        gridspec_kw={"width_ratios": widths},
+    )
+    panels = list(axes[0])
+    ys = list(range(len(lines)))
+    panels[0].set_yticks(ys, [line["label"] for line in lines], fontsize=9)
+    panels[0].set_ylim(len(lines) - 0.5, -0.5)  # the fastest on top, no line at an edge
+    if timed:
+        _speed_panel(panels.pop(0), lines, colours)
+    if compared:
+        _accuracy_panel(panels.pop(0), lines, colours)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def _speed_panel(ax, lines: list[dict], colours: dict[str, str]) -> None:
+    for y, line in enumerate(lines):
+        if line["ratio"] is None:
+            ax.text(
+                0.02,
+                y,
+                "not timed",
+                va="center",
+                fontsize=8,
+                color="#666",
+                transform=ax.get_yaxis_transform(),
+            )
+            continue
+        ax.barh(y, line["ratio"], color=colours[line["backend"]], height=0.6)
+        end = line["ratio"]
+        if line["low"] is not None:
+            below, above = line["ratio"] - line["low"], line["high"] - line["ratio"]
+            ax.errorbar(line["ratio"], y, xerr=[[below], [above]], color="#222", capsize=4)
+            end = line["high"]
+        ax.annotate(
+            f"{line['ratio']:.2f}×",
+            (end, y),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    ax.set_xlim(0, 1.15 * max(line["high"] or line["ratio"] or 1.0 for line in lines))
+    ax.set_xlabel(
+        "steady step × the fastest's (shorter is faster)\n"
+        "whiskers: 95 % interval (rounds), or the runs' range",
+        fontsize=8,
+    )
+    ax.grid(True, axis="x", alpha=0.3)
+
+
+def _accuracy_panel(ax, lines: list[dict], colours: dict[str, str]) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    for y, line in enumerate(lines):
+        runs = line["accuracies"]
+        if not runs:
+            continue
+        colour = colours[line["backend"]]
+        ax.scatter(runs, [y] * len(runs), s=14, facecolors="none", edgecolors=colour)
+        std = statistics.stdev(runs) if len(runs) > 1 else 0.0
+        ax.errorbar(
+            statistics.mean(runs), y, xerr=std, fmt="D", color=colour, markersize=5, capsize=4
+        )
+    shown = [a for line in lines for a in line["accuracies"]]
+    low, high = min(shown), max(shown)
+    # The published accuracy is drawn only near the runs': a shorter recipe than the
+    # published one (the quick profile) would squash its runs into a point far beside it.
+    reference = next((line["reference"] for line in lines if line["reference"]), None)
+    if reference is not None and low - 1 <= reference <= high + 1:
+        ax.axvline(reference, color="#888", linestyle="--", linewidth=1)
+        ax.annotate(
+            "published",
+            (reference, 0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, 3),
+            textcoords="offset points",
+            fontsize=7,
+            color="#666",
+        )
+        low, high = min(low, reference), max(high, reference)
+    pad = max(0.05, 0.15 * (high - low))
+    ax.set_xlim(low - pad, high + pad)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # a narrow panel: few, legible ticks
+    ax.set_xlabel("test accuracy (%)\n◆ mean ± s.d.  ○ each run", fontsize=8)
+    ax.grid(True, axis="x", alpha=0.3)
+
+
 def training_times(bars: list[dict], path: Path) -> Path:
     """Two panels, one bar per row: training time, the whole fit() call (median,
     whiskers at the 10th and 90th percentile over runs), and steady training throughput.
@@ -120,6 +234,48 @@ def step_times(boxes: list[dict], path: Path) -> Path:
     return path
 
 
+def plot_glances(
+    found: list[Comparison], colours: dict[str, str], out_dir: Path
+) -> list[tuple[Group, Path]]:
+    """One PNG per comparison (`glance`), its rows as ranked; `colours`: `backend_colours`
+    of every row of the report, so that a backend has one colour in every picture."""
+    written = []
+    for c in found:
+        steps_only = get_profile(c.group.profile).steps
+        fastest = c.ranked[0].median("step_s")
+        names = [row.backend for row in c.ranked]
+        lines = []
+        for row, s in zip(c.ranked, c.speeds, strict=True):
+            low = high = None
+            if s.interval is not None:
+                low, high = s.interval.low, s.interval.high
+            elif s.ratio is not None and row.runs > 1:
+                ratios = [step / fastest for r in row.members if (step := speed.step_s(r))]
+                low, high = min(ratios), max(ratios)
+            references = {r.recipe.reference_accuracy for r in row.members} - {None}
+            lines.append(
+                {
+                    "backend": row.backend,
+                    # The backend alone where it names one row; the table beside says more.
+                    "label": row.backend
+                    if names.count(row.backend) == 1
+                    else f"{row.backend} · {how_text(row.variant)}",
+                    "ratio": s.ratio,
+                    "low": low,
+                    "high": high,
+                    "accuracies": []
+                    if steps_only
+                    else [100 * r.metrics.test_accuracy for r in row.members],
+                    "reference": 100 * min(references) if references else None,
+                }
+            )
+        if not any(line["ratio"] is not None or line["accuracies"] for line in lines):
+            continue  # neither timed nor compared: nothing to show
+        path = out_dir / f"glance-{slug(dataclasses.astuple(c.group))}.png"
+        written.append((c.group, glance(lines, colours, path)))
+    return written
+
+
 def plot_curves(runs: list[RunResult], out_dir: Path) -> list[tuple[Group, Path]]:
     """One PNG per comparison group with two or more backends: every run's training loss
     per epoch, one colour per backend."""
@@ -169,3 +325,32 @@ def plot_speed(table: list[Row], out_dir: Path) -> list[tuple[str, Path]]:
         path = step_times(steps, out_dir / "step-times.png")
         written.append(("Steady training step times per row (warm-up steps left out)", path))
     return written
+
+
+@dataclass(frozen=True)
+class Plots:
+    """A report's pictures: a glance per comparison, the loss curves per comparison
+    group, and the speed figures with their captions."""
+
+    glances: dict[Group, Path]
+    curves: list[tuple[Group, Path]]
+    speed: list[tuple[str, Path]]
+
+    @property
+    def paths(self) -> list[Path]:
+        """In the order the report shows them."""
+        return [
+            *self.glances.values(),
+            *(path for _, path in self.speed),
+            *(path for _, path in self.curves),
+        ]
+
+
+def plot_all(s: Summary, out_dir: Path) -> Plots:
+    """Every picture of the report of `s`, written into `out_dir`."""
+    colours = backend_colours(row.backend for row in s.rows)
+    return Plots(
+        glances=dict(plot_glances(s.comparisons, colours, out_dir)),
+        curves=plot_curves(s.shown.runs, out_dir),
+        speed=plot_speed(s.rows, out_dir),
+    )

@@ -12,14 +12,14 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import re
 import sys
 from pathlib import Path
 
 from harness.config import get_profile
 from harness.record import results
 from harness.record.schema import LATENCY_BATCHES, PHASES
-from harness.report.plots import plot_curves, plot_speed
+from harness.report.page import GLANCE_ALT, html
+from harness.report.plots import Plots, plot_all
 from harness.report.tables import (
     anchor_sections,
     placement_table,
@@ -28,33 +28,26 @@ from harness.report.tables import (
     tuned_sections,
 )
 from harness.report.text import (
-    CODE_TEXT,
-    DISTURBED_TEXT,
-    NOISY_TEXT,
-    NOT_CONVERGED_TEXT,
-    OUTLIER_MARK,
-    OUTLIER_TEXT,
-    SHARED_TEXT,
-    UNPAIRED_TEXT,
+    OUTLIER,
     accuracy_text,
     cell,
     commits_text,
     fmt,
     group_text,
+    how_text,
+    notes,
     plural,
     row_marks,
-    short_label,
     speed_text,
     times_text,
     training_text,
     unaccounted_text,
-    variant_text,
-)  # fmt: skip
+)
 from harness.summary import build as summary
 from harness.summary import speed
 from harness.summary.build import Summary
 from harness.summary.comparisons import ALPHA, Comparison
-from harness.summary.grouping import VARIANT_FIELDS, Group, Row, system_of, versions
+from harness.summary.grouping import VARIANT_FIELDS, Group, Row, by, system_of, versions
 
 CSV_FIELDS = (
     *VARIANT_FIELDS, "runs", "seeds", "test_accuracy", "test_accuracy_std", "test_loss",
@@ -95,6 +88,8 @@ def answer(c: Comparison) -> list[str]:
                 said.append(
                     f"Not told apart from {fastest.backend} by the rounds: {', '.join(within)}."
                 )
+    elif timed and len(c.ranked) > 1:
+        said = [f"Only {timed[0][0].backend} timed its steps: there is no speed to compare."]
     elif timed:
         said = [f"Only {timed[0][0].backend} ran this comparison."]
     else:
@@ -133,87 +128,100 @@ def answer(c: Comparison) -> list[str]:
     return said
 
 
-def _answer_sections(found: list[Comparison], references: list[float]) -> list[str]:
+def _answer_sections(found: list[Comparison], glances: dict[Group, Path]) -> list[str]:
+    """Each comparison shown before it is told: its picture, its ranking, what the
+    ranking's marks mean, then the answer in words."""
     out = ["## In short", ""]
     for c in found:
-        out += [
-            f"### {group_text(c.group)}",
-            "",
+        out += [f"### {group_text(c.group)}", ""]
+        if c.group in glances:
+            out += [
+                f"![{GLANCE_ALT}: each row's steady training step over the fastest's, and its "
+                f"test accuracy]({glances[c.group].name})",
+                "",
+            ]
+        table = [
             "| Backend | Variant | Test acc. (%) | Training (s) | Steady images/s "
             "| Step × fastest [95 %] |",
             "|---|---|--:|--:|--:|--:|",
         ]
         steps_only = get_profile(c.group.profile).steps
         for i, (row, s) in enumerate(zip(c.ranked, c.speeds, strict=True)):
-            out.append(
-                f"| {row.backend} | {short_label(row.variant)}{row_marks(row)} "
+            # The fastest row is the others' yardstick: its 1.00 has no interval to lack.
+            table.append(
+                f"| {row.backend} | {how_text(row.variant)}{row_marks(row)} "
                 f"| {'–' if steps_only else accuracy_text(row)} | {training_text(row)} "
-                f"| {fmt(row.train_images_per_s, 0)} | {speed_text(s) if i else '1.00'} |"
+                f"| {fmt(row.train_images_per_s, 0)} | {speed_text(s) if i else fmt(s.ratio, 2)} |"
             )
-        out += ["", " ".join(answer(c)), ""]
-    out += [
-        "Ranked by speed: the steady training step (every step after the warm-up), each "
-        "row's over the fastest row's, as the geometric mean of the ratios paired by round "
-        "with its 95 % interval where the runs were made in rounds (`run --rounds`); a row "
-        "is slower beyond noise only where the interval lies above 1. Each group is one "
-        "machine (its fingerprint's id): no ratio spans two machines. Accuracy is the mean "
-        f"over runs ± their standard deviation. {UNPAIRED_TEXT} The marks are those of the "
-        "tables below, which give every figure."
-        + (
-            " Published test accuracy of the model: "
-            + ", ".join(f"{100 * a:.2f} %" for a in references)
-            + "."
-            if references
-            else ""
-        ),
-        "",
-    ]
+        references = sorted(
+            {r.recipe.reference_accuracy for row in c.ranked for r in row.members} - {None}
+        )
+        columns = []
+        if any(s.ratio for s in c.speeds):
+            columns.append(
+                "Step × fastest: the steady training step (after the warm-up) over the fastest "
+                "row's, paired by round with its 95 % interval where the runs were made in "
+                "rounds; slower beyond noise only where the interval lies above 1."
+            )
+        if not steps_only:
+            columns.append(
+                "Test acc.: mean over runs ± standard deviation."
+                + (
+                    f" Published for {c.group.model}: "
+                    + ", ".join(f"{100 * a:.2f} %" for a in references)
+                    + "."
+                    if references
+                    else ""
+                )
+            )
+        out += [*table, "", *notes(table, *columns), " ".join(answer(c)), ""]
     return out
 
 
-def _results_sections(
-    s: Summary, curve_plots: list[tuple[Group, Path]], speed_plots: list[tuple[str, Path]]
-) -> list[str]:
+def _accuracy_sections(s: Summary) -> list[str]:
+    """Accuracy and time, one table per comparison, its group said once above it."""
+    out = ["## Accuracy and time", ""]
+    tables = []
+    for key, members in sorted(by(s.rows, lambda row: row.variant.group).items()):
+        table = [
+            "| Backend | Variant | Runs (seeds) | Test acc. (%) | Test loss | Training (s) "
+            "| Train images/s | Unaccounted | Code | Peak RSS (MiB) | Versions |",
+            "|---|---|---|--:|--:|--:|--:|--:|---|--:|---|",
+        ]
+        for row in members:
+            table.append(
+                f"| {row.backend} | {how_text(row.variant)} "
+                f"| {row.runs} ({' '.join(map(str, row.seeds))}) "
+                f"| {accuracy_text(row)} | {fmt(row.test_loss, 4)} | {training_text(row)} "
+                f"| {fmt(row.train_images_per_s, 0)}{OUTLIER.symbol if row.outlying else ''} "
+                f"| {unaccounted_text(row)} | {commits_text(row)} | {fmt(row.peak_rss_mib, 0)} "
+                f"| {row.versions} |"
+            )
+        tables += table
+        out += [f"{group_text(key)}:", "", *table, ""]
+    out += notes(
+        tables,
+        "Runs (seeds): the runs the row pools, and their seeds. Test acc.: mean over runs "
+        "(± sample standard deviation when there are several).",
+        "Training: the whole `fit()` call, every epoch and all Keras does between them "
+        "(median over runs). Train images/s: a full batch over the median steady step, every "
+        f"step after the warm-up (the first step, and those after it while slower than "
+        f"{speed.WARMUP_FACTOR}× the run's median: tracing and compilation), so one epoch is "
+        "enough.",
+        "Unaccounted: the part of the worker's wall time, process start to result written, "
+        "that no clocked phase covers (median over runs). Code: the commit of the runs' code.",
+        "Init `harness`: initial weights and batch order drawn with numpy, the same on every "
+        "backend; init `keras`: each backend's own initialisation and shuffling. Profile "
+        "`tuned`: each backend's fastest settings (its plugin's `tuning`), beside its defaults.",
+    )
+    return out
+
+
+def _results_sections(s: Summary, plots: Plots) -> list[str]:
     """The answer first, then accuracy and time, where the time goes, efficiency and
     reproducibility."""
-    out = _answer_sections(s.comparisons, s.references)
-    out += [
-        "## Accuracy and time",
-        "",
-        "| Backend | Variant | Runs (seeds) | Test acc. (%) | Test loss | Training (s) "
-        "| Train images/s | Unaccounted | Code | Peak RSS (MiB) | Versions |",
-        "|---|---|---|--:|--:|--:|--:|--:|---|--:|---|",
-    ]
-    for row in s.rows:
-        out.append(
-            f"| {row.backend} | {variant_text(row.variant)} "
-            f"| {row.runs} ({' '.join(map(str, row.seeds))}) "
-            f"| {accuracy_text(row)} | {fmt(row.test_loss, 4)} | {training_text(row)} "
-            f"| {fmt(row.train_images_per_s, 0)}{OUTLIER_MARK if row.outlying else ''} "
-            f"| {unaccounted_text(row)} | {commits_text(row)} | {fmt(row.peak_rss_mib, 0)} "
-            f"| {row.versions} |"
-        )
-    out += [
-        "",
-        "Runs (seeds): how many runs the row pools, and their seeds. Accuracy is the mean",
-        "over runs (± sample standard deviation when there are several).",
-        "Training is the whole `fit()` call, every epoch and all Keras does between them",
-        "(median over runs). Train images/s: a full batch over the median steady step, every",
-        "step after the warm-up (the first step, and the steps after it while slower than",
-        f"{speed.WARMUP_FACTOR}× the run's median: tracing and compilation), so one epoch is",
-        "enough. Unaccounted: the part of the worker's wall time, process start to result",
-        "written, that no clocked phase covers (median over runs).",
-        NOISY_TEXT,
-        CODE_TEXT,
-        DISTURBED_TEXT,
-        NOT_CONVERGED_TEXT,
-        OUTLIER_TEXT,
-        SHARED_TEXT,
-        "Init `harness`: initial weights and batch order drawn with numpy, the same on every",
-        "backend; init `keras`: each backend's own initialisation and shuffling. Profile",
-        "`tuned`: each backend's fastest settings (its plugin's `tuning`), beside its defaults.",
-        "",
-    ]
+    out = _answer_sections(s.comparisons, plots.glances)
+    out += _accuracy_sections(s)
     if s.shared:
         out += ["Shared the machine (trained while other runs ran on it):", ""]
         out += [f"- {a}: beside {', '.join(b)}" for a, b in s.shared.items()]
@@ -225,18 +233,13 @@ def _results_sections(
         out += [""]
     out += tuned_sections(s.tuned)
     out += anchor_sections(s.anchors)
-    out += time_sections(s.rows, speed_plots)
-    out += reproducibility_sections(s, curve_plots)
+    out += time_sections(s.rows, plots.speed)
+    out += reproducibility_sections(s, plots.curves)
     return out
 
 
-def render_markdown(
-    s: Summary,
-    results_dir: Path,
-    curve_plots: list[tuple[Group, Path]],
-    speed_plots: list[tuple[str, Path]],
-) -> str:
-    """The report of a results folder's summary."""
+def render_markdown(s: Summary, results_dir: Path, plots: Plots) -> str:
+    """The report of a results folder's summary, with its `plots` (`plot_all`)."""
     shown = s.shown
     runs, failures = shown.runs, shown.failures
     total = len(runs) + len(failures) + len(shown.superseded) + shown.left_out
@@ -262,7 +265,7 @@ def render_markdown(
             "",
         ]
     else:
-        out += _results_sections(s, curve_plots, speed_plots)
+        out += _results_sections(s, plots)
     if failures:
         out += [
             "## Failed runs",
@@ -343,37 +346,6 @@ def csv_text(table: list[Row]) -> str:
     return buf.getvalue()
 
 
-HTML_STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em;
-       color: #222; line-height: 1.45; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; vertical-align: top; }
-th { background: #f3f3f3; }
-tr:nth-child(even) td { background: #fafafa; }
-img { max-width: 100%; }
-code { background: #f3f3f3; padding: 0 0.2em; }
-"""
-
-
-def html(markdown_text: str, results_dir: Path) -> str:
-    """REPORT.md as one self-contained page: its plots embedded as data URIs."""
-    import base64
-
-    import markdown
-
-    def embed(match: re.Match) -> str:
-        data = base64.b64encode((results_dir / match.group(2)).read_bytes()).decode()
-        return f"![{match.group(1)}](data:image/png;base64,{data})"
-
-    embedded = re.sub(r"!\[([^\]]*)\]\(([^)/]+\.png)\)", embed, markdown_text)
-    body = markdown.markdown(embedded, extensions=["tables"])
-    return (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Keras backend comparison</title><style>{HTML_STYLE}</style></head>"
-        f"<body>\n{body}\n</body></html>\n"
-    )
-
-
 def utf8(text: str) -> str:
     """`text` as UTF-8 can hold it. A folder's name that is not UTF-8 (a byte such as
     0xff, which Python keeps as a lone surrogate) is shown with U+FFFD in its place."""
@@ -387,9 +359,8 @@ def write_report(results_dir: Path, everything: bool = False) -> list[Path]:
     results_dir = Path(results_dir)
     s = summary.build(results_dir, everything)
     with results.published_together(results_dir) as staging:
-        curve_plots = plot_curves(s.shown.runs, staging)
-        speed_plots = plot_speed(s.rows, staging)
-        text = utf8(render_markdown(s, results_dir, curve_plots, speed_plots))
+        plots = plot_all(s, staging)
+        text = utf8(render_markdown(s, results_dir, plots))
         texts = {
             "REPORT.md": text,
             "report.html": html(text, staging),
@@ -397,7 +368,7 @@ def write_report(results_dir: Path, everything: bool = False) -> list[Path]:
         }
         for name, content in texts.items():
             results.write_text_atomic(staging / name, content)
-        plots = [path.name for _, path in (*curve_plots, *speed_plots)]
+        names = [path.name for path in plots.paths]
     for w in s.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    return [results_dir / name for name in (*texts, *plots)]
+    return [results_dir / name for name in (*texts, *names)]

@@ -5,13 +5,13 @@ backends, against seed-to-seed noise), and parity."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.record.parity import ParityRecord
 from harness.record.schema import LATENCY_BATCHES, MATMUL_N, PHASES
 from harness.report.text import (
-    DISTURBED_MARK,
-    NOISY_TEXT,
+    DISTURBED,
     PHASE_LABELS,
     accuracy_text,
     cell,
@@ -19,6 +19,7 @@ from harness.report.text import (
     group_text,
     median_text,
     noise_sentence,
+    notes,
     range_text,
     sci,
     short_label,
@@ -65,6 +66,8 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
         "training; Latency: the prediction-latency measurement below; Saving: predictions,",
         "final weights and the record's facts.",
         "",
+    ]
+    phases = [
         "| Backend | Variant | Runs | Wall | "
         + " | ".join(PHASE_LABELS[p] for p in PHASES)
         + " | Unaccounted |",
@@ -72,14 +75,16 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
     ]
     for row in table:
         f = row.figures
-        out.append(
+        phases.append(
             f"| {row.backend} | {short_label(row.variant)} | {row.runs} "
             f"| {median_text(f['wall_s'], 1)} | "
             + " | ".join(median_text(f[p], 2) for p in PHASES)
             + f" | {unaccounted_text(row)} |"
         )
     out += [
+        *phases,
         "",
+        *notes(phases),
         "### Training",
         "",
         "Steps are timed after the backend has finished them (Keras hands the step's loss",
@@ -90,6 +95,8 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
         f"latency: `predict_on_batch` on {' and on '.join(map(str, LATENCY_BATCHES))} test "
         "images, after an untimed first call.",
         "",
+    ]
+    training = [
         "| Backend | Variant | Runs | Training (s) | Warm-up steps (s) | First epoch (s) "
         "| Steady epoch (s) [p10–p90] | Steady step (ms) [p10–p90] "
         + "".join(f"| Predict ×{b} (ms) " for b in LATENCY_BATCHES)
@@ -98,7 +105,7 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
     ]
     for row in table:
         f = row.figures
-        out.append(
+        training.append(
             f"| {row.backend} | {short_label(row.variant)} | {row.runs} "
             f"| {median_text(f['fit_s'], 1)} | {median_text(f['warmup_s'], 2)} "
             f"| {median_text(f['first_epoch_s'], 1)} | {range_text(f['steady_epoch_s'], 2)} "
@@ -109,7 +116,7 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
             )
             + "|"
         )
-    out += ["", NOISY_TEXT, ""]
+    out += [*training, "", *notes(training)]
     far = [o for row in table for o in row.outlying]
     if far:
         out += [
@@ -137,6 +144,8 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
         "that other processes used during `fit()` (their busy time in /proc/stat less the "
         "worker's own CPU time), the largest of the row's runs.",
         "",
+    ]
+    efficiency = [
         "| Backend | Variant | Training MFLOP/image | Train images/s | Achieved GFLOP/s "
         "| Matmul peak (GFLOP/s) | Share of peak | Others' CPU |",
         "|---|---|--:|--:|--:|--:|--:|--:|",
@@ -144,8 +153,8 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
     for row in table:
         flops = row.training_flops_per_image
         share, others = row.share_of_peak, row.other_cpu_share_max
-        disturbed = DISTURBED_MARK if row.disturbed_runs else ""
-        out.append(
+        disturbed = DISTURBED.symbol if row.disturbed_runs else ""
+        efficiency.append(
             f"| {row.backend} | {short_label(row.variant)} "
             f"| {fmt(None if flops is None else flops / 1e6, 1)} "
             f"| {fmt(row.train_images_per_s, 0)} | {fmt(row.training_gflops, 1)} "
@@ -153,8 +162,7 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
             f"| {'–' if share is None else f'{100 * share:.0f} %'} "
             f"| {'–' if others is None else f'{100 * others:.0f} %'}{disturbed} |"
         )
-    out += [""]
-    return out
+    return [*out, *efficiency, "", *notes(efficiency)]
 
 
 def reproducibility_sections(s: Summary, curve_plots: list[tuple[Group, Path]]) -> list[str]:
@@ -165,53 +173,62 @@ def reproducibility_sections(s: Summary, curve_plots: list[tuple[Group, Path]]) 
             "",
             "Digests of the initial weights and of the batch order (first 12 hex digits).",
             "",
-            "| Comparison | Seed | Backend: weights / batches | Same on every backend |",
-            "|---|--:|---|---|",
+            *per_group(
+                s.starting_points,
+                lambda p: p.group,
+                ["| Seed | Backend: weights / batches | Same on every backend |", "|--:|---|---|"],
+                lambda p: (
+                    f"| {p.seed} | "
+                    + "; ".join(
+                        f"{b}: {w[:12]} / {(o or '–')[:12]}" for b, (w, o) in p.digests.items()
+                    )
+                    + f" | {'yes' if p.identical else 'no'} |"
+                ),
+            ),
         ]
-        for p in s.starting_points:
-            digests = "; ".join(
-                f"{b}: {w[:12]} / {(o or '–')[:12]}" for b, (w, o) in p.digests.items()
-            )
-            out.append(
-                f"| {group_text(p.group)} | {p.seed} | {digests} "
-                f"| {'yes' if p.identical else 'no'} |"
-            )
-        out += [""]
     out += ["### Run to run, same backend and seed", ""]
     if s.repeats:
-        out += [
-            "| Backend | Comparison | Seed | Runs | Determinism controls | Bitwise identical "
-            "| Max abs. diff. of final weights | Max abs. diff. of test predictions |",
-            "|---|---|--:|--:|---|---|--:|--:|",
-        ]
-        for d in s.repeats:
-            out.append(
-                f"| {d.backend} | {group_text(d.group)} | {d.seed} | {d.runs} "
-                f"| {d.settings} | {yes_no(d.bitwise)} "
+        out += per_group(
+            s.repeats,
+            lambda d: d.group,
+            [
+                "| Backend | Seed | Runs | Determinism controls | Bitwise identical "
+                "| Max abs. diff. of final weights | Max abs. diff. of test predictions |",
+                "|---|--:|--:|---|---|--:|--:|",
+            ],
+            lambda d: (
+                f"| {d.backend} | {d.seed} | {d.runs} | {d.settings} | {yes_no(d.bitwise)} "
                 f"| {sci(d.weights_max_abs)} | {sci(d.predictions_max_abs)} |"
-            )
+            ),
+        )
     else:
-        out += ["No backend has two runs of the same cell (`--rounds 2` makes them)."]
-    out += [""]
+        out += ["No backend has two runs of the same cell (`--rounds 2` makes them).", ""]
     out += ["### Across backends", ""]
     if s.agreement:
         out += [
             "Test-set predictions of the same seed on two backends.",
             "",
-            "| Comparison | Seed | Backends | Same predicted class (%) "
-            "| Max abs. diff. of probabilities | Mean abs. diff. | Test acc. difference (points) |",
-            "|---|--:|---|--:|--:|--:|--:|",
+            *per_group(
+                s.agreement,
+                lambda p: p.group,
+                [
+                    "| Seed | Backends | Same predicted class (%) | Max abs. diff. of "
+                    "probabilities | Mean abs. diff. | Test acc. difference (points) |",
+                    "|--:|---|--:|--:|--:|--:|",
+                ],
+                lambda p: (
+                    f"| {p.seed} | {p.backends[0]} vs {p.backends[1]} "
+                    f"| {100 * p.predictions.same_class:.2f} "
+                    f"| {sci(p.predictions.max_abs_diff)} | {sci(p.predictions.mean_abs_diff)} "
+                    f"| {100 * p.accuracy_diff:+.2f} |"
+                ),
+            ),
         ]
-        for p in s.agreement:
-            a = p.predictions
-            out.append(
-                f"| {group_text(p.group)} | {p.seed} | {p.backends[0]} vs "
-                f"{p.backends[1]} | {100 * a.same_class:.2f} | {sci(a.max_abs_diff)} "
-                f"| {sci(a.mean_abs_diff)} | {100 * p.accuracy_diff:+.2f} |"
-            )
     else:
-        out += ["No two backends have runs of the same comparison and seed with predictions."]
-    out += [""]
+        out += [
+            "No two backends have runs of the same comparison and seed with predictions.",
+            "",
+        ]
     for key, path in curve_plots:
         out += [
             f"Training loss per epoch, {group_text(key)}:",
@@ -270,15 +287,20 @@ def tuned_sections(found: list[Tuned]) -> list[str]:
         "where tuning pays: the geometric mean of the ratios paired by round with its "
         "95 % interval, where the runs were made in rounds.",
         "",
-        "| Comparison | Backend | Settings | From | Tuned / default step [95 %] |",
-        "|---|---|---|---|--:|",
+        *per_group(
+            found,
+            lambda t: t.tuned.variant.group,
+            [
+                "| Backend | Settings | From | Tuned / default step [95 %] |",
+                "|---|---|---|--:|",
+            ],
+            lambda t: (
+                f"| {t.default.backend} | {cell(t.settings) or 'the defaults'} "
+                f"| {cell(t.source)} | {speed_text(t.speed)} |"
+            ),
+        ),
     ]
-    for t in found:
-        out.append(
-            f"| {group_text(t.tuned.variant.group)} | {t.default.backend} "
-            f"| {cell(t.settings) or 'the defaults'} | {cell(t.source)} | {speed_text(t.speed)} |"
-        )
-    return [*out, ""]
+    return [*out, *notes(out)]
 
 
 def anchor_sections(found: list[Anchor]) -> list[str]:
@@ -301,21 +323,33 @@ def anchor_sections(found: list[Anchor]) -> list[str]:
         out += [
             f"### {backend}",
             "",
-            "| Comparison | Anchor | Rounds | Keras 3 step (ms) | Anchor step (ms) "
-            "| Keras 3 / anchor [95 %] | Keras 3 test acc. (%) | Anchor test acc. (%) "
-            "| Same class (%) |",
-            "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+            *per_group(
+                members,
+                lambda a: a.keras.variant.group,
+                [
+                    "| Anchor | Rounds | Keras 3 step (ms) | Anchor step (ms) "
+                    "| Keras 3 / anchor [95 %] | Keras 3 test acc. (%) | Anchor test acc. (%) "
+                    "| Same class (%) |",
+                    "|---|--:|--:|--:|--:|--:|--:|--:|",
+                ],
+                lambda a: (
+                    f"| {a.anchor.backend} | {a.speed.interval.n if a.speed.interval else '–'} "
+                    f"| {median_text(a.keras.figures['step_s'], 1, 1000)} "
+                    f"| {median_text(a.anchor.figures['step_s'], 1, 1000)} "
+                    f"| {speed_text(a.speed)} | {accuracy_text(a.keras)} "
+                    f"| {accuracy_text(a.anchor)} | {_share_range(a.same_class)} |"
+                ),
+            ),
         ]
-        for a in members:
-            rounds = a.speed.interval.n if a.speed.interval else "–"
-            out.append(
-                f"| {group_text(a.keras.variant.group)} | {a.anchor.backend} | {rounds} "
-                f"| {median_text(a.keras.figures['step_s'], 1, 1000)} "
-                f"| {median_text(a.anchor.figures['step_s'], 1, 1000)} | {speed_text(a.speed)} "
-                f"| {accuracy_text(a.keras)} | {accuracy_text(a.anchor)} "
-                f"| {_share_range(a.same_class)} |"
-            )
-        out += [""]
+    return [*out, *notes(out)]
+
+
+def per_group(items: list, group_of: Callable, header: list[str], line: Callable) -> list[str]:
+    """A table per comparison group of `items`, in their order, with the group said once
+    above it instead of in every line: `header` its first two lines, `line(item)` a line."""
+    out = []
+    for key, members in by(items, group_of).items():
+        out += [f"{group_text(key)}:", "", *header, *map(line, members), ""]
     return out
 
 

@@ -3,6 +3,8 @@ can carry and what each means, and a comparison or variant in a few words."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from harness.summary import speed, stats
 from harness.summary.comparisons import ALPHA, Speed
 from harness.summary.grouping import Group, Row, Variant
@@ -28,7 +30,7 @@ def speed_text(s: Speed) -> str:
     if s.ratio is None:
         return "–"
     if s.interval is None:
-        return f"{s.ratio:.2f}{UNPAIRED_MARK}"
+        return f"{s.ratio:.2f}{UNPAIRED.symbol}"
     return f"{s.ratio:.2f} [{s.interval.low:.2f}–{s.interval.high:.2f}]"
 
 
@@ -46,12 +48,12 @@ def row_marks(row: Row) -> str:
     return "".join(
         mark
         for mark, on in (
-            (NOISY_MARK, row.figures["step_s"] is not None and row.figures["step_s"].noisy),
-            (CODE_MARK, len(row.commits) > 1 or row.dirty_runs),
-            (DISTURBED_MARK, row.disturbed_runs),
-            (SHARED_MARK, row.shared_runs),
-            (NOT_CONVERGED_MARK, row.not_converged_runs),
-            (OUTLIER_MARK, row.outlying),
+            (NOISY.symbol, row.figures["step_s"] is not None and row.figures["step_s"].noisy),
+            (CODE.symbol, len(row.commits) > 1 or row.dirty_runs),
+            (DISTURBED.symbol, row.disturbed_runs),
+            (SHARED.symbol, row.shared_runs),
+            (NOT_CONVERGED.symbol, row.not_converged_runs),
+            (OUTLIER.symbol, row.outlying),
         )
         if on
     )
@@ -72,6 +74,12 @@ def short_label(v: Variant) -> str:
     if g.deterministic:
         parts.append("deterministic")
     return " · ".join(str(p) for p in parts)
+
+
+def how_text(v: Variant) -> str:
+    """How a row's backend computes, its data format and jit_compile: what tells apart the
+    rows of one comparison, whose group is said once above them."""
+    return f"{v.data_format} · jit={v.jit_compile}"
 
 
 def cell(text: str) -> str:
@@ -96,15 +104,15 @@ def accuracy_text(row: Row) -> str:
     text = fmt(100 * row.test_accuracy, 2)
     if row.test_accuracy_std is not None:
         text += f" ± {100 * row.test_accuracy_std:.2f}"
-    return text + (NOT_CONVERGED_MARK if row.not_converged_runs else "")
+    return text + (NOT_CONVERGED.symbol if row.not_converged_runs else "")
 
 
 def median_text(figure: Spread | None, digits: int, scale: float = 1.0) -> str:
-    """A timing's median, with NOISY_MARK when its samples spread widely."""
+    """A timing's median, with NOISY.symbol when its samples spread widely."""
     if figure is None:
         return "–"
     text = f"{scale * figure.median:,.{digits}f}"
-    return text + NOISY_MARK if figure.n > 1 and figure.noisy else text
+    return text + NOISY.symbol if figure.n > 1 and figure.noisy else text
 
 
 def range_text(figure: Spread | None, digits: int, scale: float = 1.0) -> str:
@@ -126,7 +134,7 @@ def unaccounted_text(row: Row) -> str:
 
 def commits_text(row: Row) -> str:
     mixed = len(row.commits) > 1 or row.dirty_runs
-    return " ".join(row.commits) + (CODE_MARK if mixed else "")
+    return " ".join(row.commits) + (CODE.symbol if mixed else "")
 
 
 def noise_sentence(a: str, b: str, test: stats.TTest) -> str:
@@ -142,63 +150,63 @@ def noise_sentence(a: str, b: str, test: stats.TTest) -> str:
     )
 
 
-NOISY_MARK = " †"
+@dataclass(frozen=True)
+class Mark:
+    """A sign after a figure that qualifies it: `symbol` as it follows the figure, `note`
+    what it means. The note is said under each table that shows the sign (`notes`), and the
+    HTML page gives it to the sign as its title, so that a reader meets neither a list of
+    signs the table does not use nor a sign without its meaning."""
+
+    symbol: str
+    note: str
 
 
-NOISY_TEXT = (
-    f"{NOISY_MARK.strip()} noisy: the 10th–90th percentile range of its samples is wider "
-    f"than {100 * stats.NOISY_SPREAD:.0f} % of the median."
+NOISY = Mark(
+    " †",
+    "noisy: the 10th–90th percentile range of its samples is wider than "
+    f"{100 * stats.NOISY_SPREAD:.0f} % of the median.",
 )
-
-
-CODE_MARK = " ‡"
-
-
-CODE_TEXT = (
-    f"Code: the commit of the runs' code; {CODE_MARK.strip()} the row pools runs of more than "
-    "one commit, or of a working tree with changes (+dirty): its figures mix code versions."
+CODE = Mark(
+    " ‡",
+    "mixed code: the row pools runs of more than one commit, or of a working tree with "
+    "changes (+dirty).",
 )
-
-
-DISTURBED_MARK = " ⚠"
-
-
-DISTURBED_TEXT = (
-    f"{DISTURBED_MARK.strip()} disturbed: other processes used more than "
-    f"{100 * speed.DISTURBED_SHARE:.0f} % of a run's CPUs during its training (see Efficiency)."
+DISTURBED = Mark(
+    " ⚠",
+    f"disturbed: other processes used more than {100 * speed.DISTURBED_SHARE:.0f} % of a "
+    "run's CPUs while it trained (see Efficiency).",
 )
-
-
-NOT_CONVERGED_MARK = " ✗"
-
-
-NOT_CONVERGED_TEXT = (
-    f"{NOT_CONVERGED_MARK.strip()} not converged: a run's test accuracy is within chance "
-    f"for its classes (no more than {stats.CHANCE_SE} standard errors above a guess), or its "
-    "last epoch's training loss is above its first's; its runs are listed below the table."
+NOT_CONVERGED = Mark(
+    " ✗",
+    "not converged: a run's test accuracy is within chance for its classes (no more than "
+    f"{stats.CHANCE_SE} standard errors above a guess), or its last epoch's training loss is "
+    "above its first's; listed under Accuracy and time.",
 )
-
-
-OUTLIER_MARK = " §"
-
-
-OUTLIER_TEXT = (
-    f"{OUTLIER_MARK.strip()} outlying samples (a paused or starved process) were kept out of "
-    "the medians, not out of the whole fit() that a training time is; they are listed "
-    "under Training."
+OUTLIER = Mark(
+    " §",
+    "outlying samples (a paused or starved process) were kept out of the medians, not out "
+    "of the whole fit() that a training time is; listed under Training.",
 )
-UNPAIRED_MARK = " ∗"
-UNPAIRED_TEXT = (
-    f"{UNPAIRED_MARK.strip()} not from rounds: the ratio of the rows' median steps, without an "
-    "interval (`run --rounds 5` pairs the rows' runs round by round and gives one)."
+UNPAIRED = Mark(
+    " ∗",
+    "not from rounds: the ratio of the rows' median steps, without an interval "
+    "(`run --rounds 5` pairs the rows' runs round by round and gives one).",
 )
-SHARED_MARK = " ⇄"
-SHARED_TEXT = (
-    f"{SHARED_MARK.strip()} shared: a run of the row trained while another run ran on the "
-    "same machine (`--jobs`, two `run`s at once, or Ray runs on one host, even on two of its "
-    "nodes), so its times are not comparable with those of runs that had the machine "
-    "alone; the runs are listed below the table."
+SHARED = Mark(
+    " ⇄",
+    "shared: a run of the row trained while another ran on its machine (`--jobs`, two "
+    "`run`s at once, or Ray nodes on one host), so its times are not comparable with those "
+    "of runs that had the machine alone; listed under Accuracy and time.",
 )
+MARKS = (NOISY, CODE, DISTURBED, NOT_CONVERGED, OUTLIER, UNPAIRED, SHARED)
+
+
+def notes(table: list[str], *columns: str) -> list[str]:
+    """The short notes under a table (its lines): what some of its columns say, then the
+    meaning of each mark it shows, and of no other."""
+    shown = [m for m in MARKS if any(m.symbol.strip() in line for line in table)]
+    said = [*columns, *(f"{m.symbol.strip()} {m.note}" for m in shown)]
+    return [*(f"- {line}" for line in said), ""] if said else []
 
 
 def training_text(row: Row) -> str:
@@ -206,9 +214,9 @@ def training_text(row: Row) -> str:
     that the whole fit() holds a paused or starved step the steady figures leave out."""
     return (
         median_text(row.figures["fit_s"], 1)
-        + (DISTURBED_MARK if row.disturbed_runs else "")
-        + (SHARED_MARK if row.shared_runs else "")
-        + (OUTLIER_MARK if row.outlying else "")
+        + (DISTURBED.symbol if row.disturbed_runs else "")
+        + (SHARED.symbol if row.shared_runs else "")
+        + (OUTLIER.symbol if row.outlying else "")
     )
 
 

@@ -361,12 +361,16 @@ def tuned(table: list[Row]) -> list[Tuned]:
     """Each tuned row of `table` beside the default row of its backend and comparison."""
     out = []
     for _, members in sorted(by(table, lambda row: row.variant.group).items()):
+        # By backend and implementation: a tuned Keras row is set against Keras's default
+        # row, not against the framework without Keras of the same backend.
         defaults = {
-            row.members[0].spec.backend: row for row in members if not row.members[0].spec.tuned
+            (spec.backend, spec.impl): row
+            for row in members
+            if not (spec := row.members[0].spec).tuned
         }
         for row in members:
             spec = row.members[0].spec
-            default = defaults.get(spec.backend)
+            default = defaults.get((spec.backend, spec.impl))
             if spec.tuned and default is not None:
                 out.append(
                     Tuned(
