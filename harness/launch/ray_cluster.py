@@ -53,6 +53,8 @@ class Ray:
     run starts. `exclusive`: one run per node at a time; `retries`: how many times a run
     whose node was lost is rerun."""
 
+    at_once = None  # Ray places the runs, as many at once as the cluster holds
+
     def __init__(self, address: str, threads: int, exclusive: bool, retries: int) -> None:
         # Ray folds repeated lines of different tasks into one; each run's epochs count.
         os.environ.setdefault("RAY_DEDUP_LOGS", "0")
