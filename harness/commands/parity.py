@@ -49,9 +49,13 @@ def measure(specs: dict[System, tuple[RunSpec, System | None]], steps: int) -> d
         "kind": "parity",
         "schema_version": results.PARITY_SCHEMA_VERSION,
         "created": results.utc_now(),
-        "git": dataclasses.asdict(git) if (git := provenance.code(first.model)) else None,
+        "git": dataclasses.asdict(git)
+        if (git := provenance.code(first.model, model_path=first.model_path))
+        else None,
         "libraries": {label: resolve(s.backend).versions() for label, (s, _) in specs.items()},
-        "spec": {k: v for k, v in first.to_dict().items() if k not in ("backend", "impl")},
+        "spec": {
+            k: v for k, v in first.recorded_form().to_dict().items() if k not in ("backend", "impl")
+        },
         "steps": steps,
         "tolerances": agreement.PARITY_TOLERANCES,
         "losses": {label: p["losses"].tolist() for label, p in probes.items()},

@@ -76,10 +76,14 @@ def numpy_blas() -> str:
 
 
 def capture(
-    libraries: dict[str, str], kernels: dict[str, str], model: str | None = None
+    libraries: dict[str, str],
+    kernels: dict[str, str],
+    model: str | None = None,
+    model_path: str | None = None,
 ) -> Environment:
     """The environment of this process; `libraries` and `kernels` come from the backend,
-    and the code recorded is the harness's and `model`'s plugin's."""
+    and the code recorded is the harness's and `model`'s (its plugin's, or its file at
+    `model_path`)."""
     return Environment(
         python=sys.version.split()[0],
         platform=platform.platform(),
@@ -92,5 +96,5 @@ def capture(
         kernels={**kernels, "numpy BLAS": numpy_blas()},
         variables=recorded_variables(),
         keras_json=keras_json(),
-        git=provenance.code(model),
+        git=provenance.code(model, model_path=model_path),
     )
