@@ -2,16 +2,31 @@
 
 What a plugin author needs, in one place: the base classes of a backend (with its
 tuning space), a dataset and a model's native implementation, and the typed recipe a
-run records.
+run records. They load when first asked for: importing a part of the harness (the build
+imports its provenance, without numpy) loads nothing more.
 """
 
-from harness.backends.base import Backend, Feed, Knob, Setting
-from harness.datasets.base import Dataset, DatasetError, FileDataset, Loaded, Split
-from harness.native import Native
-from harness.record.schema import Recipe
+import importlib
 
 __version__ = "0.1.0"
-__all__ = [
-    "Backend", "Dataset", "DatasetError", "Feed", "FileDataset", "Knob", "Loaded", "Native",
-    "Recipe", "Setting", "Split",
-]  # fmt: skip
+# name -> the module that defines it
+_PUBLIC = {
+    "Backend": "harness.backends.base",
+    "Feed": "harness.backends.base",
+    "Knob": "harness.backends.base",
+    "Setting": "harness.backends.base",
+    "Dataset": "harness.datasets.base",
+    "DatasetError": "harness.datasets.base",
+    "FileDataset": "harness.datasets.base",
+    "Loaded": "harness.datasets.base",
+    "Split": "harness.datasets.base",
+    "Native": "harness.native",
+    "Recipe": "harness.record.schema",
+}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'harness' has no attribute {name!r}")
+    return getattr(importlib.import_module(_PUBLIC[name]), name)

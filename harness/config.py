@@ -11,6 +11,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -49,6 +50,17 @@ def system(backend: str, impl: Impl, tuned: bool = False) -> System:
     ran with tuned settings."""
     label = backend if impl == Impl.KERAS else f"{backend} {impl}"
     return System(f"{label} tuned" if tuned else label)
+
+
+# A model or a dataset of one's own, given as one file instead of a plugin's name: the
+# RunSpec field that names it, and the suffix of its file.
+OWN_FILES = {"model": ".py", "dataset": ".npz"}
+
+
+def own_file_label(name: str, sha256: str | None) -> str:
+    """A model or dataset as tables name it: a plugin by its name, a file of one's own by
+    its name and the start of its digest (two versions of my_model.py are two models)."""
+    return f"{name} ({sha256[:8]})" if sha256 else name
 
 
 class ConfigError(ValueError):
@@ -151,6 +163,15 @@ class RunSpec:
     # `tune` candidate); None: the defaults.
     tuning: tuple[tuple[str, str], ...] | None = None
     tuning_source: str | None = None
+    # A model or dataset of one's own, given as one file (--model my_model.py, --dataset
+    # digits.npz): `model` or `dataset` is then the file's name and this the SHA-256 of
+    # its bytes, by which a record knows it (None: a plugin, known by its name).
+    model_sha256: str | None = None
+    dataset_sha256: str | None = None
+    # Where those files lie for this run's worker: paths of the machine that runs it,
+    # never recorded (`recorded_form`), as `data_dir` is not.
+    model_path: str | None = None
+    dataset_path: str | None = None
     # False for a spec read from a record: it may come from a machine with more CPUs.
     here: dataclasses.InitVar[bool] = True
 
@@ -203,6 +224,20 @@ class RunSpec:
             raise ConfigError(
                 "impl native runs the framework's plain code: it has no tuned settings"
             )
+        for kind, suffix in OWN_FILES.items():
+            name, sha256 = getattr(self, kind), getattr(self, f"{kind}_sha256")
+            if sha256 is None:
+                if getattr(self, f"{kind}_path") is not None:
+                    raise ConfigError(
+                        f"{kind}_path is for a {kind} given as a file: it needs {kind}_sha256"
+                    )
+                continue
+            if not isinstance(sha256, str) or re.fullmatch(r"[0-9a-f]{64}", sha256) is None:
+                raise ConfigError(f"{kind}_sha256 must be 64 hexadecimal digits, got {sha256!r}")
+            if Path(name).name != name or not name.endswith(suffix):
+                raise ConfigError(
+                    f"{kind} must be a {suffix} file's name without a folder, got {name!r}"
+                )
         if not isinstance(self.deterministic, bool):
             raise ConfigError(f"deterministic must be true or false, got {self.deterministic!r}")
         cpus = len(available_cpus())
@@ -223,6 +258,13 @@ class RunSpec:
     @property
     def tuned(self) -> bool:
         return self.tuning is not None
+
+    def recorded_form(self) -> RunSpec:
+        """The spec as a record keeps it: without the places on this machine it names
+        (the data folder, the paths of one's own files), which say nothing of the run."""
+        return dataclasses.replace(
+            self, data_dir=None, model_path=None, dataset_path=None, here=False
+        )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -59,17 +59,31 @@ def module_of(kind: str, name: str) -> str:
     return _entry_points(kind)[check_name(kind, name)].module
 
 
+def source(kind: str, name: str) -> str | None:
+    """The Python source of a plugin's module, read without running it; None where it
+    cannot be read (a compiled module, a loader without sources)."""
+    module = module_of(kind, name)
+    try:
+        spec = importlib.util.find_spec(module)
+        return spec.loader.get_source(module) if spec and spec.loader else None
+    except (ImportError, ValueError, AttributeError):
+        return None
+
+
 def declared(kind: str, name: str, variable: str) -> Any:
     """A constant a plugin's module assigns (a model's DEFAULTS), read from its source
     without running it: the parent process never imports a model, which may import
     keras at its top. None where the module's source cannot be read or the value is not
     a literal (a worker, which imports the plugin, checks what this could not)."""
-    module = module_of(kind, name)
+    return assigned(source(kind, name) or "", variable)
+
+
+def assigned(text: str, variable: str) -> Any:
+    """The literal value Python source `text` assigns to `variable` at its top; None if
+    it assigns none, or one that is not a literal, or is not Python."""
     try:
-        spec = importlib.util.find_spec(module)
-        source = spec.loader.get_source(module) if spec and spec.loader else None
-        tree = ast.parse(source or "")
-    except (ImportError, ValueError, SyntaxError, AttributeError):
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
         return None
     for node in tree.body:
         targets = node.targets if isinstance(node, ast.Assign) else []

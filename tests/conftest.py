@@ -259,6 +259,29 @@ def mnist_dir() -> Path:
     return Path(value)
 
 
+# A model of one's own in one file (`--model path/to/model.py`): a few Dense layers over
+# the flattened images, with the contract of a model plugin.
+OWN_MODEL = """\
+import keras
+from keras import layers
+
+DEFAULTS = {
+    "epochs": 3,
+    "batch_size": 32,
+    "optimizer": {"class_name": "Adam", "config": {"learning_rate": 0.01}},
+    "loss": "categorical_crossentropy",
+}
+
+
+def build(input_shape, num_classes):
+    inputs = keras.Input(shape=input_shape)
+    x = layers.Flatten()(inputs)
+    x = layers.Dense(32, activation="relu")(x)
+    x = layers.Dense(16, activation="relu")(x)
+    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
+"""
+
 # One step of one epoch, one thread, deterministic: the cheapest run that trains.
 SMALL = ["--dataset", "synthetic", "--threads", "1", "--epochs", "1", "--train-images", "500",
          "--deterministic"]  # fmt: skip

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import seed_recipe
+from conftest import OWN_MODEL, seed_recipe
 
 from harness.record import parity, results, schema, tuning
 from harness.summary import agreement
@@ -348,6 +348,44 @@ def test_a_separately_installed_plugin_package_adds_a_model_and_a_dataset(backen
     [r], _ = results.read_all(tmp_path / "results")
     assert (r.spec.model, r.spec.dataset, r.recipe.epochs) == ("tiny_mlp", "stripes", 2)
     assert r.metrics.test_accuracy > 0.9
+
+
+def test_a_model_and_a_dataset_of_ones_own_in_one_file_each_train_and_are_known_by_digest(
+    backend, tmp_path
+):
+    import hashlib
+
+    import numpy as np
+
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "dense_net.py").write_text(OWN_MODEL)
+    # Three classes, each a fixed pattern of lit pixels under noise, 12 x 12 images.
+    rng = np.random.default_rng(5)
+    patterns = rng.random((3, 12, 12)) < 0.3
+
+    def split(n):
+        y = rng.integers(0, 3, n)
+        x = patterns[y] * 150.0 + rng.normal(50, 30, (n, 12, 12))
+        return np.clip(x, 0, 255).astype("uint8"), y
+
+    (x_train, y_train), (x_test, y_test) = split(600), split(150)
+    np.savez(own / "blobs.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    results_dir = tmp_path / "results"
+    r = harness_run(
+        results_dir, "--backend", backend.name, "--model", str(own / "dense_net.py"),
+        "--dataset", str(own / "blobs.npz"), "--threads", "1",
+    )  # fmt: skip
+    digest = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in own.iterdir()}
+    assert (r.spec.model, r.spec.model_sha256) == ("dense_net.py", digest["dense_net.py"])
+    assert (r.spec.dataset, r.spec.dataset_sha256) == ("blobs.npz", digest["blobs.npz"])
+    assert r.recipe.data_source == "blobs.npz"
+    assert (r.recipe.classes, r.recipe.train_images, r.recipe.test_images) == (3, 600, 150)
+    assert (r.recipe.epochs, r.recipe.batch_size) == (3, 32)  # the file's recipe
+    assert r.recipe.parameters == 144 * 32 + 32 + 32 * 16 + 16 + 16 * 3 + 3
+    assert r.metrics.test_accuracy > 0.9
+    for path in results_dir.rglob("*"):  # no path of this machine, in any file written
+        assert not path.is_file() or str(tmp_path).encode() not in path.read_bytes(), path
 
 
 @pytest.fixture

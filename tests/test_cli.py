@@ -347,7 +347,7 @@ def test_quiet_prints_only_where_the_report_is(fake_workers, tmp_path, capsys):
 def test_normal_output_has_a_line_per_run_and_ends_with_the_report(fake_workers, tmp_path, capsys):
     assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("==> torch (seed 1): mnist_cnn on mnist")
+    assert lines[0].startswith("==> run 1 of 1: torch (seed 1): mnist_cnn on mnist")
     assert lines[1].startswith("==> torch (seed 1): test accuracy 99.00 %, 90.5 s training")
     assert lines[-1] == f"report: {tmp_path / 'REPORT.md'}"
 

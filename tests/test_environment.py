@@ -23,6 +23,8 @@ FOREIGN = {
     # folders on the user's machine
     "KERAS_HOME": "/home/someone/.keras",
     "HARNESS_DATA_DIR": "/home/someone/data",
+    # a recorded family's variable that names a folder of this machine
+    "TORCHINDUCTOR_CACHE_DIR": "/tmp/torchinductor_root",
     "AWS_SECRET_ACCESS_KEY": "abc",
 }
 KEPT = {

@@ -151,3 +151,12 @@ def test_a_native_run_of_a_model_or_backend_without_one_is_refused_before_traini
     # the keras2 backend is asked for with the install that keeps one TensorFlow
     assert cli.main(["run", "--backend", "keras2", "--results", str(tmp_path)]) == 2
     assert "pip install --no-deps tf_keras==2.21.0" in capsys.readouterr().err
+
+
+def test_the_public_surface_names_what_a_plugin_author_needs_and_loads_it_when_asked():
+    import harness
+    from harness.backends.base import Backend as Defined
+
+    assert harness.Backend is Defined and set(harness.__all__) >= {"Native", "Recipe"}
+    code = "import sys, harness.record.provenance; sys.exit('numpy' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -115,6 +115,20 @@ def test_the_model_digest_follows_the_models_own_files(tmp_path, monkeypatch):
     assert provenance.model_files("a_model") != first
 
 
+def test_a_model_files_digest_is_of_its_bytes_under_its_name_wherever_it_lies(tmp_path):
+    if provenance.code() is None:
+        pytest.skip("this harness is neither built with its commit nor a git checkout")
+    for folder in ("here", "on-a-node"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "tiny.py").write_text("DEFAULTS = {}\n")
+    here, there = (
+        environment.capture({}, {}, "tiny.py", str(tmp_path / folder / "tiny.py")).git
+        for folder in ("here", "on-a-node")
+    )
+    files = {"tiny.py": provenance.blob_id(b"DEFAULTS = {}\n")}
+    assert here.model_digest == there.model_digest == provenance.digest(files)
+
+
 # This checkout (the tests' own), wherever the harness under test was imported from: tox
 # imports it from its installed wheel.
 CHECKOUT = Path(__file__).resolve().parent.parent

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from conftest import make_result
 from harness import cli
 from harness.config import ConfigError, RunSpec, available_cpus
 from harness.launch import cpus as cpu_locks
-from harness.launch import ray_cluster
+from harness.launch import process, ray_cluster
 from harness.record import results
 
 
@@ -178,3 +179,74 @@ def test_a_node_that_sent_no_readable_result_gets_a_failure_record(tmp_path, fil
     assert outcome.result is None and outcome.reason.startswith(reason)
     [r], _ = results.read_all(tmp_path)
     assert r.status == "failed" and r.failure.reason == outcome.reason
+
+
+@pytest.fixture
+def ray_tasks(fake_ray, monkeypatch):
+    """Ray as far as a task's arguments go: what `remote` is given, `get` runs here as
+    the node would."""
+    from harness.worker import handover
+
+    ray, tasks = sys.modules["ray"], []
+    handle = types.SimpleNamespace(remote=lambda *a: tasks.append(a) or len(tasks) - 1)
+    monkeypatch.setattr(ray, "remote", lambda f: types.SimpleNamespace(options=lambda **kw: handle),
+                        raising=False)  # fmt: skip
+    monkeypatch.setattr(ray, "get", lambda ref: ray_cluster.run_on_node(*tasks[ref]), raising=False)
+    monkeypatch.setattr(ray, "exceptions", types.SimpleNamespace(RayError=RuntimeError),
+                        raising=False)  # fmt: skip
+    node = types.SimpleNamespace(get_node_id=lambda: "node-1")
+    monkeypatch.setattr(ray, "get_runtime_context", lambda: node, raising=False)
+    monkeypatch.setenv(handover.NODE_ENV, "")  # the task sets it; put back after
+    return tasks
+
+
+def own_files_spec(folder: Path) -> RunSpec:
+    """A run of a model file and a dataset file of one's own, lying in `folder`."""
+    folder.mkdir()
+    (folder / "tiny.py").write_text("DEFAULTS = {}\n")
+    (folder / "d.npz").write_bytes(b"arrays")
+    return RunSpec(
+        backend="torch", threads=1, model="tiny.py", model_sha256="a" * 64,
+        model_path=str(folder / "tiny.py"), dataset="d.npz", dataset_sha256="b" * 64,
+        dataset_path=str(folder / "d.npz"),
+    )  # fmt: skip
+
+
+def test_a_runs_own_files_travel_with_its_task_and_lie_beside_its_worker_on_the_node(
+    ray_tasks, own_tmp, monkeypatch
+):
+    mine = own_tmp / "mine"
+    spec = own_files_spec(mine)
+    seen = []
+
+    def on_the_node(spec, out, invocation, *extra, **kwargs):
+        seen.append((spec, Path(spec.model_path).read_text(), Path(spec.dataset_path).read_bytes()))
+        r = dataclasses.replace(make_result(backend="torch"), spec=spec, invocation=invocation)
+        results.write(r, out)
+        return process.Outcome(spec, out, r)
+
+    monkeypatch.setattr(process, "launch", on_the_node)
+    cluster = ray_cluster.Ray("head:6379", 1, exclusive=False, retries=0)
+    out = results.runs_dir(own_tmp / "results") / "RUN.json"
+    outcome = cluster.launch(spec, out, "inv")
+    [(there, model, data)] = seen
+    assert (model, data) == ("DEFAULTS = {}\n", b"arrays")  # the bytes, sent
+    # written on the node under their own names, not read from this machine's paths
+    assert Path(there.model_path).name == "tiny.py" and Path(there.dataset_path).name == "d.npz"
+    assert not there.model_path.startswith(str(mine))
+    # the task sends back the worker's files, not the ones it was given
+    assert [p.name for p in out.parent.iterdir()] == ["RUN.json"]
+    assert outcome.result.spec.model_sha256 == "a" * 64
+    assert str(own_tmp) not in out.read_text()
+
+
+def test_a_run_whose_own_file_is_gone_fails_with_a_record_and_no_task(ray_tasks, own_tmp):
+    spec = own_files_spec(own_tmp / "mine")
+    (own_tmp / "mine" / "d.npz").unlink()  # after the run started, before its task
+    cluster = ray_cluster.Ray("head:6379", 1, exclusive=False, retries=0)
+    out = results.runs_dir(own_tmp / "results") / "RUN.json"
+    outcome = cluster.launch(spec, out, "inv")
+    assert outcome.reason.startswith(
+        "cannot send the run's own files to its node: No such file or directory: "
+    )
+    assert ray_tasks == [] and results.read(out).status == "failed"

@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import math
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from harness import native, plugins
+from harness import native, onefile, plugins
 from harness.backends import resolve
 from harness.backends.base import Backend
 from harness.config import (
@@ -20,13 +21,18 @@ from harness.config import (
     check_images,
     check_keras_json,
 )
+from harness.datasets.base import DatasetError
+from harness.datasets.npz_file import NpzFile
 from harness.record import fingerprint, tuning
 
-# RunSpec fields that command-line options set directly.
+# RunSpec fields that command-line options set directly (--model and --dataset through
+# `subject`).
 SPEC_OPTIONS = (
-    "model", "dataset", "threads", "epochs", "batch_size", "train_images", "data_format",
-    "data_dir", "init", "deterministic", "learning_rate",
+    "threads", "epochs", "batch_size", "train_images", "data_format", "data_dir", "init",
+    "deterministic", "learning_rate",
 )  # fmt: skip
+# What an unknown --model or --dataset name is told it could also be.
+OWN_FILE_HINT = {"model": "path/to/model.py", "dataset": "path/to/data.npz"}
 
 
 def int_from(lo: int):
@@ -109,8 +115,19 @@ def cell_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--backend", required=True, help="comma-separated, e.g. tf,jax,torch (tf = tensorflow)"
     )
-    p.add_argument("--model", default="mnist_cnn")
-    p.add_argument("--dataset", default="mnist")
+    p.add_argument(
+        "--model",
+        default="mnist_cnn",
+        help="a model plugin's name, or a file of your own: path/to/model.py with "
+        "build(input_shape, num_classes) and DEFAULTS, as a model plugin has",
+    )
+    p.add_argument(
+        "--dataset",
+        default="mnist",
+        help="a dataset plugin's name, or a file of your own: path/to/data.npz with "
+        "x_train, y_train, x_test, y_test as Keras's mnist.npz (uint8 images (N, H, W), "
+        "integer labels)",
+    )
     p.add_argument("--threads", type=positive_int, help="CPU threads (default: all available)")
     p.add_argument("--batch-size", type=positive_int)
     p.add_argument("--train-images", type=positive_int, help="use the first N training images")
@@ -139,8 +156,17 @@ def backends(args: argparse.Namespace) -> list[Backend]:
     """The named backends, after the model and dataset names are checked; refused
     together with install hints if any is not installed."""
     named = [resolve(name) for name in args.backend.split(",") if name]
-    plugins.check_name("model", args.model)
-    plugins.check_name("dataset", args.dataset)
+    for kind in ("model", "dataset"):
+        value = getattr(args, kind)
+        if onefile.names_file(kind, value):
+            onefile.locate(kind, value)  # there; what it holds is checked by `subject`
+            continue
+        try:
+            plugins.check_name(kind, value)
+        except plugins.PluginError as e:
+            raise plugins.PluginError(
+                f"{e}; or a file of your own: --{kind} {OWN_FILE_HINT[kind]}"
+            ) from None
     if not named:
         raise ConfigError("--backend names no backend")
     if _impls(args) == [Impl.NATIVE]:  # with keras beside it, only where there is one
@@ -153,28 +179,73 @@ def backends(args: argparse.Namespace) -> list[Backend]:
     return named
 
 
+@dataclass(frozen=True)
+class Subject:
+    """What --model and --dataset name, checked before any worker starts: the RunSpec
+    fields that say it (a file of one's own by its name and digest, and where it lies),
+    the model's recipe as its source declares it (None where only running it could
+    tell), and the dataset's name and training images (None: unknown until loaded)."""
+
+    fields: dict[str, str]
+    recipe: dict | None
+    dataset: str
+    train_images: int | None
+
+
+def subject(args: argparse.Namespace) -> Subject:
+    """The model and dataset `args` name, plugins or files of one's own, checked without
+    running the model: a model's source must define build() and a recipe, a dataset
+    file's arrays must be Keras's (a ConfigError says what is wrong, in one line)."""
+    fields: dict[str, str] = {"model": args.model, "dataset": args.dataset}
+    if onefile.names_file("model", args.model):
+        source: str | bytes | None = onefile.read("model", args.model)
+        path = Path(args.model).expanduser()
+        fields |= {"model": path.name, "model_sha256": onefile.sha256(source),
+                   "model_path": str(path.resolve())}  # fmt: skip
+        what, recipe = f"--model {args.model}", plugins.assigned(source, "DEFAULTS")
+    else:
+        source, what = plugins.source("model", args.model), f"model {args.model!r}"
+        recipe = plugins.declared("model", args.model, "DEFAULTS")
+    problem = onefile.source_problem(source) if source is not None else None
+    if problem:
+        raise ConfigError(f"{what} {problem}")
+    if onefile.names_file("dataset", args.dataset):
+        data = onefile.read("dataset", args.dataset)
+        path = Path(args.dataset).expanduser()
+        try:
+            dataset = NpzFile(path.name, data)
+        except DatasetError as e:
+            raise ConfigError(str(e)) from None
+        fields |= {"dataset": path.name, "dataset_sha256": onefile.sha256(data),
+                   "dataset_path": str(path.resolve())}  # fmt: skip
+    else:
+        dataset = plugins.load("dataset", args.dataset)
+    return Subject(fields, recipe, dataset.name, dataset.train_images)
+
+
 def specs(args: argparse.Namespace, backends: list[Backend]) -> list[RunSpec]:
     """The runs asked for, their numbers checked against what the dataset and the model's
     recipe declare: more images than exist, or a batch larger than the images used, is
     refused here, before any worker starts."""
+    chosen = subject(args)
     overrides = {k: v for k, v in vars(args).items() if k in SPEC_OPTIONS and v is not None}
+    overrides |= chosen.fields
     natives = set(plugins.names("native"))
     found = [
         RunSpec.from_profile(b.name, args.profile, seed=seed, impl=impl, **overrides)
         for b in backends
         for impl in _impls(args)
-        if impl == Impl.KERAS or native.entry_name(args.model, b.name) in natives
+        if impl == Impl.KERAS or native.entry_name(chosen.fields["model"], b.name) in natives
         for seed in args.seeds
     ]
-    dataset = plugins.load("dataset", args.dataset)
-    recipe = plugins.declared("model", args.model, "DEFAULTS")
+    recipe = chosen.recipe
     recipe_batch = recipe.get("batch_size") if isinstance(recipe, dict) else None
     first = found[0]  # the runs of one command differ in backend and seed alone
     batch = first.batch_size or (recipe_batch if isinstance(recipe_batch, int) else None)
     images = first.train_images or (first.steps * batch if first.steps and batch else None)
     check_images(
-        dataset.name, dataset.train_images, images, batch,
-        None if first.batch_size else args.model,
+        chosen.dataset, chosen.train_images, images, batch,
+        None if first.batch_size else first.model,
     )  # fmt: skip
     return found
 

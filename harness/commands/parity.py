@@ -49,9 +49,11 @@ def measure(
                 probes[label] = {"outputs": f["outputs"], "losses": f["losses"]}
     return parity_record.ParityRecord(
         created=results.utc_now(),
-        git=provenance.code(first.model),
+        git=provenance.code(first.model, model_path=first.model_path),
         libraries={label: resolve(s.backend).versions() for label, (s, _) in specs.items()},
-        spec={k: v for k, v in first.to_dict().items() if k not in ("backend", "impl")},
+        spec={
+            k: v for k, v in first.recorded_form().to_dict().items() if k not in ("backend", "impl")
+        },
         steps=steps,
         tolerances=agreement.PARITY_TOLERANCES,
         losses={label: p["losses"].tolist() for label, p in probes.items()},

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.backends import resolve
-from harness.commands import interrupts, options, report
+from harness.commands import interrupts, options, progress, report
 from harness.config import PROFILES, ConfigError, Impl, Init, RunSpec, check_data_dir, system
 from harness.launch import executors, process
 from harness.record import results
@@ -117,23 +117,30 @@ def run(
     worker_options = () if console.mode == "normal" else ("--quiet",)
     invocation = results.new_invocation_id()
     running: dict[Path, str] = {}  # result file -> label, of the runs in progress
+    tally = progress.Progress([system(s.backend, s.impl, s.tuned) for s in specs], executor.at_once)
 
     def start(spec: RunSpec, place: executors.Place) -> process.Outcome | None:
-        name = label(spec)
+        name, kind = label(spec), system(spec.backend, spec.impl, spec.tuned)
+        number, left = tally.start(kind)
+        threads = text.plural(spec.threads, "thread")
         console.say(
-            f"==> {name}: {spec.model} on {spec.dataset}, profile {spec.profile}, "
-            f"init {spec.init}, {spec.threads} threads{place.where}"
+            f"==> run {number} of {tally.total}: {name}: {spec.model} on {spec.dataset}, "
+            f"profile {spec.profile}, init {spec.init}, {threads}{place.where}"
+            + (f"; {left}" if left else "")
         )
         run_id = results.new_run_id(
-            system(spec.backend, spec.impl, spec.tuned).replace(" ", "-"),
-            spec.model, spec.dataset, spec.profile, spec.seed,
-        )  # fmt: skip
+            kind.replace(" ", "-"), spec.model, spec.dataset, spec.profile, spec.seed
+        )
         out = results.runs_dir(results_dir) / f"{run_id}.json"
         running[out] = name
-        outcome = place.launch(
-            spec, out, invocation, *worker_options,
-            stdout=sys.stderr if console.mode == "json" else None,
-        )  # fmt: skip
+        outcome = None
+        try:
+            outcome = place.launch(
+                spec, out, invocation, *worker_options,
+                stdout=sys.stderr if console.mode == "json" else None,
+            )  # fmt: skip
+        finally:
+            tally.finish(number, outcome is not None and outcome.result is not None)
         if outcome is not None:  # it finished; an interrupted run stays in `running`
             del running[out]
         return outcome

@@ -87,8 +87,8 @@ def parity_check(base: RunSpec, default: Choice):
 def tune_backend(backend: Backend, args: argparse.Namespace) -> tuple[tuning.TuningRecord, Path]:
     given = {k: v for k in ("threads", "steps", "batch_size") if (v := getattr(args, k))}
     base = RunSpec.from_profile(
-        backend.name, "speed", seed=1, model=args.model, dataset=args.dataset,
-        data_dir=args.data_dir, impl=Impl.KERAS, **given,
+        backend.name, "speed", seed=1, data_dir=args.data_dir, impl=Impl.KERAS,
+        **options.subject(args).fields, **given,
     )  # fmt: skip
     unusable, space = {}, []
     for knob in backend.tuning_space:
@@ -122,7 +122,7 @@ def tune_backend(backend: Backend, args: argparse.Namespace) -> tuple[tuning.Tun
         machine_id=machine.machine_id,
         fingerprint=machine,
         versions=backend.versions(),
-        code=provenance.code(args.model),
+        code=provenance.code(base.model, model_path=base.model_path),
         created=results.utc_now(),
         steps=base.steps or 0,
         threads=base.threads,
@@ -180,8 +180,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "tune", help="measure each backend's tuning space on this machine and keep what pays"
     )
     p.add_argument("--backend", required=True, help="comma-separated, e.g. tf,jax,torch")
-    p.add_argument("--model", default="mnist_cnn")
-    p.add_argument("--dataset", default="mnist")
+    p.add_argument("--model", default="mnist_cnn", help="a model plugin, or path/to/model.py")
+    p.add_argument("--dataset", default="mnist", help="a dataset plugin, or path/to/data.npz")
     p.add_argument("--threads", type=options.positive_int, help="CPU threads (default: all)")
     p.add_argument("--data-dir", help="where the dataset files are (or set HARNESS_DATA_DIR)")
     p.add_argument(

@@ -65,10 +65,14 @@ class Dataset:
         """Where `load` would take the data from, without reading it (for `list`)."""
         raise NotImplementedError
 
+    def where(self, split: str, loaded: Loaded) -> str:
+        """A split of `loaded` as messages name it."""
+        return f"{self.name} {split} split from {loaded.source}"
+
     def verify(self, loaded: Loaded, expected: dict[str, str] | None = None) -> None:
         """Shapes, dtypes and label range always; array digests when `expected` is given."""
         for split_name, split in (("train", loaded.train), ("test", loaded.test)):
-            where = f"{self.name} {split_name} split from {loaded.source}"
+            where = self.where(split_name, loaded)
             x, y = split.x, split.y
             if x.dtype != np.uint8 or x.ndim != 3 or x.shape[1:] != self.image_shape:
                 raise DatasetError(
@@ -119,8 +123,8 @@ class FileDataset(Dataset):
         for split_name, split in (("train", loaded.train), ("test", loaded.test)):
             if expected and split.y.dtype != self.label_dtype:
                 raise DatasetError(
-                    f"{self.name} {split_name} split from {loaded.source}: labels must be "
-                    f"{self.label_dtype} as published, got {split.y.dtype}"
+                    f"{self.where(split_name, loaded)}: labels must be {self.label_dtype} as "
+                    f"published, got {split.y.dtype}"
                 )
         super().verify(loaded, expected)
 

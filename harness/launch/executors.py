@@ -37,7 +37,10 @@ Start = Callable[[RunSpec, Place], "process.Outcome | None"]
 class Executor(Protocol):
     """What `Local`, `Jobs` and `harness.ray_executor.Ray` have in common: each run of
     `specs` handed to `start` at a place of the executor's, the outcomes as they come
-    (a run stopped from outside gives none)."""
+    (a run stopped from outside gives none); how many runs it runs at once (None: as
+    many as its cluster places, which it does not know)."""
+
+    at_once: int | None
 
     def map(self, specs: Iterable[RunSpec], start: Start) -> Iterator[process.Outcome]: ...
 
@@ -46,6 +49,8 @@ class Local:
     """One run at a time, in the order given, each on CPUs no other run of this host holds
     (two `harness run`s started at once would otherwise both take the first CPUs while
     the others idle); where too few are free, the run shares them, and says so."""
+
+    at_once = 1
 
     def map(self, specs: Iterable[RunSpec], start: Start) -> Iterator[process.Outcome]:
         for spec in specs:
@@ -100,6 +105,7 @@ class Jobs:
                 f"process may use {len(cpus)}: lower --jobs or --threads"
             )
         self.slots = [cpus[i * threads : (i + 1) * threads] for i in range(n)]
+        self.at_once = n
 
     def map(self, specs: Iterable[RunSpec], start: Start) -> Iterator[process.Outcome]:
         """Outcomes as runs finish. Leaving early starts nothing more and stops the runs

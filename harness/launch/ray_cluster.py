@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.config import ConfigError, RunSpec
+from harness.config import OWN_FILES, ConfigError, RunSpec
 from harness.launch import cpus as cpus_held
 from harness.launch import executors, process
 from harness.record import results
@@ -47,6 +47,8 @@ class Ray:
     here: an unreachable address, or no node with `threads` CPUs, is refused before any
     run starts. `exclusive`: one run per node at a time; `retries`: how many times a run
     whose node was lost is rerun."""
+
+    at_once = None  # Ray places the runs, as many at once as the cluster holds
 
     def __init__(self, address: str, threads: int, exclusive: bool, retries: int) -> None:
         # Ray folds repeated lines of different tasks into one; each run's epochs count.
@@ -109,11 +111,16 @@ class Ray:
         """`process.launch` on a node: the run's files end in `out`'s folder."""
         if spec.data_dir:  # the nodes' working folders are not this one
             spec = dataclasses.replace(spec, data_dir=os.path.abspath(spec.data_dir))
+        try:
+            files = own_files(spec)
+        except OSError as e:
+            reason = f"cannot send the run's own files to its node: {results.os_error(e)}"
+            return process.failed(spec, out, invocation, reason)
         with self._lock:
             if self.stopped:
                 return None
             ref = self.task.options(name=f"{spec.backend} seed {spec.seed}", **self.options).remote(
-                spec, out.name, invocation, extra, stdout is not None
+                spec, out.name, invocation, extra, stdout is not None, files
             )
             self._running.add(ref)
         exceptions = self.ray.exceptions
@@ -196,19 +203,47 @@ def reach(address: str, timeout_s: float = 5.0) -> None:
         )
 
 
+def own_files(spec: RunSpec) -> dict[str, bytes]:
+    """The bytes of the run's files of one's own (--model my_model.py, --dataset
+    digits.npz), by the spec field that locates each: a node has no copy of them."""
+    paths = {f"{kind}_path": getattr(spec, f"{kind}_path") for kind in OWN_FILES}
+    return {field: Path(path).read_bytes() for field, path in paths.items() if path}
+
+
 # --- on the node ---------------------------------------------------------------------
 
 
+def placed(spec: RunSpec, files: dict[str, bytes], folder: Path) -> RunSpec:
+    """`spec` with its files of one's own written into `folder` under their own names
+    (a record names them so), and located there."""
+    moved = {}
+    for field, data in files.items():
+        path = folder / getattr(spec, field.removesuffix("_path"))
+        path.write_bytes(data)
+        moved[field] = str(path)
+    return dataclasses.replace(spec, **moved)
+
+
 def run_on_node(
-    spec: RunSpec, name: str, invocation: str, extra: tuple[str, ...], to_stderr: bool
+    spec: RunSpec,
+    name: str,
+    invocation: str,
+    extra: tuple[str, ...],
+    to_stderr: bool,
+    files: dict[str, bytes],
 ) -> Sent:
     """The Ray task of one run: its worker, on CPUs of this host no other run of the
-    harness holds, writing into a folder of this host; what it wrote, sent back."""
+    harness holds, writing into a folder of this host, its own files beside it; what it
+    wrote, sent back."""
     import ray
 
     # The worker records the node; this process (a Ray worker) lives on one node only.
     os.environ[handover.NODE_ENV] = ray.get_runtime_context().get_node_id()
     with cpus_held.host_cpus(spec.threads) as (cpus, folder):
+        # A folder of their own: only the files the worker writes are sent back.
+        given = folder / "given"
+        given.mkdir()
+        spec = placed(spec, files, given)
         out = folder / name
         stdout = sys.stderr if to_stderr else None
         outcome = process.launch(spec, out, invocation, *extra, stdout=stdout, cpus=cpus)

@@ -102,9 +102,12 @@ def _from_build(root: Path) -> tuple[str, dict[str, str], str] | None:
         return None
 
 
-def model_files(model: str) -> dict[str, str] | None:
+def model_files(model: str, path: str | None = None) -> dict[str, str] | None:
     """The source files of a model plugin as imported (or as it would be), found without
-    running it; None if it has none to read."""
+    running it, or a model's own file at `path` (by its name alone); None if it has none
+    to read."""
+    if path:
+        return source_files(Path(path), Path(path).parent)
     try:
         spec = importlib.util.find_spec(plugins.module_of("model", model))
     except (ImportError, ValueError, LookupError):
@@ -116,10 +119,11 @@ def model_files(model: str) -> dict[str, str] | None:
     return source_files(package, package) if package else source_files(origin, origin.parent)
 
 
-def code(model: str | None = None, root: Path = ROOT) -> Git | None:
-    """The harness's code (the package below `root`) and, if named, the model plugin's:
-    the commit, whether the files as imported differ from it, and their digests. None
-    when no commit can be known (no build record, no checkout)."""
+def code(model: str | None = None, root: Path = ROOT, model_path: str | None = None) -> Git | None:
+    """The harness's code (the package below `root`) and, if named, the model's (its
+    plugin's, or its own file at `model_path`): the commit, whether the files as imported
+    differ from it, and their digests. None when no commit can be known (no build
+    record, no checkout)."""
     known = _from_build(root) or _from_git(root)
     if known is None:
         return None
@@ -127,7 +131,7 @@ def code(model: str | None = None, root: Path = ROOT) -> Git | None:
     imported: dict[str, str] = {}
     for package in PACKAGES:
         imported.update(source_files(root / package, root) if (root / package).is_dir() else {})
-    files = model_files(model) if model else None
+    files = model_files(model, model_path) if model else None
     return Git(
         commit=commit,
         dirty=imported != _python(committed),

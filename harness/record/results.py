@@ -11,6 +11,7 @@ import errno
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -66,10 +67,10 @@ class RunResult:
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict:
-        # The data folder is a path on the user's machine: a record names its data by the
-        # source's name (recipe.data_source) and the arrays' digests, not where it lay.
-        spec = dataclasses.replace(self.spec, data_dir=None)
-        return dataclasses.asdict(dataclasses.replace(self, spec=spec))
+        # The data folder and one's own files lie on the user's machine: a record names its
+        # data by the source's name (recipe.data_source) and the arrays' digests, and a
+        # file of one's own by its name and digest (the spec's), not where they lay.
+        return dataclasses.asdict(dataclasses.replace(self, spec=self.spec.recorded_form()))
 
     @classmethod
     def from_dict(cls, data: object) -> RunResult:
@@ -189,9 +190,11 @@ def os_error(e: OSError) -> str:
 
 
 def new_run_id(backend: str, model: str, dataset: str, profile: str, seed: int) -> str:
-    """A name no other run gets: time, the run's cell, and a random suffix."""
+    """A name no other run gets: time, the run's cell, and a random suffix; a character
+    a file name of its own should not have (a model file's "my model.py") as "_"."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    return f"{stamp}-{backend}-{model}-{dataset}-{profile}-seed{seed}-{uuid.uuid4().hex[:8]}"
+    cell = re.sub(r"[^\w.+-]", "_", f"{backend}-{model}-{dataset}-{profile}")
+    return f"{stamp}-{cell}-seed{seed}-{uuid.uuid4().hex[:8]}"
 
 
 def new_invocation_id() -> str:

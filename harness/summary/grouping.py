@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from harness.config import Impl, Init, RunSpec, System, system
+from harness.config import Impl, Init, RunSpec, System, own_file_label, system
 from harness.record import schema
 from harness.record.results import RunResult
 from harness.summary import speed, stats
@@ -93,8 +93,8 @@ def variant(r: RunResult) -> Variant:
         impl=spec.impl,
         group=Group(
             machine=machine_of(r),
-            model=spec.model,
-            dataset=spec.dataset,
+            model=own_file_label(spec.model, spec.model_sha256),
+            dataset=own_file_label(spec.dataset, spec.dataset_sha256),
             profile=spec.profile,
             init=spec.init,
             deterministic=spec.deterministic,
@@ -187,10 +187,10 @@ class Selection:
 
 
 def cell_of(r: RunResult) -> RunSpec:
-    """What a user asks for when they name a cell: its RunSpec but for where the data is,
+    """What a user asks for when they name a cell: its RunSpec but for where its files are,
     its round (the rounds of one invocation are runs of one cell) and where its tuned
     settings came from."""
-    return dataclasses.replace(r.spec, data_dir=None, round=None, tuning_source=None, here=False)
+    return dataclasses.replace(r.spec.recorded_form(), round=None, tuning_source=None, here=False)
 
 
 def select(records: list[RunResult], everything: bool = False) -> Selection:

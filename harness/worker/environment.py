@@ -46,11 +46,12 @@ def is_recorded(name: str) -> bool:
 def recorded_variables() -> dict[str, str]:
     """The recorded variables of this process; LD_PRELOAD by its libraries' file names,
     which say which allocator ran without saying where it is installed."""
-    kept = {k: v for k, v in sorted(os.environ.items()) if is_recorded(k)}
-    if "LD_PRELOAD" in kept:
-        kept["LD_PRELOAD"] = " ".join(
-            Path(p).name for p in kept["LD_PRELOAD"].replace(":", " ").split()
-        )
+    preload = os.environ.get("LD_PRELOAD")
+    # A value that is a folder or file of this machine (a cache's: TORCHINDUCTOR_CACHE_DIR)
+    # says where, not how: not kept.
+    kept = {k: v for k, v in sorted(os.environ.items()) if is_recorded(k) and not os.path.isabs(v)}
+    if preload:
+        kept["LD_PRELOAD"] = " ".join(Path(p).name for p in preload.replace(":", " ").split())
     return kept
 
 
@@ -76,10 +77,14 @@ def numpy_blas() -> str:
 
 
 def capture(
-    libraries: dict[str, str], kernels: dict[str, str], model: str | None = None
+    libraries: dict[str, str],
+    kernels: dict[str, str],
+    model: str | None = None,
+    model_path: str | None = None,
 ) -> Environment:
     """The environment of this process; `libraries` and `kernels` come from the backend,
-    and the code recorded is the harness's and `model`'s plugin's."""
+    and the code recorded is the harness's and `model`'s (its plugin's, or its file at
+    `model_path`)."""
     return Environment(
         python=sys.version.split()[0],
         platform=platform.platform(),
@@ -92,5 +97,5 @@ def capture(
         kernels={**kernels, "numpy BLAS": numpy_blas()},
         variables=recorded_variables(),
         keras_json=keras_json(),
-        git=provenance.code(model),
+        git=provenance.code(model, model_path=model_path),
     )

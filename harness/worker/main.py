@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import plugins
+from harness import onefile, plugins
 from harness.backends import resolve, tuning_of
 from harness.backends.base import Backend, Tuning
 from harness.config import ConfigError, RunSpec, check_images
@@ -71,11 +71,11 @@ def start(spec: RunSpec, dropout: bool = True) -> Session:
     with sections("import_s"):
         settings = backend.configure(spec.threads, spec.deterministic, tuning)
         trainer.load()
-    model = plugins.load("model", spec.model)
+    model = onefile.model(spec)
     defaults = model.DEFAULTS
     batch_size = spec.batch_size or defaults["batch_size"]
-    dataset = plugins.load("dataset", spec.dataset)()
     with sections("data_load_s"):
+        dataset = onefile.dataset(spec)  # a file's arrays are read here
         one_hot = defaults["loss"] == "categorical_crossentropy"
         data = load_data(spec, dataset, trainer, batch_size, one_hot)
     recipe = resolve_recipe(spec, defaults, batch_size, data, tuning, trainer.anchor_of)
@@ -176,7 +176,7 @@ def train_and_evaluate(
         recipe = dataclasses.replace(recipe, **trainer.facts())
         libraries = {"numpy": np.__version__, **trainer.versions()}
         settings = {**s.backend_settings, **s.backend.after_training()}
-        env = environment.capture(libraries, s.backend.kernels(), spec.model)
+        env = environment.capture(libraries, s.backend.kernels(), spec.model, spec.model_path)
         final_digest = starting_points.digest(final_weights)
         order_digest = batch_digest() if batch_digest else None
     wall, unaccounted = sections.account()
