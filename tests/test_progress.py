@@ -7,6 +7,7 @@ import pytest
 
 from harness import cli
 from harness.commands import progress
+from harness.config import available_cpus
 from harness.launch import process
 
 BASIS = "from the finished runs' times per backend"
@@ -89,8 +90,9 @@ def test_where_the_executor_places_the_runs_itself_no_time_is_estimated():
 
 
 def test_each_run_is_announced_with_its_number_and_the_time_left(
-    fake_workers, monkeypatch, tmp_path, capsys
+    fake_workers, monkeypatch, own_tmp, capsys
 ):
+    tmp_path = own_tmp  # where the CPU locks are too: no other run holds one
     clock = Clock()
     monkeypatch.setattr(progress, "time", types.SimpleNamespace(monotonic=clock))
     fake = process.start_worker
@@ -103,7 +105,8 @@ def test_each_run_is_announced_with_its_number_and_the_time_left(
     argv = ["run", "--backend", "tf,torch", "--seeds", "1,2", "--threads", "1"]
     assert cli.main([*argv, "--results", str(tmp_path)]) == 0
     said = [line for line in capsys.readouterr().out.splitlines() if "mnist_cnn on" in line]
-    cell = "mnist_cnn on mnist, profile seed, init harness, 1 thread"
+    first = available_cpus()[0]  # each run in turn takes the first CPU no other run holds
+    cell = f"mnist_cnn on mnist, profile seed, init harness, 1 thread on CPUs {first}"
     assert said == [
         f"==> run 1 of 4: tensorflow (seed 1): {cell}",
         f"==> run 2 of 4: tensorflow (seed 2): {cell}; at least 2 min left, {BASIS} "
