@@ -553,7 +553,7 @@ def test_the_native_model_is_the_keras_model_agrees_with_it_and_trains_without_k
     )
     probes["native"]["losses"] = np.array([twin.train_step(x[i], y[i])[0] for i in plan])
     [pair] = agreement.parity(probes, {"native": "keras"})
-    assert pair["within_tolerance"] and pair["first_step_beyond"] is None, pair
+    assert pair.within_tolerance and pair.first_step_beyond is None, pair
     assert probes["native"]["losses"][-1] < probes["native"]["losses"][0]
 
     # A run without Keras: a stand-in `keras` that fails on import shadows the real one.
