@@ -21,14 +21,17 @@ import math
 import re
 import statistics
 import sys
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the harness of this checkout, not an installed copy
 
-from harness.record import overhead, results  # noqa: E402
-from harness.summary import comparisons, grouping, stats  # noqa: E402
+from harness.config import Impl, System, system  # noqa: E402
+from harness.record import overhead, results, tuning  # noqa: E402
+from harness.summary import comparisons, grouping, speed, stats  # noqa: E402
 
 PAGES_ROOT = ROOT  # where README.md and docs/ are; a test points it at a copy
 BACKEND_ORDER = ("tensorflow", "torch", "jax")
@@ -193,24 +196,21 @@ def anchors(folder: Path) -> list[comparisons.Anchor]:
 
 
 def anchors_block(folder: Path) -> str:
-    """Keras 3 against each anchor row: Keras 2, and each framework without Keras, by the
-    steady training step (a stalled epoch moves the whole fit() but not the median step)."""
+    """Keras 3 against each anchor row of a full-recipe folder: Keras 2, and each framework
+    without Keras, by accuracy and agreement (their speed comes from the campaign)."""
     found = sorted(anchors(folder), key=lambda a: (BACKEND_ORDER.index(a.keras.backend), a.kind))
     out = [
         f"From the seed-profile runs in `{folder.relative_to(ROOT)}` (Keras 3 at commit "
         f"{_commits([r for a in found for r in a.keras.members])}, the anchors at commit "
-        f"{_commits([r for a in found for r in a.anchor.members])}), medians from its report:",
+        f"{_commits([r for a in found for r in a.anchor.members])}; "
+        f"{_machine([r for a in found for r in (*a.keras.members, *a.anchor.members)])}):",
         "",
-        "| backend | anchor | Keras 3 step | anchor step | Keras 3 / anchor | Keras 3 fit() "
-        "| anchor fit() | Keras 3 test acc. | anchor test acc. | same class |",
-        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| backend | anchor | Keras 3 test acc. | anchor test acc. | same class |",
+        "|---|---|--:|--:|--:|",
     ]
     for a in found:
         out.append(
             f"| {NAMES[a.keras.backend]} | {a.anchor.backend} "
-            f"| {1000 * a.keras.median('step_s'):,.0f} ms "
-            f"| {1000 * a.anchor.median('step_s'):,.0f} ms "
-            f"| {a.speed.ratio:.2f} | {a.keras.fit_s:,.0f} s | {a.anchor.fit_s:,.0f} s "
             f"| {100 * a.keras.test_accuracy:.2f} % | {100 * a.anchor.test_accuracy:.2f} % "
             f"| {100 * min(a.same_class):.2f} % |"
         )
@@ -283,6 +283,198 @@ def quick_block(folder: Path) -> str:
     )
 
 
+SPEED = "results/speed"
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """The speed campaign: one invocation of the speed profile in interleaved rounds,
+    every row on one machine, from one clean commit, nothing disturbed or shared."""
+
+    folder: Path
+    runs: list[results.RunResult]
+    rows: dict[System, grouping.Row]
+
+    def row(self, backend: str, impl: Impl = Impl.KERAS, tuned: bool = False) -> grouping.Row:
+        label = system(backend, impl, tuned)
+        need(label in self.rows, f"{self.folder}: the campaign has no row {label!r}")
+        return self.rows[label]
+
+    def speed(self, a: grouping.Row, b: grouping.Row) -> comparisons.Speed:
+        """`a`'s steady step over `b`'s, paired by round, with its 95 % interval."""
+        found = comparisons.speed_of(a, b)
+        need(found.interval is not None, f"{a.backend} / {b.backend}: fewer than two rounds")
+        return found
+
+    def header(self) -> str:
+        """Where and when, from the records: the commit, the machine, the window."""
+        first = self.runs[0]
+        fingerprint = first.machine.fingerprint
+        need(fingerprint is not None, f"{self.folder}: a run without the machine's fingerprint")
+        spans = [span for r in self.runs if (span := grouping.interval(r))]
+        need(len(spans) == len(self.runs), f"{self.folder}: a run without its host or wall time")
+        start, end = min(s[1] for s in spans), max(s[2] for s in spans)
+        rounds = len({r.spec.round for r in self.runs})
+        return (
+            f"From the speed campaign in `{self.folder.relative_to(ROOT)}` (commit "
+            f"{_commits(self.runs)}; {_machine(self.runs)}, machine {fingerprint.machine_id}: "
+            f"{', '.join(fingerprint.isa) or 'no AVX2'}, {fingerprint.memory_gib:.0f} GiB; "
+            f"{len(self.runs)} runs in {rounds} interleaved rounds, "
+            f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(start))}–"
+            f"{time.strftime('%H:%M', time.gmtime(end))} UTC, {_minutes(end - start)})"
+        )
+
+
+def campaign(folder: Path) -> Campaign:
+    found, warnings = results.read_all(folder)
+    need(warnings == [], f"{folder}: " + "; ".join(warnings))
+    runs = [r for r in found if r.spec.profile == "speed"]
+    need(bool(runs), f"{folder} holds no run of the speed profile")
+    need(all(r.status == "ok" for r in runs), f"{folder}: a run of the campaign failed")
+    need(len({r.invocation for r in runs}) == 1, f"{folder}: more than one invocation")
+    need(len({grouping.machine_of(r) for r in runs}) == 1, f"{folder}: more than one machine")
+    need(len({r.environment.git.commit for r in runs}) == 1, f"{folder}: more than one commit")
+    rows = grouping.rows(runs)
+    need(
+        not any(row.disturbed_runs or row.shared_runs for row in rows),
+        f"{folder}: a run was disturbed or shared the machine",
+    )
+    return Campaign(folder, runs, {row.backend: row for row in rows})
+
+
+def _ratio(s: comparisons.Speed) -> str:
+    """A paired ratio with its interval, and whether the interval excludes 1."""
+    assert s.interval is not None and s.ratio is not None
+    verdict = "" if s.interval.excludes_one else " (within the noise)"
+    return f"{s.ratio:.2f} [{s.interval.low:.2f}–{s.interval.high:.2f}]{verdict}"
+
+
+def _row_name(row: grouping.Row) -> str:
+    spec = row.members[0].spec
+    if spec.backend == "keras2":
+        return "Keras 2 on TensorFlow"
+    name = NAMES[spec.backend]
+    what = f"{name} without Keras" if spec.impl == Impl.NATIVE else f"Keras 3 on {name}"
+    return f"{what}, tuned" if spec.tuned else what
+
+
+def campaign_block(folder: Path) -> str:
+    """Every row of the campaign, fastest first: its steady step and images/s, and its
+    step over Keras 3 on TensorFlow at the defaults', paired by round."""
+    c = campaign(folder)
+    base = c.row("tensorflow")
+    table = sorted(c.rows.values(), key=lambda row: row.median("step_s") or math.inf)
+    out = [
+        c.header() + ": each row's median steady step over its rounds, and its step over "
+        "Keras 3 on TensorFlow's at the defaults, the geometric mean of the ratios paired "
+        "by round with its 95 % interval:",
+        "",
+        "| row | settings | steady step | images/s | step / Keras 3 on TensorFlow [95 %] |",
+        "|---|---|--:|--:|--:|",
+    ]
+    for row in table:
+        settings = row.variant.tuning or "defaults"
+        ratio = "1" if row is base else _ratio(c.speed(row, base))
+        out.append(
+            f"| {_row_name(row)} | {settings} | {1000 * row.median('step_s'):,.0f} ms "
+            f"| {row.train_images_per_s:,.0f} | {ratio} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def why_slower_block(folder: Path) -> str:
+    """Each backend's gap to TensorFlow split into Keras's part and the framework's, at
+    the defaults: every factor a paired ratio of the campaign's rounds."""
+    c = campaign(folder)
+    keras_tf, native_tf = c.row("tensorflow"), c.row("tensorflow", Impl.NATIVE)
+    out = [
+        c.header() + ", at the defaults; each figure is one steady step over another, "
+        "the geometric mean of the ratios paired by round with its 95 % interval (above 1: "
+        "the first is slower):",
+        "",
+        "| backend | Keras 3 on it / on TensorFlow | Keras's part: Keras 3 / the framework "
+        "alone | the framework's part: alone / TensorFlow alone |",
+        "|---|--:|--:|--:|",
+    ]
+    for b in BACKEND_ORDER:
+        keras, native = c.row(b), c.row(b, Impl.NATIVE)
+        gap = "1" if b == "tensorflow" else _ratio(c.speed(keras, keras_tf))
+        framework = "1" if b == "tensorflow" else _ratio(c.speed(native, native_tf))
+        out.append(f"| {NAMES[b]} | {gap} | {_ratio(c.speed(keras, native))} | {framework} |")
+    keras2 = c.row("keras2")
+    out += [
+        "",
+        f"Keras 3 / Keras 2 on TensorFlow: {_ratio(c.speed(keras_tf, keras2))}.",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def tuned_block(folder: Path) -> str:
+    """Per backend: what `harness tune` chose on the campaign's machine and how long it
+    took (the tuning records), and what the tuned row bought in the campaign."""
+    c = campaign(folder)
+    keras_tf = c.row("tensorflow")
+    machine = grouping.machine_of(c.runs[0])
+    out = [
+        c.header() + "; the settings from `harness tune` on the same machine, "
+        f"`{(folder / 'tuning').relative_to(ROOT)}`; steps over steps paired by round, "
+        "with their 95 % intervals:",
+        "",
+        "| backend | tuned settings | `tune` took | candidates tried, kept "
+        "| tuned / default step | tuned / Keras 3 on TensorFlow, default |",
+        "|---|---|--:|--:|--:|--:|",
+    ]
+    for b in BACKEND_ORDER:
+        file = tuning.path(folder / "tuning", b, machine)
+        need(file.is_file(), f"no tuning record {file.relative_to(ROOT)}")
+        try:
+            record = tuning.read(file)
+        except results.ResultError as e:
+            raise Unquotable(str(e)) from e
+        need(record.code is not None and not record.code.dirty, f"{file}: not a clean tree")
+        need(not record.interrupted, f"{file}: an interrupted tune")
+        default, tuned = c.row(b), c.row(b, tuned=True)
+        need(
+            tuned.variant.tuning == grouping.tuning_text(tuple(record.chosen.items())),
+            f"{b}'s tuned row did not run the settings of {file.name}",
+        )
+        changed = {k: v for k, v in record.chosen.items() if record.default.get(k) != v}
+        out.append(
+            f"| {NAMES[b]} | {grouping.tuning_text(tuple(changed.items())) or 'the defaults'} "
+            f"| {record.spent_s / 60:.1f} min "
+            f"| {len(record.trials)}, {sum(t.kept for t in record.trials)} "
+            f"| {_ratio(c.speed(tuned, default))} | {_ratio(c.speed(tuned, keras_tf))} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def profile_block(folder: Path) -> str:
+    """The speed profile's steady step against a full run's, on the same machine in the
+    same window: the full seed-profile run made right after the campaign."""
+    c = campaign(folder)
+    full = [
+        r
+        for r in ok_runs(folder)
+        if r.spec.profile == "seed" and r.spec.backend == "tensorflow" and not r.spec.tuned
+    ]
+    need(len(full) == 1, f"{folder}: not one full TensorFlow run beside the campaign")
+    [run] = full
+    need(
+        grouping.machine_of(run) == grouping.machine_of(c.runs[0]),
+        f"{folder}: the full run ran on another machine",
+    )
+    steps = [speed.step_s(r) for r in c.row("tensorflow").members]
+    full_step = speed.step_s(run)
+    return (
+        f"{c.header()}: TensorFlow's steady step at the defaults took "
+        f"{1000 * statistics.median(steps):.0f} ms in the speed profile (median of "
+        f"{len(steps)} rounds, {_span([1000 * s for s in steps], 0, ' ms')}), and "
+        f"{1000 * full_step:.0f} ms in the full seed-profile run made right after the "
+        f"campaign ({run.environment.git.commit[:7]}, the same machine): the speed "
+        f"profile's step is {statistics.median(steps) / full_step:.2f}× the full run's.\n"
+    )
+
+
 # The blocks: what makes each, from which folder. The pages say where each stands.
 BLOCKS: dict[str, tuple[Callable[[Path], str], str]] = {
     "main-job": (main_job_block, "results/reference/full"),
@@ -294,6 +486,10 @@ BLOCKS: dict[str, tuple[Callable[[Path], str], str]] = {
     "anchors-jax": (anchors_block, "results/reference/anchor-jax"),
     "reference-seeds": (seeds_block, "results/reference"),
     "overhead": (overhead_table, "results/overhead"),
+    "speed-campaign": (campaign_block, SPEED),
+    "speed-why": (why_slower_block, SPEED),
+    "speed-tuned": (tuned_block, SPEED),
+    "speed-profile": (profile_block, SPEED),
 }
 
 
