@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))  # the harness of this checkout, not an installed 
 
 from harness.config import Impl, System, system  # noqa: E402
 from harness.record import overhead, results, tuning  # noqa: E402
+from harness.record.schema import Status  # noqa: E402
 from harness.summary import comparisons, grouping, speed, stats  # noqa: E402
 
 PAGES_ROOT = ROOT  # where README.md and docs/ are; a test points it at a copy
@@ -51,7 +52,7 @@ def need(ok: bool, why: str) -> None:
 def ok_runs(folder: Path) -> list[results.RunResult]:
     found, warnings = results.read_all(folder)
     need(warnings == [], f"{folder}: " + "; ".join(warnings))
-    return [r for r in found if r.status == "ok"]
+    return [r for r in found if r.status == Status.OK]
 
 
 def _commits(runs: list[results.RunResult]) -> str:
@@ -82,13 +83,13 @@ def reference_table(folder: Path) -> str:
         "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for row in table:
-        wall = row.median("wall_s")
+        wall = stats.median_of(row.figures.wall_s)
         out.append(
             f"| {NAMES[row.members[0].spec.backend]} "
             f"| {'tuned' if row.members[0].spec.tuned else 'default'} "
             f"| {100 * row.test_accuracy:.2f} % | {wall:,.0f} s | {row.fit_s:,.0f} s "
-            f"| {100 * row.median('unaccounted_s') / wall:.2f} % "
-            f"| {row.median('warmup_s'):,.1f} s | {1000 * row.median('step_s'):,.0f} ms "
+            f"| {100 * stats.median_of(row.figures.unaccounted_s) / wall:.2f} % "
+            f"| {stats.median_of(row.figures.warmup_s):,.1f} s | {1000 * row.step_s:,.0f} ms "
             f"| {row.train_images_per_s:,.0f} | {row.training_gflops:.0f} "
             f"| {row.peak_gflops:.0f} | {100 * row.share_of_peak:.0f} % "
             f"| {100 * row.other_cpu_share_max:.1f} % |"
@@ -261,7 +262,7 @@ def main_job_block(folder: Path) -> str:
         f"From `{folder.relative_to(ROOT)}` (commit {_commits(runs)}; {_machine(runs)}, "
         f"one run at a time): training, the whole `fit()`, took {each}, "
         f"{_minutes(sum(row.fit_s for row in table))} in all; the three runs, process start "
-        f"to result written, {_minutes(sum(row.median('wall_s') for row in table))}.\n"
+        f"to result written, {_minutes(sum(stats.median_of(row.figures.wall_s) for row in table))}.\n"
     )
 
 
@@ -274,7 +275,7 @@ def quick_block(folder: Path) -> str:
     ]
     table = sorted(grouping.rows(runs), key=lambda row: BACKEND_ORDER.index(row.backend))
     need([row.backend for row in table] == list(BACKEND_ORDER), f"{folder}: not one row a backend")
-    epochs = ", ".join(f"{NAMES[row.backend]} {row.median('first_epoch_s'):.0f} s" for row in table)
+    epochs = ", ".join(f"{NAMES[row.backend]} {stats.median_of(row.figures.first_epoch_s):.0f} s" for row in table)
     accuracy = [row.test_accuracy for row in table]
     return (
         f"From the quick-profile runs in `{folder.relative_to(ROOT)}` (commit "
@@ -330,7 +331,7 @@ def campaign(folder: Path) -> Campaign:
     need(warnings == [], f"{folder}: " + "; ".join(warnings))
     runs = [r for r in found if r.spec.profile == "speed"]
     need(bool(runs), f"{folder} holds no run of the speed profile")
-    need(all(r.status == "ok" for r in runs), f"{folder}: a run of the campaign failed")
+    need(all(r.status == Status.OK for r in runs), f"{folder}: a run of the campaign failed")
     need(len({r.invocation for r in runs}) == 1, f"{folder}: more than one invocation")
     need(len({grouping.machine_of(r) for r in runs}) == 1, f"{folder}: more than one machine")
     need(len({r.environment.git.commit for r in runs}) == 1, f"{folder}: more than one commit")
@@ -363,7 +364,7 @@ def campaign_block(folder: Path) -> str:
     step over Keras 3 on TensorFlow at the defaults', paired by round."""
     c = campaign(folder)
     base = c.row("tensorflow")
-    table = sorted(c.rows.values(), key=lambda row: row.median("step_s") or math.inf)
+    table = sorted(c.rows.values(), key=lambda row: row.step_s or math.inf)
     out = [
         c.header() + ": each row's median steady step over its rounds, and its step over "
         "Keras 3 on TensorFlow's at the defaults, the geometric mean of the ratios paired "
@@ -376,7 +377,7 @@ def campaign_block(folder: Path) -> str:
         settings = row.variant.tuning or "defaults"
         ratio = "1" if row is base else _ratio(c.speed(row, base))
         out.append(
-            f"| {_row_name(row)} | {settings} | {1000 * row.median('step_s'):,.0f} ms "
+            f"| {_row_name(row)} | {settings} | {1000 * row.step_s:,.0f} ms "
             f"| {row.train_images_per_s:,.0f} | {ratio} |"
         )
     return "\n".join(out) + "\n"

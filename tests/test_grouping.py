@@ -11,6 +11,7 @@ from conftest import make_result
 from harness.record import results
 from harness.summary import comparisons, grouping
 from harness.summary.build import build
+from harness.summary.stats import median_of
 
 
 def test_runs_of_one_variant_make_one_row_with_mean_spread_and_medians():
@@ -23,17 +24,17 @@ def test_runs_of_one_variant_make_one_row_with_mean_spread_and_medians():
     assert row.test_accuracy == pytest.approx(0.989)
     assert row.test_accuracy_std == pytest.approx(0.0014142, rel=1e-4)
     assert row.test_loss == pytest.approx(0.032)
-    assert row.median("first_epoch_s") == pytest.approx(31.0)
+    assert median_of(row.figures.first_epoch_s) == pytest.approx(31.0)
     # every later epoch of both runs, pooled: 19 20 22 24 25 26, median 23
-    assert row.median("steady_epoch_s") == pytest.approx(23.0)
-    assert row.figures["steady_epoch_s"].n == 6
+    assert median_of(row.figures.steady_epoch_s) == pytest.approx(23.0)
+    assert row.figures.steady_epoch_s.n == 6
     # four equal steps an epoch; each run's first step is its warm-up: 15 steady steps
     # each, 4.75 5 5.5 (7.5 x3) and 6 6.25 6.5 (8 x3), pooled median 6.0
-    assert row.figures["step_s"].n == 30 and row.median("step_s") == pytest.approx(6.0)
+    assert row.figures.step_s.n == 30 and row.step_s == pytest.approx(6.0)
     assert row.train_images_per_s == pytest.approx(500 / 6.0)
-    assert row.median("warmup_s") == pytest.approx(7.75)  # 7.5 and 8.0
+    assert median_of(row.figures.warmup_s) == pytest.approx(7.75)  # 7.5 and 8.0
     assert row.fit_s == pytest.approx((91.5 + 107.5) / 2)  # epochs + 0.5 s each
-    assert row.median("evaluate_s") == 1.5
+    assert median_of(row.figures.phases["evaluate_s"]) == 1.5
 
 
 def test_backends_and_profiles_are_separate_rows():
@@ -48,7 +49,7 @@ def test_backends_and_profiles_are_separate_rows():
     ]
     # one epoch: no steady epoch, but steady steps after the warm-up, so a throughput
     quick = next(r for r in table if r.variant.group.profile == "quick")
-    assert quick.median("steady_epoch_s") is None
+    assert median_of(quick.figures.steady_epoch_s) is None
     assert quick.train_images_per_s == pytest.approx(500 / 2.25)
 
 

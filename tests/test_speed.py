@@ -11,18 +11,18 @@ from harness.record import results
 from harness.record.schema import PHASES
 from harness.summary import speed
 from harness.summary.build import build
-from harness.summary.stats import Spread
+from harness.summary.stats import Spread, median_of
 
 
 def test_figures_pool_the_runs_and_leave_the_first_epoch_out_of_steady_steps():
     a = make_result(epochs_s=(40.0, 20.0, 24.0))
     b = make_result(epochs_s=(44.0, 22.0, 26.0))
     f = speed.figures([a, b])
-    assert f["first_epoch_s"].median == 42.0 and f["first_epoch_s"].n == 2
-    assert f["steady_epoch_s"].n == 4 and f["steady_epoch_s"].median == 23.0
+    assert f.first_epoch_s.median == 42.0 and f.first_epoch_s.n == 2
+    assert f.steady_epoch_s.n == 4 and f.steady_epoch_s.median == 23.0
     # four steps an epoch, first epochs (10 and 11 s steps) left out
-    assert f["step_s"].n == 16 and max(speed.steady_steps(a)) == 6.0
-    assert f["predict_1_s"].n == 6 and f["import_s"].n == 2
+    assert f.step_s.n == 16 and max(speed.steady_steps(a)) == 6.0
+    assert f.latency_s[1].n == 6 and f.phases["import_s"].n == 2
 
 
 def test_training_flops_come_from_the_recorded_forward_flops_and_factor():
@@ -48,16 +48,16 @@ def test_timings_are_medians_with_percentiles_and_wide_spreads_are_marked_noisy(
     write_result(backend="torch", epochs_s=(30.0, 10.0, 20.0, 30.0))  # spread 80 %: noisy
     jax, torch = build(tmp_path).rows
     # training: 102 s of epochs + 0.5 s; warm-up; first epoch
-    assert (jax.fit_s, jax.median("warmup_s"), jax.median("first_epoch_s")) == (102.5, 27.0, 42.0)
+    assert (jax.fit_s, median_of(jax.figures.warmup_s), median_of(jax.figures.first_epoch_s)) == (102.5, 27.0, 42.0)
     # steady epochs 20 21 19: median 20, p10 19.2, p90 20.8
-    assert jax.figures["steady_epoch_s"] == Spread(3, 20.0, pytest.approx(19.2), 20.8)
-    assert jax.figures["step_s"] == Spread(15, 5.0, 4.75, 5.25)
-    assert torch.figures["steady_epoch_s"] == Spread(3, 20.0, 12.0, 28.0)
-    assert torch.figures["steady_epoch_s"].noisy
+    assert jax.figures.steady_epoch_s == Spread(3, 20.0, pytest.approx(19.2), 20.8)
+    assert jax.figures.step_s == Spread(15, 5.0, 4.75, 5.25)
+    assert torch.figures.steady_epoch_s == Spread(3, 20.0, 12.0, 28.0)
+    assert torch.figures.steady_epoch_s.noisy
     # prediction latency: the recorded calls, 2, 3, 2 ms spread widely; 300 ms
-    assert jax.median("predict_1_s") == 0.002 and jax.figures["predict_1_s"].noisy
-    assert jax.median("predict_500_s") == 0.3
-    noisy = [name for name, f in jax.figures.items() if f and f.n > 1 and f.noisy]
+    assert median_of(jax.figures.latency_s[1]) == 0.002 and jax.figures.latency_s[1].noisy
+    assert median_of(jax.figures.latency_s[500]) == 0.3
+    noisy = [name for name, f in jax.figures.named().items() if f and f.n > 1 and f.noisy]
     assert noisy == ["predict_1_s"]
 
 
@@ -66,12 +66,12 @@ def test_every_second_of_the_run_is_accounted_phase_by_phase_with_the_unaccounte
 ):
     write_result(backend="jax", epochs_s=(30.0, 20.0))
     [row] = build(tmp_path).rows
-    phases = {p: row.median(p) for p in PHASES}
+    phases = {p: median_of(row.figures.phases[p]) for p in PHASES}
     assert (phases["interpreter_s"], phases["import_s"], phases["fit_s"]) == (0.3, 2.0, 50.5)
     # phases 0.3 + 2 + 0.5 + 0.1 x7 + 1.5 + fit 50.5 = 55.5 s, and 0.05 s unaccounted
-    assert row.median("unaccounted_s") == 0.05
-    assert row.median("wall_s") == pytest.approx(sum(phases.values()) + 0.05)
-    assert row.median("wall_s") == pytest.approx(55.55)
+    assert median_of(row.figures.unaccounted_s) == 0.05
+    assert median_of(row.figures.wall_s) == pytest.approx(sum(phases.values()) + 0.05)
+    assert median_of(row.figures.wall_s) == pytest.approx(55.55)
     # steady steps 5 s (the first 7.5 s step is warm-up)
     assert row.train_images_per_s == 100 and row.commits == ["abc1234"]
 
@@ -109,7 +109,7 @@ def test_a_steady_sample_far_outside_its_run_is_flagged_and_kept_out_of_the_medi
     epoch, *steps = row.outlying
     assert epoch == speed.Outlier(run_id, "epoch", 400.0, 20.5)
     assert [(o.run_id, o.kind, o.seconds) for o in steps] == [(run_id, "step", 100.0)] * 4
-    assert row.figures["steady_epoch_s"] == Spread(3, 20.0, pytest.approx(19.2), 20.8)
+    assert row.figures.steady_epoch_s == Spread(3, 20.0, pytest.approx(19.2), 20.8)
 
 
 def test_a_version_2_result_without_step_clocks_still_has_its_epochs(tmp_path, write_result):
@@ -122,9 +122,9 @@ def test_a_version_2_result_without_step_clocks_still_has_its_epochs(tmp_path, w
     path.write_text(json.dumps(data))
     [row] = build(tmp_path).rows
     # no fit() time, no steps, no latency; epochs only
-    assert row.fit_s is None and row.median("first_epoch_s") == 30.0
-    assert row.figures["steady_epoch_s"] == Spread(3, 20.0, pytest.approx(19.2), 20.8)
-    assert [row.figures[f] for f in ("warmup_s", "step_s", "predict_1_s", "predict_500_s")] == [
+    assert row.fit_s is None and median_of(row.figures.first_epoch_s) == 30.0
+    assert row.figures.steady_epoch_s == Spread(3, 20.0, pytest.approx(19.2), 20.8)
+    assert [row.figures.warmup_s, row.figures.step_s, *row.figures.latency_s.values()] == [
         None
     ] * 4
     # and no efficiency: neither the throughput nor the yardstick nor the others' share
@@ -135,7 +135,7 @@ def test_a_version_2_result_without_step_clocks_still_has_its_epochs(tmp_path, w
 def test_a_one_epoch_run_has_its_speed_figures(tmp_path, write_result):
     write_result(backend="jax", profile="quick", epochs_s=(9.0,), steps_s=[[6.0, 1.0, 1.0, 1.0]])
     [row] = build(tmp_path).rows
-    assert (row.fit_s, row.median("warmup_s"), row.median("first_epoch_s")) == (9.5, 6.0, 9.0)
+    assert (row.fit_s, median_of(row.figures.warmup_s), median_of(row.figures.first_epoch_s)) == (9.5, 6.0, 9.0)
     # 500 images over the median 1 s steady step; no steady epoch
-    assert row.figures["steady_epoch_s"] is None
-    assert row.figures["step_s"] == Spread(3, 1.0, 1.0, 1.0) and row.train_images_per_s == 500
+    assert row.figures.steady_epoch_s is None
+    assert row.figures.step_s == Spread(3, 1.0, 1.0, 1.0) and row.train_images_per_s == 500

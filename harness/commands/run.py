@@ -20,6 +20,7 @@ from harness.commands import interrupts, options, progress, report
 from harness.config import PROFILES, ConfigError, Impl, Init, RunSpec, check_data_dir, system
 from harness.launch import executors, process
 from harness.record import results
+from harness.record.schema import Status
 from harness.report import render, text
 
 
@@ -164,7 +165,7 @@ def run(
                 else:
                     print(f"error: {name}: {outcome.reason}", file=sys.stderr)
                 console.event(event="run", backend=spec.backend, seed=spec.seed,
-                              status="failed", reason=outcome.reason,
+                              status=Status.FAILED, reason=outcome.reason,
                               result=str(out))  # fmt: skip
                 if fail_fast:
                     raise StopRun
@@ -175,7 +176,7 @@ def run(
                 f"==> {name}: test accuracy {100 * r.metrics.test_accuracy:.2f} %, "
                 f"{training_s:.1f} s training; {out}"
             )
-            console.event(event="run", backend=spec.backend, seed=spec.seed, status="ok",
+            console.event(event="run", backend=spec.backend, seed=spec.seed, status=Status.OK,
                           test_accuracy=r.metrics.test_accuracy,
                           training_s=training_s, result=str(out))  # fmt: skip
     except StopRun:

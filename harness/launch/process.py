@@ -130,7 +130,7 @@ def record_failure(
             run_id=out.name.removesuffix(".json"),
             created=results.utc_now(),
             spec=spec,
-            status="failed",
+            status=schema.Status.FAILED,
             failure=schema.Failure(reason=reason, exit_code=code, output_tail=tail),
             invocation=invocation,
         ),

@@ -25,6 +25,7 @@ from harness.config import OWN_FILES, ConfigError, RunSpec
 from harness.launch import cpus as cpus_held
 from harness.launch import executors, process
 from harness.record import results
+from harness.record.schema import Status
 from harness.worker import handover
 
 INSTALL_HINT = "pip install 'keras-backend-harness[ray]' here and on every node"
@@ -167,7 +168,7 @@ def publish(spec: RunSpec, out: Path, invocation: str, sent: Sent) -> process.Ou
         )
     finally:
         files.discard()
-    if record.status == "failed":
+    if record.status == Status.FAILED:
         return process.Outcome(spec, out, None, sent.reason, sent.told)
     return process.Outcome(spec, out, record)
 

@@ -50,7 +50,7 @@ class RunResult:
     run_id: str
     created: str  # UTC, ISO 8601
     spec: RunSpec
-    status: str = "ok"  # or "failed": then `failure` says why and the sections are None
+    status: schema.Status = schema.Status.OK  # failed: `failure` says why, no sections
     recipe: schema.Recipe | None = None
     environment: schema.Environment | None = None
     backend_settings: dict | None = None  # the backend plugin's own (threads, determinism)
@@ -87,9 +87,11 @@ class RunResult:
         problems = schema.check(data)
         if problems:
             raise ResultError("; ".join(dict.fromkeys(problems)))
-        sections = schema.COMPLETED if data["status"] == "ok" else schema.FAILED
+        status = schema.Status(data["status"])
+        sections = schema.COMPLETED if status == schema.Status.OK else schema.FAILED
         return cls(
-            **{name: data[name] for name in ("run_id", "created", "status", "invocation")},
+            **{name: data[name] for name in ("run_id", "created", "invocation")},
+            status=status,
             backend_settings=data["backend_settings"],
             spec=RunSpec.recorded(data["spec"]),
             **{name: section.build(data[name]) for name, section in sections.items()},
@@ -107,7 +109,7 @@ def _upgrade_from_1(data: dict) -> dict:
         "spec": spec,
         "reproducibility": none,
         "artifacts": {},
-        "status": "ok",
+        "status": schema.Status.OK,
         "failure": None,
         "schema_version": 2,
     }
@@ -140,7 +142,7 @@ def _upgrade_from_4(data: dict) -> dict:
     """Version 4 did not record how many classes the dataset has, nor the invocation a
     run came from."""
     recipe = data.get("recipe")
-    if isinstance(recipe, dict) and data.get("status") == "ok":
+    if isinstance(recipe, dict) and data.get("status") == schema.Status.OK:
         recipe = {"classes": None, **recipe}
     return {**data, "recipe": recipe, "invocation": None, "schema_version": 5}
 

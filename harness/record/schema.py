@@ -16,11 +16,21 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from harness.config import DATA_FORMATS, ConfigError, RunSpec
 
-STATUSES = ("ok", "failed")
+
+
+class Status(StrEnum):
+    """How a run ended: ok, or failed (then its record holds its spec and its failure)."""
+
+    OK = "ok"
+    FAILED = "failed"
+
+
+STATUSES = tuple(Status)
 
 
 @dataclass(frozen=True)
@@ -467,7 +477,7 @@ def check(record: dict) -> list[str]:
         elif not rule.test(record[name], record):
             problems.append(f"{name} must be {rule.what}, got {_shown(record[name])}")
     problems += spec_problems(record.get("spec"))
-    for name, section in (COMPLETED if status == "ok" else FAILED).items():
+    for name, section in (COMPLETED if status == Status.OK else FAILED).items():
         value = record.get(name)
         if name not in record:
             found = [f"{name} is missing"]

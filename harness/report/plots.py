@@ -242,7 +242,7 @@ def plot_glances(
     written = []
     for c in found:
         steps_only = get_profile(c.group.profile).steps
-        fastest = c.ranked[0].median("step_s")
+        fastest = c.ranked[0].step_s
         names = [row.backend for row in c.ranked]
         lines = []
         for row, s in zip(c.ranked, c.speeds, strict=True):
@@ -294,13 +294,13 @@ def plot_speed(table: list[Row], out_dir: Path) -> list[tuple[str, Path]]:
     """Training time and steady throughput per row, for the rows whose runs timed their
     fit() call and steps, and the step-time distribution per row that timed its steps
     (one epoch is enough for both)."""
-    stepped = [row for row in table if row.figures["step_s"]]
-    timed = [row for row in stepped if row.figures["fit_s"]]
+    stepped = [row for row in table if row.figures.step_s]
+    timed = [row for row in stepped if row.figures.fit_s]
     written = []
     if timed:
         bars = []
         for row in timed:
-            fit = row.figures["fit_s"]
+            fit = row.figures.fit_s
             bars.append(
                 {
                     "backend": row.backend,

@@ -48,6 +48,7 @@ from harness.summary import speed
 from harness.summary.build import Summary
 from harness.summary.comparisons import ALPHA, Comparison
 from harness.summary.grouping import VARIANT_FIELDS, Group, Row, by, system_of, versions
+from harness.summary.stats import median_of
 
 CSV_FIELDS = (
     *VARIANT_FIELDS, "runs", "seeds", "test_accuracy", "test_accuracy_std", "test_loss",
@@ -313,10 +314,10 @@ def render_markdown(s: Summary, results_dir: Path, plots: Plots) -> str:
 
 def csv_values(row: Row) -> dict[str, object]:
     """A row's CSV line, by CSV_FIELDS."""
-    steady, step = row.figures["steady_epoch_s"], row.figures["step_s"]
+    steady, step = row.figures.steady_epoch_s, row.figures.step_s
     values = {
         **row.variant.fields(),
-        **{name: row.median(name) for name in row.figures},
+        **{name: median_of(f) for name, f in row.figures.named().items()},
         "runs": row.runs,
         "seeds": " ".join(map(str, row.seeds)),
         "commits": " ".join(row.commits),

@@ -77,8 +77,8 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
         f = row.figures
         phases.append(
             f"| {row.backend} | {short_label(row.variant)} | {row.runs} "
-            f"| {median_text(f['wall_s'], 1)} | "
-            + " | ".join(median_text(f[p], 2) for p in PHASES)
+            f"| {median_text(f.wall_s, 1)} | "
+            + " | ".join(median_text(f.phases[p], 2) for p in PHASES)
             + f" | {unaccounted_text(row)} |"
         )
     out += [
@@ -107,11 +107,11 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
         f = row.figures
         training.append(
             f"| {row.backend} | {short_label(row.variant)} | {row.runs} "
-            f"| {median_text(f['fit_s'], 1)} | {median_text(f['warmup_s'], 2)} "
-            f"| {median_text(f['first_epoch_s'], 1)} | {range_text(f['steady_epoch_s'], 2)} "
-            f"| {range_text(f['step_s'], 1, 1000)} "
+            f"| {median_text(f.fit_s, 1)} | {median_text(f.warmup_s, 2)} "
+            f"| {median_text(f.first_epoch_s, 1)} | {range_text(f.steady_epoch_s, 2)} "
+            f"| {range_text(f.step_s, 1, 1000)} "
             + "".join(
-                f"| {median_text(f[f'predict_{b}_s'], 1 if b > 1 else 2, 1000)} "
+                f"| {median_text(f.latency_s[b], 1 if b > 1 else 2, 1000)} "
                 for b in LATENCY_BATCHES
             )
             + "|"
@@ -334,8 +334,8 @@ def anchor_sections(found: list[Anchor]) -> list[str]:
                 ],
                 lambda a: (
                     f"| {a.anchor.backend} | {a.speed.interval.n if a.speed.interval else '–'} "
-                    f"| {median_text(a.keras.figures['step_s'], 1, 1000)} "
-                    f"| {median_text(a.anchor.figures['step_s'], 1, 1000)} "
+                    f"| {median_text(a.keras.figures.step_s, 1, 1000)} "
+                    f"| {median_text(a.anchor.figures.step_s, 1, 1000)} "
                     f"| {speed_text(a.speed)} | {accuracy_text(a.keras)} "
                     f"| {accuracy_text(a.anchor)} | {_share_range(a.same_class)} |"
                 ),

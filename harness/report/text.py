@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from harness.summary import speed, stats
 from harness.summary.comparisons import ALPHA, Speed
 from harness.summary.grouping import Group, Row, Variant
-from harness.summary.stats import Spread
+from harness.summary.stats import Spread, median_of
 
 
 def plural(n: int, word: str) -> str:
@@ -48,7 +48,7 @@ def row_marks(row: Row) -> str:
     return "".join(
         mark
         for mark, on in (
-            (NOISY.symbol, row.figures["step_s"] is not None and row.figures["step_s"].noisy),
+            (NOISY.symbol, row.figures.step_s is not None and row.figures.step_s.noisy),
             (CODE.symbol, len(row.commits) > 1 or row.dirty_runs),
             (DISTURBED.symbol, row.disturbed_runs),
             (SHARED.symbol, row.shared_runs),
@@ -126,7 +126,7 @@ def range_text(figure: Spread | None, digits: int, scale: float = 1.0) -> str:
 
 
 def unaccounted_text(row: Row) -> str:
-    wall, left = row.median("wall_s"), row.median("unaccounted_s")
+    wall, left = median_of(row.figures.wall_s), median_of(row.figures.unaccounted_s)
     if not wall or left is None:
         return "–"
     return f"{100 * left / wall:.1f} % ({left:.2f} s)"
@@ -213,7 +213,7 @@ def training_text(row: Row) -> str:
     """A row's training time, with the marks that say its machine was not its own, or
     that the whole fit() holds a paused or starved step the steady figures leave out."""
     return (
-        median_text(row.figures["fit_s"], 1)
+        median_text(row.figures.fit_s, 1)
         + (DISTURBED.symbol if row.disturbed_runs else "")
         + (SHARED.symbol if row.shared_runs else "")
         + (OUTLIER.symbol if row.outlying else "")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from harness.record import results
 from harness.record.results import RunResult
+from harness.record.schema import Status
 from harness.summary.comparisons import (
     Agreement,
     Anchor,
@@ -68,7 +69,7 @@ def build(results_dir: Path, everything: bool = False) -> Summary:
     shown_ids = {r.run_id for r in runs}
     beside = {
         run_id: others
-        for run_id, others in shared([r for r in records if r.status == "ok"]).items()
+        for run_id, others in shared([r for r in records if r.status == Status.OK]).items()
         if run_id in shown_ids
     }
     table = rows(runs, beside)

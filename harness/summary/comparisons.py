@@ -255,7 +255,7 @@ def speed_of(a: Row, b: Row) -> Speed:
     interval = stats.ratio_interval(paired_step_ratios(a.members, b.members))
     if interval is not None:
         return Speed(interval.geomean, interval)
-    sa, sb = a.median("step_s"), b.median("step_s")
+    sa, sb = a.step_s, b.step_s
     return Speed(sa / sb if sa and sb else None, None)
 
 
@@ -275,8 +275,8 @@ class Comparison:
 def _ranked(members: list[Row]) -> tuple[list[Row], list[Speed]]:
     """Rows by speed: the fastest median step first, then the others by their speed
     against it (a row without steps last)."""
-    timed = sorted((r for r in members if r.median("step_s")), key=lambda r: r.median("step_s"))
-    untimed = [r for r in members if not r.median("step_s")]
+    timed = sorted((r for r in members if r.step_s), key=lambda r: r.step_s or 0.0)
+    untimed = [r for r in members if not r.step_s]
     if not timed:
         return untimed, [Speed(None, None) for _ in untimed]
     speeds = {id(r): speed_of(r, timed[0]) for r in timed}

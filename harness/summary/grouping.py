@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from harness.config import Impl, Init, RunSpec, System, own_file_label, system
 from harness.record import schema
 from harness.record.results import RunResult
+from harness.record.schema import Status
 from harness.summary import speed, stats
-from harness.summary.stats import Spread
 
 
 @dataclass(frozen=True, order=True)
@@ -138,10 +138,6 @@ def by(items: Iterable, key: Callable) -> dict:
     return grouped
 
 
-def _median_of(figure: Spread | None) -> float | None:
-    return None if figure is None else figure.median
-
-
 def _median(values: Iterable[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return statistics.median(known) if known else None
@@ -203,13 +199,13 @@ def select(records: list[RunResult], everything: bool = False) -> Selection:
         members = sorted(members, key=lambda r: (r.invocation is not None, r.created, r.run_id))
         latest = members[-1].invocation
         for i, r in enumerate(members):
-            if r.status == "failed" and any(o.status == "ok" for o in members[i + 1 :]):
+            if r.status == Status.FAILED and any(o.status == Status.OK for o in members[i + 1 :]):
                 superseded.add(r.run_id)
             elif everything or r.invocation == latest:
                 shown.add(r.run_id)
     return Selection(
-        runs=[r for r in records if r.run_id in shown and r.status == "ok"],
-        failures=[r for r in records if r.run_id in shown and r.status == "failed"],
+        runs=[r for r in records if r.run_id in shown and r.status == Status.OK],
+        failures=[r for r in records if r.run_id in shown and r.status == Status.FAILED],
         superseded=[r for r in records if r.run_id in superseded],
         left_out=len(records) - len(shown) - len(superseded),
     )
@@ -302,7 +298,7 @@ class Row:
     dirty_runs: int
     peak_rss_mib: float
     versions: str
-    figures: dict[str, Spread | None]
+    figures: speed.Figures
 
     @property
     def backend(self) -> System:
@@ -312,13 +308,15 @@ class Row:
     def runs(self) -> int:
         return len(self.members)
 
-    def median(self, figure: str) -> float | None:
-        return _median_of(self.figures[figure])
-
     @property
     def fit_s(self) -> float | None:
         """The training time: the whole fit() call, median over runs."""
-        return self.median("fit_s")
+        return stats.median_of(self.figures.fit_s)
+
+    @property
+    def step_s(self) -> float | None:
+        """The steady step, median over every steady step of the row's runs."""
+        return stats.median_of(self.figures.step_s)
 
 
 def summarize(runs: list[RunResult], beside: dict[str, list[str]] | None = None) -> Row:
@@ -326,7 +324,7 @@ def summarize(runs: list[RunResult], beside: dict[str, list[str]] | None = None)
     the runs of this row that shared their machine."""
     accuracies = [r.metrics.test_accuracy for r in runs]
     figures = speed.figures(runs)
-    step = _median_of(figures["step_s"])
+    step = stats.median_of(figures.step_s)
     gflops = speed.training_gflops(runs[0], step)
     peak = _median(map(speed.peak_gflops, runs))
     others = [s for s in map(speed.other_share, runs) if s is not None]

@@ -9,6 +9,7 @@ the machine (see `machine`).
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
 
@@ -16,8 +17,6 @@ from harness.record.results import RunResult
 from harness.record.schema import LATENCY_BATCHES, PHASES
 from harness.summary.stats import Spread, spread
 
-# Whole-run times: the phases, the worker's wall time and what no phase covers.
-RUN_TIMES = (*PHASES, "wall_s", "unaccounted_s")
 # Warm-up: the first step of a run always (every backend traces or compiles there), and
 # each step after it while it is slower than this many times the run's median step.
 # Measured on the seed model (18 runs, 2 cores): the first step took 2.0-2.1x the median
@@ -107,21 +106,60 @@ def _pooled(runs: list[RunResult], samples) -> Spread | None:
     return spread(list(chain.from_iterable(split_outliers(samples(r))[0] for r in runs)))
 
 
-def figures(runs: list[RunResult]) -> dict[str, Spread | None]:
+@dataclass(frozen=True)
+class Figures:
+    """A row's timings, each the spread of its samples pooled over the row's runs (steady
+    samples without their run's outliers); None where no run recorded it."""
+
+    phases: dict[str, Spread | None]  # each phase of the record's timings, in PHASES order
+    wall_s: Spread | None  # the worker, process start to result written
+    unaccounted_s: Spread | None  # what no phase covers
+    first_epoch_s: Spread | None
+    warmup_s: Spread | None  # a run's warm-up steps, summed
+    steady_epoch_s: Spread | None
+    step_s: Spread | None  # steady steps
+    latency_s: dict[int, Spread | None]  # a predict_on_batch call, by batch size
+
+    @property
+    def fit_s(self) -> Spread | None:
+        """Training: the whole fit() call."""
+        return self.phases["fit_s"]
+
+    def named(self) -> dict[str, Spread | None]:
+        """Every figure by the name of its summary.csv column."""
+        return {
+            **self.phases,
+            "wall_s": self.wall_s,
+            "unaccounted_s": self.unaccounted_s,
+            "first_epoch_s": self.first_epoch_s,
+            "warmup_s": self.warmup_s,
+            "steady_epoch_s": self.steady_epoch_s,
+            "step_s": self.step_s,
+            **{f"predict_{b}_s": s for b, s in self.latency_s.items()},
+        }
+
+
+def figures(runs: list[RunResult]) -> Figures:
     """Each timing of a row of runs as a spread of its samples, pooled over the runs;
     steady samples without their run's outliers."""
-    out: dict[str, Spread | None] = {
-        name: spread([v for r in runs if (v := getattr(r.timings, name)) is not None])
-        for name in RUN_TIMES
-    }
-    out["first_epoch_s"] = spread([r.timings.epochs_s[0] for r in runs])
-    out["warmup_s"] = spread([sum(w) for w in map(warmup, runs) if w])
-    out["steady_epoch_s"] = _pooled(runs, steady_epochs)
-    out["step_s"] = _pooled(runs, steady_steps)
-    for batch in LATENCY_BATCHES:
+
+    def each(value: Callable[[RunResult], float | None]) -> Spread | None:
+        return spread([v for r in runs if (v := value(r)) is not None])
+
+    def latency(batch: int) -> Spread | None:
         calls = ((r.timings.latency_calls_s or {}).get(str(batch), []) for r in runs)
-        out[f"predict_{batch}_s"] = spread(list(chain.from_iterable(calls)))
-    return out
+        return spread(list(chain.from_iterable(calls)))
+
+    return Figures(
+        phases={p: each(lambda r, p=p: getattr(r.timings, p)) for p in PHASES},
+        wall_s=each(lambda r: r.timings.wall_s),
+        unaccounted_s=each(lambda r: r.timings.unaccounted_s),
+        first_epoch_s=spread([r.timings.epochs_s[0] for r in runs]),
+        warmup_s=spread([sum(w) for w in map(warmup, runs) if w]),
+        steady_epoch_s=_pooled(runs, steady_epochs),
+        step_s=_pooled(runs, steady_steps),
+        latency_s={b: latency(b) for b in LATENCY_BATCHES},
+    )
 
 
 def training_flops_per_image(r: RunResult) -> float | None:

@@ -152,6 +152,10 @@ class Spread:
         return self.relative > NOISY_SPREAD
 
 
+def median_of(figure: Spread | None) -> float | None:
+    return None if figure is None else figure.median
+
+
 def spread(samples: list[float]) -> Spread | None:
     """None without samples; with one sample every percentile is that sample."""
     if not samples:
