@@ -74,8 +74,8 @@ def reference_table(folder: Path) -> str:
         key=lambda row: (BACKEND_ORDER.index(row.members[0].spec.backend), row.variant.tuning),
     )
     out = [
-        f"From the runs in `{folder.relative_to(ROOT)}` (commit {_commits(runs)}), medians "
-        "from its report:",
+        f"From the runs in `{folder.relative_to(ROOT)}` (commit {_commits(runs)}; "
+        f"{_machine(runs)}, one run at a time), medians from its report:",
         "",
         "| backend | settings | test accuracy | whole run | training, fit() "
         "| unaccounted | warm-up | steady step | images/s | GFLOP/s | matmul peak | share "
@@ -245,9 +245,12 @@ def _minutes(seconds: float) -> str:
 
 
 def _machine(runs: list[results.RunResult]) -> str:
+    """The CPUs the runs used and the machine(s) they ran on, by id (`env-…` for a record
+    made before machines had fingerprints)."""
     [cpu] = {r.environment.cpu_model.replace("(R)", "") for r in runs}
     [threads] = {r.spec.threads for r in runs}
-    return f"{threads} threads of an {cpu}"
+    ids = sorted({grouping.machine_of(r) for r in runs})
+    return f"{threads} threads of an {cpu}, machine{'s' if len(ids) > 1 else ''} {', '.join(ids)}"
 
 
 def main_job_block(folder: Path) -> str:
@@ -318,7 +321,7 @@ class Campaign:
         rounds = len({r.spec.round for r in self.runs})
         return (
             f"From the speed campaign in `{self.folder.relative_to(ROOT)}` (commit "
-            f"{_commits(self.runs)}; {_machine(self.runs)}, machine {fingerprint.machine_id}: "
+            f"{_commits(self.runs)}; {_machine(self.runs)}: "
             f"{', '.join(fingerprint.isa) or 'no AVX2'}, {fingerprint.memory_gib:.0f} GiB; "
             f"{len(self.runs)} runs in {rounds} interleaved rounds, "
             f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(start))}–"
