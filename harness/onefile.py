@@ -22,12 +22,10 @@ import types
 from pathlib import Path
 
 from harness import plugins
-from harness.config import OWN_FILES, ConfigError, RunSpec
+from harness.config import OWN_FILES, ConfigError, ModelRecipe, RunSpec
 from harness.datasets.base import Dataset
 from harness.datasets.npz_file import NpzFile
 
-# What every recipe names: the worker reads them from DEFAULTS.
-RECIPE = ("epochs", "batch_size", "optimizer", "loss")
 # The name a model file runs under in the worker (its own name could shadow a module:
 # a file called keras.py).
 MODULE = "harness_own_model"
@@ -67,14 +65,10 @@ def read(kind: str, value: str) -> bytes:
 
 def recipe_problem(recipe: object) -> str | None:
     """What keeps a model's DEFAULTS from being a recipe the worker can train with."""
-    if not isinstance(recipe, dict):
-        return f"has a DEFAULTS that is not a dict (its recipe), but {type(recipe).__name__}"
-    missing = [key for key in RECIPE if key not in recipe]
-    if missing:
-        return (
-            f"has a DEFAULTS without {', '.join(missing)}: a recipe names "
-            f"{', '.join(RECIPE)}, as models/mnist_cnn's does"
-        )
+    try:
+        ModelRecipe.parse(recipe)
+    except ConfigError as e:
+        return str(e)
     return None
 
 

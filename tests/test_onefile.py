@@ -14,9 +14,10 @@ import pytest
 from conftest import OWN_MODEL
 
 from harness import cli, onefile, plugins
-from harness.config import ConfigError, RunSpec
+from harness.config import ConfigError, ModelRecipe, RunSpec
 from harness.launch import process
 from harness.record import results, schema
+from models import mnist_cnn
 
 MODEL = OWN_MODEL
 
@@ -278,3 +279,23 @@ def test_parity_names_ones_own_model_by_name_and_digest_not_where_it_lies(
     assert (spec["model"], spec["model_sha256"]) == (
         "tiny.py", hashlib.sha256(MODEL.encode()).hexdigest(),
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("defaults", "why"),
+    [
+        ({**mnist_cnn.DEFAULTS, "epoch": 3}, "has a DEFAULTS with epoch, which a recipe does not"),
+        ({**mnist_cnn.DEFAULTS, "batch_size": 0}, "has a DEFAULTS whose batch_size must be >= 1"),
+        ({**mnist_cnn.DEFAULTS, "epochs": "12"}, "has a DEFAULTS whose epochs must be an integer"),
+        ({**mnist_cnn.DEFAULTS, "optimizer": "adam"}, "whose optimizer is not a serialised Keras"),
+    ],
+)
+def test_a_recipe_that_names_a_wrong_key_or_value_is_refused_in_words(defaults, why):
+    assert onefile.recipe_problem(mnist_cnn.DEFAULTS) is None
+    assert onefile.recipe_problem(defaults).startswith(why)
+
+
+def test_the_seed_recipe_reads_as_typed_fields():
+    recipe = ModelRecipe.parse(mnist_cnn.DEFAULTS)
+    assert (recipe.epochs, recipe.batch_size, recipe.dataset) == (12, 500, "mnist")
+    assert recipe.optimizer["class_name"] == "Adadelta" and recipe.reference_accuracy == 0.9906

@@ -17,6 +17,7 @@ from harness.config import (
     MAX_SEED,
     ConfigError,
     Impl,
+    ModelRecipe,
     RunSpec,
     check_images,
     check_keras_json,
@@ -187,7 +188,7 @@ class Subject:
     tell), and the dataset's name and training images (None: unknown until loaded)."""
 
     fields: dict[str, str]
-    recipe: dict | None
+    recipe: ModelRecipe | None
     dataset: str
     train_images: int | None
 
@@ -209,6 +210,10 @@ def subject(args: argparse.Namespace) -> Subject:
     problem = onefile.source_problem(source) if source is not None else None
     if problem:
         raise ConfigError(f"{what} {problem}")
+    try:
+        recipe = None if recipe is None else ModelRecipe.parse(recipe)
+    except ConfigError as e:
+        raise ConfigError(f"{what} {e}") from None
     if onefile.names_file("dataset", args.dataset):
         data = onefile.read("dataset", args.dataset)
         path = Path(args.dataset).expanduser()
@@ -238,10 +243,8 @@ def specs(args: argparse.Namespace, backends: list[Backend]) -> list[RunSpec]:
         if impl == Impl.KERAS or native.entry_name(chosen.fields["model"], b.name) in natives
         for seed in args.seeds
     ]
-    recipe = chosen.recipe
-    recipe_batch = recipe.get("batch_size") if isinstance(recipe, dict) else None
     first = found[0]  # the runs of one command differ in backend and seed alone
-    batch = first.batch_size or (recipe_batch if isinstance(recipe_batch, int) else None)
+    batch = first.batch_size or (chosen.recipe.batch_size if chosen.recipe else None)
     images = first.train_images or (first.steps * batch if first.steps and batch else None)
     check_images(
         chosen.dataset, chosen.train_images, images, batch,

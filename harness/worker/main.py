@@ -22,7 +22,7 @@ import numpy as np
 from harness import onefile, plugins
 from harness.backends import resolve, tuning_of
 from harness.backends.base import Backend, Tuning
-from harness.config import ConfigError, RunSpec, check_images
+from harness.config import ConfigError, ModelRecipe, RunSpec, check_images
 from harness.datasets.base import Dataset, DatasetError, Split, prepare
 from harness.record import fingerprint, results, schema
 from harness.worker import environment, machine, modelinfo, starting_points, timing
@@ -72,11 +72,11 @@ def start(spec: RunSpec, dropout: bool = True) -> Session:
         settings = backend.configure(spec.threads, spec.deterministic, tuning)
         trainer.load()
     model = onefile.model(spec)
-    defaults = model.DEFAULTS
-    batch_size = spec.batch_size or defaults["batch_size"]
+    defaults = ModelRecipe.parse(model.DEFAULTS)
+    batch_size = spec.batch_size or defaults.batch_size
     with sections("data_load_s"):
         dataset = onefile.dataset(spec)  # a file's arrays are read here
-        one_hot = defaults["loss"] == "categorical_crossentropy"
+        one_hot = defaults.loss == "categorical_crossentropy"
         data = load_data(spec, dataset, trainer, batch_size, one_hot)
     recipe = resolve_recipe(spec, defaults, batch_size, data, tuning, trainer.anchor_of)
     with sections("build_s"):
@@ -86,30 +86,30 @@ def start(spec: RunSpec, dropout: bool = True) -> Session:
 
 def resolve_recipe(
     spec: RunSpec,
-    defaults: dict,
+    defaults: ModelRecipe,
     batch_size: int,
     data: Data,
     tuning: Tuning | None,
     anchor_of: str | None,
 ) -> schema.Recipe:
     """The model's recipe (its DEFAULTS) with the spec's overrides, for `data`."""
-    optimizer = defaults["optimizer"]
+    optimizer = defaults.optimizer
     if spec.learning_rate:
         config = {**optimizer["config"], "learning_rate": spec.learning_rate}
         optimizer = {**optimizer, "config": config}
     return schema.Recipe(
-        epochs=spec.epochs or defaults["epochs"],
+        epochs=spec.epochs or defaults.epochs,
         batch_size=batch_size,
         train_images=len(data.y_train),
         test_images=len(data.y_test),
         classes=data.classes,
         optimizer=optimizer,
-        loss=defaults["loss"],
+        loss=defaults.loss,
         data_format=data.data_format,
-        dataset=defaults.get("dataset"),
+        dataset=defaults.dataset,
         data_source=data.source,
         tuning=tuning.to_dict() if tuning else None,
-        reference_accuracy=defaults.get("reference_accuracy"),
+        reference_accuracy=defaults.reference_accuracy,
         anchor_of=anchor_of,
     )
 
@@ -239,7 +239,7 @@ def describe(models: list[str], out: Path) -> None:
     described = {}
     for name in models:
         plugin = plugins.load("model", name)
-        dataset = plugins.load("dataset", plugin.DEFAULTS.get("dataset", "mnist"))
+        dataset = plugins.load("dataset", ModelRecipe.parse(plugin.DEFAULTS).dataset or "mnist")
         # The channel axis where keras.json's image data format puts it.
         empty = Split(np.zeros((0, *dataset.image_shape), "uint8"), np.zeros(0, "int64"))
         x, _ = prepare(empty, keras.backend.image_data_format(), dataset.num_classes, False)
