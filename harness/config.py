@@ -82,13 +82,42 @@ def _member(kind: type[Choice], name: str, value: object) -> Choice:
         raise ConfigError(f"{name} must be one of {', '.join(kind)}, got {value!r}") from None
 
 
-def _check_positive(name: str, value: int | None) -> None:
-    if value is None:
-        return
+# The rules of a value that the command line and RunSpec (and so the record reader,
+# which builds a RunSpec from each record) both check: what is wrong with a value, in
+# words that follow its name, or None. argparse's types parse the text, then ask these.
+
+
+def integer_problem(value: object, lo: int = 1) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be an integer, got {value!r}")
-    if value < 1:
-        raise ConfigError(f"{name} must be >= 1, got {value}")
+        return f"must be an integer, got {value!r}"
+    return f"must be >= {lo}, got {value}" if value < lo else None
+
+
+def seed_problem(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        return f"must be an integer from 0 to {MAX_SEED} (2**32 - 1), got {value!r}"
+    return None
+
+
+def positive_number_problem(value: object) -> str | None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        return f"must be a finite number > 0, got {value!r}"
+    return None
+
+
+def _check(name: str, problem: str | None) -> None:
+    if problem:
+        raise ConfigError(f"{name} {problem}")
+
+
+def _check_positive(name: str, value: int | None) -> None:
+    if value is not None:
+        _check(name, integer_problem(value))
 
 
 @dataclass(frozen=True)
@@ -236,27 +265,13 @@ class RunSpec:
             _check_positive(name, getattr(self, name))
         if self.steps is not None and self.train_images is not None:
             raise ConfigError("steps and train_images both size the epoch: give one of them")
-        if (
-            isinstance(self.seed, bool)
-            or not isinstance(self.seed, int)
-            or not 0 <= self.seed <= MAX_SEED
-        ):
-            raise ConfigError(
-                f"seed must be an integer from 0 to {MAX_SEED} (2**32 - 1), got {self.seed!r}"
-            )
+        _check("seed", seed_problem(self.seed))
         if self.data_format is not None and self.data_format not in DATA_FORMATS:
             raise ConfigError(
                 f"data_format must be one of {', '.join(DATA_FORMATS)}, got {self.data_format!r}"
             )
-        if self.learning_rate is not None and not (
-            isinstance(self.learning_rate, int | float)
-            and not isinstance(self.learning_rate, bool)
-            and math.isfinite(self.learning_rate)
-            and self.learning_rate > 0
-        ):
-            raise ConfigError(
-                f"learning_rate must be a finite number > 0, got {self.learning_rate!r}"
-            )
+        if self.learning_rate is not None:
+            _check("learning_rate", positive_number_problem(self.learning_rate))
         # Frozen: the names read from JSON or the command line become their members here.
         object.__setattr__(self, "init", _member(Init, "init", self.init))
         object.__setattr__(self, "impl", _member(Impl, "impl", self.impl))

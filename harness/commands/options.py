@@ -4,7 +4,6 @@ the checks made before any work starts (names, installs, keras.json, a writable 
 from __future__ import annotations
 
 import argparse
-import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,9 @@ from harness.config import (
     RunSpec,
     check_images,
     check_keras_json,
+    integer_problem,
+    positive_number_problem,
+    seed_problem,
 )
 from harness.datasets.base import DatasetError
 from harness.datasets.npz_file import NpzFile
@@ -44,11 +46,15 @@ def int_from(lo: int):
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < lo:
-            raise argparse.ArgumentTypeError(f"must be >= {lo}, got {value}")
+        _refuse(integer_problem(value, lo))
         return value
 
     return parse
+
+
+def _refuse(problem: str | None) -> None:
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
 
 
 positive_int = int_from(1)
@@ -60,8 +66,7 @@ def positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    _refuse(positive_number_problem(value))
     return value
 
 
@@ -70,7 +75,7 @@ def seeds(text: str) -> list[int]:
         found = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected integers like 1,2,3, got {text!r}") from None
-    if not found or min(found) < 0 or max(found) > MAX_SEED:
+    if not found or any(map(seed_problem, found)):
         raise argparse.ArgumentTypeError(
             f"expected integers from 0 to {MAX_SEED} like 1,2,3, got {text!r}"
         )
