@@ -83,13 +83,13 @@ def reference_table(folder: Path) -> str:
         "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for row in table:
-        wall = stats.median_of(row.figures.wall_s)
+        wall = _median(row.figures.wall_s)
         out.append(
             f"| {NAMES[row.members[0].spec.backend]} "
             f"| {'tuned' if row.members[0].spec.tuned else 'default'} "
             f"| {100 * row.test_accuracy:.2f} % | {wall:,.0f} s | {row.fit_s:,.0f} s "
-            f"| {100 * stats.median_of(row.figures.unaccounted_s) / wall:.2f} % "
-            f"| {stats.median_of(row.figures.warmup_s):,.1f} s | {1000 * row.step_s:,.0f} ms "
+            f"| {100 * _median(row.figures.unaccounted_s) / wall:.2f} % "
+            f"| {_median(row.figures.warmup_s):,.1f} s | {1000 * row.step_s:,.0f} ms "
             f"| {row.train_images_per_s:,.0f} | {row.training_gflops:.0f} "
             f"| {row.peak_gflops:.0f} | {100 * row.share_of_peak:.0f} % "
             f"| {100 * row.other_cpu_share_max:.1f} % |"
@@ -240,6 +240,13 @@ def ray_block(folder: Path) -> str:
     )
 
 
+def _median(figure: stats.Spread | None) -> float:
+    """A figure's median, which a quoted figure must have."""
+    if figure is None:
+        raise Unquotable("a quoted figure that no run recorded")
+    return figure.median
+
+
 def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.0f} min"
 
@@ -265,7 +272,7 @@ def main_job_block(folder: Path) -> str:
         f"From `{folder.relative_to(ROOT)}` (commit {_commits(runs)}; {_machine(runs)}, "
         f"one run at a time): training, the whole `fit()`, took {each}, "
         f"{_minutes(sum(row.fit_s for row in table))} in all; the three runs, process start "
-        f"to result written, {_minutes(sum(stats.median_of(row.figures.wall_s) for row in table))}.\n"
+        f"to result written, {_minutes(sum(_median(row.figures.wall_s) for row in table))}.\n"
     )
 
 
@@ -278,7 +285,9 @@ def quick_block(folder: Path) -> str:
     ]
     table = sorted(grouping.rows(runs), key=lambda row: BACKEND_ORDER.index(row.backend))
     need([row.backend for row in table] == list(BACKEND_ORDER), f"{folder}: not one row a backend")
-    epochs = ", ".join(f"{NAMES[row.backend]} {stats.median_of(row.figures.first_epoch_s):.0f} s" for row in table)
+    epochs = ", ".join(
+        f"{NAMES[row.backend]} {_median(row.figures.first_epoch_s):.0f} s" for row in table
+    )
     accuracy = [row.test_accuracy for row in table]
     return (
         f"From the quick-profile runs in `{folder.relative_to(ROOT)}` (commit "

@@ -287,7 +287,10 @@ def test_parity_names_ones_own_model_by_name_and_digest_not_where_it_lies(
         ({**mnist_cnn.DEFAULTS, "epoch": 3}, "has a DEFAULTS with epoch, which a recipe does not"),
         ({**mnist_cnn.DEFAULTS, "batch_size": 0}, "has a DEFAULTS whose batch_size must be >= 1"),
         ({**mnist_cnn.DEFAULTS, "epochs": "12"}, "has a DEFAULTS whose epochs must be an integer"),
-        ({**mnist_cnn.DEFAULTS, "optimizer": "adam"}, "whose optimizer is not a serialised Keras"),
+        (
+            {**mnist_cnn.DEFAULTS, "optimizer": "adam"},
+            "has a DEFAULTS whose optimizer is not a serialised",
+        ),
     ],
 )
 def test_a_recipe_that_names_a_wrong_key_or_value_is_refused_in_words(defaults, why):

@@ -138,8 +138,13 @@ def _campaign(write_result, **one_run) -> None:
         last = minute == len(cells) - 1
         write_result(
             **{
-                "backend": backend, "profile": "speed", "invocation": "i1", "round": round_,
-                "epochs_s": (epoch_s,), "host": "h", "created": f"2026-12-06T10:0{minute}:00Z",
+                "backend": backend,
+                "profile": "speed",
+                "invocation": "i1",
+                "round": round_,
+                "epochs_s": (epoch_s,),
+                "host": "h",
+                "created": f"2026-12-06T10:0{minute}:00Z",
                 **(one_run if last else {}),
             }  # fmt: skip
         )

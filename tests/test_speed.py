@@ -48,7 +48,11 @@ def test_timings_are_medians_with_percentiles_and_wide_spreads_are_marked_noisy(
     write_result(backend="torch", epochs_s=(30.0, 10.0, 20.0, 30.0))  # spread 80 %: noisy
     jax, torch = build(tmp_path).rows
     # training: 102 s of epochs + 0.5 s; warm-up; first epoch
-    assert (jax.fit_s, median_of(jax.figures.warmup_s), median_of(jax.figures.first_epoch_s)) == (102.5, 27.0, 42.0)
+    assert (jax.fit_s, median_of(jax.figures.warmup_s), median_of(jax.figures.first_epoch_s)) == (
+        102.5,
+        27.0,
+        42.0,
+    )
     # steady epochs 20 21 19: median 20, p10 19.2, p90 20.8
     assert jax.figures.steady_epoch_s == Spread(3, 20.0, pytest.approx(19.2), 20.8)
     assert jax.figures.step_s == Spread(15, 5.0, 4.75, 5.25)
@@ -124,9 +128,7 @@ def test_a_version_2_result_without_step_clocks_still_has_its_epochs(tmp_path, w
     # no fit() time, no steps, no latency; epochs only
     assert row.fit_s is None and median_of(row.figures.first_epoch_s) == 30.0
     assert row.figures.steady_epoch_s == Spread(3, 20.0, pytest.approx(19.2), 20.8)
-    assert [row.figures.warmup_s, row.figures.step_s, *row.figures.latency_s.values()] == [
-        None
-    ] * 4
+    assert [row.figures.warmup_s, row.figures.step_s, *row.figures.latency_s.values()] == [None] * 4
     # and no efficiency: neither the throughput nor the yardstick nor the others' share
     assert (row.training_gflops, row.peak_gflops, row.share_of_peak) == (None, None, None)
     assert row.other_cpu_share_max is None
@@ -135,7 +137,11 @@ def test_a_version_2_result_without_step_clocks_still_has_its_epochs(tmp_path, w
 def test_a_one_epoch_run_has_its_speed_figures(tmp_path, write_result):
     write_result(backend="jax", profile="quick", epochs_s=(9.0,), steps_s=[[6.0, 1.0, 1.0, 1.0]])
     [row] = build(tmp_path).rows
-    assert (row.fit_s, median_of(row.figures.warmup_s), median_of(row.figures.first_epoch_s)) == (9.5, 6.0, 9.0)
+    assert (row.fit_s, median_of(row.figures.warmup_s), median_of(row.figures.first_epoch_s)) == (
+        9.5,
+        6.0,
+        9.0,
+    )
     # 500 images over the median 1 s steady step; no steady epoch
     assert row.figures.steady_epoch_s is None
     assert row.figures.step_s == Spread(3, 1.0, 1.0, 1.0) and row.train_images_per_s == 500

@@ -22,7 +22,6 @@ from typing import Any, ClassVar
 from harness.config import DATA_FORMATS, ConfigError, RunSpec
 
 
-
 class Status(StrEnum):
     """How a run ended: ok, or failed (then its record holds its spec and its failure)."""
 
@@ -30,7 +29,7 @@ class Status(StrEnum):
     FAILED = "failed"
 
 
-STATUSES = tuple(Status)
+STATUSES = tuple(s.value for s in Status)
 
 
 @dataclass(frozen=True)
