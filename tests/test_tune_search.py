@@ -66,6 +66,7 @@ def test_keeps_what_is_faster_beyond_noise_and_nothing_else():
     assert "not faster beyond noise" in fmt.why
     # a slower candidate gets its first rounds only, measured against the best so far
     assert len(compiled.rounds) == MIN_ROUNDS and compiled.against["malloc"] == "no-mmap"
+    assert compiled.interval.low > 1 and compiled.why.endswith(": slower")
     assert not found.interrupted
 
 

@@ -135,6 +135,8 @@ def _judged(trial: Trial, parity: Parity) -> Trial:
     if interval is None:
         return _with(trial, why="too few rounds to judge: over the budget")
     said = f"{interval.geomean:.3f}× the step [95 %: {interval.low:.3f}–{interval.high:.3f}]"
+    if interval.low > 1:
+        return _with(trial, why=f"{said}: slower")
     if interval.high >= 1:
         return _with(trial, why=f"{said}: not faster beyond noise")
     differs = parity(trial.candidate)
