@@ -433,9 +433,9 @@ def tuned_block(folder: Path) -> str:
         f"`{(folder / 'tuning').relative_to(ROOT)}`; steps over steps paired by round, "
         "with their 95 % intervals:",
         "",
-        "| backend | tuned settings | `tune` took | candidates tried, kept "
+        "| backend | tuned settings | `tune` took | candidates kept / tried | not tried "
         "| tuned / default step | tuned / Keras 3 on TensorFlow, default |",
-        "|---|---|--:|--:|--:|--:|",
+        "|---|---|--:|--:|---|--:|--:|",
     ]
     for b in BACKEND_ORDER:
         file = tuning.path(folder / "tuning", b, machine)
@@ -452,10 +452,13 @@ def tuned_block(folder: Path) -> str:
             f"{b}'s tuned row did not run the settings of {file.name}",
         )
         changed = {k: v for k, v in record.chosen.items() if record.default.get(k) != v}
+        tried = [t for t in record.trials if t.rounds]
+        untried = [t for t in record.trials if not t.rounds]
         out.append(
             f"| {NAMES[b]} | {grouping.tuning_text(tuple(changed.items())) or 'the defaults'} "
             f"| {record.spent_s / 60:.1f} min "
-            f"| {len(record.trials)}, {sum(t.kept for t in record.trials)} "
+            f"| {sum(t.kept for t in tried)} / {len(tried)} "
+            f"| {', '.join(f'{t.knob}={t.value}' for t in untried) or 'none'} "
             f"| {_ratio(c.speed(tuned, default))} | {_ratio(c.speed(tuned, keras_tf))} |"
         )
     return "\n".join(out) + "\n"
