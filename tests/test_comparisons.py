@@ -155,6 +155,23 @@ def test_speed_is_paired_by_round_with_an_interval_and_never_spans_two_machines(
     assert [row.backend for row in found["m2"].ranked] == ["tensorflow"]
 
 
+def test_the_fastest_by_rounds_leads_and_every_row_is_set_against_it(tmp_path, write_result):
+    # Keras 2's median step is longer than TensorFlow's (1.1 s in two rounds of three),
+    # but paired by round it is the shorter (0.5 s in the other): it leads, and
+    # TensorFlow's ratio is against it, not against itself
+    for rnd, keras2_s in ((1, 0.5), (2, 1.1), (3, 1.1)):
+        for backend, step in (("tensorflow", 1.0), ("keras2", keras2_s), ("torch", 2.0)):
+            write_result(backend=backend, round=rnd, invocation="rounds",
+                         epochs_s=(4 * step,), steps_s=[[step] * 4])  # fmt: skip
+    [c] = build(tmp_path).comparisons
+    assert [row.backend for row in c.ranked] == ["keras2", "tensorflow", "torch"]
+    first, tensorflow, torch = c.speeds
+    assert first.ratio == pytest.approx(1.0)
+    assert c.ranked[0].step_s > c.ranked[1].step_s
+    assert tensorflow.interval == stats.ratio_interval([1 / 0.5, 1 / 1.1, 1 / 1.1])
+    assert torch.interval == stats.ratio_interval([2 / 0.5, 2 / 1.1, 2 / 1.1])
+
+
 def test_a_tuned_row_is_ranked_with_the_defaults_and_set_against_its_own_default_by_round(
     tmp_path, write_result
 ):

@@ -273,14 +273,17 @@ class Comparison:
 
 
 def _ranked(members: list[Row]) -> tuple[list[Row], list[Speed]]:
-    """Rows by speed: the fastest median step first, then the others by their speed
-    against it (a row without steps last)."""
+    """Rows by speed, the fastest first and each with its speed against it (a row without
+    steps last). The fastest is the row whose step is the shortest against the row of
+    the shortest median step, paired by round where there are rounds: the two may differ
+    where rows are close and the machine drifted."""
     timed = sorted((r for r in members if r.step_s), key=lambda r: r.step_s or 0.0)
     untimed = [r for r in members if not r.step_s]
     if not timed:
         return untimed, [Speed(None, None) for _ in untimed]
-    speeds = {id(r): speed_of(r, timed[0]) for r in timed}
-    timed.sort(key=lambda r: speeds[id(r)].ratio or 0.0)
+    fastest = min(timed, key=lambda r: speed_of(r, timed[0]).ratio or 0.0)
+    speeds = {id(r): speed_of(r, fastest) for r in timed}
+    timed.sort(key=lambda r: (r is not fastest, speeds[id(r)].ratio or 0.0))
     ranked = timed + untimed
     return ranked, [speeds.get(id(r), Speed(None, None)) for r in ranked]
 
