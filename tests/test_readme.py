@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import load_script
 
-from harness.summary import speed
+from harness.config import Impl
+from harness.record import tuning
+from harness.summary import grouping, speed
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -182,3 +184,39 @@ def test_a_campaign_is_quoted_only_from_one_machine_invocation_and_commit_undist
     _campaign(write_result, **one_run)
     with pytest.raises(blocks.Unquotable, match=why):
         blocks.campaign_block(tmp_path)
+
+
+def test_why_one_backend_is_slower_says_what_the_campaign_says():
+    """The anchors page's words on each backend, each ratio paired by round."""
+    c = blocks.campaign(ROOT / blocks.SPEED)
+    tf, tf_native = c.row("tensorflow"), c.row("tensorflow", Impl.NATIVE)
+    assert not c.speed(tf, c.row("keras2")).beyond_noise
+    assert not c.speed(tf, tf_native).beyond_noise
+    torch, torch_native = c.row("torch"), c.row("torch", Impl.NATIVE)
+    assert c.speed(torch, torch_native).interval.low > 1
+    assert c.speed(torch_native, tf_native).interval.low > 1
+    assert c.speed(c.row("torch", tuned=True), torch_native).interval.high < 1
+    jax, jax_tuned = c.row("jax"), c.row("jax", tuned=True)
+    assert not c.speed(jax, c.row("jax", Impl.NATIVE)).beyond_noise
+    assert c.speed(jax_tuned, jax).interval.high < 0.5
+    assert c.speed(jax_tuned, tf).interval.low > 1
+
+
+def test_the_tuned_words_rest_on_the_tuning_records_and_the_campaign():
+    c = blocks.campaign(ROOT / blocks.SPEED)
+    machine = grouping.machine_of(c.runs[0])
+    records = {
+        b: tuning.read(tuning.path(ROOT / blocks.SPEED / "tuning", b, machine))
+        for b in ("tensorflow", "torch", "jax")
+    }
+    kept = {b: {t.knob for t in r.trials if t.kept} for b, r in records.items()}
+    assert kept == {"tensorflow": set(), "torch": {"malloc"}, "jax": {"xla"}}
+    tf_trials = {t.knob: t for t in records["tensorflow"].trials}
+    assert tf_trials["onednn"].low > 1 and tf_trials["xla"].low > 1
+    assert tf_trials["malloc"].low < 1 < tf_trials["malloc"].high
+    assert sum(r.spent_s for r in records.values()) < 30 * 60
+    assert any(not t.rounds for r in records.values() for t in r.trials)  # left untried
+    [ops] = [t for t in records["jax"].trials if t.knob == "ops"]
+    assert ops.rounds and not ops.kept and ops.high >= 1
+    tf = c.row("tensorflow")
+    assert all(c.speed(c.row(b, tuned=True), tf).interval.low > 1 for b in ("torch", "jax"))
