@@ -216,7 +216,5 @@ def test_the_tuned_words_rest_on_the_tuning_records_and_the_campaign():
     assert tf_trials["malloc"].low < 1 < tf_trials["malloc"].high
     assert sum(r.spent_s for r in records.values()) < 30 * 60
     assert any(not t.rounds for r in records.values() for t in r.trials)  # left untried
-    [ops] = [t for t in records["jax"].trials if t.knob == "ops"]
-    assert ops.rounds and not ops.kept and ops.high >= 1
     tf = c.row("tensorflow")
     assert all(c.speed(c.row(b, tuned=True), tf).interval.low > 1 for b in ("torch", "jax"))
