@@ -195,7 +195,7 @@ def test_why_one_backend_is_slower_says_what_the_campaign_says():
     torch, torch_native = c.row("torch"), c.row("torch", Impl.NATIVE)
     assert c.speed(torch, torch_native).interval.low > 1
     assert c.speed(torch_native, tf_native).interval.low > 1
-    assert c.speed(c.row("torch", tuned=True), torch_native).interval.high < 1
+    assert not c.speed(c.row("torch", tuned=True), torch_native).beyond_noise
     jax, jax_tuned = c.row("jax"), c.row("jax", tuned=True)
     assert not c.speed(jax, c.row("jax", Impl.NATIVE)).beyond_noise
     assert c.speed(jax_tuned, jax).interval.high < 0.5
