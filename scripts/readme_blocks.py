@@ -17,6 +17,7 @@ this script does not make and a block that no page holds stop it with exit statu
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import re
 import statistics
@@ -338,7 +339,9 @@ class Campaign:
         )
 
 
+@functools.cache
 def campaign(folder: Path) -> Campaign:
+    """The campaign in `folder`, read and checked once for every block that quotes it."""
     found, warnings = results.read_all(folder)
     need(warnings == [], f"{folder}: " + "; ".join(warnings))
     runs = [r for r in found if r.spec.profile == "speed"]
