@@ -76,12 +76,15 @@ def cross_backend_tests(session: nox.Session) -> None:
 @nox.session(python="3.11", tags=["test"])
 def lint(session: nox.Session) -> None:
     """ruff (lint, banned framework imports, format), import-linter (the pipeline's
-    direction) and the documentation site, built strictly (a broken link or a page left
-    out fails)."""
-    session.install("ruff>=0.6", "import-linter>=2.1", "mkdocs-material>=9.5")
+    direction), mypy (types) and the documentation site, built strictly (a broken link or
+    a page left out fails)."""
+    session.install(
+        "ruff>=0.6", "import-linter>=2.1", "mypy>=1.10", "numpy>=1.26", "mkdocs-material>=9.5"
+    )
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("lint-imports")
+    session.run("mypy")
     site = os.path.join(session.create_tmp(), "site")
     session.run("mkdocs", "build", "--strict", "--site-dir", site)
 

@@ -4,7 +4,7 @@ harness_overhead.py; prints the seconds of each of its parts as JSON.
 
 FEED is what fit() is given. `harness`: the batches the harness gives it, in its batch
 order (seed 1), fed by the backend plugin's `feed()` with steps_per_epoch, as
-harness/worker/training.py does, so that the two processes differ in what the harness
+harness/worker/trainers.py does, so that the two processes differ in what the harness
 adds and not in how the images reach fit(). `arrays`: the arrays and Keras's own
 shuffling, as a user would write it; on TensorFlow a different input pipeline, which
 README's overhead section explains.

@@ -7,6 +7,21 @@ imports its provenance, without numpy) loads nothing more.
 """
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what a type checker sees; at run time each loads when first asked for
+    from harness.backends.base import Backend as Backend
+    from harness.backends.base import Feed as Feed
+    from harness.backends.base import Knob as Knob
+    from harness.backends.base import Setting as Setting
+    from harness.datasets.base import Dataset as Dataset
+    from harness.datasets.base import DatasetError as DatasetError
+    from harness.datasets.base import FileDataset as FileDataset
+    from harness.datasets.base import Loaded as Loaded
+    from harness.datasets.base import Split as Split
+    from harness.native import Native as Native
+    from harness.native import PlannedWeight as PlannedWeight
+    from harness.record.schema import Recipe as Recipe
 
 __version__ = "0.1.0"
 # name -> the module that defines it
@@ -21,6 +36,7 @@ _PUBLIC = {
     "Loaded": "harness.datasets.base",
     "Split": "harness.datasets.base",
     "Native": "harness.native",
+    "PlannedWeight": "harness.native",
     "Recipe": "harness.record.schema",
 }
 __all__ = sorted(_PUBLIC)

@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar, NewType, TypeVar
+from typing import Any, ClassVar, NewType, TypeVar
+
+from harness.rules import (
+    BOOLEAN,
+    POSITIVE,
+    SEED,
+    SHA256,
+    TEXT,
+    Rule,
+    integer,
+    one_of,
+)
 
 DATA_FORMATS = ("channels_last", "channels_first")
-# numpy's and Keras's global seeds are 32-bit.
-MAX_SEED = 2**32 - 1
 
 
 class Init(StrEnum):
@@ -76,48 +83,18 @@ Choice = TypeVar("Choice", bound=StrEnum)
 
 
 def _member(kind: type[Choice], name: str, value: object) -> Choice:
-    try:
-        return kind(value)
-    except ValueError:
-        raise ConfigError(f"{name} must be one of {', '.join(kind)}, got {value!r}") from None
+    """The member of `kind` that `value` names (a member equals its name as text)."""
+    for member in kind:
+        if value == member:
+            return member
+    raise ConfigError(f"{name} must be one of {', '.join(kind)}, got {value!r}")
 
 
-# The rules of a value that the command line and RunSpec (and so the record reader,
-# which builds a RunSpec from each record) both check: what is wrong with a value, in
-# words that follow its name, or None. argparse's types parse the text, then ask these.
-
-
-def integer_problem(value: object, lo: int = 1) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        return f"must be an integer, got {value!r}"
-    return f"must be >= {lo}, got {value}" if value < lo else None
-
-
-def seed_problem(value: object) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
-        return f"must be an integer from 0 to {MAX_SEED} (2**32 - 1), got {value!r}"
-    return None
-
-
-def positive_number_problem(value: object) -> str | None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        return f"must be a finite number > 0, got {value!r}"
-    return None
-
-
-def _check(name: str, problem: str | None) -> None:
-    if problem:
+def check(name: str, rule: Rule, value: object, *, given: bool = True) -> None:
+    """Refuse `value` of `name` if it breaks `rule`, in the rule's words; with `given`
+    False, None passes (an override left unset)."""
+    if (given or value is not None) and (problem := rule.problem(value)):
         raise ConfigError(f"{name} {problem}")
-
-
-def _check_positive(name: str, value: int | None) -> None:
-    if value is not None:
-        _check(name, integer_problem(value))
 
 
 @dataclass(frozen=True)
@@ -128,7 +105,7 @@ class ModelRecipe:
 
     epochs: int
     batch_size: int
-    optimizer: dict[str, object]  # Keras's serialised optimizer: class_name and config
+    optimizer: dict[str, Any]  # Keras's serialised optimizer (JSON): class_name and config
     loss: str
     dataset: str | None = None  # the dataset it was published for
     reference_accuracy: float | None = None  # its published test accuracy
@@ -159,7 +136,7 @@ class ModelRecipe:
         recipe = cls(**defaults)
         for name in ("epochs", "batch_size"):
             try:
-                _check_positive(name, getattr(recipe, name))
+                check(name, integer(1), getattr(recipe, name))
             except ConfigError as e:
                 raise ConfigError(f"has a DEFAULTS whose {e}") from None
         if not isinstance(recipe.optimizer, dict) or "class_name" not in recipe.optimizer:
@@ -258,20 +235,16 @@ class RunSpec:
 
     def __post_init__(self, here: bool) -> None:
         for name in ("backend", "model", "dataset"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise ConfigError(f"{name} must be a non-empty string, got {getattr(self, name)!r}")
+            check(name, TEXT, getattr(self, name))
         get_profile(self.profile)
-        for name in ("epochs", "batch_size", "train_images", "threads", "steps", "round"):
-            _check_positive(name, getattr(self, name))
+        check("threads", integer(1), self.threads)
+        for name in ("epochs", "batch_size", "train_images", "steps", "round"):
+            check(name, integer(1), getattr(self, name), given=False)
         if self.steps is not None and self.train_images is not None:
             raise ConfigError("steps and train_images both size the epoch: give one of them")
-        _check("seed", seed_problem(self.seed))
-        if self.data_format is not None and self.data_format not in DATA_FORMATS:
-            raise ConfigError(
-                f"data_format must be one of {', '.join(DATA_FORMATS)}, got {self.data_format!r}"
-            )
-        if self.learning_rate is not None:
-            _check("learning_rate", positive_number_problem(self.learning_rate))
+        check("seed", SEED, self.seed)
+        check("data_format", one_of(*DATA_FORMATS), self.data_format, given=False)
+        check("learning_rate", POSITIVE, self.learning_rate, given=False)
         # Frozen: the names read from JSON or the command line become their members here.
         object.__setattr__(self, "init", _member(Init, "init", self.init))
         object.__setattr__(self, "impl", _member(Impl, "impl", self.impl))
@@ -299,14 +272,12 @@ class RunSpec:
                         f"{kind}_path is for a {kind} given as a file: it needs {kind}_sha256"
                     )
                 continue
-            if not isinstance(sha256, str) or re.fullmatch(r"[0-9a-f]{64}", sha256) is None:
-                raise ConfigError(f"{kind}_sha256 must be 64 hexadecimal digits, got {sha256!r}")
+            check(f"{kind}_sha256", SHA256, sha256)
             if Path(name).name != name or not name.endswith(suffix):
                 raise ConfigError(
                     f"{kind} must be a {suffix} file's name without a folder, got {name!r}"
                 )
-        if not isinstance(self.deterministic, bool):
-            raise ConfigError(f"deterministic must be true or false, got {self.deterministic!r}")
+        check("deterministic", BOOLEAN, self.deterministic)
         cpus = len(available_cpus())
         if here and self.threads > cpus:
             raise ConfigError(f"threads must be <= {cpus} (the CPUs available), got {self.threads}")

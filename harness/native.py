@@ -14,7 +14,8 @@ starts; the worker loads the class.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 import numpy as np
 
@@ -44,6 +45,26 @@ def load(model: str, backend: str) -> type[Native]:
     return plugins.load("native", entry_name(model, backend))
 
 
+@dataclass(frozen=True)
+class PlannedWeight:
+    """How one variable of a model starts, as plain data for the harness's numpy draw
+    (`harness.worker.starting_points`): Keras's variance scaling (`scale`, `mode`,
+    `distribution`, as `keras.initializers.VarianceScaling` names them), or a constant
+    (`value`)."""
+
+    path: str  # the variable's path in the Keras model ("conv2d/kernel")
+    shape: tuple[int, ...]
+    initializer: Literal["variance_scaling", "constant"]
+    scale: float = 1.0
+    mode: Literal["fan_in", "fan_out", "fan_avg"] = "fan_avg"
+    distribution: Literal["uniform", "untruncated_normal", "truncated_normal"] = "uniform"
+    value: float = 0.0
+
+    @classmethod
+    def constant(cls, path: str, shape: tuple[int, ...], value: float) -> PlannedWeight:
+        return cls(path, tuple(shape), "constant", value=value)
+
+
 class Native:
     """The interface of a native implementation; its framework is imported only by the
     subclass, in the worker. Every method that returns numbers returns host values
@@ -61,14 +82,14 @@ class Native:
         seeds its dropout masks; `dropout` False leaves dropout out (parity)."""
         raise NotImplementedError
 
-    def weight_plan(self) -> list[dict]:
+    def weight_plan(self) -> list[PlannedWeight]:
         """How the Keras model initialises each of its weights, in its order and layout
-        (`harness.modelinfo.weight_plan`), for the harness's numpy draw."""
+        (`harness.worker.modelinfo.weight_plan`), for the harness's numpy draw."""
         raise NotImplementedError
 
     def forward_flops(self) -> int:
         """Floating-point operations of one image's forward pass, counted as
-        `harness.modelinfo.forward_flops` counts the Keras model's."""
+        `harness.worker.modelinfo.forward_flops` counts the Keras model's."""
         raise NotImplementedError
 
     def set_weights(self, arrays: list[np.ndarray]) -> None:
@@ -94,7 +115,7 @@ class Native:
         raise NotImplementedError
 
     def parameters(self) -> int:
-        return sum(int(np.prod(e["shape"])) for e in self.weight_plan())
+        return sum(int(np.prod(w.shape)) for w in self.weight_plan())
 
 
 def crossentropy(y: np.ndarray, p: np.ndarray, epsilon: float = 1e-7) -> float:

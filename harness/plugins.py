@@ -65,8 +65,11 @@ def source(kind: str, name: str) -> str | None:
     module = module_of(kind, name)
     try:
         spec = importlib.util.find_spec(module)
-        return spec.loader.get_source(module) if spec and spec.loader else None
-    except (ImportError, ValueError, AttributeError):
+        loader = spec.loader if spec else None
+        # A source loader (every .py file's) has get_source; others have none.
+        get_source = getattr(loader, "get_source", None)
+        return get_source(module) if get_source else None
+    except (ImportError, ValueError):
         return None
 
 
@@ -78,7 +81,7 @@ def declared(kind: str, name: str, variable: str) -> Any:
     return assigned(source(kind, name) or "", variable)
 
 
-def assigned(text: str, variable: str) -> Any:
+def assigned(text: str | bytes, variable: str) -> Any:
     """The literal value Python source `text` assigns to `variable` at its top; None if
     it assigns none, or one that is not a literal, or is not Python."""
     try:
@@ -86,8 +89,9 @@ def assigned(text: str, variable: str) -> Any:
     except (SyntaxError, ValueError):
         return None
     for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else []
-        if any(isinstance(t, ast.Name) and t.id == variable for t in targets):
+        if not isinstance(node, ast.Assign):
+            continue
+        if any(isinstance(t, ast.Name) and t.id == variable for t in node.targets):
             try:
                 return ast.literal_eval(node.value)
             except ValueError:

@@ -170,17 +170,25 @@ def write_result(tmp_path: Path):
     return write
 
 
+def make_failure(reason: str, exit_code: int = 2, **kwargs) -> results.FailedRun:
+    """The record of the run `make_result(**kwargs)` describes, had it failed for `reason`."""
+    made = make_result(**kwargs)
+    return results.FailedRun(
+        run_id=made.run_id,
+        created=made.created,
+        spec=made.spec,
+        failure=schema.Failure(reason=reason, exit_code=exit_code, output_tail=[]),
+        invocation=made.invocation,
+    )
+
+
 @pytest.fixture
 def write_failure(tmp_path: Path):
     """Write the record of a run made by `make_result(**kwargs)` that failed for `reason`
     under tmp_path/runs; returns the record."""
 
-    def write(reason: str, **kwargs) -> results.RunResult:
-        r = dataclasses.replace(
-            make_result(**kwargs),
-            status="failed",
-            failure={"reason": reason, "exit_code": 2, "output_tail": []},
-        )
+    def write(reason: str, **kwargs) -> results.FailedRun:
+        r = make_failure(reason, **kwargs)
         results.write(r, results.runs_dir(tmp_path) / f"{r.run_id}.json")
         return r
 

@@ -20,8 +20,8 @@ def test_parity_reports_forward_difference_and_the_first_step_that_parts():
     drift = np.ones(20)
     drift[12:] = 1 + 1e-3  # parts at step 13
     probes = {
-        "jax": {"outputs": np.zeros((2, 3)), "losses": losses},
-        "torch": {"outputs": np.full((2, 3), 1e-7), "losses": losses * drift},
+        "jax": rp.Probe(outputs=np.zeros((2, 3)), losses=losses),
+        "torch": rp.Probe(outputs=np.full((2, 3), 1e-7), losses=losses * drift),
     }
     [pair] = rp.parity(probes)
     assert pair.backends == ["jax", "torch"]
@@ -31,7 +31,7 @@ def test_parity_reports_forward_difference_and_the_first_step_that_parts():
     assert pair.first_step_beyond == 13
     assert pair.within_tolerance is True  # agreement held for the first 10 steps
     drift[5:] = 1.01
-    probes["torch"]["losses"] = losses * drift
+    probes["torch"] = rp.Probe(outputs=np.full((2, 3), 1e-7), losses=losses * drift)
     assert rp.parity(probes)[0].first_step_beyond == 6
     assert rp.parity(probes)[0].within_tolerance is False
 

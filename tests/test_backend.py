@@ -1,8 +1,8 @@
 """Tests that need keras and one framework. tox's test-tf, test-jax and test-torch envs
 set KERAS_BACKEND; each runs these on its own backend."""
 
+import dataclasses
 import importlib.util
-import json
 import os
 import subprocess
 import sys
@@ -10,6 +10,7 @@ import sys
 import pytest
 from conftest import OWN_MODEL, seed_recipe
 
+from harness.native import PlannedWeight
 from harness.record import parity, results, schema, tuning
 from harness.summary import agreement
 from harness.worker import starting_points
@@ -72,13 +73,13 @@ def test_the_backends_feed_hands_over_each_planned_batch_once_in_order(backend, 
 
 def test_list_builds_the_models_in_the_data_format_keras_json_sets(keras, tmp_path):
 
+    from harness.record import described
     from harness.worker import main as worker
 
     # What keras.json's "image_data_format": "channels_first" does when keras loads.
     keras.config.set_image_data_format("channels_first")
     worker.describe(["mnist_cnn"], tmp_path / "models.json")
-    described = json.loads((tmp_path / "models.json").read_text())
-    assert described["mnist_cnn"]["parameters"] == 1_045_576
+    assert described.read(tmp_path / "models.json")["mnist_cnn"].parameters == 1_045_576
 
 
 @pytest.mark.slow
@@ -104,11 +105,10 @@ def test_short_training_on_real_mnist_reaches_90_percent(backend, tmp_path, mnis
 def seed_model_start(seed: int) -> str:
     """The digest of the seed model's initial weights for `seed`, drawn here by hand:
     Glorot uniform kernels, zero biases (in Keras's layout, whatever the data format)."""
-    plan = [{"shape": shape, "initializer": "variance_scaling", "scale": 1.0,
-             "mode": "fan_avg", "distribution": "uniform"} if len(shape) > 1
-            else {"shape": shape, "initializer": "constant", "value": 0.0}
-            for shape in ([3, 3, 1, 32], [32], [3, 3, 32, 64], [64], [4096, 250], [250],
-                          [250, 10], [10])]  # fmt: skip
+    plan = [PlannedWeight("w", shape, "variance_scaling") if len(shape) > 1
+            else PlannedWeight.constant("b", shape, 0.0)
+            for shape in ((3, 3, 1, 32), (32,), (3, 3, 32, 64), (64,), (4096, 250), (250,),
+                          (250, 10), (10,))]  # fmt: skip
     return starting_points.digest(starting_points.initial_weights(plan, seed))
 
 
@@ -210,12 +210,13 @@ def test_harness_initialisation_follows_keras_defaults_and_loads(keras, backend)
     keras.config.set_image_data_format("channels_last")
     model = mnist_cnn.build((28, 28, 1), 10)
     plan = modelinfo.weight_plan(keras, model)
-    glorot = {"initializer": "variance_scaling", "scale": 1.0, "mode": "fan_avg",
-              "distribution": "uniform"}  # fmt: skip
-    zeros = {"initializer": "constant", "value": 0.0}
-    shapes = [[3, 3, 1, 32], [32], [3, 3, 32, 64], [64], [4096, 250], [250], [250, 10], [10]]
-    assert [{k: v for k, v in e.items() if k != "path"} for e in plan] == [
-        {**(glorot if len(shape) > 1 else zeros), "shape": shape} for shape in shapes
+    shapes = [(3, 3, 1, 32), (32,), (3, 3, 32, 64), (64,), (4096, 250), (250,), (250, 10), (10,)]
+    # Glorot uniform kernels, zero biases: Keras's defaults.
+    assert plan == [
+        PlannedWeight(e.path, shape, "variance_scaling", 1.0, "fan_avg", "uniform")
+        if len(shape) > 1
+        else PlannedWeight.constant(e.path, shape, 0.0)
+        for e, shape in zip(plan, shapes, strict=True)
     ]
     drawn = starting_points.initial_weights(plan, seed=3)
     model.set_weights(drawn)
@@ -253,9 +254,9 @@ def test_batchnorm_model_builds_and_its_statistics_start_as_keras_sets_them(kera
     model = mnist_bn.build(shape, 10)
     # convs 288 + 18,432; three batch norms 4 x (32 + 64 + 128); dense 4,096 x 128 + 1,290
     assert model.count_params() == 288 + 18_432 + 4 * (32 + 64 + 128) + 524_288 + 1_290
-    constants = [e for e in modelinfo.weight_plan(keras, model) if e["initializer"] == "constant"]
+    constants = [e for e in modelinfo.weight_plan(keras, model) if e.initializer == "constant"]
     # gamma 1, beta 0, moving mean 0, moving variance 1 for each of the three, and a bias
-    assert [e["value"] for e in constants] == [1.0, 0.0, 0.0, 1.0] * 3 + [0.0]
+    assert [e.value for e in constants] == [1.0, 0.0, 0.0, 1.0] * 3 + [0.0]
 
 
 def test_seed_model_trains_on_fashion_mnist(backend, tmp_path, mnist_dir):
@@ -523,8 +524,9 @@ def test_the_native_model_is_the_keras_model_agrees_with_it_and_trains_without_k
     model, twin = mnist_cnn.build(shape, 10), implementation(shape, 10, seed=1, dropout=False)
     plan = modelinfo.weight_plan(keras, model)
 
-    def unnamed(plan: list[dict]) -> list[dict]:  # Keras numbers the layers of each build
-        return [{k: v for k, v in e.items() if k != "path"} for e in plan]
+    def unnamed(plan: list[PlannedWeight]) -> list[PlannedWeight]:
+        # Keras numbers the layers of each build.
+        return [dataclasses.replace(e, path="") for e in plan]
 
     assert unnamed(twin.weight_plan()) == unnamed(plan)
     assert twin.forward_flops() == modelinfo.forward_flops(keras, model)
@@ -545,16 +547,17 @@ def test_the_native_model_is_the_keras_model_agrees_with_it_and_trains_without_k
     twin.compile(seed_recipe(implementation.data_format, images=500, batch_size=500))
     loaded = Synthetic().load()
     x, y = prepare(loaded.train, implementation.data_format, 10, True)
-    probes = {"keras": {"outputs": model.predict(x[:200], verbose=0)},
-              "native": {"outputs": twin.predict_on_batch(x[:200])}}  # fmt: skip
+    outputs = {"keras": model.predict(x[:200], verbose=0), "native": twin.predict_on_batch(x[:200])}
     plan = starting_points.batch_plan(1, 1, len(x), 100)[:10]
-    probes["keras"]["losses"] = np.array(
-        [float(model.train_on_batch(x[i], y[i], return_dict=True)["loss"]) for i in plan]
-    )
-    probes["native"]["losses"] = np.array([twin.train_step(x[i], y[i])[0] for i in plan])
+    probes = {
+        "keras": agreement.Probe(outputs["keras"], np.array(
+            [float(model.train_on_batch(x[i], y[i], return_dict=True)["loss"]) for i in plan])),
+        "native": agreement.Probe(
+            outputs["native"], np.array([twin.train_step(x[i], y[i])[0] for i in plan])),
+    }  # fmt: skip
     [pair] = agreement.parity(probes, {"native": "keras"})
     assert pair.within_tolerance and pair.first_step_beyond is None, pair
-    assert probes["native"]["losses"][-1] < probes["native"]["losses"][0]
+    assert probes["native"].losses[-1] < probes["native"].losses[0]
 
     # A run without Keras: a stand-in `keras` that fails on import shadows the real one.
     blocker = tmp_path / "no-keras" / "keras"

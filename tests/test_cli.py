@@ -290,7 +290,7 @@ def test_report_skips_a_result_that_lies_with_one_warning_and_reports_the_rest(
     liar.write_text(json.dumps(data))
     assert cli.main(["report", "--results", str(tmp_path)]) == 0
     err = capsys.readouterr().err
-    assert err == f"warning: skipped {liar}: spec: threads must be an integer, got 'two'\n"
+    assert err == f"warning: skipped {liar}: spec: threads must be an integer ≥ 1, got 'two'\n"
     md = (tmp_path / "REPORT.md").read_text()
     assert "| jax |" in md and "| torch |" not in md
 
@@ -315,7 +315,7 @@ def test_report_refuses_a_results_folder_that_does_not_exist_or_is_a_file(tmp_pa
         (["--learning-rate", "nan"], "must be a finite number > 0"),
         (["--data-format", "NHWC"], "invalid choice: 'NHWC'"),
         (["--profile", "fast"], "invalid choice: 'fast'"),
-        (["--rounds", "0"], "must be >= 1, got 0"),
+        (["--rounds", "0"], "must be an integer ≥ 1, got 0"),
     ],
 )
 def test_bad_options_are_refused_with_a_message(argv, message, capsys):

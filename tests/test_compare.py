@@ -63,17 +63,14 @@ def test_compare_refuses_a_folder_without_runs(tmp_path, capsys):
 
 
 def test_a_cell_whose_latest_run_failed_makes_compare_fail(tmp_path, capsys):
-    import dataclasses
 
-    from conftest import make_result
+    from conftest import make_failure, make_result
 
     from harness.record import results
 
     ok = make_result(backend="jax", created="2026-11-25T10:00:00Z", invocation="a")
-    failed = dataclasses.replace(
-        make_result(backend="jax", created="2026-11-25T11:00:00Z", invocation="b"),
-        status="failed",
-        failure={"reason": "killed\nmore", "exit_code": -9, "output_tail": []},
+    failed = make_failure(
+        "killed\nmore", -9, backend="jax", created="2026-11-25T11:00:00Z", invocation="b"
     )
     results.write(ok, results.runs_dir(tmp_path / "base") / f"{ok.run_id}.json")
     for r in (ok, failed):

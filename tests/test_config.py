@@ -6,7 +6,7 @@ from harness.config import PROFILES, ConfigError, RunSpec, available_cpus, get_p
 @pytest.mark.parametrize("field", ["epochs", "batch_size", "train_images", "threads"])
 @pytest.mark.parametrize("value", [0, -3])
 def test_non_positive_numbers_are_refused_naming_field_and_value(field, value):
-    with pytest.raises(ConfigError, match=f"{field} must be >= 1, got {value}"):
+    with pytest.raises(ConfigError, match=f"{field} must be an integer ≥ 1, got {value}"):
         RunSpec(backend="jax", **{field: value})
 
 
@@ -19,14 +19,17 @@ def test_non_integers_are_refused(value):
 @pytest.mark.parametrize("seed", [-1, 2**32])
 def test_a_seed_outside_32_bits_is_refused(seed):
     with pytest.raises(
-        ConfigError, match=rf"seed must be an integer from 0 to 4294967295 .*, got {seed}"
+        ConfigError, match=f"seed must be an integer from 0 to 4,294,967,295, got {seed}"
     ):
         RunSpec(backend="jax", seed=seed)
     assert RunSpec(backend="jax", seed=2**32 - 1).seed == 2**32 - 1
 
 
 def test_data_format_must_be_known():
-    with pytest.raises(ConfigError, match="channels_last, channels_first, got 'NHWC'"):
+    with pytest.raises(
+        ConfigError,
+        match="data_format must be one of .channels_last., .channels_first., got .NHWC.",
+    ):
         RunSpec(backend="jax", data_format="NHWC")
 
 

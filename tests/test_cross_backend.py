@@ -57,11 +57,11 @@ def test_parity_holds_within_the_measured_tolerances(tmp_path):
     harness(tmp_path, "parity", "--backend", "tf,jax,torch", "--no-anchors", "--steps", "20")
     record = parity.read(tmp_path / "parity.json")  # refuses a record of another kind
     tolerances = agreement.PARITY_TOLERANCES
-    assert tolerances["steps_in_agreement"] < 20
+    assert tolerances.steps_in_agreement < 20
     assert record.steps == 20 and len(record.pairs) == 3
     assert set(record.libraries) == {"tensorflow", "jax", "torch"}
     for pair in record.pairs:
-        assert pair.forward_max_abs <= tolerances["forward_max_abs"], pair.backends
+        assert pair.forward_max_abs <= tolerances.forward_max_abs, pair.backends
         assert pair.within_tolerance, pair
     for losses in record.losses.values():
         assert losses[-1] < 0.6 * losses[0]  # the 20 steps did train

@@ -34,7 +34,7 @@ def test_runs_of_one_variant_make_one_row_with_mean_spread_and_medians():
     assert row.train_images_per_s == pytest.approx(500 / 6.0)
     assert median_of(row.figures.warmup_s) == pytest.approx(7.75)  # 7.5 and 8.0
     assert row.fit_s == pytest.approx((91.5 + 107.5) / 2)  # epochs + 0.5 s each
-    assert median_of(row.figures.phases["evaluate_s"]) == 1.5
+    assert median_of(row.figures.phases.evaluate_s) == 1.5
 
 
 def test_backends_and_profiles_are_separate_rows():

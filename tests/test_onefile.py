@@ -285,7 +285,10 @@ def test_parity_names_ones_own_model_by_name_and_digest_not_where_it_lies(
     ("defaults", "why"),
     [
         ({**mnist_cnn.DEFAULTS, "epoch": 3}, "has a DEFAULTS with epoch, which a recipe does not"),
-        ({**mnist_cnn.DEFAULTS, "batch_size": 0}, "has a DEFAULTS whose batch_size must be >= 1"),
+        (
+            {**mnist_cnn.DEFAULTS, "batch_size": 0},
+            "has a DEFAULTS whose batch_size must be an integer ≥ 1",
+        ),
         ({**mnist_cnn.DEFAULTS, "epochs": "12"}, "has a DEFAULTS whose epochs must be an integer"),
         (
             {**mnist_cnn.DEFAULTS, "optimizer": "adam"},

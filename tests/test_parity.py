@@ -37,7 +37,7 @@ def test_the_parity_record_reads_back_as_written_and_refuses_another_kind(tmp_pa
     from harness.record import parity as record
     from harness.summary import agreement
 
-    probes = {b: {"outputs": np.zeros((2, 10)), "losses": np.array([2.0, 1.5])} for b in "ab"}
+    probes = {b: agreement.Probe(np.zeros((2, 10)), np.array([2.0, 1.5])) for b in "ab"}
     written = record.ParityRecord(
         created="2026-12-06T06:00:00Z", git=None, libraries={"a": {}, "b": {}}, spec={},
         steps=2, tolerances=agreement.PARITY_TOLERANCES, losses={"a": [2.0, 1.5]},

@@ -1,5 +1,7 @@
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -158,5 +160,10 @@ def test_the_public_surface_names_what_a_plugin_author_needs_and_loads_it_when_a
     from harness.backends.base import Backend as Defined
 
     assert harness.Backend is Defined and set(harness.__all__) >= {"Native", "Recipe"}
+    # What a type checker is shown is what loads: the same names from the same modules.
+    tree = ast.parse(Path(harness.__file__).read_text())
+    [checking] = [n for n in tree.body if isinstance(n, ast.If)]
+    shown = {a.name: node.module for node in checking.body for a in node.names}
+    assert shown == harness._PUBLIC
     code = "import sys, harness.record.provenance; sys.exit('numpy' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -418,15 +418,15 @@ def test_the_picture_shows_each_rows_interval_from_rounds_or_its_runs_range_and_
     monkeypatch.setattr(plots, "glance", glance)
     render.write_report(tmp_path)
     quick, rounds = drawn
-    assert [(line["backend"], line["ratio"], line["low"], line["high"]) for line in quick] == [
+    assert [(line.backend, line.ratio, line.low, line.high) for line in quick] == [
         ("torch", 1.0, None, None),
         ("jax", 4.0, 3.0, 5.0),
     ]
     tensorflow, torch = rounds
-    assert (tensorflow["ratio"], torch["ratio"]) == (1.0, pytest.approx(1.99, abs=0.005))
-    assert (round(torch["low"], 2), round(torch["high"], 2)) == (1.55, 2.56)
-    assert sorted(torch["accuracies"]) == pytest.approx([97.0, 98.0, 99.0])
-    assert torch["reference"] == pytest.approx(99.06)
+    assert (tensorflow.ratio, torch.ratio) == (1.0, pytest.approx(1.99, abs=0.005))
+    assert (round(torch.low, 2), round(torch.high, 2)) == (1.55, 2.56)
+    assert sorted(torch.accuracies) == pytest.approx([97.0, 98.0, 99.0])
+    assert torch.reference == pytest.approx(99.06)
 
 
 def test_the_speed_profiles_picture_shows_no_accuracy(tmp_path, write_result, monkeypatch):
@@ -439,7 +439,7 @@ def test_the_speed_profiles_picture_shows_no_accuracy(tmp_path, write_result, mo
     monkeypatch.setattr(plots, "glance", lambda *a: drawn.append(a[0]) or made(*a))
     render.write_report(tmp_path)
     [lines] = drawn
-    assert [line["accuracies"] for line in lines] == [[], []]
+    assert [line.accuracies for line in lines] == [[], []]
 
 
 def test_a_table_notes_the_marks_it_shows_and_no_other(tmp_path, write_result):

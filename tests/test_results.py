@@ -368,8 +368,8 @@ def test_values_that_parse_but_lie_are_refused_naming_the_field(
 @pytest.mark.parametrize(
     ("field", "value", "said"),
     [
-        ("threads", "two", "threads must be an integer, got 'two'"),
-        ("seed", 2**32, "seed must be an integer from 0 to 4294967295"),
+        ("threads", "two", "threads must be an integer ≥ 1, got 'two'"),
+        ("seed", 2**32, "seed must be an integer from 0 to 4,294,967,295"),
         ("backend", "", "backend must be a non-empty string, got ''"),
         ("profile", "fastest", "unknown profile 'fastest'"),
     ],

@@ -22,7 +22,11 @@ def test_figures_pool_the_runs_and_leave_the_first_epoch_out_of_steady_steps():
     assert f.steady_epoch_s.n == 4 and f.steady_epoch_s.median == 23.0
     # four steps an epoch, first epochs (10 and 11 s steps) left out
     assert f.step_s.n == 16 and max(speed.steady_steps(a)) == 6.0
-    assert f.latency_s[1].n == 6 and f.phases["import_s"].n == 2
+    assert f.latency_s[1].n == 6 and f.phases.import_s.n == 2
+
+
+def test_a_rows_phases_are_the_records_phases_in_their_order():
+    assert [f.name for f in dataclasses.fields(speed.Phases)] == list(PHASES)
 
 
 def test_training_flops_come_from_the_recorded_forward_flops_and_factor():
@@ -70,7 +74,7 @@ def test_every_second_of_the_run_is_accounted_phase_by_phase_with_the_unaccounte
 ):
     write_result(backend="jax", epochs_s=(30.0, 20.0))
     [row] = build(tmp_path).rows
-    phases = {p: median_of(row.figures.phases[p]) for p in PHASES}
+    phases = {p: median_of(s) for p, s in row.figures.phases.named().items()}
     assert (phases["interpreter_s"], phases["import_s"], phases["fit_s"]) == (0.3, 2.0, 50.5)
     # phases 0.3 + 2 + 0.5 + 0.1 x7 + 1.5 + fit 50.5 = 55.5 s, and 0.05 s unaccounted
     assert median_of(row.figures.unaccounted_s) == 0.05
@@ -86,7 +90,7 @@ def test_each_row_takes_its_runs_own_peak_and_measures_nothing(
     path = write_result(backend="jax", epochs_s=(30.0, 20.0, 20.0), peak_gflops=15.0)
     data = results.read(path).to_dict()
     data["recipe"].update(forward_flops_per_image=20_000_000, training_flops_factor=3)
-    results.write(results.RunResult.from_dict(data), path)
+    results.write(results.from_dict(data), path)
     [row] = build(tmp_path).rows
     # steady steps 5 s (the first 7.5 s step is warm-up): 100 images/s x 60 MFLOP =
     # 6 GFLOP/s, 40 % of the run's own 15 GFLOP/s; others used 1 % of its CPUs

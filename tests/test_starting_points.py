@@ -5,9 +5,8 @@ import math
 import numpy as np
 import pytest
 
+from harness.native import PlannedWeight
 from harness.worker import starting_points as rp
-
-GLOROT = {"initializer": "variance_scaling", "scale": 1.0, "mode": "fan_avg"}
 
 
 @pytest.mark.parametrize(
@@ -24,7 +23,7 @@ def test_fans_follow_keras(shape, fans):
 
 
 def test_glorot_uniform_stays_within_keras_limit_and_fills_it():
-    entry = {**GLOROT, "distribution": "uniform", "shape": [4096, 250]}
+    entry = PlannedWeight("w", (4096, 250), "variance_scaling", 1.0, "fan_avg", "uniform")
     w = rp.draw(entry, np.random.default_rng(0))
     limit = math.sqrt(6 / (4096 + 250))  # 0.03716
     assert w.dtype == np.float32 and w.shape == (4096, 250)
@@ -33,8 +32,7 @@ def test_glorot_uniform_stays_within_keras_limit_and_fills_it():
 
 
 def test_truncated_normal_is_cut_at_two_standard_deviations():
-    entry = {"initializer": "variance_scaling", "scale": 2.0, "mode": "fan_in",
-             "distribution": "truncated_normal", "shape": [288, 576]}  # fmt: skip
+    entry = PlannedWeight("w", (288, 576), "variance_scaling", 2.0, "fan_in", "truncated_normal")
     w = rp.draw(entry, np.random.default_rng(0))
     stddev = math.sqrt(2.0 / 288)  # He normal: the draw's own spread after truncation
     assert np.abs(w).max() <= 2 * stddev / 0.87962566103423978
@@ -42,18 +40,15 @@ def test_truncated_normal_is_cut_at_two_standard_deviations():
 
 
 def test_constants_and_unknown_initializers():
-    assert rp.draw({"initializer": "constant", "value": 0.0, "shape": [3]}, None).tolist() == [
-        0,
-        0,
-        0,
-    ]
+    rng = np.random.default_rng(0)
+    assert rp.draw(PlannedWeight.constant("b", (3,), 0.5), rng).tolist() == [0.5, 0.5, 0.5]
     with pytest.raises(ValueError, match="unsupported initializer 'orthogonal'"):
-        rp.draw({"initializer": "orthogonal", "shape": [2, 2]}, np.random.default_rng(0))
+        rp.draw(PlannedWeight("w", (2, 2), "orthogonal"), rng)
 
 
 def test_initial_weights_depend_on_the_seed_alone():
-    plan = [{**GLOROT, "distribution": "uniform", "shape": [3, 3, 1, 32]},
-            {"initializer": "constant", "value": 0.0, "shape": [32]}]  # fmt: skip
+    plan = [PlannedWeight("w", (3, 3, 1, 32), "variance_scaling"),
+            PlannedWeight.constant("b", (32,), 0.0)]  # fmt: skip
     a, b, c = rp.initial_weights(plan, 1), rp.initial_weights(plan, 1), rp.initial_weights(plan, 2)
     assert rp.digest(a) == rp.digest(b) != rp.digest(c)
     assert not a[1].any()

@@ -62,9 +62,10 @@ class JaxBackend(Backend):
 
             from harness.backends import jax_ops
 
-            settings["tuned_ops"] = jax_ops.install(keras.__version__)
-            if settings["tuned_ops"][0].startswith("none:"):
-                print(f"warning: {settings['tuned_ops'][0]}", file=sys.stderr)
+            ops = jax_ops.install(keras.__version__)
+            settings["tuned_ops"] = ops
+            if ops[0].startswith("none:"):
+                print(f"warning: {ops[0]}", file=sys.stderr)
         return settings
 
     def unusable(self, setting: Setting) -> str | None:

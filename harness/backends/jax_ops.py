@@ -139,7 +139,7 @@ def install(keras_version: str) -> list[str]:
                 return _max_pool(*size)(jnp.asarray(inputs))
             return keras_max_pool(inputs, pool_size, strides, padding, data_format)
 
-        max_pool.harness_tuned = True
+        setattr(max_pool, "harness_tuned", True)  # noqa: B010 (a function's own mark)
         nn.max_pool = max_pool
     installed.append("max_pool: gradient by argmax (bit-identical)")
     if not hasattr(nn.conv, "harness_tuned"):
@@ -159,7 +159,7 @@ def install(keras_version: str) -> list[str]:
                 return _conv(jnp.asarray(inputs, dtype=k.dtype), k)
             return keras_conv(inputs, kernel, strides, padding, data_format, dilation_rate)
 
-        conv.harness_tuned = True
+        setattr(conv, "harness_tuned", True)  # noqa: B010 (a function's own mark)
         nn.conv = conv
     installed.append("conv: kernel gradient by shifted matmuls (float rounding differs)")
     return installed

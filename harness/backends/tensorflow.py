@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 
@@ -58,9 +59,9 @@ class TensorflowBackend(Backend):
     aliases = ("tf",)
     module = "tensorflow"
     extra = "tensorflow"
-    distributions = ("tensorflow", "tensorflow-cpu")
+    distributions: ClassVar[tuple[str, ...]] = ("tensorflow", "tensorflow-cpu")
     tox_env = "tf"
-    tuning_space = (
+    tuning_space: ClassVar[tuple[Knob, ...]] = (
         MALLOC,
         Knob(
             "onednn",

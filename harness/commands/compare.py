@@ -39,7 +39,7 @@ METRICS: tuple[tuple[str, str, str, bool, Callable[[grouping.Row], float | None]
     ),
     (
         "evaluate_s", "evaluation (s)", "time", True,
-        lambda row: median_of(row.figures.phases["evaluate_s"]),
+        lambda row: median_of(row.figures.phases.evaluate_s),
     ),
 )  # fmt: skip
 

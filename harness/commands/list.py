@@ -33,11 +33,11 @@ def show(data_dir: str | None) -> None:
         print("".join(f"  {n}\n" for n in models), end="")
     else:
         print(f"models (built on {builder.name}):")
-        for name, d in process.describe(builder, models).items():
-            mflop = d["forward_flops_per_image"] / 1e6
+        for name, size in process.describe(builder, models).items():
             print(
-                f"  {name}: {d['parameters']:,} parameters, "
-                f"{mflop:.1f} MFLOP forward per {d['dataset']} image"
+                f"  {name}: {size.parameters:,} parameters, "
+                f"{size.forward_flops_per_image / 1e6:.1f} MFLOP forward per "
+                f"{size.dataset} image"
             )
     natives = plugins.names("native")
     print(f"native implementations (--impl native): {', '.join(natives) or 'none'}")

@@ -13,20 +13,17 @@ from harness.backends import resolve
 from harness.backends.base import Backend
 from harness.config import (
     DATA_FORMATS,
-    MAX_SEED,
     ConfigError,
     Impl,
     ModelRecipe,
     RunSpec,
     check_images,
     check_keras_json,
-    integer_problem,
-    positive_number_problem,
-    seed_problem,
 )
 from harness.datasets.base import DatasetError
 from harness.datasets.npz_file import NpzFile
 from harness.record import fingerprint, tuning
+from harness.rules import MAX_SEED, POSITIVE, SEED, integer
 
 # RunSpec fields that command-line options set directly (--model and --dataset through
 # `subject`).
@@ -46,7 +43,7 @@ def int_from(lo: int):
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        _refuse(integer_problem(value, lo))
+        _refuse(integer(lo).problem(value))
         return value
 
     return parse
@@ -66,7 +63,7 @@ def positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    _refuse(positive_number_problem(value))
+    _refuse(POSITIVE.problem(value))
     return value
 
 
@@ -75,7 +72,7 @@ def seeds(text: str) -> list[int]:
         found = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected integers like 1,2,3, got {text!r}") from None
-    if not found or any(map(seed_problem, found)):
+    if not found or any(map(SEED.problem, found)):
         raise argparse.ArgumentTypeError(
             f"expected integers from 0 to {MAX_SEED} like 1,2,3, got {text!r}"
         )
@@ -203,12 +200,13 @@ def subject(args: argparse.Namespace) -> Subject:
     running the model: a model's source must define build() and a recipe, a dataset
     file's arrays must be Keras's (a ConfigError says what is wrong, in one line)."""
     fields: dict[str, str] = {"model": args.model, "dataset": args.dataset}
+    source: str | bytes | None
     if onefile.names_file("model", args.model):
-        source: str | bytes | None = onefile.read("model", args.model)
+        source = data = onefile.read("model", args.model)
         path = Path(args.model).expanduser()
-        fields |= {"model": path.name, "model_sha256": onefile.sha256(source),
+        fields |= {"model": path.name, "model_sha256": onefile.sha256(data),
                    "model_path": str(path.resolve())}  # fmt: skip
-        what, recipe = f"--model {args.model}", plugins.assigned(source, "DEFAULTS")
+        what, recipe = f"--model {args.model}", plugins.assigned(data, "DEFAULTS")
     else:
         source, what = plugins.source("model", args.model), f"model {args.model!r}"
         recipe = plugins.declared("model", args.model, "DEFAULTS")

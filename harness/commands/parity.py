@@ -46,7 +46,7 @@ def measure(
                 reason = process.failure_reason(code, tail)
                 raise ProbeFailed(f"the parity probe failed on {label}: {reason}")
             with np.load(out) as f:
-                probes[label] = {"outputs": f["outputs"], "losses": f["losses"]}
+                probes[label] = agreement.Probe(outputs=f["outputs"], losses=f["losses"])
     return parity_record.ParityRecord(
         created=results.utc_now(),
         git=provenance.code(first.model, model_path=first.model_path),
@@ -56,7 +56,7 @@ def measure(
         },
         steps=steps,
         tolerances=agreement.PARITY_TOLERANCES,
-        losses={label: p["losses"].tolist() for label, p in probes.items()},
+        losses={label: p.losses.tolist() for label, p in probes.items()},
         pairs=agreement.parity(probes, {k: a for k, (_, a) in specs.items() if a}),
     )
 

@@ -50,13 +50,14 @@ def explicit_data_dir(data_dir: str | None) -> Path | None:
 
 
 class Dataset:
-    name: ClassVar[str]
-    num_classes: ClassVar[int]
-    image_shape: ClassVar[tuple[int, int]]  # (height, width); one channel
+    # What a plugin declares for its class (a file of one's own, for its instance).
+    name: str
+    num_classes: int
+    image_shape: tuple[int, int]  # (height, width); one channel
     # The training set's size, declared so that the parent process can check
     # --train-images and --batch-size before a worker loads anything (None: unknown,
     # checked by the worker once loaded).
-    train_images: ClassVar[int | None] = None
+    train_images: int | None = None
 
     def load(self, data_dir: str | None = None) -> Loaded:
         raise NotImplementedError

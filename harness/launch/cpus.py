@@ -30,13 +30,13 @@ def _lock_free(threads: int, among: list[int]) -> list[tuple[int, IO]] | None:
     root = _root()
     held: list[tuple[int, IO]] = []
     for cpu in among:
-        f = open(root / f"cpu{cpu}.lock", "a")  # held, open, while the run runs
+        lock = open(root / f"cpu{cpu}.lock", "a")  # held, open, while the run runs
         try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            f.close()
+            lock.close()
             continue
-        held.append((cpu, f))
+        held.append((cpu, lock))
         if len(held) == threads:
             return held
     for _, f in held:

@@ -1,7 +1,7 @@
 """Where the runs of one invocation go: one after another (`Local`, the default, for the
 cleanest timings), N at once on this machine, each pinned to its own CPUs (`Jobs`,
-`--jobs N`), or to a Ray cluster (`harness.ray_executor`, `--executor ray`). Whichever,
-a run is the same worker process started by `harness.launcher`; nothing else in the
+`--jobs N`), or to a Ray cluster (`harness.launch.ray_cluster`, `--executor ray`). Whichever,
+a run is the same worker process started by `harness.launch.process`; nothing else in the
 harness knows which executor ran it.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import queue
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Protocol
@@ -35,7 +35,7 @@ Start = Callable[[RunSpec, Place], "process.Outcome | None"]
 
 
 class Executor(Protocol):
-    """What `Local`, `Jobs` and `harness.ray_executor.Ray` have in common: each run of
+    """What `Local`, `Jobs` and `harness.launch.ray_cluster.Ray` have in common: each run of
     `specs` handed to `start` at a place of the executor's, the outcomes as they come
     (a run stopped from outside gives none); how many runs it runs at once (None: as
     many as its cluster places, which it does not know)."""
@@ -50,7 +50,7 @@ class Local:
     (two `harness run`s started at once would otherwise both take the first CPUs while
     the others idle); where too few are free, the run shares them, and says so."""
 
-    at_once = 1
+    at_once: int | None = 1
 
     def map(self, specs: Iterable[RunSpec], start: Start) -> Iterator[process.Outcome]:
         for spec in specs:
@@ -72,7 +72,7 @@ class Local:
 
 
 def as_finished(
-    calls: list[Callable[[], process.Outcome | None]], stop: Callable[[], None], threads: int
+    calls: Sequence[Callable[[], process.Outcome | None]], stop: Callable[[], None], threads: int
 ) -> Iterator[process.Outcome]:
     """The calls, `threads` at a time, their outcomes as they come. Leaving early (a
     failure with --fail-fast, Ctrl-C) starts no more of them, calls `stop`, which must
@@ -105,7 +105,7 @@ class Jobs:
                 f"process may use {len(cpus)}: lower --jobs or --threads"
             )
         self.slots = [cpus[i * threads : (i + 1) * threads] for i in range(n)]
-        self.at_once = n
+        self.at_once: int | None = n
 
     def map(self, specs: Iterable[RunSpec], start: Start) -> Iterator[process.Outcome]:
         """Outcomes as runs finish. Leaving early starts nothing more and stops the runs

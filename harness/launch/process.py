@@ -21,7 +21,8 @@ from typing import IO
 from harness.backends import resolve, tuning_of
 from harness.backends.base import Backend
 from harness.config import ConfigError, RunSpec
-from harness.record import results, schema
+from harness.record import described, results, schema
+from harness.record.described import ModelSize
 from harness.worker import handover
 
 TAIL_LINES = 30  # lines of a failed worker's stderr kept in its failure record
@@ -86,7 +87,7 @@ def start_worker(
         if workers is not None:
             workers.add(worker)
         try:
-            for line in worker.stderr:
+            for line in worker.stderr or ():
                 if not (quiet and FRAMEWORK_LOG.match(line)):
                     sys.stderr.write(line)
                 tail.append(line.rstrip("\n"))
@@ -126,11 +127,10 @@ def record_failure(
 ) -> None:
     """Write a result that says the run failed and why."""
     results.write(
-        results.RunResult(
+        results.FailedRun(
             run_id=out.name.removesuffix(".json"),
             created=results.utc_now(),
             spec=spec,
-            status=schema.Status.FAILED,
             failure=schema.Failure(reason=reason, exit_code=code, output_tail=tail),
             invocation=invocation,
         ),
@@ -177,15 +177,19 @@ def launch(
         return None
     if code == 0 and out.is_file():
         try:
-            return Outcome(spec, out, results.read(out))
+            record = results.read(out)
         except results.ResultError as e:  # replaced below by the failure's record
             reason = unreadable(e)
+        else:
+            if isinstance(record, results.RunResult):
+                return Outcome(spec, out, record)
+            reason = record.failure.reason
     else:
         reason = failure_reason(code, tail)
     return failed(spec, out, invocation, reason, code, tail)
 
 
-def unreadable(e: results.ResultError) -> str:
+def unreadable(e: ValueError) -> str:
     return f"the worker wrote a result the harness cannot read: {e}"
 
 
@@ -207,7 +211,7 @@ def failed(
     return Outcome(spec, out, None, reason, said_by_worker(tail))
 
 
-def describe(backend: Backend, names: list[str]) -> dict[str, dict]:
+def describe(backend: Backend, names: list[str]) -> dict[str, ModelSize]:
     """Parameters and FLOPs of each model, built by a worker on `backend`."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "models.json"
@@ -217,4 +221,4 @@ def describe(backend: Backend, names: list[str]) -> dict[str, dict]:
         if done.returncode != 0:
             reason = failure_reason(done.returncode, done.stderr.splitlines())
             raise ConfigError(f"could not build the models on {backend.name}: {reason}")
-        return json.loads(out.read_text())
+        return described.read(out)

@@ -20,12 +20,12 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from harness.config import OWN_FILES, ConfigError, RunSpec
 from harness.launch import cpus as cpus_held
 from harness.launch import executors, process
 from harness.record import results
-from harness.record.schema import Status
 from harness.worker import handover
 
 INSTALL_HINT = "pip install 'keras-backend-harness[ray]' here and on every node"
@@ -49,7 +49,7 @@ class Ray:
     run starts. `exclusive`: one run per node at a time; `retries`: how many times a run
     whose node was lost is rerun."""
 
-    at_once = None  # Ray places the runs, as many at once as the cluster holds
+    at_once: int | None = None  # Ray places the runs, as many at once as the cluster holds
 
     def __init__(self, address: str, threads: int, exclusive: bool, retries: int) -> None:
         # Ray folds repeated lines of different tasks into one; each run's epochs count.
@@ -158,7 +158,7 @@ def publish(spec: RunSpec, out: Path, invocation: str, sent: Sent) -> process.Ou
         for name, data in sent.files.items():
             if name != out.name:
                 files.stage_bytes(name, data)
-        record = results.RunResult.from_dict(json.loads(sent.files[out.name]))
+        record = results.from_dict(json.loads(sent.files[out.name]))
         files.publish(record)
     except ValueError as e:  # not JSON, or not a record this harness reads (ResultError)
         return process.failed(spec, out, invocation, process.unreadable(e))
@@ -168,7 +168,7 @@ def publish(spec: RunSpec, out: Path, invocation: str, sent: Sent) -> process.Ou
         )
     finally:
         files.discard()
-    if record.status == Status.FAILED:
+    if isinstance(record, results.FailedRun):
         return process.Outcome(spec, out, None, sent.reason, sent.told)
     return process.Outcome(spec, out, record)
 
@@ -217,7 +217,7 @@ def own_files(spec: RunSpec) -> dict[str, bytes]:
 def placed(spec: RunSpec, files: dict[str, bytes], folder: Path) -> RunSpec:
     """`spec` with its files of one's own written into `folder` under their own names
     (a record names them so), and located there."""
-    moved = {}
+    moved: dict[str, Any] = {}
     for field, data in files.items():
         path = folder / getattr(spec, field.removesuffix("_path"))
         path.write_bytes(data)

@@ -3,6 +3,7 @@ machines apart. A speed ratio exists only between runs of one machine id."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -67,16 +68,18 @@ def fingerprint() -> Fingerprint:
     and `run` in the parent for the tuning record that fits."""
     info = _cpuinfo()
     flags = set(info.get("flags", "").split())
-    known = {
-        "vendor": info.get("vendor_id", "unknown"),
-        "family": _number(info.get("cpu family")),
-        "model": _number(info.get("model")),
-        "stepping": _number(info.get("stepping")),
-        "isa": [name for name in KERNEL_ISA if name in flags],
-        "memory_gib": _memory_gib(),
-        "kernel": os.uname().release,
-        "vm": "hypervisor" in flags,
-    }
+    measured = Fingerprint(
+        machine_id="",
+        vendor=info.get("vendor_id", "unknown"),
+        family=_number(info.get("cpu family")),
+        model=_number(info.get("model")),
+        stepping=_number(info.get("stepping")),
+        isa=[name for name in KERNEL_ISA if name in flags],
+        memory_gib=_memory_gib(),
+        kernel=os.uname().release,
+        vm="hypervisor" in flags,
+    )
+    known = {k: v for k, v in dataclasses.asdict(measured).items() if k != "machine_id"}
     identity = [known, cpu_model(), os.cpu_count(), platform.platform(), platform.node()]
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
-    return Fingerprint(machine_id=digest[:10], **known)
+    return dataclasses.replace(measured, machine_id=digest[:10])

@@ -21,21 +21,16 @@ from typing import Any
 from harness.record import results
 from harness.record.results import ResultError
 from harness.record.schema import (
-    TEXT,
     TIME,
     Environment,
     Fingerprint,
     Git,
-    Rule,
     Section,
-    absent_or,
-    integer,
     nested,
     nested_list,
-    number,
-    one_of,
     ruled,
 )
+from harness.rules import TEXT, Rule, absent_or, integer, number, one_of
 
 SCHEMA_VERSION = 2
 KNOWN_SCHEMA_VERSIONS = (1, 2)

@@ -18,6 +18,17 @@ SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
+class Tolerances:
+    """What parity allows two probes: their untrained outputs apart by forward_max_abs at
+    most, their training losses within loss_rel (relative) for the first
+    steps_in_agreement steps."""
+
+    forward_max_abs: float
+    loss_rel: float
+    steps_in_agreement: int
+
+
+@dataclass(frozen=True)
 class ParityPair:
     """Two probes compared: their untrained outputs, and the training loss step by step."""
 
@@ -36,7 +47,7 @@ class ParityRecord:
     libraries: dict[str, dict[str, str]]  # probe -> its framework's versions
     spec: dict  # what the probes share (all but backend and impl)
     steps: int
-    tolerances: dict[str, float]
+    tolerances: Tolerances
     losses: dict[str, list[float]]  # probe -> its training loss per step
     pairs: list[ParityPair]
     kind: str = "parity"
@@ -55,7 +66,8 @@ class ParityRecord:
         try:
             git = Git(**data["git"]) if data["git"] else None
             pairs = [ParityPair(**p) for p in data["pairs"]]
-            return cls(**{**data, "git": git, "pairs": pairs})
+            tolerances = Tolerances(**data["tolerances"])
+            return cls(**{**data, "git": git, "pairs": pairs, "tolerances": tolerances})
         except (KeyError, TypeError) as e:
             raise results.ResultError(f"not a parity record: {e}") from e
 

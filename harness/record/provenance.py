@@ -40,7 +40,7 @@ def blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def source_files(folder: Path, under: str) -> dict[str, str]:
+def source_files(folder: Path, under: Path) -> dict[str, str]:
     """The Python files below `folder` (or `folder` itself, a module), by their path
     from `under` -> their blob id."""
     found = sorted(folder.rglob("*.py")) if folder.is_dir() else [folder]

@@ -1,6 +1,6 @@
 """The result record of one run: versioned, written atomically, read strictly.
 
-This module and `harness.schema` are the only contract between measuring (worker) and
+This module and `harness.record.schema` are the only contract between measuring (worker) and
 reporting (summary, report, compare): they read nothing but what `read_all` returns.
 """
 
@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TypeVar
+from types import FrameType
+from typing import IO, ClassVar, TypeVar
 
 import numpy as np
 
@@ -45,57 +46,90 @@ class ResultError(ValueError):
 
 @dataclass(frozen=True, kw_only=True)
 class RunResult:
-    """One run's record. A failed run has its spec, its failure and nothing else."""
+    """The record of a run that completed: every section of it."""
 
+    status: ClassVar[schema.Status] = schema.Status.OK
     run_id: str
     created: str  # UTC, ISO 8601
     spec: RunSpec
-    status: schema.Status = schema.Status.OK  # failed: `failure` says why, no sections
-    recipe: schema.Recipe | None = None
-    environment: schema.Environment | None = None
-    backend_settings: dict | None = None  # the backend plugin's own (threads, determinism)
-    timings: schema.Timings | None = None
-    metrics: schema.Metrics | None = None
-    memory: schema.Memory | None = None
-    machine: schema.Machine | None = None
-    reproducibility: schema.Reproducibility | None = None
+    recipe: schema.Recipe
+    environment: schema.Environment
+    backend_settings: dict | None  # the backend plugin's own (threads, determinism)
+    timings: schema.Timings
+    metrics: schema.Metrics
+    memory: schema.Memory
+    machine: schema.Machine
+    reproducibility: schema.Reproducibility
     artifacts: schema.Artifacts = schema.Artifacts()
-    failure: schema.Failure | None = None
     # The `harness run` it came from (None before schema version 5): the report shows
     # each cell's results of its latest invocation.
     invocation: str | None = None
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict:
-        # The data folder and one's own files lie on the user's machine: a record names its
-        # data by the source's name (recipe.data_source) and the arrays' digests, and a
-        # file of one's own by its name and digest (the spec's), not where they lay.
-        return dataclasses.asdict(dataclasses.replace(self, spec=self.spec.recorded_form()))
+        return {**_recorded(self), "failure": None}
 
-    @classmethod
-    def from_dict(cls, data: object) -> RunResult:
-        if not isinstance(data, dict):
-            raise ResultError(f"a result must be a JSON object, got {type(data).__name__}")
-        version = data.get("schema_version")
-        if version not in KNOWN_SCHEMA_VERSIONS:
-            raise ResultError(
-                f"unknown schema_version {version!r}; this harness reads "
-                f"{', '.join(map(str, KNOWN_SCHEMA_VERSIONS))}"
-            )
-        for upgrade in _UPGRADES[KNOWN_SCHEMA_VERSIONS.index(version) :]:
-            data = upgrade(data)
-        problems = schema.check(data)
-        if problems:
-            raise ResultError("; ".join(dict.fromkeys(problems)))
-        status = schema.Status(data["status"])
-        sections = schema.COMPLETED if status == schema.Status.OK else schema.FAILED
-        return cls(
-            **{name: data[name] for name in ("run_id", "created", "invocation")},
-            status=status,
-            backend_settings=data["backend_settings"],
-            spec=RunSpec.recorded(data["spec"]),
-            **{name: section.build(data[name]) for name, section in sections.items()},
+
+@dataclass(frozen=True, kw_only=True)
+class FailedRun:
+    """The record of a run that failed: its spec and its failure; a file of it holds the
+    sections of a completed run as null."""
+
+    status: ClassVar[schema.Status] = schema.Status.FAILED
+    run_id: str
+    created: str
+    spec: RunSpec
+    failure: schema.Failure
+    invocation: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict:
+        return {
+            **_recorded(self),
+            **dict.fromkeys(schema.COMPLETED),
+            "backend_settings": None,
+            "artifacts": dataclasses.asdict(schema.Artifacts()),
+        }
+
+
+Record = RunResult | FailedRun
+
+
+def _recorded(record: Record) -> dict:
+    # The data folder and one's own files lie on the user's machine: a record names its
+    # data by the source's name (recipe.data_source) and the arrays' digests, and a file
+    # of one's own by its name and digest (the spec's), not where they lay.
+    recorded = dataclasses.replace(record, spec=record.spec.recorded_form())
+    return {**dataclasses.asdict(recorded), "status": record.status}
+
+
+def from_dict(data: object) -> Record:
+    """The record a file's JSON holds, upgraded to the current schema version and
+    checked field by field; a ResultError that names what is wrong."""
+    if not isinstance(data, dict):
+        raise ResultError(f"a result must be a JSON object, got {type(data).__name__}")
+    version = data.get("schema_version")
+    if version not in KNOWN_SCHEMA_VERSIONS:
+        raise ResultError(
+            f"unknown schema_version {version!r}; this harness reads "
+            f"{', '.join(map(str, KNOWN_SCHEMA_VERSIONS))}"
         )
+    for upgrade in _UPGRADES[KNOWN_SCHEMA_VERSIONS.index(version) :]:
+        data = upgrade(data)
+    problems = schema.check(data)
+    if problems:
+        raise ResultError("; ".join(dict.fromkeys(problems)))
+    common = {
+        **{name: data[name] for name in ("run_id", "created", "invocation")},
+        "spec": RunSpec.recorded(data["spec"]),
+    }
+    if data["status"] == schema.Status.FAILED:
+        return FailedRun(**common, failure=schema.Failure.build(data["failure"]))
+    return RunResult(
+        **common,
+        backend_settings=data["backend_settings"],
+        **{name: section.build(data[name]) for name, section in schema.COMPLETED.items()},
+    )
 
 
 def _upgrade_from_1(data: dict) -> dict:
@@ -227,7 +261,7 @@ def _staged(path: Path, mode: str) -> Iterator[tuple[IO, Path]]:
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(name)
     try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as f:
             yield f, tmp
             f.flush()
             os.fsync(f.fileno())
@@ -262,7 +296,7 @@ def _signals_held() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    held: list[tuple[int, object]] = []
+    held: list[tuple[int, FrameType | None]] = []
     previous = {
         signum: signal.signal(signum, lambda *caught: held.append(caught))
         for signum in (signal.SIGINT, signal.SIGTERM)
@@ -275,12 +309,12 @@ def _signals_held() -> Iterator[None]:
             # is what such a process had.
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)
         if held:
-            signum, frame = held[0]
-            handler = previous[signum]
+            caught, frame = held[0]
+            handler = previous[signal.Signals(caught)]
             if callable(handler):
-                handler(signum, frame)
+                handler(caught, frame)
             elif handler != signal.SIG_IGN:
-                signal.raise_signal(signum)
+                signal.raise_signal(caught)
 
 
 @contextmanager
@@ -343,7 +377,7 @@ class RunFiles:
         with self._stage(name) as f:
             f.write(data)
 
-    def publish(self, result: RunResult) -> None:
+    def publish(self, result: Record) -> None:
         published = []
         try:
             for tmp, final in self._staged:
@@ -390,7 +424,7 @@ def write_text_atomic(path: Path, text: str) -> None:
         f.write(text)
 
 
-def write(result: RunResult, path: Path) -> None:
+def write(result: Record, path: Path) -> None:
     """Write a record that `read` will take: one it would refuse is a bug, never a file."""
     data = result.to_dict()
     problems = schema.check(data)
@@ -405,7 +439,7 @@ def _open_regular(path: Path, mode: str) -> Iterator[IO]:
     would block the reader until something writes into it (forever): it is opened
     without waiting, and refused with the rest that is not a file."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+    with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as f:
         kind = os.fstat(fd).st_mode
         if not stat.S_ISREG(kind):
             what = "a named pipe" if stat.S_ISFIFO(kind) else "not a regular file"
@@ -413,7 +447,7 @@ def _open_regular(path: Path, mode: str) -> Iterator[IO]:
         yield f
 
 
-def read(path: Path) -> RunResult:
+def read(path: Path) -> Record:
     try:
         with _open_regular(path, "r") as f:
             data = json.loads(f.read())
@@ -422,7 +456,7 @@ def read(path: Path) -> RunResult:
     except RecursionError as e:
         raise ResultError(f"{path}: nested too deeply to be a result") from e
     try:
-        return RunResult.from_dict(data)
+        return from_dict(data)
     except ResultError as e:
         raise ResultError(f"{path}: {e}") from e
 
@@ -431,19 +465,22 @@ def read(path: Path) -> RunResult:
 STRAYS_NAMED = 3
 
 
-def read_all(results_dir: Path) -> tuple[list[RunResult], list[str]]:
+def read_all(results_dir: Path) -> tuple[list[Record], list[str]]:
     """Every readable result under `results_dir`/runs, oldest first, and one warning per
     file that could not be read. A result whose predictions are gone is skipped; final
     weights are optional (they are large, and only run-to-run comparisons use them)."""
-    found, warnings, named = [], [], set()
+    found: list[Record] = []
+    warnings: list[str] = []
+    named: set[str] = set()
     folder = runs_dir(results_dir)
     for path in sorted(folder.glob("*.json")):
         try:
             result = read(path)
-            named.update(result.artifacts.names())
-            name = result.artifacts.predictions
-            if name and not (path.parent / name).is_file():
-                raise ResultError(f"{path}: its predictions are missing: {name}")
+            if isinstance(result, RunResult):
+                named.update(result.artifacts.names())
+                name = result.artifacts.predictions
+                if name and not (path.parent / name).is_file():
+                    raise ResultError(f"{path}: its predictions are missing: {name}")
         except ResultError as e:
             warnings.append(f"skipped {e}")
         else:
@@ -472,11 +509,9 @@ def read_all(results_dir: Path) -> tuple[list[RunResult], list[str]]:
     return found, warnings
 
 
-def load_arrays(results_dir: Path, result: RunResult, name: str | None) -> list[np.ndarray] | None:
+def load_arrays(results_dir: Path, result: RunResult, name: str) -> list[np.ndarray]:
     """The arrays of one of `result`'s files (a name from its `artifacts`: its predictions
-    or its final weights), or None for none; ResultError if the file is gone or broken."""
-    if name is None:
-        return None
+    or its final weights); ResultError if the file is gone or broken."""
     path = runs_dir(results_dir) / name
     try:
         with np.load(path, allow_pickle=False) as loaded:

@@ -1,5 +1,5 @@
 """The run record, typed: one frozen dataclass per section, each field with the rule its
-value must follow. Converted to JSON only at the edge (`harness.results`).
+value must follow. Converted to JSON only at the edge (`harness.record.results`).
 
 `results.read` upgrades a file to the current schema version, then `check`s it here: a
 record that parses but lies (a string accuracy, a NaN loss, fewer epoch times than
@@ -11,15 +11,28 @@ field of a section below, defined once; readers use attributes, never string key
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from harness.config import DATA_FORMATS, ConfigError, RunSpec
+from harness.rules import (
+    BOOLEAN,
+    SHA256,
+    STRING,
+    TEXT,
+    Rule,
+    absent_or,
+    integer,
+    listing,
+    mapping,
+    nullable,
+    number,
+    one_of,
+    shown,
+)
 
 
 class Status(StrEnum):
@@ -30,87 +43,6 @@ class Status(StrEnum):
 
 
 STATUSES = tuple(s.value for s in Status)
-
-
-@dataclass(frozen=True)
-class Rule:
-    """What a value must be, in words, and the test of it; `record` is the whole record
-    as read (JSON), for lengths that follow its recipe. `required`: the field must be
-    present in the file."""
-
-    what: str
-    test: Callable[[object, dict], bool]
-    required: bool = True
-
-
-def _int(v: object) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _bounds(lo: float | None, hi: float | None) -> str:
-    def text(v: float) -> str:
-        return f"{v:,}" if _int(v) else f"{v:g}"
-
-    if lo is not None and hi is not None:
-        return f" from {text(lo)} to {text(hi)}"
-    return f" ≥ {text(lo)}" if lo is not None else ""
-
-
-def integer(lo: int | None = None, hi: int | None = None) -> Rule:
-    def test(v: object, _: dict) -> bool:
-        return _int(v) and (lo is None or v >= lo) and (hi is None or v <= hi)
-
-    return Rule(f"an integer{_bounds(lo, hi)}", test)
-
-
-def number(lo: float | None = None, hi: float | None = None) -> Rule:
-    def test(v: object, _: dict) -> bool:
-        # An integer beyond a float's range would overflow the first sum it enters.
-        finite = (_int(v) and abs(v) < 2**63) or (isinstance(v, float) and math.isfinite(v))
-        return finite and (lo is None or v >= lo) and (hi is None or v <= hi)
-
-    return Rule(f"a finite number{_bounds(lo, hi)}", test)
-
-
-def one_of(*values: object) -> Rule:
-    return Rule("one of " + ", ".join(map(repr, values)), lambda v, _: v in values)
-
-
-def nullable(rule: Rule) -> Rule:
-    return Rule(f"{rule.what} or null", lambda v, r: v is None or rule.test(v, r), rule.required)
-
-
-def absent_or(rule: Rule) -> Rule:
-    """A field a file may lack; this harness writes it as null when it has no value."""
-    return Rule(f"{rule.what} or null", lambda v, r: v is None or rule.test(v, r), required=False)
-
-
-def listing(item: Rule, length: Callable[[dict], int] | None = None, of: str = "") -> Rule:
-    """A list of items that each pass `item`; of `length(record)` items when given."""
-    count = f"{of} " if of else ""
-
-    def test(v: object, record: dict) -> bool:
-        return (
-            isinstance(v, list)
-            and (length is None or len(v) == length(record))
-            and all(item.test(x, record) for x in v)
-        )
-
-    return Rule(f"a list of {count}items, each {item.what}", test)
-
-
-def mapping(value: Rule | None = None) -> Rule:
-    def test(v: object, record: dict) -> bool:
-        return isinstance(v, dict) and (
-            value is None or all(isinstance(k, str) and value.test(x, record) for k, x in v.items())
-        )
-
-    return Rule("an object" + (f" whose values are each {value.what}" if value else ""), test)
-
-
-TEXT = Rule("a non-empty string", lambda v, _: isinstance(v, str) and v != "")
-STRING = Rule("a string", lambda v, _: isinstance(v, str))
-BOOLEAN = Rule("true or false", lambda v, _: isinstance(v, bool))
 
 
 def _utc(v: object, _: dict) -> bool:
@@ -141,7 +73,7 @@ _PER_EPOCH = mapping(listing(number(), _epochs, "recipe.epochs"))
 # Keras's history: a value per epoch of each metric, the loss among them.
 HISTORY = Rule(
     f"{_PER_EPOCH.what}, with a loss",
-    lambda v, r: _PER_EPOCH.test(v, r) and "loss" in v,
+    lambda v, r: _PER_EPOCH.test(v, r) and isinstance(v, dict) and "loss" in v,
 )
 
 
@@ -169,6 +101,15 @@ def nested_list(section: type[Section]) -> Any:
     return ruled(rule, section=section, many=True)
 
 
+def nested_mapping(section: type[Section]) -> Any:
+    """A field that holds an object whose values are sections of one kind, by name."""
+    rule = Rule(
+        f"an object whose values are each an object (a {section.__name__})",
+        lambda v, _: isinstance(v, dict) and all(isinstance(x, dict) for x in v.values()),
+    )
+    return ruled(rule, section=section, keyed=True)
+
+
 class Section:
     """A part of the record: checked against its fields' rules, built from JSON."""
 
@@ -182,12 +123,15 @@ class Section:
             if f.name not in data:
                 if rule.required:
                     out.append(f"{prefix}{f.name} is missing")
-            elif not rule.test(data[f.name], record):
-                out.append(f"{prefix}{f.name} must be {rule.what}, got {_shown(data[f.name])}")
+            elif problem := rule.problem(data[f.name], record):
+                out.append(f"{prefix}{f.name} {problem}")
             elif (inner := f.metadata.get("section")) and data[f.name] is not None:
                 if f.metadata.get("many"):
                     for i, item in enumerate(data[f.name]):
                         out += inner.problems(item, record, f"{prefix}{f.name}[{i}].")
+                elif f.metadata.get("keyed"):
+                    for key, item in data[f.name].items():
+                        out += inner.problems(item, record, f"{prefix}{f.name}.{key}.")
                 else:
                     out += inner.problems(data[f.name], record, f"{prefix}{f.name}.")
         return out
@@ -200,18 +144,14 @@ class Section:
             if f.name in data:
                 value, inner = data[f.name], f.metadata.get("section")
                 if inner and value is not None:
-                    value = (
-                        [inner.build(x) for x in value]
-                        if f.metadata.get("many")
-                        else inner.build(value)
-                    )
+                    if f.metadata.get("many"):
+                        value = [inner.build(x) for x in value]
+                    elif f.metadata.get("keyed"):
+                        value = {key: inner.build(x) for key, x in value.items()}
+                    else:
+                        value = inner.build(value)
                 values[f.name] = value
         return cls(**values)
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,13 +180,6 @@ class Recipe(Section):
     reference_accuracy: float | None = ruled(absent_or(number(0, 1)))
     forward_flops_per_image: float | None = ruled(absent_or(number(0)))
     training_flops_factor: float | None = ruled(absent_or(number(0)))
-
-
-# A SHA-256 in hex: a digest of source files (`harness.record.provenance.digest`).
-SHA256 = Rule(
-    "64 hexadecimal digits (a SHA-256)",
-    lambda v, _: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) is not None,
-)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -355,7 +288,7 @@ class Matmul(Section):
 
 @dataclass(frozen=True, kw_only=True)
 class DuringFit(Section):
-    """Other processes' use of the run's CPUs during fit() (`harness.machine.OtherLoad`)."""
+    """Other processes' use of the run's CPUs during fit() (`harness.worker.machine.OtherLoad`)."""
 
     cpus: list[int] | None = ruled(absent_or(listing(integer(0))))
     interval_s: float | None = ruled(absent_or(number(0)))
@@ -448,7 +381,7 @@ def spec_problems(data: object) -> list[str]:
     """What is wrong with a recorded spec: every field present, and valid as a RunSpec
     (of any machine: its thread count is not checked against this one's CPUs)."""
     if not isinstance(data, dict):
-        return [f"spec must be an object, got {_shown(data)}"]
+        return [f"spec must be an object, got {shown(data)}"]
     fields = dataclasses.fields(RunSpec)
     # An override an older schema lacks (learning_rate) was not given.
     required = [f.name for f in fields if f.default is not None]
@@ -467,21 +400,21 @@ def check(record: dict) -> list[str]:
     empty list when nothing is. The sections after the recipe are checked only once it
     holds, since their lengths follow it."""
     status = record.get("status")
-    if status not in STATUSES:
-        return [f"status must be {one_of(*STATUSES).what}, got {_shown(status)}"]
+    if problem := one_of(*STATUSES).problem(status):
+        return [f"status {problem}"]
     problems = []
     for name, rule in TOP.items():
         if name not in record:
             problems.append(f"{name} is missing")
-        elif not rule.test(record[name], record):
-            problems.append(f"{name} must be {rule.what}, got {_shown(record[name])}")
+        elif problem := rule.problem(record[name], record):
+            problems.append(f"{name} {problem}")
     problems += spec_problems(record.get("spec"))
     for name, section in (COMPLETED if status == Status.OK else FAILED).items():
         value = record.get(name)
         if name not in record:
             found = [f"{name} is missing"]
         elif not isinstance(value, dict):
-            found = [f"{name} must be an object, got {_shown(value)}"]
+            found = [f"{name} must be an object, got {shown(value)}"]
         else:
             found = section.problems(value, record, f"{name}.")
         problems += found

@@ -72,17 +72,49 @@ def loss_curves(title: str, curves: dict[str, list[list[float]]], path: Path) ->
     return path
 
 
-def glance(lines: list[dict], colours: dict[str, str], path: Path) -> Path:
+@dataclass(frozen=True)
+class GlanceLine:
+    """A row of a comparison at a glance."""
+
+    backend: str  # its colour
+    label: str
+    ratio: float | None  # its steady step over the fastest's; None: not timed
+    low: float | None  # its whiskers; None: none
+    high: float | None
+    accuracies: list[float]  # in %, one per run; empty where accuracy is not compared
+    reference: float | None  # the model's published accuracy in %
+
+
+@dataclass(frozen=True)
+class Bar:
+    """A row's training time (the whole fit(), over its runs) and steady throughput."""
+
+    backend: str
+    label: str
+    median: float
+    p10: float
+    p90: float
+    images_per_s: float | None
+
+
+@dataclass(frozen=True)
+class StepBox:
+    """A row's steady training steps, in seconds."""
+
+    backend: str
+    label: str
+    samples: list[float]
+
+
+def glance(lines: list[GlanceLine], colours: dict[str, str], path: Path) -> Path:
     """One comparison at a glance, a line per row, fastest first. Left, where rows were
     timed, its training speed: the steady step over the fastest row's (bar), whiskers at
     its 95 % interval from rounds or, without rounds, at the range of the row's runs.
     Right, where accuracy is compared: the test accuracy of each run (circles) and their
-    mean ± standard deviation. `lines` items: backend, label, ratio (None: not timed), low,
-    high (None: no whiskers), accuracies (in %, one per run; empty where not compared),
-    reference (the model's published accuracy in %, or None)."""
+    mean ± standard deviation."""
     plt = _pyplot()
-    timed = any(line["ratio"] is not None for line in lines)
-    compared = any(line["accuracies"] for line in lines)
+    timed = any(line.ratio is not None for line in lines)
+    compared = any(line.accuracies for line in lines)
     widths = [3] * timed + [2] * compared
     # Sized to be shown at its own size beside the ranking's table (report.html).
     fig, axes = plt.subplots(
@@ -96,7 +128,7 @@ def glance(lines: list[dict], colours: dict[str, str], path: Path) -> Path:
     )
     panels = list(axes[0])
     ys = list(range(len(lines)))
-    panels[0].set_yticks(ys, [line["label"] for line in lines], fontsize=9)
+    panels[0].set_yticks(ys, [line.label for line in lines], fontsize=9)
     panels[0].set_ylim(len(lines) - 0.5, -0.5)  # the fastest on top, no line at an edge
     if timed:
         _speed_panel(panels.pop(0), lines, colours)
@@ -108,9 +140,9 @@ def glance(lines: list[dict], colours: dict[str, str], path: Path) -> Path:
     return path
 
 
-def _speed_panel(ax, lines: list[dict], colours: dict[str, str]) -> None:
+def _speed_panel(ax, lines: list[GlanceLine], colours: dict[str, str]) -> None:
     for y, line in enumerate(lines):
-        if line["ratio"] is None:
+        if line.ratio is None:
             ax.text(
                 0.02,
                 y,
@@ -121,21 +153,21 @@ def _speed_panel(ax, lines: list[dict], colours: dict[str, str]) -> None:
                 transform=ax.get_yaxis_transform(),
             )
             continue
-        ax.barh(y, line["ratio"], color=colours[line["backend"]], height=0.6)
-        end = line["ratio"]
-        if line["low"] is not None:
-            below, above = line["ratio"] - line["low"], line["high"] - line["ratio"]
-            ax.errorbar(line["ratio"], y, xerr=[[below], [above]], color="#222", capsize=4)
-            end = line["high"]
+        ax.barh(y, line.ratio, color=colours[line.backend], height=0.6)
+        end = line.ratio
+        if line.low is not None and line.high is not None:
+            below, above = line.ratio - line.low, line.high - line.ratio
+            ax.errorbar(line.ratio, y, xerr=[[below], [above]], color="#222", capsize=4)
+            end = line.high
         ax.annotate(
-            f"{line['ratio']:.2f}×",
+            f"{line.ratio:.2f}×",
             (end, y),
             xytext=(4, 0),
             textcoords="offset points",
             va="center",
             fontsize=8,
         )
-    ax.set_xlim(0, 1.15 * max(line["high"] or line["ratio"] or 1.0 for line in lines))
+    ax.set_xlim(0, 1.15 * max(line.high or line.ratio or 1.0 for line in lines))
     ax.set_xlabel(
         "steady step × the fastest's (shorter is faster)\n"
         "whiskers: 95 % interval (rounds), or the runs' range",
@@ -144,24 +176,24 @@ def _speed_panel(ax, lines: list[dict], colours: dict[str, str]) -> None:
     ax.grid(True, axis="x", alpha=0.3)
 
 
-def _accuracy_panel(ax, lines: list[dict], colours: dict[str, str]) -> None:
+def _accuracy_panel(ax, lines: list[GlanceLine], colours: dict[str, str]) -> None:
     from matplotlib.ticker import MaxNLocator
 
     for y, line in enumerate(lines):
-        runs = line["accuracies"]
+        runs = line.accuracies
         if not runs:
             continue
-        colour = colours[line["backend"]]
+        colour = colours[line.backend]
         ax.scatter(runs, [y] * len(runs), s=14, facecolors="none", edgecolors=colour)
         std = statistics.stdev(runs) if len(runs) > 1 else 0.0
         ax.errorbar(
             statistics.mean(runs), y, xerr=std, fmt="D", color=colour, markersize=5, capsize=4
         )
-    shown = [a for line in lines for a in line["accuracies"]]
+    shown = [a for line in lines for a in line.accuracies]
     low, high = min(shown), max(shown)
     # The published accuracy is drawn only near the runs': a shorter recipe than the
     # published one (the quick profile) would squash its runs into a point far beside it.
-    reference = next((line["reference"] for line in lines if line["reference"]), None)
+    reference = next((line.reference for line in lines if line.reference), None)
     if reference is not None and low - 1 <= reference <= high + 1:
         ax.axvline(reference, color="#888", linestyle="--", linewidth=1)
         ax.annotate(
@@ -181,23 +213,23 @@ def _accuracy_panel(ax, lines: list[dict], colours: dict[str, str]) -> None:
     ax.grid(True, axis="x", alpha=0.3)
 
 
-def training_times(bars: list[dict], path: Path) -> Path:
+def training_times(bars: list[Bar], path: Path) -> Path:
     """Two panels, one bar per row: training time, the whole fit() call (median,
     whiskers at the 10th and 90th percentile over runs), and steady training throughput.
-    `bars` items: backend, label, median, p10, p90, images_per_s."""
+    """
     plt = _pyplot()
     height = 0.6 + 0.35 * len(bars)
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, height), dpi=FIGURE_DPI, sharey=True)
     ys = range(len(bars))
-    medians = [b["median"] for b in bars]
-    errors = [[b["median"] - b["p10"] for b in bars], [b["p90"] - b["median"] for b in bars]]
-    by_backend = backend_colours(b["backend"] for b in bars)
-    colours = [by_backend[b["backend"]] for b in bars]
+    medians = [b.median for b in bars]
+    errors = [[b.median - b.p10 for b in bars], [b.p90 - b.median for b in bars]]
+    by_backend = backend_colours(b.backend for b in bars)
+    colours = [by_backend[b.backend] for b in bars]
     left.barh(ys, medians, xerr=errors, color=colours, capsize=3)
-    left.set_yticks(list(ys), [b["label"] for b in bars], fontsize=8)
+    left.set_yticks(list(ys), [b.label for b in bars], fontsize=8)
     left.invert_yaxis()
     left.set_xlabel("training, the whole fit() (s): median, 10th-90th percentile")
-    right.barh(ys, [b["images_per_s"] or 0 for b in bars], color=colours)
+    right.barh(ys, [b.images_per_s or 0 for b in bars], color=colours)
     right.set_xlabel("training images / s (steady steps)")
     for ax in (left, right):
         ax.grid(True, axis="x", alpha=0.3)
@@ -206,23 +238,22 @@ def training_times(bars: list[dict], path: Path) -> Path:
     return path
 
 
-def step_times(boxes: list[dict], path: Path) -> Path:
+def step_times(boxes: list[StepBox], path: Path) -> Path:
     """One box per row: its steady training steps in milliseconds (box: quartiles,
-    whiskers: 10th and 90th percentile, outliers not drawn). `boxes` items: backend,
-    label, samples (seconds)."""
+    whiskers: 10th and 90th percentile, outliers not drawn)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 0.6 + 0.35 * len(boxes)), dpi=FIGURE_DPI)
     drawn = ax.boxplot(
-        [[1000 * s for s in b["samples"]] for b in boxes],
+        [[1000 * s for s in b.samples] for b in boxes],
         orientation="horizontal",
         whis=(10, 90),
         showfliers=False,
-        tick_labels=[b["label"] for b in boxes],
+        tick_labels=[b.label for b in boxes],
         patch_artist=True,
     )
-    colours = backend_colours(b["backend"] for b in boxes)
+    colours = backend_colours(b.backend for b in boxes)
     for patch, b in zip(drawn["boxes"], boxes, strict=True):
-        patch.set_facecolor(colours[b["backend"]])
+        patch.set_facecolor(colours[b.backend])
         patch.set_alpha(0.6)
     ax.invert_yaxis()
     ax.set_xlim(left=0)
@@ -249,27 +280,27 @@ def plot_glances(
             low = high = None
             if s.interval is not None:
                 low, high = s.interval.low, s.interval.high
-            elif s.ratio is not None and row.runs > 1:
+            elif s.ratio is not None and fastest and row.runs > 1:
                 ratios = [step / fastest for r in row.members if (step := speed.step_s(r))]
                 low, high = min(ratios), max(ratios)
-            references = {r.recipe.reference_accuracy for r in row.members} - {None}
+            references = {a for r in row.members if (a := r.recipe.reference_accuracy) is not None}
             lines.append(
-                {
-                    "backend": row.backend,
+                GlanceLine(
+                    backend=row.backend,
                     # The backend alone where it names one row; the table beside says more.
-                    "label": row.backend
+                    label=row.backend
                     if names.count(row.backend) == 1
                     else f"{row.backend} · {how_text(row.variant)}",
-                    "ratio": s.ratio,
-                    "low": low,
-                    "high": high,
-                    "accuracies": []
+                    ratio=s.ratio,
+                    low=low,
+                    high=high,
+                    accuracies=[]
                     if steps_only
                     else [100 * r.metrics.test_accuracy for r in row.members],
-                    "reference": 100 * min(references) if references else None,
-                }
+                    reference=100 * min(references) if references else None,
+                )
             )
-        if not any(line["ratio"] is not None or line["accuracies"] for line in lines):
+        if not any(line.ratio is not None or line.accuracies for line in lines):
             continue  # neither timed nor compared: nothing to show
         path = out_dir / f"glance-{slug(dataclasses.astuple(c.group))}.png"
         written.append((c.group, glance(lines, colours, path)))
@@ -295,31 +326,29 @@ def plot_speed(table: list[Row], out_dir: Path) -> list[tuple[str, Path]]:
     fit() call and steps, and the step-time distribution per row that timed its steps
     (one epoch is enough for both)."""
     stepped = [row for row in table if row.figures.step_s]
-    timed = [row for row in stepped if row.figures.fit_s]
+    bars = [
+        Bar(
+            backend=row.backend,
+            label=f"{row.backend} · {short_label(row.variant)}",
+            median=fit.median,
+            p10=fit.p10,
+            p90=fit.p90,
+            images_per_s=row.train_images_per_s,
+        )
+        for row in stepped
+        if (fit := row.figures.fit_s)
+    ]
     written = []
-    if timed:
-        bars = []
-        for row in timed:
-            fit = row.figures.fit_s
-            bars.append(
-                {
-                    "backend": row.backend,
-                    "label": f"{row.backend} · {short_label(row.variant)}",
-                    "median": fit.median,
-                    "p10": fit.p10,
-                    "p90": fit.p90,
-                    "images_per_s": row.train_images_per_s,
-                }
-            )
+    if bars:
         path = training_times(bars, out_dir / "training-times.png")
         written.append(("Training time (the whole fit()) and steady throughput per row", path))
     if stepped:
         steps = [
-            {
-                "backend": row.backend,
-                "label": f"{row.backend} · {short_label(row.variant)}",
-                "samples": [s for r in row.members for s in speed.steady_steps(r)],
-            }
+            StepBox(
+                backend=row.backend,
+                label=f"{row.backend} · {short_label(row.variant)}",
+                samples=[s for r in row.members for s in speed.steady_steps(r)],
+            )
             for row in stepped
         ]
         path = step_times(steps, out_dir / "step-times.png")

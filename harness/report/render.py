@@ -155,7 +155,12 @@ def _answer_sections(found: list[Comparison], glances: dict[Group, Path]) -> lis
                 f"| {fmt(row.train_images_per_s, 0)} | {speed_text(s) if i else fmt(s.ratio, 2)} |"
             )
         references = sorted(
-            {r.recipe.reference_accuracy for row in c.ranked for r in row.members} - {None}
+            {
+                a
+                for row in c.ranked
+                for r in row.members
+                if (a := r.recipe.reference_accuracy) is not None
+            }
         )
         columns = []
         if any(s.ratio for s in c.speeds):
@@ -276,10 +281,10 @@ def render_markdown(s: Summary, results_dir: Path, plots: Plots) -> str:
             "| Run | Backend | Seed | Profile | Exit status | Reason |",
             "|---|---|--:|---|--:|---|",
         ]
-        for r in failures:
+        for f in failures:
             out.append(
-                f"| {r.run_id} | {r.spec.backend} | {r.spec.seed} | {r.spec.profile} "
-                f"| {r.failure.exit_code} | {cell(r.failure.reason)} |"
+                f"| {f.run_id} | {f.spec.backend} | {f.spec.seed} | {f.spec.profile} "
+                f"| {f.failure.exit_code} | {cell(f.failure.reason)} |"
             )
         out += [""]
     if shown.superseded:

@@ -78,7 +78,7 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
         phases.append(
             f"| {row.backend} | {short_label(row.variant)} | {row.runs} "
             f"| {median_text(f.wall_s, 1)} | "
-            + " | ".join(median_text(f.phases[p], 2) for p in PHASES)
+            + " | ".join(median_text(s, 2) for s in f.phases.named().values())
             + f" | {unaccounted_text(row)} |"
         )
     out += [
@@ -258,7 +258,7 @@ def parity_text(record: ParityRecord) -> str:
     out = [
         f"Parity: the untrained model's test-set outputs and {record.steps} training steps "
         "from the same weights and batches, dropout off. Tolerances: forward "
-        f"{tol['forward_max_abs']:.0e} (absolute), loss {tol['loss_rel']:.0e} (relative).",
+        f"{tol.forward_max_abs:.0e} (absolute), loss {tol.loss_rel:.0e} (relative).",
         "",
         "| Backends | Forward max abs. diff. | Loss rel. diff., max | First step beyond "
         "tolerance | Within tolerance |",

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.record.parity import ParityPair
+from harness.config import System
+from harness.record.parity import ParityPair, Tolerances
 
 
 @dataclass(frozen=True)
@@ -37,15 +38,15 @@ def max_abs_difference(a: list[np.ndarray], b: list[np.ndarray]) -> float:
 # Chosen from `python -m harness parity --backend tf,jax,torch` on MNIST, seed 1,
 # batch 500 (keras 3.15.1, tensorflow-cpu 2.21.0, jax 0.10.2, torch 2.13.0), measured
 # on 2 cores with 1 and with 2 threads.
-PARITY_TOLERANCES = {
+PARITY_TOLERANCES = Tolerances(
     # Measured: 1.2e-7 to 2.1e-7 between any two backends, float32 rounding of softmax
     # outputs; a real difference in the model (a layer, an activation) is orders larger.
-    "forward_max_abs": 1e-6,
+    forward_max_abs=1e-6,
     # Measured: every pair's training loss agrees to 3.7e-6 or better over the first 10
     # steps (step 1 is identical), then rounding differences grow through Adadelta's
     # updates (learning rate 1.0) and the pairs part beyond 1e-4 at steps 14 to 23,
     # reaching 7e-4 to 8e-3 by step 50.
-    "loss_rel": 1e-4,
+    loss_rel=1e-4,
     # The anchor rows (MNIST, seed 1, batch 500, 2 threads, tf_keras 2.21.0, optax
     # 0.2.8), each against Keras 3 on its framework: outputs 0 (JAX, TensorFlow native
     # and Keras 2: the same kernels) and 1.8e-7 (torch native); losses within 1.2e-7
@@ -54,11 +55,11 @@ PARITY_TOLERANCES = {
     # 14 (TensorFlow, torch native), 29 (Keras 2) and 31 (JAX native), 0.9e-3 to 1.7e-3
     # by step 50. The same tolerances hold for them.
     # So the backends must agree within loss_rel for at least this many steps.
-    "steps_in_agreement": 10,
-}
+    steps_in_agreement=10,
+)
 
 
-def parity_pairs(names: list[str], anchors: dict[str, str]) -> list[tuple[str, str]]:
+def parity_pairs(names: list[System], anchors: dict[System, System]) -> list[tuple[System, System]]:
     """Which probes parity compares: every two of those that are no anchor, and each
     anchor (a native implementation, Keras 2) with the Keras 3 probe it anchors."""
     plain = sorted(n for n in names if n not in anchors)
@@ -66,8 +67,17 @@ def parity_pairs(names: list[str], anchors: dict[str, str]) -> list[tuple[str, s
     return pairs + sorted((anchors[n], n) for n in names if n in anchors)
 
 
+@dataclass(frozen=True)
+class Probe:
+    """A parity probe's answer: the untrained model's outputs on the test set, and the
+    training loss of each step."""
+
+    outputs: np.ndarray
+    losses: np.ndarray
+
+
 def parity(
-    probes: dict[str, dict[str, np.ndarray]], anchors: dict | None = None
+    probes: dict[System, Probe], anchors: dict[System, System] | None = None
 ) -> list[ParityPair]:
     """Comparison of parity probes, pair by pair (`parity_pairs`; `anchors`: anchor
     probe -> its Keras 3 probe): forward outputs of the untrained model, and the
@@ -75,10 +85,10 @@ def parity(
     pairs = []
     for a, b in parity_pairs(list(probes), anchors or {}):
         pa, pb = probes[a], probes[b]
-        la, lb = pa["losses"], pb["losses"]
+        la, lb = pa.losses, pb.losses
         rel = np.abs(la - lb) / np.maximum(np.maximum(np.abs(la), np.abs(lb)), 1e-12)
-        beyond = np.flatnonzero(rel > PARITY_TOLERANCES["loss_rel"])
-        forward = float(np.max(np.abs(pa["outputs"] - pb["outputs"])))
+        beyond = np.flatnonzero(rel > PARITY_TOLERANCES.loss_rel)
+        forward = float(np.max(np.abs(pa.outputs - pb.outputs)))
         pairs.append(
             ParityPair(
                 backends=[a, b],
@@ -87,8 +97,8 @@ def parity(
                 loss_rel_max=float(rel.max()),
                 first_step_beyond=int(beyond[0]) + 1 if beyond.size else None,
                 within_tolerance=bool(
-                    forward <= PARITY_TOLERANCES["forward_max_abs"]
-                    and (not beyond.size or beyond[0] >= PARITY_TOLERANCES["steps_in_agreement"])
+                    forward <= PARITY_TOLERANCES.forward_max_abs
+                    and (not beyond.size or beyond[0] >= PARITY_TOLERANCES.steps_in_agreement)
                 ),
             )
         )

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from harness.record import results
 from harness.record.results import RunResult
-from harness.record.schema import Status
 from harness.summary.comparisons import (
     Agreement,
     Anchor,
@@ -69,7 +68,7 @@ def build(results_dir: Path, everything: bool = False) -> Summary:
     shown_ids = {r.run_id for r in runs}
     beside = {
         run_id: others
-        for run_id, others in shared([r for r in records if r.status == Status.OK]).items()
+        for run_id, others in shared([r for r in records if isinstance(r, RunResult)]).items()
         if run_id in shown_ids
     }
     table = rows(runs, beside)
@@ -87,6 +86,6 @@ def build(results_dir: Path, everything: bool = False) -> Summary:
         not_converged=[(r, why) for r in runs if (why := not_converged(r))],
         anchors=anchors(table, pairs),
         tuned=tuned(table),
-        references=sorted({r.recipe.reference_accuracy for r in runs} - {None}),
+        references=sorted({a for r in runs if (a := r.recipe.reference_accuracy) is not None}),
         warnings=warnings,
     )

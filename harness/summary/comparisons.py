@@ -88,8 +88,10 @@ def determinism(runs: list[RunResult], results_dir: Path, warnings: list[str]) -
             ("final_weights", lambda r: r.artifacts.final_weights),
             ("predictions", lambda r: r.artifacts.predictions),
         ):
-            names = [artifact(r) for r in cell]
-            if not all(n and (results.runs_dir(results_dir) / n).is_file() for n in names):
+            names = [n for r in cell if (n := artifact(r))]
+            if len(names) < len(cell) or not all(
+                (results.runs_dir(results_dir) / n).is_file() for n in names
+            ):
                 continue  # not saved, or not kept (final weights are optional)
             try:
                 arrays = [
@@ -133,8 +135,9 @@ def agreement(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> 
         predictions: dict[tuple[System, int], np.ndarray | None] = {}
         for b in names:
             for seed, r in per_backend[b].items():
+                name = r.artifacts.predictions
                 try:
-                    loaded = results.load_arrays(results_dir, r, r.artifacts.predictions)
+                    loaded = results.load_arrays(results_dir, r, name) if name else None
                 except ResultError as e:
                     warnings.append(f"agreement without predictions: {e}")
                     loaded = None

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from harness.config import Impl, Init, RunSpec, System, own_file_label, system
 from harness.record import schema
-from harness.record.results import RunResult
+from harness.record.results import FailedRun, Record, RunResult
 from harness.record.schema import Status
 from harness.summary import speed, stats
 
@@ -177,22 +177,23 @@ class Selection:
     later. Records from before invocations were recorded count as one invocation."""
 
     runs: list[RunResult]
-    failures: list[RunResult]
-    superseded: list[RunResult]
+    failures: list[FailedRun]
+    superseded: list[FailedRun]
     left_out: int
 
 
-def cell_of(r: RunResult) -> RunSpec:
+def cell_of(r: Record) -> RunSpec:
     """What a user asks for when they name a cell: its RunSpec but for where its files are,
     its round (the rounds of one invocation are runs of one cell) and where its tuned
     settings came from."""
     return dataclasses.replace(r.spec.recorded_form(), round=None, tuning_source=None, here=False)
 
 
-def select(records: list[RunResult], everything: bool = False) -> Selection:
+def select(records: list[Record], everything: bool = False) -> Selection:
     """`records` oldest first, as `results.read_all` gives them; `everything`: show
     every result, not only each cell's latest invocation."""
-    shown, superseded = set(), set()
+    shown: set[str] = set()
+    superseded: set[str] = set()
     for members in by(records, cell_of).values():
         # A record without an invocation (before schema version 5, or a worker started
         # by hand) counts as older than any recorded one.
@@ -204,9 +205,9 @@ def select(records: list[RunResult], everything: bool = False) -> Selection:
             elif everything or r.invocation == latest:
                 shown.add(r.run_id)
     return Selection(
-        runs=[r for r in records if r.run_id in shown and r.status == Status.OK],
-        failures=[r for r in records if r.run_id in shown and r.status == Status.FAILED],
-        superseded=[r for r in records if r.run_id in superseded],
+        runs=[r for r in records if r.run_id in shown and isinstance(r, RunResult)],
+        failures=[r for r in records if r.run_id in shown and isinstance(r, FailedRun)],
+        superseded=[r for r in records if r.run_id in superseded and isinstance(r, FailedRun)],
         left_out=len(records) - len(shown) - len(superseded),
     )
 

@@ -8,10 +8,12 @@ the machine (see `machine`).
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
+from operator import attrgetter
 
 from harness.record.results import RunResult
 from harness.record.schema import LATENCY_BATCHES, PHASES
@@ -107,11 +109,34 @@ def _pooled(runs: list[RunResult], samples) -> Spread | None:
 
 
 @dataclass(frozen=True)
+class Phases:
+    """Each phase of a row's runs (the record's `Timings`, in the order they happen) as
+    the spread of its samples over the runs."""
+
+    interpreter_s: Spread | None
+    import_s: Spread | None
+    data_load_s: Spread | None
+    build_s: Spread | None
+    init_s: Spread | None
+    compile_s: Spread | None
+    peak_s: Spread | None
+    fit_s: Spread | None  # the whole fit() call
+    evaluate_s: Spread | None
+    predict_s: Spread | None
+    latency_s: Spread | None
+    save_s: Spread | None
+
+    def named(self) -> dict[str, Spread | None]:
+        """Every phase by its name, in the order they happen."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+@dataclass(frozen=True)
 class Figures:
     """A row's timings, each the spread of its samples pooled over the row's runs (steady
     samples without their run's outliers); None where no run recorded it."""
 
-    phases: dict[str, Spread | None]  # each phase of the record's timings, in PHASES order
+    phases: Phases
     wall_s: Spread | None  # the worker, process start to result written
     unaccounted_s: Spread | None  # what no phase covers
     first_epoch_s: Spread | None
@@ -123,12 +148,12 @@ class Figures:
     @property
     def fit_s(self) -> Spread | None:
         """Training: the whole fit() call."""
-        return self.phases["fit_s"]
+        return self.phases.fit_s
 
     def named(self) -> dict[str, Spread | None]:
         """Every figure by the name of its summary.csv column."""
         return {
-            **self.phases,
+            **self.phases.named(),
             "wall_s": self.wall_s,
             "unaccounted_s": self.unaccounted_s,
             "first_epoch_s": self.first_epoch_s,
@@ -151,7 +176,7 @@ def figures(runs: list[RunResult]) -> Figures:
         return spread(list(chain.from_iterable(calls)))
 
     return Figures(
-        phases={p: each(lambda r, p=p: getattr(r.timings, p)) for p in PHASES},
+        phases=Phases(**{p: each(attrgetter(f"timings.{p}")) for p in PHASES}),
         wall_s=each(lambda r: r.timings.wall_s),
         unaccounted_s=each(lambda r: r.timings.unaccounted_s),
         first_epoch_s=spread([r.timings.epochs_s[0] for r in runs]),

@@ -24,7 +24,8 @@ from harness.backends import resolve, tuning_of
 from harness.backends.base import Backend, Tuning
 from harness.config import ConfigError, ModelRecipe, RunSpec, check_images
 from harness.datasets.base import Dataset, DatasetError, Split, prepare
-from harness.record import fingerprint, results, schema
+from harness.record import described, fingerprint, results, schema
+from harness.record.described import ModelSize
 from harness.worker import environment, machine, modelinfo, starting_points, timing
 from harness.worker.handover import pinned_cpus
 from harness.worker.stopping import STOP, Stopped, die_with_parent, exit_now
@@ -165,14 +166,14 @@ def train_and_evaluate(
     with sections("save_s"):
         final_weights = trainer.get_weights()
         run_id = files.out.name.removesuffix(".json")
-        artifacts = schema.Artifacts(
-            predictions=f"{run_id}.predictions.npz", final_weights=f"{run_id}.weights.npz"
-        )
-        files.stage_arrays(artifacts.predictions, [predictions.astype("float32")])
-        dropped = files.stage_optional(artifacts.final_weights, final_weights, "final weights")
+        kept = f"{run_id}.predictions.npz", f"{run_id}.weights.npz"
+        files.stage_arrays(kept[0], [predictions.astype("float32")])
+        dropped = files.stage_optional(kept[1], final_weights, "final weights")
         if dropped:
             print(f"warning: {dropped}", file=sys.stderr)
-            artifacts = dataclasses.replace(artifacts, final_weights=None)
+        artifacts = schema.Artifacts(
+            predictions=kept[0], final_weights=None if dropped else kept[1]
+        )
         recipe = dataclasses.replace(recipe, **trainer.facts())
         libraries = {"numpy": np.__version__, **trainer.versions()}
         settings = {**s.backend_settings, **s.backend.after_training()}
@@ -236,7 +237,7 @@ def describe(models: list[str], out: Path) -> None:
     """Parameters and FLOPs of each model, built for the dataset its recipe names."""
     import keras
 
-    described = {}
+    sizes = {}
     for name in models:
         plugin = plugins.load("model", name)
         dataset = plugins.load("dataset", ModelRecipe.parse(plugin.DEFAULTS).dataset or "mnist")
@@ -244,12 +245,12 @@ def describe(models: list[str], out: Path) -> None:
         empty = Split(np.zeros((0, *dataset.image_shape), "uint8"), np.zeros(0, "int64"))
         x, _ = prepare(empty, keras.backend.image_data_format(), dataset.num_classes, False)
         model = plugin.build(x.shape[1:], dataset.num_classes)
-        described[name] = {
-            "dataset": dataset.name,
-            "parameters": model.count_params(),
-            "forward_flops_per_image": modelinfo.forward_flops(keras, model),
-        }
-    results.write_text_atomic(out, json.dumps(described))
+        sizes[name] = ModelSize(
+            dataset=dataset.name,
+            parameters=model.count_params(),
+            forward_flops_per_image=modelinfo.forward_flops(keras, model),
+        )
+    described.write(sizes, out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from harness.config import ConfigError
+from harness.native import PlannedWeight
 
 
 def all_layers(layer: Any) -> list[Any]:
@@ -16,7 +17,7 @@ def all_layers(layer: Any) -> list[Any]:
     ]
 
 
-def weight_plan(keras: Any, model: Any) -> list[dict]:
+def weight_plan(keras: Any, model: Any) -> list[PlannedWeight]:
     """How Keras would initialise each of `model.weights`, as plain data for numpy."""
     # A variable belongs to the innermost layer that holds it: the one seen last here.
     owner = {id(w): layer for layer in all_layers(model) for w in layer.weights}
@@ -27,20 +28,22 @@ def weight_plan(keras: Any, model: Any) -> list[dict]:
         # "conv2d/kernel:0".
         path = getattr(w, "path", None) or w.name.removesuffix(":0")
         init = getattr(layer, f"{path.rsplit('/', 1)[-1]}_initializer", None)
-        entry: dict = {"path": path, "shape": list(w.shape)}
+        shape = tuple(w.shape)
         if isinstance(init, keras.initializers.VarianceScaling):
-            entry.update(
-                initializer="variance_scaling",
+            entry = PlannedWeight(
+                path,
+                shape,
+                "variance_scaling",
                 scale=float(init.scale),
                 mode=init.mode,
                 distribution=init.distribution,
             )
         elif isinstance(init, keras.initializers.Zeros):
-            entry.update(initializer="constant", value=0.0)
+            entry = PlannedWeight.constant(path, shape, 0.0)
         elif isinstance(init, keras.initializers.Ones):
-            entry.update(initializer="constant", value=1.0)
+            entry = PlannedWeight.constant(path, shape, 1.0)
         elif isinstance(init, keras.initializers.Constant):
-            entry.update(initializer="constant", value=float(init.value))
+            entry = PlannedWeight.constant(path, shape, float(init.value))
         else:
             raise ConfigError(
                 f"--init harness cannot draw {w.path}: its initializer "

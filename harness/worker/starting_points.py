@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from harness.native import PlannedWeight
+
 WEIGHTS_STREAM, BATCHES_STREAM = 0, 1
 
 
@@ -29,22 +31,19 @@ def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-def draw(entry: dict, rng: np.random.Generator) -> np.ndarray:
-    """One variable's initial value from its plan entry:
-    {"shape": [...], "initializer": "variance_scaling", "scale", "mode", "distribution"}
-    or {"shape": [...], "initializer": "constant", "value": v}."""
-    shape = tuple(entry["shape"])
-    kind = entry["initializer"]
-    if kind == "constant":
-        return np.full(shape, entry["value"], dtype="float32")
-    if kind != "variance_scaling":
+def draw(entry: PlannedWeight, rng: np.random.Generator) -> np.ndarray:
+    """One variable's initial value from its plan entry."""
+    shape = entry.shape
+    if entry.initializer == "constant":
+        return np.full(shape, entry.value, dtype="float32")
+    if entry.initializer != "variance_scaling":
         raise ValueError(
-            f"unsupported initializer {kind!r} (supported: variance_scaling, constant)"
+            f"unsupported initializer {entry.initializer!r} (supported: variance_scaling, constant)"
         )
     fan_in, fan_out = compute_fans(shape)
-    n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[entry["mode"]]
-    scale = entry["scale"] / max(1.0, n)
-    distribution = entry["distribution"]
+    n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[entry.mode]
+    scale = entry.scale / max(1.0, n)
+    distribution = entry.distribution
     if distribution == "uniform":
         limit = math.sqrt(3.0 * scale)
         return rng.uniform(-limit, limit, shape).astype("float32")
@@ -62,7 +61,7 @@ def draw(entry: dict, rng: np.random.Generator) -> np.ndarray:
     raise ValueError(f"unsupported distribution {distribution!r}")
 
 
-def initial_weights(plan: list[dict], seed: int) -> list[np.ndarray]:
+def initial_weights(plan: list[PlannedWeight], seed: int) -> list[np.ndarray]:
     """Every variable's initial value, drawn in plan order from one stream of `seed`."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, WEIGHTS_STREAM]))
     return [draw(entry, rng) for entry in plan]

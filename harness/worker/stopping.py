@@ -25,6 +25,8 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 class Stopped(SystemExit):
     """The run was asked to stop by `signum`; exits with 128 + signum, as a shell says."""
 
+    code: int
+
     def __init__(self, signum: int) -> None:
         super().__init__(128 + signum)
 

@@ -5,13 +5,14 @@ Keras's JAXTrainer and TorchTrainer are; chosen once, from spec.impl (`trainer_f
 
 Both train with one fit over every epoch under the same clocks, kept at the same points
 (an epoch starts before its first step and stops after its last; a step is marked when
-its loss is a Python float), ask before every step whether to stop (`harness.stopping`),
+its loss is a Python float), ask before every step whether to stop (`harness.worker.stopping`),
 and fail a run whose loss stops being finite.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.metadata
 import sys
 from abc import ABC, abstractmethod
@@ -97,7 +98,7 @@ class Trainer(ABC):
         without dropout if `dropout` is False."""
 
     @abstractmethod
-    def weight_plan(self) -> list[dict]:
+    def weight_plan(self) -> list[native.PlannedWeight]:
         """How Keras initialises each of the model's weights (`modelinfo.weight_plan`)."""
 
     @abstractmethod
@@ -154,7 +155,7 @@ class Trainer(ABC):
         """The weights, in Keras's layout."""
         return self.model.get_weights()
 
-    def facts(self) -> dict[str, object]:
+    def facts(self) -> dict[str, Any]:
         """What the recipe records of the model as it ran."""
         return {
             "jit_compile": self.jit_compile(),
@@ -173,7 +174,7 @@ class Trainer(ABC):
             images = x[:batch]
             self.model.predict_on_batch(images)
             out[str(batch)] = timing.time_calls(
-                lambda images=images: self.model.predict_on_batch(images), repeats
+                functools.partial(self.model.predict_on_batch, images), repeats
             )
         return out
 
@@ -213,11 +214,11 @@ class KerasTrainer(Trainer):
                 if isinstance(layer, self.keras.layers.Dropout):
                     layer.rate = 0.0
 
-    def weight_plan(self) -> list[dict]:
+    def weight_plan(self) -> list[native.PlannedWeight]:
         return modelinfo.weight_plan(self.keras, self.model)
 
     def compile(self, recipe: schema.Recipe) -> None:
-        jit_compile = self.tuning.jit_compile if self.tuning else None
+        jit_compile: bool | str | None = self.tuning.jit_compile if self.tuning else None
         if jit_compile is None:
             jit_compile = self.backend.jit_compile_default
         self.model.compile(
@@ -233,7 +234,9 @@ class KerasTrainer(Trainer):
     ) -> Fitted:
         clocks = Clocks()
 
-        class EpochClock(self.keras.callbacks.Callback):
+        Callback: Any = self.keras.callbacks.Callback  # noqa: N806 (a class, as Keras names it)
+
+        class EpochClock(Callback):
             # Keras turns a step's logs into Python floats before on_train_batch_end, so a
             # step is marked when the backend has finished it. On a backend that dispatches
             # asynchronously (JAX), async_safe lets Keras do that in a helper thread: the
@@ -331,7 +334,7 @@ class NativeTrainer(Trainer):
         """`model`'s native implementation, found by `load`; `spec.seed` seeds its dropout."""
         self.model = self.implementation(input_shape, num_classes, self.spec.seed, dropout)
 
-    def weight_plan(self) -> list[dict]:
+    def weight_plan(self) -> list[native.PlannedWeight]:
         return self.model.weight_plan()
 
     def compile(self, recipe: schema.Recipe) -> None:

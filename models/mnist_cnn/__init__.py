@@ -22,7 +22,7 @@ DEFAULTS = {
 
 def build(input_shape: tuple[int, int, int], num_classes: int) -> keras.Model:
     """The functional model; `input_shape` already follows the image data format."""
-    # Imported here, not with the module: a native run (harness/backends/mnist_cnn_native/) reads
+    # Imported here, not with the module: a native run (models/mnist_cnn/native/) reads
     # DEFAULTS without loading Keras; a Keras 2 run finds Keras 2 under this name.
     import keras
     from keras import layers

@@ -1,9 +1,8 @@
-"""The seed model (`models/mnist_cnn.py`) without Keras, one module per framework in
-harness/backends/mnist_cnn_native/ (frameworks are imported there only): `torch.py`
-(torch.nn, NCHW), `jax.py` (a jitted step, optax), `tensorflow.py` (tf.Variable,
-tf.function, GradientTape). Here is what they share, framework-free: the
-Keras model's weights (order, shapes, initialisers), its FLOPs, and the recipe as Keras
-reads it.
+"""The seed model (`models/mnist_cnn/`) without Keras, one module per framework beside
+this one (frameworks are imported there only): `torch.py` (torch.nn, NCHW), `jax.py` (a
+jitted step, optax), `tensorflow.py` (tf.Variable, tf.function, GradientTape). Here is
+what they share, framework-free: the Keras model's weights (order, shapes, initialisers),
+its FLOPs, and the recipe as Keras reads it.
 
 Each computes what the Keras model computes, written as that framework's own users
 write it: the network ends in logits, and the loss is the framework's softmax
@@ -16,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.config import ConfigError
-from harness.native import Native
+from harness.native import Native, PlannedWeight
 from harness.record.schema import Recipe
 
 FILTERS = (32, 64)  # the two 3x3 convolutions
@@ -47,22 +46,20 @@ class SeedModel(Native):
         self.pooled = ((height - 4) // POOL, (width - 4) // POOL, FILTERS[1])
         self.flat = int(np.prod(self.pooled))
 
-    def weight_plan(self) -> list[dict]:
-        glorot = {"initializer": "variance_scaling", "scale": 1.0, "mode": "fan_avg",
-                  "distribution": "uniform"}  # fmt: skip
-        zeros = {"initializer": "constant", "value": 0.0}
+    def weight_plan(self) -> list[PlannedWeight]:
         channels = self.image[2]
         kernels = [
-            [3, 3, channels, FILTERS[0]],
-            [3, 3, FILTERS[0], FILTERS[1]],
-            [self.flat, HIDDEN],
-            [HIDDEN, self.classes],
+            (3, 3, channels, FILTERS[0]),
+            (3, 3, FILTERS[0], FILTERS[1]),
+            (self.flat, HIDDEN),
+            (HIDDEN, self.classes),
         ]
         names = ("conv2d", "conv2d_1", "dense", "dense_1")
         plan = []
         for name, kernel in zip(names, kernels, strict=True):
-            plan.append({"path": f"{name}/kernel", "shape": kernel, **glorot})
-            plan.append({"path": f"{name}/bias", "shape": [kernel[-1]], **zeros})
+            # Keras's defaults: Glorot uniform kernels, zero biases.
+            plan.append(PlannedWeight(f"{name}/kernel", kernel, "variance_scaling"))
+            plan.append(PlannedWeight.constant(f"{name}/bias", (kernel[-1],), 0.0))
         return plan
 
     def forward_flops(self) -> int:

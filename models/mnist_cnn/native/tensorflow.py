@@ -20,9 +20,7 @@ class Native(SeedModel):
     def __init__(self, input_shape, num_classes, seed, dropout=True) -> None:
         super().__init__(input_shape, num_classes, seed, dropout)
         self.rng = tf.random.Generator.from_seed(seed)  # the dropout masks
-        self.weights = [
-            tf.Variable(tf.zeros(e["shape"]), name=e["path"]) for e in self.weight_plan()
-        ]
+        self.weights = [tf.Variable(tf.zeros(w.shape), name=w.path) for w in self.weight_plan()]
         images = tf.TensorSpec([None, *input_shape], tf.float32)
         self._predict = tf.function(
             lambda x: tf.nn.softmax(self.logits(x, training=False)), input_signature=[images]
