@@ -15,6 +15,14 @@ def test_result_round_trips_through_its_file(tmp_path):
     assert json.loads(path.read_text())["schema_version"] == results.SCHEMA_VERSION
 
 
+def test_a_runs_determinism_is_what_its_backend_reported_or_off():
+    r = make_result()
+    assert r.determinism == "off"  # the plugin reported no determinism
+    on = dataclasses.replace(r, backend_settings={"determinism": "op determinism on"})
+    assert on.determinism == "op determinism on"
+    assert dataclasses.replace(r, backend_settings=None).determinism == "off"
+
+
 def test_atomic_write_leaves_only_the_final_file_readable_as_open_would(tmp_path):
     import os
 

@@ -66,6 +66,11 @@ class RunResult:
     invocation: str | None = None
     schema_version: int = SCHEMA_VERSION
 
+    @property
+    def determinism(self) -> str:
+        """The determinism controls the backend plugin reported ("off": none)."""
+        return str((self.backend_settings or {}).get("determinism", "off"))
+
     def to_dict(self) -> dict:
         return {**_recorded(self), "failure": None}
 

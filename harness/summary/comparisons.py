@@ -107,7 +107,7 @@ def determinism(runs: list[RunResult], results_dir: Path, warnings: list[str]) -
                 group=v.group,
                 seed=seed,
                 runs=len(cell),
-                settings=(first.backend_settings or {}).get("determinism", "off"),
+                settings=first.determinism,
                 bitwise=None if None in digests else len(digests) == 1,
                 weights_max_abs=differences.get("final_weights"),
                 predictions_max_abs=differences.get("predictions"),
