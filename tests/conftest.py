@@ -228,8 +228,11 @@ class Started(list):
 
 
 @pytest.fixture
-def fake_workers(monkeypatch):
-    """Workers that succeed, or fail with the exit status listed for their backend."""
+def fake_workers(monkeypatch, tmp_path_factory):
+    """Workers that succeed, or fail with the exit status listed for their backend; the
+    CPU locks of their runs in a folder of the test's own, so that a harness run going on
+    beside the tests takes none of their CPUs."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path_factory.mktemp("locks")))
     monkeypatch.setattr(Backend, "installed", lambda self: True)
     started = Started()
 
