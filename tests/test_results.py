@@ -404,7 +404,8 @@ def test_every_field_of_a_record_is_checked(tmp_path):
     # A list holding an object is no field's type: each field must be refused by name.
     failed = {"status": "failed", "failure": {"reason": "x", "exit_code": 2, "output_tail": []}}
     checked = 0
-    for kind, sections in (({}, schema.COMPLETED), (failed, schema.FAILED)):
+    kinds = ((results.RunResult, {}), (results.FailedRun, failed))
+    for kind, sections in ((k, results.sections(record)) for record, k in kinds):
         for name, section in sections.items():
             for path in _fields(section, (name,)):
 
@@ -417,7 +418,7 @@ def test_every_field_of_a_record_is_checked(tmp_path):
 
                 assert f"{'.'.join(path)} must be " in _lying(tmp_path, change), path
                 checked += 1
-    for field in schema.TOP:
+    for field in results.top_rules(results.RunResult):
         assert f"{field} must be " in _lying(tmp_path, lambda data, f=field: data.update({f: [{}]}))
     assert checked > 60  # every section, the nested ones (machine.matmul, ...) included
 

@@ -25,12 +25,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import IO, ClassVar, TypeVar
+from typing import IO, Any, ClassVar, TypeVar
 
 import numpy as np
 
 from harness.config import Impl, Init, RunSpec
 from harness.record import schema
+from harness.record.schema import FILE_NAME, TIME, ruled
+from harness.rules import Rule, mapping, nullable, one_of, shown
 
 SCHEMA_VERSION = 7
 KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
@@ -44,27 +46,43 @@ class ResultError(ValueError):
     value its schema does not allow."""
 
 
-@dataclass(frozen=True, kw_only=True)
-class RunResult:
-    """The record of a run that completed: every section of it."""
+def _section(kind: type[schema.Section]) -> Any:
+    """A section of a record: a JSON object in the file, checked by its own rules."""
+    return dataclasses.field(metadata={"section": kind})
 
-    status: ClassVar[schema.Status] = schema.Status.OK
-    run_id: str
-    created: str  # UTC, ISO 8601
+
+@dataclass(frozen=True, kw_only=True)
+class _Common:
+    """What every record holds, each field with the rule it follows in a file (the spec
+    by RunSpec's own, `schema.spec_problems`)."""
+
+    run_id: str = ruled(FILE_NAME)
+    created: str = ruled(TIME)  # UTC, ISO 8601
     spec: RunSpec
-    recipe: schema.Recipe
-    environment: schema.Environment
-    backend_settings: dict | None  # the backend plugin's own (threads, determinism)
-    timings: schema.Timings
-    metrics: schema.Metrics
-    memory: schema.Memory
-    machine: schema.Machine
-    reproducibility: schema.Reproducibility
-    artifacts: schema.Artifacts = schema.Artifacts()
     # The `harness run` it came from (None before schema version 5): the report shows
     # each cell's results of its latest invocation.
-    invocation: str | None = None
+    invocation: str | None = ruled(nullable(FILE_NAME), None)
     schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult(_Common):
+    """The record of a run that completed: every section of it, the recipe first (the
+    others' lengths follow it)."""
+
+    status: ClassVar[schema.Status] = schema.Status.OK
+    # The backend's own settings (threads, determinism, ...), as its plugin reports them.
+    backend_settings: dict | None = ruled(nullable(mapping()))
+    recipe: schema.Recipe = _section(schema.Recipe)
+    environment: schema.Environment = _section(schema.Environment)
+    timings: schema.Timings = _section(schema.Timings)
+    metrics: schema.Metrics = _section(schema.Metrics)
+    memory: schema.Memory = _section(schema.Memory)
+    machine: schema.Machine = _section(schema.Machine)
+    reproducibility: schema.Reproducibility = _section(schema.Reproducibility)
+    artifacts: schema.Artifacts = dataclasses.field(
+        default=schema.Artifacts(), metadata={"section": schema.Artifacts}
+    )
 
     @property
     def determinism(self) -> str:
@@ -76,25 +94,61 @@ class RunResult:
 
 
 @dataclass(frozen=True, kw_only=True)
-class FailedRun:
+class FailedRun(_Common):
     """The record of a run that failed: its spec and its failure; a file of it holds the
     sections of a completed run as null."""
 
     status: ClassVar[schema.Status] = schema.Status.FAILED
-    run_id: str
-    created: str
-    spec: RunSpec
-    failure: schema.Failure
-    invocation: str | None = None
-    schema_version: int = SCHEMA_VERSION
+    failure: schema.Failure = _section(schema.Failure)
 
     def to_dict(self) -> dict:
         return {
             **_recorded(self),
-            **dict.fromkeys(schema.COMPLETED),
+            **dict.fromkeys(sections(RunResult)),
             "backend_settings": None,
             "artifacts": dataclasses.asdict(schema.Artifacts()),
         }
+
+
+def sections(kind: type[_Common]) -> dict[str, type[schema.Section]]:
+    """The sections of a record of `kind`, by name, in the order they are checked."""
+    return {
+        f.name: f.metadata["section"] for f in dataclasses.fields(kind) if "section" in f.metadata
+    }
+
+
+def top_rules(kind: type[_Common]) -> dict[str, Rule]:
+    """The rules of the values at the top of a record of `kind`, by name."""
+    return {f.name: f.metadata["rule"] for f in dataclasses.fields(kind) if "rule" in f.metadata}
+
+
+def check(record: dict) -> list[str]:
+    """What is wrong with a record of the current schema version, field by field; an
+    empty list when nothing is. The sections after the recipe are checked only once it
+    holds, since their lengths follow it."""
+    status = record.get("status")
+    if problem := one_of(*schema.STATUSES).problem(status):
+        return [f"status {problem}"]
+    kind = RunResult if status == schema.Status.OK else FailedRun
+    problems = []
+    for name, rule in top_rules(kind).items():
+        if name not in record:
+            problems.append(f"{name} is missing")
+        elif problem := rule.problem(record[name], record):
+            problems.append(f"{name} {problem}")
+    problems += schema.spec_problems(record.get("spec"))
+    for name, section in sections(kind).items():
+        value = record.get(name)
+        if name not in record:
+            found = [f"{name} is missing"]
+        elif not isinstance(value, dict):
+            found = [f"{name} must be an object, got {shown(value)}"]
+        else:
+            found = section.problems(value, record, f"{name}.")
+        problems += found
+        if name == "recipe" and found:
+            return problems
+    return problems
 
 
 Record = RunResult | FailedRun
@@ -121,7 +175,7 @@ def from_dict(data: object) -> Record:
         )
     for upgrade in _UPGRADES[KNOWN_SCHEMA_VERSIONS.index(version) :]:
         data = upgrade(data)
-    problems = schema.check(data)
+    problems = check(data)
     if problems:
         raise ResultError("; ".join(dict.fromkeys(problems)))
     common = {
@@ -133,7 +187,7 @@ def from_dict(data: object) -> Record:
     return RunResult(
         **common,
         backend_settings=data["backend_settings"],
-        **{name: section.build(data[name]) for name, section in schema.COMPLETED.items()},
+        **{name: section.build(data[name]) for name, section in sections(RunResult).items()},
     )
 
 
@@ -432,7 +486,7 @@ def write_text_atomic(path: Path, text: str) -> None:
 def write(result: Record, path: Path) -> None:
     """Write a record that `read` will take: one it would refuse is a bug, never a file."""
     data = result.to_dict()
-    problems = schema.check(data)
+    problems = check(data)
     if problems:
         raise ResultError(f"refusing to write {path}: " + "; ".join(problems))
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -1,11 +1,13 @@
-"""The run record, typed: one frozen dataclass per section, each field with the rule its
-value must follow. Converted to JSON only at the edge (`harness.record.results`).
+"""The run record's sections, typed: one frozen dataclass per section, each field with
+the rule its value must follow. The record itself, its top fields and its JSON edge are
+in `harness.record.results`.
 
-`results.read` upgrades a file to the current schema version, then `check`s it here: a
-record that parses but lies (a string accuracy, a NaN loss, fewer epoch times than
-epochs, a file name that leaves its folder) is refused with the field named, so that
-nothing after reading has to distrust a value. Every name that means a measurement is a
-field of a section below, defined once; readers use attributes, never string keys.
+`results.read` upgrades a file to the current schema version, then `results.check`s it
+against these rules: a record that parses but lies (a string accuracy, a NaN loss, fewer
+epoch times than epochs, a file name that leaves its folder) is refused with the field
+named, so that nothing after reading has to distrust a value. Every name that means a
+measurement is a field of a section below, defined once; readers use attributes, never
+string keys.
 """
 
 from __future__ import annotations
@@ -355,28 +357,6 @@ class Failure(Section):
     output_tail: list[str] = ruled(listing(STRING))
 
 
-# The sections of a completed run, and of a failed one (its spec and why it failed; the
-# others are null).
-COMPLETED: dict[str, type[Section]] = {
-    "recipe": Recipe,
-    "environment": Environment,
-    "timings": Timings,
-    "metrics": Metrics,
-    "memory": Memory,
-    "machine": Machine,
-    "reproducibility": Reproducibility,
-    "artifacts": Artifacts,
-}
-FAILED: dict[str, type[Section]] = {"failure": Failure}
-TOP = {
-    "run_id": FILE_NAME,
-    "created": TIME,
-    "invocation": nullable(FILE_NAME),
-    # The backend's own settings (threads, determinism, ...), as its plugin reports them.
-    "backend_settings": nullable(mapping()),
-}
-
-
 def spec_problems(data: object) -> list[str]:
     """What is wrong with a recorded spec: every field present, and valid as a RunSpec
     (of any machine: its thread count is not checked against this one's CPUs)."""
@@ -393,31 +373,3 @@ def spec_problems(data: object) -> list[str]:
     except ConfigError as e:
         return [f"spec: {e}"]
     return []
-
-
-def check(record: dict) -> list[str]:
-    """What is wrong with a record of the current schema version, field by field; an
-    empty list when nothing is. The sections after the recipe are checked only once it
-    holds, since their lengths follow it."""
-    status = record.get("status")
-    if problem := one_of(*STATUSES).problem(status):
-        return [f"status {problem}"]
-    problems = []
-    for name, rule in TOP.items():
-        if name not in record:
-            problems.append(f"{name} is missing")
-        elif problem := rule.problem(record[name], record):
-            problems.append(f"{name} {problem}")
-    problems += spec_problems(record.get("spec"))
-    for name, section in (COMPLETED if status == Status.OK else FAILED).items():
-        value = record.get(name)
-        if name not in record:
-            found = [f"{name} is missing"]
-        elif not isinstance(value, dict):
-            found = [f"{name} must be an object, got {shown(value)}"]
-        else:
-            found = section.problems(value, record, f"{name}.")
-        problems += found
-        if name == "recipe" and found:
-            return problems
-    return problems
