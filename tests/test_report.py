@@ -97,6 +97,7 @@ def test_a_report_without_a_successful_run_says_so_instead_of_empty_tables(tmp_p
     assert "No run has succeeded yet: every run shown failed (see Failed runs)." in md
     assert "## Accuracy and time" not in md and "## Environment" not in md
     assert "## Failed runs" in md
+    assert "from 1 result file in `" in md and "`, 1 failed run among them.\n" in md
 
 
 def test_the_report_opens_with_each_comparison_ranked_by_speed_in_plain_words(

@@ -254,7 +254,7 @@ def render_markdown(s: Summary, results_dir: Path, plots: Plots) -> str:
         "",
         f"Built by `python -m harness report` from "
         f"{plural(total, 'result file')} in `{results.runs_dir(results_dir)}`"
-        + (f", {len(failures)} of them failed runs." if failures else "."),
+        + (f", {plural(len(failures), 'failed run')} among them." if failures else "."),
         "",
     ]
     if shown.left_out:
