@@ -69,7 +69,7 @@ def source(kind: str, name: str) -> str | None:
         # A source loader (every .py file's) has get_source; others have none.
         get_source = getattr(loader, "get_source", None)
         return get_source(module) if get_source else None
-    except (ImportError, ValueError):
+    except (ImportError, ValueError, AttributeError):  # raised by importing its package
         return None
 
 

@@ -24,7 +24,7 @@ def test_a_description_reads_back_as_written(tmp_path):
     [
         (lambda d: d.update(schema_version=2), "schema_version must be one of 1, got 2"),
         (lambda d: d.pop("kind"), "kind is missing"),
-        (lambda d: d["models"]["mnist_cnn"].update(parameters=0), "models.mnist_cnn.parameters"),
+        (lambda d: d["models"]["mnist_cnn"].update(parameters=-1), "models.mnist_cnn.parameters"),
         (lambda d: d["models"].update(mnist_bn=[]), "models must be an object whose values"),
     ],
 )

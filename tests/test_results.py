@@ -418,8 +418,14 @@ def test_every_field_of_a_record_is_checked(tmp_path):
 
                 assert f"{'.'.join(path)} must be " in _lying(tmp_path, change), path
                 checked += 1
-    for field in results.top_rules(results.RunResult):
-        assert f"{field} must be " in _lying(tmp_path, lambda data, f=field: data.update({f: [{}]}))
+    for record, kind in kinds:
+        for field in results.top_rules(record):
+
+            def change(data, kind=kind, field=field):
+                data.update(kind)
+                data[field] = [{}]
+
+            assert f"{field} must be " in _lying(tmp_path, change), (record, field)
     assert checked > 60  # every section, the nested ones (machine.matmul, ...) included
 
 

@@ -22,7 +22,7 @@ SCHEMA_VERSION = 1
 @dataclass(frozen=True, kw_only=True)
 class ModelSize(Section):
     dataset: str = ruled(TEXT)  # the dataset it was built for
-    parameters: int = ruled(integer(1))
+    parameters: int = ruled(integer(0))
     forward_flops_per_image: float = ruled(number(0))
 
 

@@ -62,6 +62,9 @@ class _Common:
     # The `harness run` it came from (None before schema version 5): the report shows
     # each cell's results of its latest invocation.
     invocation: str | None = ruled(nullable(FILE_NAME), None)
+    # The backend's own settings (threads, determinism, ...), as its plugin reports them;
+    # null in a failed run's record.
+    backend_settings: dict | None = ruled(nullable(mapping()), None)
     schema_version: int = SCHEMA_VERSION
 
 
@@ -71,8 +74,6 @@ class RunResult(_Common):
     others' lengths follow it)."""
 
     status: ClassVar[schema.Status] = schema.Status.OK
-    # The backend's own settings (threads, determinism, ...), as its plugin reports them.
-    backend_settings: dict | None = ruled(nullable(mapping()))
     recipe: schema.Recipe = _section(schema.Recipe)
     environment: schema.Environment = _section(schema.Environment)
     timings: schema.Timings = _section(schema.Timings)
@@ -105,7 +106,6 @@ class FailedRun(_Common):
         return {
             **_recorded(self),
             **dict.fromkeys(sections(RunResult)),
-            "backend_settings": None,
             "artifacts": dataclasses.asdict(schema.Artifacts()),
         }
 
@@ -179,14 +179,13 @@ def from_dict(data: object) -> Record:
     if problems:
         raise ResultError("; ".join(dict.fromkeys(problems)))
     common = {
-        **{name: data[name] for name in ("run_id", "created", "invocation")},
+        **{name: data[name] for name in ("run_id", "created", "invocation", "backend_settings")},
         "spec": RunSpec.recorded(data["spec"]),
     }
     if data["status"] == schema.Status.FAILED:
         return FailedRun(**common, failure=schema.Failure.build(data["failure"]))
     return RunResult(
         **common,
-        backend_settings=data["backend_settings"],
         **{name: section.build(data[name]) for name, section in sections(RunResult).items()},
     )
 
