@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import functools
 import glob
 import json
 import os
@@ -110,6 +111,7 @@ class FailedRun(_Common):
         }
 
 
+@functools.cache
 def sections(kind: type[_Common]) -> dict[str, type[schema.Section]]:
     """The sections of a record of `kind`, by name, in the order they are checked."""
     return {
@@ -117,6 +119,7 @@ def sections(kind: type[_Common]) -> dict[str, type[schema.Section]]:
     }
 
 
+@functools.cache
 def top_rules(kind: type[_Common]) -> dict[str, Rule]:
     """The rules of the values at the top of a record of `kind`, by name."""
     return {f.name: f.metadata["rule"] for f in dataclasses.fields(kind) if "rule" in f.metadata}
