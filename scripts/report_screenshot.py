@@ -24,8 +24,8 @@ SCREENSHOT = ROOT / "docs/img/report-top.png"
 WIDTH, HEIGHT = 1400, 1000  # a laptop's window: the page must not scroll sideways in it
 
 # What the page shows, read in the page: each picture's alternative text and decoded
-# width (0: not decoded), the heading of the section of the first table, and how wide
-# the document is laid out.
+# width (0: not decoded), the heading of the section of the first table, how wide the
+# document is laid out, its title, its body's attributes and its text.
 _READ = """() => {
   const table = document.querySelector("table");
   let heading = null;
@@ -39,6 +39,9 @@ _READ = """() => {
     first_table_section: heading,
     first_table_header: table ? [...table.querySelectorAll("th")].map((th) => th.textContent) : [],
     scroll_width: document.documentElement.scrollWidth,
+    title: document.title,
+    body_attributes: [...document.body.attributes].map((a) => a.name),
+    text: document.body.innerText,
   };
 }"""
 
@@ -54,10 +57,14 @@ class Shown:
 
     requests: list[str]  # every URL the page asked for besides itself
     errors: list[str]  # console errors and uncaught exceptions
+    logged: list[str]  # every console message, of any kind
     images: list[tuple[str, int]]  # alternative text, decoded width in pixels
     first_table_section: str | None  # the h2 above the page's first table
     first_table_header: list[str]
     scroll_width: int  # of the whole document, in CSS pixels
+    title: str
+    body_attributes: list[str]
+    text: str  # the body's text as rendered
 
 
 def show(page_file: Path, screenshot: Path | None = None) -> Shown:
@@ -69,6 +76,7 @@ def show(page_file: Path, screenshot: Path | None = None) -> Shown:
     own = page_file.resolve().as_uri()
     requests: list[str] = []
     errors: list[str] = []
+    logged: list[str] = []
 
     with sync_playwright() as p:
         # Chromium will not start its sandbox as root, as CI runs.
@@ -79,6 +87,7 @@ def show(page_file: Path, screenshot: Path | None = None) -> Shown:
             beyond = lambda url: url != own and not url.startswith("data:")  # noqa: E731
             page.on("request", lambda r: requests.append(r.url) if beyond(r.url) else None)
             page.route(beyond, lambda route: route.abort())
+            page.on("console", lambda m: logged.append(m.text))
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(own, wait_until="load")
@@ -91,10 +100,14 @@ def show(page_file: Path, screenshot: Path | None = None) -> Shown:
     return Shown(
         requests=requests,
         errors=errors,
+        logged=logged,
         images=[tuple(i) for i in read["images"]],
         first_table_section=read["first_table_section"],
         first_table_header=read["first_table_header"],
         scroll_width=read["scroll_width"],
+        title=read["title"],
+        body_attributes=read["body_attributes"],
+        text=read["text"],
     )
 
 

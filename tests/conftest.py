@@ -195,6 +195,40 @@ def write_failure(tmp_path: Path):
     return write
 
 
+# What a hostile user puts in a name or a message, each of which would run (change the
+# page's title or log to its console) or be markup if a page took it as HTML or Markdown.
+HOSTILE = (
+    "<img src=x onerror=\"console.log('ran');document.title='ran'\">",
+    "<script>console.log('ran');document.title='ran'</script>",
+    "<body onload=\"console.log('ran')\" data-ran=1>",
+    "**bold** __strong__ `code` [link](javascript:console.log('ran')) ![pic](x.png) a|b",
+)
+
+
+def write_hostile(results_dir: Path) -> None:
+    """A run and a failed run in results_dir/runs whose every string a report shows holds
+    HOSTILE markup: the model's file name, the machine's id, Python, the CPU's model, the
+    library versions, variables, keras.json, settings and the failure's reason."""
+    hostile = " ".join(HOSTILE)
+    made = make_result(backend="torch", machine_id=hostile)
+    made = dataclasses.replace(
+        made,
+        spec=dataclasses.replace(made.spec, model=f"{HOSTILE[0]}.py"),
+        environment=dataclasses.replace(
+            made.environment,
+            python=f"3.12.3 {hostile}",
+            cpu_model=hostile,
+            libraries={"keras": hostile, "torch": HOSTILE[1]},
+            variables={"KERAS_BACKEND": "torch", "XLA_FLAGS": hostile},
+            keras_json={"image_data_format": hostile},
+        ),
+        backend_settings={"threads": hostile},
+    )
+    failed = make_failure(f"build() raised ValueError: {hostile}", backend="jax")
+    for r in (made, failed):
+        results.write(r, results.runs_dir(results_dir) / f"{r.run_id}.json")
+
+
 @pytest.fixture
 def no_measuring(monkeypatch):
     """Measuring the machine fails the test: a summary or report measures nothing."""

@@ -3,6 +3,7 @@ the typed rows where they belong, the ranking first, every listed run named. The
 themselves are tested on the summary (test_grouping, test_speed, test_comparisons)."""
 
 import csv
+import html.parser
 import io
 import os
 import signal
@@ -12,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import stopped_main
+from conftest import HOSTILE, stopped_main, write_hostile
 
 from harness import cli
 from harness.record import results
 from harness.report import render
+from harness.report.text import literal
 from harness.summary.build import build
 
 
@@ -83,11 +85,53 @@ def test_a_reason_with_pipes_and_lines_stays_in_its_table_cell(
     render.write_report(tmp_path)
     [line] = [x for x in (tmp_path / "REPORT.md").read_text().splitlines() if "| torch |" in x]
     assert line.endswith(
-        "| mnist could not be loaded. Looked in:<br>  - a\\|b.npz: not found<br>  - c |"
+        "| mnist could not be loaded. Looked in:<br>  \\- a\\|b.npz: not found<br>  \\- c |"
     )
     html = (tmp_path / "report.html").read_text()
     [row] = [r for r in html.split("<tr>") if "torch" in r and "Looked in" in r]
     assert row.count("<td") == 6 and "a|b.npz" in row and "<br>" in row
+
+
+class _Page(html.parser.HTMLParser):
+    """The elements of a page (tag, attributes), its text, and the text of each code
+    element."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.elements: list[tuple[str, dict]] = []
+        self.text = ""
+        self.codes: list[str] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs)))
+        if tag == "code":
+            self.codes.append("")
+
+    def handle_endtag(self, tag):
+        self.elements.append((f"/{tag}", {}))
+
+    def handle_data(self, data):
+        self.text += data
+        if self.elements and self.elements[-1][0] == "code":
+            self.codes[-1] += data
+
+
+def test_markup_in_a_record_reaches_neither_report_as_markup_and_reads_as_it_is(tmp_path):
+    write_hostile(tmp_path)
+    render.write_report(tmp_path)
+    page = _Page((tmp_path / "report.html").read_text())
+    # every element is the report's own: no script, link, emphasis or code from a record,
+    # and the only pictures are its plots
+    made = {tag for tag, _ in page.elements if not tag.startswith("/")}
+    assert made <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p",
+                    "ul", "li", "div", "table", "thead", "tbody", "tr", "th", "td", "abbr",
+                    "img", "br", "code"}, made  # fmt: skip
+    assert all(a["src"].startswith("data:image/png") for tag, a in page.elements if tag == "img")
+    assert not any(k.startswith("on") for _, a in page.elements for k in a)
+    assert page.codes and "code" not in page.codes  # the report's own code, not a record's
+    for hostile in HOSTILE:
+        assert hostile in page.text
 
 
 def test_a_report_without_a_successful_run_says_so_instead_of_empty_tables(tmp_path, write_failure):
@@ -97,7 +141,7 @@ def test_a_report_without_a_successful_run_says_so_instead_of_empty_tables(tmp_p
     assert "No run has succeeded yet: every run shown failed (see Failed runs)." in md
     assert "## Accuracy and time" not in md and "## Environment" not in md
     assert "## Failed runs" in md
-    assert "from 1 result file in `" in md and "`, 1 failed run among them.\n" in md
+    assert "from 1 result file in " in md and ", 1 failed run among them.\n" in md
 
 
 def test_the_report_opens_with_each_comparison_ranked_by_speed_in_plain_words(
@@ -338,7 +382,7 @@ def test_a_results_folder_whose_name_is_not_utf8_gets_its_whole_report(tmp_path,
     assert done.returncode == 0 and done.stderr == b"", done.stderr[-2000:]
     assert done.stdout.splitlines()[0] == b"report: " + os.fsencode(folder) + b"/REPORT.md"
     md = (folder / "REPORT.md").read_text(encoding="utf-8")
-    assert f"in `{tmp_path}/r\ufffd/runs`" in md
+    assert "in " + literal(f"{tmp_path}/r\ufffd/runs") in md
     assert [name.split("-m1")[0] for name in sorted(_report_files(folder))] == [
         "REPORT.md", "glance", "report.html", "step-times.png", "summary.csv",
         "training-times.png",

@@ -10,9 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import load_script
+from conftest import HOSTILE, load_script, write_hostile
 
-from harness.report import render
+from harness.report import page, render
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,3 +53,28 @@ def test_the_report_page_loads_whole_and_shows_the_ranking_first_without_scrolli
     assert shown.first_table_header[-1] == "Step × fastest [95 %]"
     assert shown.scroll_width <= browser.WIDTH
     assert browser.problems(shown) == []
+
+
+def test_a_report_of_hostile_names_and_messages_runs_nothing_and_shows_them_as_they_are(
+    tmp_path,
+):
+    needs_a_browser()
+    write_hostile(tmp_path)
+    render.write_report(tmp_path)
+    shown = browser.show(tmp_path / "report.html")
+    # nothing ran (no title changed, no attribute added, nothing logged), and nothing was
+    # even refused: the policy had nothing to stop, each string came escaped
+    assert shown.title == "Keras backend comparison"
+    assert shown.body_attributes == []
+    assert shown.logged == [] and shown.requests == []
+    for hostile in HOSTILE:
+        assert hostile in shown.text
+
+
+def test_the_page_refuses_script_that_reaches_it_whatever_its_form(tmp_path):
+    needs_a_browser()
+    ran = "<script>document.title = 'ran'</script>\n\n<img src=x onerror=\"document.title='ran'\">"
+    (tmp_path / "page.html").write_text(page.html(f"# A page\n\n{ran}\n", tmp_path))
+    shown = browser.show(tmp_path / "page.html")
+    assert shown.title == "Keras backend comparison"
+    assert shown.errors and all("Content Security Policy" in e for e in shown.errors)

@@ -1,8 +1,10 @@
 """REPORT.md as one self-contained HTML page: its pictures embedded as data URIs, no
-request to any network. The Markdown stays plain text; what only a page can do is done
-here, on the converted tree: each comparison's picture beside its ranking, wide tables
-scrolling in their own box (so that the page never scrolls sideways), notes under a table
-set small, and each mark titled with what it means."""
+request to any network, no script (its Content-Security-Policy forbids any, and every
+string the report did not write came escaped by `text.literal`). The Markdown stays plain
+text; what only a page can do is done here, on the converted tree: each comparison's
+picture beside its ranking, wide tables scrolling in their own box (so that the page never
+scrolls sideways), notes under a table set small, and each mark titled with what it
+means."""
 
 from __future__ import annotations
 
@@ -19,6 +21,14 @@ from harness.report.text import MARKS
 
 # The alternative text that opens the picture of a comparison: the page finds it by it.
 GLANCE_ALT = "At a glance"
+
+# The page has no script of its own and asks for nothing: the policy forbids script of
+# any kind (inline, attributes such as onerror, javascript: links), and every request
+# but its own pictures (data: URIs) and its own inline style.
+CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+    "base-uri 'none'; form-action 'none'"
+)
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1360px; margin: 2em auto; padding: 0 1em;
@@ -111,10 +121,12 @@ def html(markdown_text: str, results_dir: Path) -> str:
         data = base64.b64encode((results_dir / match.group(2)).read_bytes()).decode()
         return f"![{match.group(1)}](data:image/png;base64,{data})"
 
-    embedded = re.sub(r"!\[([^\]]*)\]\(([^)/]+\.png)\)", embed, markdown_text)
+    # A picture as Markdown makes it: not one whose brackets came escaped (`literal`).
+    embedded = re.sub(r"(?<!\\)!\[([^\]]*)(?<!\\)\]\(([^)/]+\.png)\)", embed, markdown_text)
     body = markdown.markdown(embedded, extensions=["tables", _PageExtension()])
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>Keras backend comparison</title><style>{STYLE}</style></head>"
         f"<body>\n{body}\n</body></html>\n"

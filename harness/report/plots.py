@@ -4,6 +4,7 @@ a set of rows calls for."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import statistics
 from dataclasses import dataclass
@@ -41,8 +42,20 @@ def backend_colours(backends) -> dict[str, str]:
     return {b: f"C{i}" for i, b in enumerate(sorted(set(backends)))}
 
 
+# A plot's file name stays well within a file system's 255 bytes, however long the names
+# (a model's file, a machine's id) its group holds.
+SLUG_MAX = 120
+
+
 def slug(parts) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", "-".join(str(p) for p in parts).lower()).strip("-")
+    """`parts` as a file name's letters, digits and dashes; a long one cut short, with a
+    digest of the whole so that two groups keep two names."""
+    whole = "-".join(str(p) for p in parts)
+    made = re.sub(r"[^a-z0-9]+", "-", whole.lower()).strip("-")
+    if len(made) <= SLUG_MAX:
+        return made
+    digest = hashlib.sha256(whole.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{made[: SLUG_MAX - 13]}-{digest}"
 
 
 def loss_curves(title: str, curves: dict[str, list[list[float]]], path: Path) -> Path:

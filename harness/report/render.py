@@ -35,6 +35,7 @@ from harness.report.text import (
     fmt,
     group_text,
     how_text,
+    literal,
     notes,
     plural,
     row_marks,
@@ -70,43 +71,48 @@ def answer(c: Comparison) -> list[str]:
     if len(timed) > 1:
         (fastest, _), others = timed[0], timed[1:]
         said = [
-            f"{fastest.backend} trains fastest ({fmt(fastest.train_images_per_s, 0)} images/s "
-            "at a steady step); "
-            + ", ".join(f"{row.backend} takes {times_text(s)} as long a step" for row, s in others)
+            f"{literal(fastest.backend)} trains fastest "
+            f"({fmt(fastest.train_images_per_s, 0)} images/s at a steady step); "
+            + ", ".join(
+                f"{literal(row.backend)} takes {times_text(s)} as long a step" for row, s in others
+            )
             + "."
         ]
         paired = [(row, s) for row, s in others if s.interval is not None]
         if len(paired) < len(others):
             said.append("Without rounds a ratio has no interval (`run --rounds 5` gives one).")
         if paired:
-            beyond = [row.backend for row, s in paired if s.beyond_noise]
-            within = [row.backend for row, s in paired if not s.beyond_noise]
+            beyond = [literal(row.backend) for row, s in paired if s.beyond_noise]
+            within = [literal(row.backend) for row, s in paired if not s.beyond_noise]
             if beyond:
                 said.append(
                     f"Slower beyond the rounds' noise (95 % interval above 1): {', '.join(beyond)}."
                 )
             if within:
                 said.append(
-                    f"Not told apart from {fastest.backend} by the rounds: {', '.join(within)}."
+                    f"Not told apart from {literal(fastest.backend)} by the rounds: "
+                    f"{', '.join(within)}."
                 )
     elif timed and len(c.ranked) > 1:
-        said = [f"Only {timed[0][0].backend} timed its steps: there is no speed to compare."]
+        said = [
+            f"Only {literal(timed[0][0].backend)} timed its steps: there is no speed to compare."
+        ]
     elif timed:
-        said = [f"Only {timed[0][0].backend} ran this comparison."]
+        said = [f"Only {literal(timed[0][0].backend)} ran this comparison."]
     else:
         said = []
     if get_profile(c.group.profile).steps:
         return [
             *said,
-            f"Profile {c.group.profile} trains a few steps for their speed: its accuracies "
-            "are not compared.",
+            f"Profile {literal(c.group.profile)} trains a few steps for their speed: its "
+            "accuracies are not compared.",
         ]
     tests = c.noise.tests if c.noise else []
     if tests:
         larger = [t for t in tests if t.test.p < ALPHA]
         said.append(
             "Their test accuracies differ by more than seed-to-seed noise: "
-            + ", ".join(f"{' − '.join(t.backends)} (p = {t.test.p:.3f})" for t in larger)
+            + ", ".join(f"{literal(' − '.join(t.backends))} (p = {t.test.p:.3f})" for t in larger)
             + "."
             if larger
             else "Their test accuracies do not differ by more than seed-to-seed noise "
@@ -134,7 +140,7 @@ def _answer_sections(found: list[Comparison], glances: dict[Group, Path]) -> lis
     ranking's marks mean, then the answer in words."""
     out = ["## In short", ""]
     for c in found:
-        out += [f"### {group_text(c.group)}", ""]
+        out += [f"### {literal(group_text(c.group))}", ""]
         if c.group in glances:
             out += [
                 f"![{GLANCE_ALT}: each row's steady training step over the fastest's, and its "
@@ -150,7 +156,7 @@ def _answer_sections(found: list[Comparison], glances: dict[Group, Path]) -> lis
         for i, (row, s) in enumerate(zip(c.ranked, c.speeds, strict=True)):
             # The fastest row is the others' yardstick: its 1.00 has no interval to lack.
             table.append(
-                f"| {row.backend} | {how_text(row.variant)}{row_marks(row)} "
+                f"| {literal(row.backend)} | {literal(how_text(row.variant))}{row_marks(row)} "
                 f"| {'–' if steps_only else accuracy_text(row)} | {training_text(row)} "
                 f"| {fmt(row.train_images_per_s, 0)} | {speed_text(s) if i else fmt(s.ratio, 2)} |"
             )
@@ -173,7 +179,7 @@ def _answer_sections(found: list[Comparison], glances: dict[Group, Path]) -> lis
             columns.append(
                 "Test acc.: mean over runs ± standard deviation."
                 + (
-                    f" Published for {c.group.model}: "
+                    f" Published for {literal(c.group.model)}: "
                     + ", ".join(f"{100 * a:.2f} %" for a in references)
                     + "."
                     if references
@@ -196,15 +202,15 @@ def _accuracy_sections(s: Summary) -> list[str]:
         ]
         for row in members:
             table.append(
-                f"| {row.backend} | {how_text(row.variant)} "
+                f"| {literal(row.backend)} | {literal(how_text(row.variant))} "
                 f"| {row.runs} ({' '.join(map(str, row.seeds))}) "
                 f"| {accuracy_text(row)} | {fmt(row.test_loss, 4)} | {training_text(row)} "
                 f"| {fmt(row.train_images_per_s, 0)}{OUTLIER.symbol if row.outlying else ''} "
-                f"| {unaccounted_text(row)} | {commits_text(row)} | {fmt(row.peak_rss_mib, 0)} "
-                f"| {row.versions} |"
+                f"| {unaccounted_text(row)} | {literal(commits_text(row))} "
+                f"| {fmt(row.peak_rss_mib, 0)} | {literal(row.versions)} |"
             )
         tables += table
-        out += [f"{group_text(key)}:", "", *table, ""]
+        out += [f"{literal(group_text(key))}:", "", *table, ""]
     out += notes(
         tables,
         "Runs (seeds): the runs the row pools, and their seeds. Test acc.: mean over runs "
@@ -230,12 +236,12 @@ def _results_sections(s: Summary, plots: Plots) -> list[str]:
     out += _accuracy_sections(s)
     if s.shared:
         out += ["Shared the machine (trained while other runs ran on it):", ""]
-        out += [f"- {a}: beside {', '.join(b)}" for a, b in s.shared.items()]
+        out += [f"- {literal(a)}: beside {literal(', '.join(b))}" for a, b in s.shared.items()]
         out += [""]
     out += placement_table(s.placement)
     if s.not_converged:
         out += ["Not converged (kept in the tables: a result, not a crash):", ""]
-        out += [f"- {r.run_id}: {cell(why)}" for r, why in s.not_converged]
+        out += [f"- {literal(r.run_id)}: {cell(why)}" for r, why in s.not_converged]
         out += [""]
     out += tuned_sections(s.tuned)
     out += anchor_sections(s.anchors)
@@ -253,7 +259,7 @@ def render_markdown(s: Summary, results_dir: Path, plots: Plots) -> str:
         "# Keras backend comparison",
         "",
         f"Built by `python -m harness report` from "
-        f"{plural(total, 'result file')} in `{results.runs_dir(results_dir)}`"
+        f"{plural(total, 'result file')} in {literal(results.runs_dir(results_dir))}"
         + (f", {plural(len(failures), 'failed run')} among them." if failures else "."),
         "",
     ]
@@ -283,7 +289,8 @@ def render_markdown(s: Summary, results_dir: Path, plots: Plots) -> str:
         ]
         for f in failures:
             out.append(
-                f"| {f.run_id} | {f.spec.backend} | {f.spec.seed} | {f.spec.profile} "
+                f"| {literal(f.run_id)} | {literal(f.spec.backend)} | {f.spec.seed} "
+                f"| {literal(f.spec.profile)} "
                 f"| {f.failure.exit_code} | {cell(f.failure.reason)} |"
             )
         out += [""]
@@ -293,24 +300,24 @@ def render_markdown(s: Summary, results_dir: Path, plots: Plots) -> str:
             "",
             "These runs failed, and their cell succeeded in a later run.",
             "",
-            *(f"- {r.run_id}: {cell(r.failure.reason)}" for r in shown.superseded),
+            *(f"- {literal(r.run_id)}: {cell(r.failure.reason)}" for r in shown.superseded),
             "",
         ]
     if s.warnings:
-        out += ["## Skipped or incomplete", "", *(f"- {w}" for w in s.warnings), ""]
+        out += ["## Skipped or incomplete", "", *(f"- {cell(w)}" for w in s.warnings), ""]
     out += ["## Environment", ""] if runs else []
     latest = {system_of(r): r for r in runs}
     for backend, r in sorted(latest.items()):
         env = r.environment
         out += [
-            f"### {backend} (run {r.run_id})",
+            f"### {literal(backend)} (run {literal(r.run_id)})",
             "",
-            f"- Python {env.python}; {versions(r)}",
-            f"- CPU: {env.cpu_model}; CPUs used: {env.cpus_used}; "
-            f"settings: {r.backend_settings or 'defaults'}",
-            f"- Variables: {env.variables or 'none'}",
-            f"- keras.json: {env.keras_json}",
-            f"- Code: {env.git.commit if env.git else 'unknown'}"
+            f"- Python {literal(env.python)}; {literal(versions(r))}",
+            f"- CPU: {literal(env.cpu_model)}; CPUs used: {env.cpus_used}; "
+            f"settings: {literal(r.backend_settings or 'defaults')}",
+            f"- Variables: {literal(env.variables or 'none')}",
+            f"- keras.json: {literal(env.keras_json)}",
+            f"- Code: {literal(env.git.commit) if env.git else 'unknown'}"
             + (" (with local changes)" if env.git and env.git.dirty else ""),
             "",
         ]

@@ -17,6 +17,7 @@ from harness.report.text import (
     cell,
     fmt,
     group_text,
+    literal,
     median_text,
     noise_sentence,
     notes,
@@ -48,8 +49,8 @@ def placement_table(placed: list[Placement]) -> list[str]:
     for p in placed:
         start = "–" if p.start is None else time.strftime("%H:%M:%S", time.gmtime(p.start))
         out.append(
-            f"| {p.host or '–'} | {(p.node or '–')[:12]} "
-            f"| {','.join(map(str, p.cpus))} | {start} | {p.run_id} | {p.beside} |"
+            f"| {literal(p.host or '–')} | {literal((p.node or '–')[:12])} "
+            f"| {','.join(map(str, p.cpus))} | {start} | {literal(p.run_id)} | {p.beside} |"
         )
     return [*out, ""]
 
@@ -76,7 +77,7 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
     for row in table:
         f = row.figures
         phases.append(
-            f"| {row.backend} | {short_label(row.variant)} | {row.runs} "
+            f"| {literal(row.backend)} | {literal(short_label(row.variant))} | {row.runs} "
             f"| {median_text(f.wall_s, 1)} | "
             + " | ".join(median_text(s, 2) for s in f.phases.named().values())
             + f" | {unaccounted_text(row)} |"
@@ -106,7 +107,7 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
     for row in table:
         f = row.figures
         training.append(
-            f"| {row.backend} | {short_label(row.variant)} | {row.runs} "
+            f"| {literal(row.backend)} | {literal(short_label(row.variant))} | {row.runs} "
             f"| {median_text(f.fit_s, 1)} | {median_text(f.warmup_s, 2)} "
             f"| {median_text(f.first_epoch_s, 1)} | {range_text(f.steady_epoch_s, 2)} "
             f"| {range_text(f.step_s, 1, 1000)} "
@@ -124,7 +125,7 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
             f"{speed.OUTLIER_FACTOR:g}× their run's median):",
             "",
             *(
-                f"- run {o.run_id}: a steady {o.kind} of {o.seconds:,.3f} s "
+                f"- run {literal(o.run_id)}: a steady {o.kind} of {o.seconds:,.3f} s "
                 f"(the run's median {o.run_median:,.3f} s)"
                 for o in far
             ),
@@ -155,7 +156,7 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
         share, others = row.share_of_peak, row.other_cpu_share_max
         disturbed = DISTURBED.symbol if row.disturbed_runs else ""
         efficiency.append(
-            f"| {row.backend} | {short_label(row.variant)} "
+            f"| {literal(row.backend)} | {literal(short_label(row.variant))} "
             f"| {fmt(None if flops is None else flops / 1e6, 1)} "
             f"| {fmt(row.train_images_per_s, 0)} | {fmt(row.training_gflops, 1)} "
             f"| {fmt(row.peak_gflops, 0)} "
@@ -180,7 +181,8 @@ def reproducibility_sections(s: Summary, curve_plots: list[tuple[Group, Path]]) 
                 lambda p: (
                     f"| {p.seed} | "
                     + "; ".join(
-                        f"{b}: {w[:12]} / {(o or '–')[:12]}" for b, (w, o) in p.digests.items()
+                        literal(f"{b}: {w[:12]} / {(o or '–')[:12]}")
+                        for b, (w, o) in p.digests.items()
                     )
                     + f" | {'yes' if p.identical else 'no'} |"
                 ),
@@ -197,7 +199,8 @@ def reproducibility_sections(s: Summary, curve_plots: list[tuple[Group, Path]]) 
                 "|---|--:|--:|---|---|--:|--:|",
             ],
             lambda d: (
-                f"| {d.backend} | {d.seed} | {d.runs} | {d.settings} | {yes_no(d.bitwise)} "
+                f"| {literal(d.backend)} | {d.seed} | {d.runs} | {literal(d.settings)} "
+                f"| {yes_no(d.bitwise)} "
                 f"| {sci(d.weights_max_abs)} | {sci(d.predictions_max_abs)} |"
             ),
         )
@@ -217,7 +220,7 @@ def reproducibility_sections(s: Summary, curve_plots: list[tuple[Group, Path]]) 
                     "|--:|---|--:|--:|--:|--:|",
                 ],
                 lambda p: (
-                    f"| {p.seed} | {p.backends[0]} vs {p.backends[1]} "
+                    f"| {p.seed} | {literal(p.backends[0])} vs {literal(p.backends[1])} "
                     f"| {100 * p.predictions.same_class:.2f} "
                     f"| {sci(p.predictions.max_abs_diff)} | {sci(p.predictions.mean_abs_diff)} "
                     f"| {100 * p.accuracy_diff:+.2f} |"
@@ -231,7 +234,7 @@ def reproducibility_sections(s: Summary, curve_plots: list[tuple[Group, Path]]) 
         ]
     for key, path in curve_plots:
         out += [
-            f"Training loss per epoch, {group_text(key)}:",
+            f"Training loss per epoch, {literal(group_text(key))}:",
             "",
             f"![loss curves]({path.name})",
             "",
@@ -240,14 +243,17 @@ def reproducibility_sections(s: Summary, curve_plots: list[tuple[Group, Path]]) 
     if not s.noise:
         out += ["Needs two or more seeds per backend (`--seeds 1,2,3`).", ""]
     for n in s.noise:
-        out += [f"{group_text(n.group)}:", ""]
+        out += [f"{literal(group_text(n.group))}:", ""]
         for b, spread in n.backends.items():
             out.append(
-                f"- {b}: test accuracy {100 * spread.mean:.2f} % ± "
+                f"- {literal(b)}: test accuracy {100 * spread.mean:.2f} % ± "
                 f"{fmt(None if spread.std is None else 100 * spread.std, 2)} over seeds "
                 f"{', '.join(map(str, spread.seeds))}"
             )
-        out += [f"- {noise_sentence(*t.backends, t.test)}" for t in n.tests]
+        out += [
+            f"- {noise_sentence(literal(t.backends[0]), literal(t.backends[1]), t.test)}"
+            for t in n.tests
+        ]
         out += [""]
     return out
 
@@ -295,7 +301,7 @@ def tuned_sections(found: list[Tuned]) -> list[str]:
                 "|---|---|---|--:|",
             ],
             lambda t: (
-                f"| {t.default.backend} | {cell(t.settings) or 'the defaults'} "
+                f"| {literal(t.default.backend)} | {cell(t.settings) or 'the defaults'} "
                 f"| {cell(t.source)} | {speed_text(t.speed)} |"
             ),
         ),
@@ -321,7 +327,7 @@ def anchor_sections(found: list[Anchor]) -> list[str]:
     ]
     for backend, members in by(found, lambda a: a.keras.backend).items():
         out += [
-            f"### {backend}",
+            f"### {literal(backend)}",
             "",
             *per_group(
                 members,
@@ -333,7 +339,8 @@ def anchor_sections(found: list[Anchor]) -> list[str]:
                     "|---|--:|--:|--:|--:|--:|--:|--:|",
                 ],
                 lambda a: (
-                    f"| {a.anchor.backend} | {a.speed.interval.n if a.speed.interval else '–'} "
+                    f"| {literal(a.anchor.backend)} "
+                    f"| {a.speed.interval.n if a.speed.interval else '–'} "
                     f"| {median_text(a.keras.figures.step_s, 1, 1000)} "
                     f"| {median_text(a.anchor.figures.step_s, 1, 1000)} "
                     f"| {speed_text(a.speed)} | {accuracy_text(a.keras)} "
@@ -349,7 +356,7 @@ def per_group(items: list, group_of: Callable, header: list[str], line: Callable
     above it instead of in every line: `header` its first two lines, `line(item)` a line."""
     out = []
     for key, members in by(items, group_of).items():
-        out += [f"{group_text(key)}:", "", *header, *map(line, members), ""]
+        out += [f"{literal(group_text(key))}:", "", *header, *map(line, members), ""]
     return out
 
 

@@ -3,12 +3,35 @@ can carry and what each means, and a comparison or variant in a few words."""
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 
 from harness.summary import speed, stats
 from harness.summary.comparisons import ALPHA, Speed
 from harness.summary.grouping import Group, Row, Variant
 from harness.summary.stats import Spread, median_of
+
+# What starts Markdown's inline markup: a backslash escape, code, emphasis, a table's
+# cell; a bracket that would close a link's or a picture's text (or a reference's
+# name), not those of a list such as ['cpu:0']; `_` only where it can open emphasis (not
+# after a letter or a digit, so that MALLOC_MMAP_MAX_ or image_data_format read as they
+# are); a line's first character that would start a block (a heading, a quote, a list).
+_MARKUP = re.compile(
+    r"[\\`*|]|\](?=[(\[:])|(?<![^\W_])_"
+    r"|^\s*[#>]|^\s*[+-](?=[\s+-]|$)|^\s*\d+\.(?=\s|$)"
+)
+
+
+def literal(value: object) -> str:
+    """A string the report did not write (a record's, a file's name, a user's code's) as
+    Markdown that shows it as it is, both in REPORT.md and in report.html, on one line:
+    HTML's characters escaped (`html.escape`), every character that could start
+    Markdown's markup backslash-escaped, and its line breaks made spaces, so that no
+    markup inside it reaches the page. The one escaping function of the report: every
+    such string goes through it."""
+    text = html.escape(" ".join(str(value).splitlines()), quote=False)
+    return _MARKUP.sub(lambda m: m[0][:-1] + "\\" + m[0][-1], text)
 
 
 def plural(n: int, word: str) -> str:
@@ -83,9 +106,9 @@ def how_text(v: Variant) -> str:
 
 
 def cell(text: str) -> str:
-    """Free text (a failure's reason) as one Markdown table cell: its pipes escaped, its
-    lines kept apart by <br>."""
-    return "<br>".join(line.replace("|", "\\|") for line in text.splitlines())
+    """Free text (a failure's reason) as one Markdown table cell: each line `literal`,
+    the lines kept apart by <br>."""
+    return "<br>".join(map(literal, text.splitlines()))
 
 
 def fmt(value: float | None, digits: int) -> str:
