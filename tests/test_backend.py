@@ -300,7 +300,12 @@ def test_keras_json_of_the_user_is_honoured_and_no_credential_or_path_is_written
     # Keras home's path, may reach a record or a report
     foreign = {"TF_TOKEN_app_terraform_io": "secret123", "TF_CLI_CONFIG_FILE": "/x/.terraformrc",
                "KERAS_API_KEY": "secret456"}  # fmt: skip
-    env = {**os.environ, "KERAS_HOME": str(home), **foreign}
+    # recorded variables whose values hold a home's paths and a URL's password
+    user = tmp_path / "user"
+    inside = {"XLA_FLAGS": f"--xla_dump_to={user}/dump", "TORCH_HOME": "~someone/th",
+              "MALLOC_CONF": f"prof:true,prof_prefix:{user}/jeprof",
+              "KERAS_REMOTE_URL": "https://alice:pw@example.com/x"}  # fmt: skip
+    env = {**os.environ, "KERAS_HOME": str(home), **foreign, **inside, "HOME": str(user)}
     out = tmp_path / "results"
     command = [sys.executable, "-m", "harness", "run", "--backend", backend.name,
                "--dataset", "synthetic", "--epochs", "1", "--train-images", "500",
@@ -313,10 +318,13 @@ def test_keras_json_of_the_user_is_honoured_and_no_credential_or_path_is_written
     assert (settings.read_bytes(), settings.stat().st_mtime_ns) == before
     written = [p for p in out.rglob("*") if p.is_file()]
     assert {p.name for p in written} >= {f"{r.run_id}.json", "REPORT.md", "report.html"}
+    assert r.environment.variables["TORCH_HOME"] == "<home>/th"
     for path in written:
         data = path.read_bytes()
         for name, value in [*foreign.items(), ("KERAS_HOME", str(home))]:
             assert name.encode() not in data and value.encode() not in data, (path, name)
+        for part in (str(user), "someone", "alice", ":pw@"):
+            assert part.encode() not in data, (path, part)
 
 
 def test_a_separately_installed_plugin_package_adds_a_model_and_a_dataset(backend, tmp_path):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.record import places
 from harness.worker import environment
 
 # A folder on someone's machine, as a record or report would quote it.
@@ -45,7 +46,7 @@ KEPT = {
 def variables(monkeypatch):
     for name, value in (FOREIGN | KEPT).items():
         monkeypatch.setenv(name, value)
-    return environment.recorded_variables()
+    return environment.recorded_variables(places.local_folders())
 
 
 def test_variables_that_change_a_framework_or_the_allocator_are_recorded(variables):
@@ -58,7 +59,7 @@ def test_credentials_other_tools_variables_and_paths_are_not(variables):
 
 def test_preloaded_libraries_are_recorded_by_file_name(monkeypatch):
     monkeypatch.setenv("LD_PRELOAD", "/home/someone/lib/libjemalloc.so.2:/usr/lib/libtcmalloc.so")
-    assert environment.recorded_variables()["LD_PRELOAD"] == "libjemalloc.so.2 libtcmalloc.so"
+    assert environment.recorded_variables([])["LD_PRELOAD"] == "libjemalloc.so.2 libtcmalloc.so"
 
 
 def test_no_committed_result_names_a_local_path_or_a_foreign_variable():

@@ -21,7 +21,7 @@ from typing import IO
 from harness.backends import resolve, tuning_of
 from harness.backends.base import Backend
 from harness.config import ConfigError, RunSpec
-from harness.record import described, results, schema
+from harness.record import described, places, results, schema
 from harness.record.described import ModelSize
 from harness.worker import handover
 
@@ -125,13 +125,20 @@ def said_by_worker(tail: list[str]) -> bool:
 def record_failure(
     spec: RunSpec, out: Path, reason: str, code: int | None, tail: list[str], invocation: str | None
 ) -> None:
-    """Write a result that says the run failed and why."""
+    """Write a result that says the run failed and why, in words and lines that name
+    its local folders by their placeholders (`places`)."""
+    folders = places.local_folders(spec, out)
+    failure = schema.Failure(
+        reason=places.unplaced(reason, folders),
+        exit_code=code,
+        output_tail=[places.unplaced(line, folders) for line in tail],
+    )
     results.write(
         results.FailedRun(
             run_id=out.name.removesuffix(".json"),
             created=results.utc_now(),
             spec=spec,
-            failure=schema.Failure(reason=reason, exit_code=code, output_tail=tail),
+            failure=failure,
             invocation=invocation,
         ),
         out,

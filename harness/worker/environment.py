@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from harness.config import keras_home
-from harness.record import provenance
+from harness.record import places, provenance
 from harness.record.fingerprint import cpu_model
 from harness.record.schema import Environment
 from harness.worker.handover import NODE_ENV
@@ -17,8 +17,9 @@ from harness.worker.handover import NODE_ENV
 # The variables a record keeps: those that change what a framework, its math libraries
 # or the allocator do, chosen by intent, not by prefix (Terraform's TF_TOKEN_* and
 # TF_CLI_CONFIG_FILE share TensorFlow's prefix). Paths on the user's machine are not kept:
-# KERAS_HOME and HARNESS_DATA_DIR name folders; keras.json and the data are recorded by
-# what they hold.
+# KERAS_HOME and HARNESS_DATA_DIR name folders, a value that is a path is left out, and
+# a path inside a value is kept as its placeholder (`places`); keras.json and the data
+# are recorded by what they hold.
 RECORDED_PREFIXES = (
     "KERAS_", "XLA_", "JAX_", "OMP_", "MKL_", "OPENBLAS_", "KMP_", "MALLOC_", "ONEDNN_",
     "DNNL_", "PYTORCH_", "TORCH_", "TORCHINDUCTOR_",
@@ -43,13 +44,19 @@ def is_recorded(name: str) -> bool:
     return name in RECORDED_NAMES or name.startswith(RECORDED_PREFIXES)
 
 
-def recorded_variables() -> dict[str, str]:
-    """The recorded variables of this process; LD_PRELOAD by its libraries' file names,
-    which say which allocator ran without saying where it is installed."""
+def recorded_variables(folders: list[tuple[str, str]]) -> dict[str, str]:
+    """The recorded variables of this process, each path in their values as its
+    placeholder among `folders` (`places.local_folders`) and a URL's credentials left
+    out; LD_PRELOAD by its libraries' file names, which say which allocator ran without
+    saying where it is installed."""
     preload = os.environ.get("LD_PRELOAD")
-    # A value that is a folder or file of this machine (a cache's: TORCHINDUCTOR_CACHE_DIR)
-    # says where, not how: not kept.
-    kept = {k: v for k, v in sorted(os.environ.items()) if is_recorded(k) and not os.path.isabs(v)}
+    kept = {
+        k: places.unplaced(v, folders)
+        for k, v in sorted(os.environ.items())
+        # A value that is a folder or file of this machine (a cache's:
+        # TORCHINDUCTOR_CACHE_DIR) says where, not how: not kept.
+        if is_recorded(k) and not os.path.isabs(os.path.expanduser(v))
+    }
     if preload:
         kept["LD_PRELOAD"] = " ".join(Path(p).name for p in preload.replace(":", " ").split())
     return kept
@@ -81,10 +88,11 @@ def capture(
     kernels: dict[str, str],
     model: str | None = None,
     model_path: str | None = None,
+    folders: list[tuple[str, str]] | None = None,
 ) -> Environment:
     """The environment of this process; `libraries` and `kernels` come from the backend,
     and the code recorded is the harness's and `model`'s (its plugin's, or its file at
-    `model_path`)."""
+    `model_path`); `folders`: the run's local folders (`places.local_folders`)."""
     return Environment(
         python=sys.version.split()[0],
         platform=platform.platform(),
@@ -95,7 +103,7 @@ def capture(
         cpus_used=sorted(os.sched_getaffinity(0)),
         libraries=libraries,
         kernels={**kernels, "numpy BLAS": numpy_blas()},
-        variables=recorded_variables(),
+        variables=recorded_variables(places.local_folders() if folders is None else folders),
         keras_json=keras_json(),
         git=provenance.code(model, model_path=model_path),
     )

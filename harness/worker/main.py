@@ -24,7 +24,7 @@ from harness.backends import resolve, tuning_of
 from harness.backends.base import Backend, Tuning
 from harness.config import ConfigError, ModelRecipe, RunSpec, check_images
 from harness.datasets.base import Dataset, DatasetError, Split, prepare
-from harness.record import described, fingerprint, results, schema
+from harness.record import described, fingerprint, places, results, schema
 from harness.record.described import ModelSize
 from harness.worker import environment, machine, modelinfo, starting_points, timing
 from harness.worker.handover import pinned_cpus
@@ -177,7 +177,10 @@ def train_and_evaluate(
         recipe = dataclasses.replace(recipe, **trainer.facts())
         libraries = {"numpy": np.__version__, **trainer.versions()}
         settings = {**s.backend_settings, **s.backend.after_training()}
-        env = environment.capture(libraries, s.backend.kernels(), spec.model, spec.model_path)
+        env = environment.capture(
+            libraries, s.backend.kernels(), spec.model, spec.model_path,
+            places.local_folders(spec, files.out),
+        )  # fmt: skip
         final_digest = starting_points.digest(final_weights)
         order_digest = batch_digest() if batch_digest else None
     wall, unaccounted = sections.account()
