@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 import os
@@ -7,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,8 @@ import pytest
 from harness.backends import resolve
 from harness.backends.base import Backend
 from harness.backends.tensorflow import ONEDNN, onednn
-from harness.config import RunSpec
+from harness.config import RunSpec, available_cpus
+from harness.launch import cpus as cpu_locks
 from harness.launch import process
 from harness.record import results, schema
 from harness.worker import machine, timing
@@ -395,6 +398,33 @@ def stopped_main(argv: list[str]) -> int:
         return cli.main(argv)
     except KeyboardInterrupt as e:
         pytest.fail(f"{type(e).__name__} escaped `{' '.join(argv[:1])}`: a traceback")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def machine_tmp(tmp_path_factory) -> Iterator[Path]:
+    """The machine's temporary folder, where a harness run outside the tests holds its
+    CPUs' lock files; the tests' runs, in this process and in every child (which
+    inherits TMPDIR), hold theirs in a folder of this session's own, so that another
+    harness run on the machine neither takes their CPUs nor makes them warn."""
+    machine = Path(tempfile.gettempdir())
+    own = tmp_path_factory.mktemp("tmp")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TMPDIR", str(own))
+        patch.setattr(tempfile, "tempdir", str(own))
+        yield machine
+
+
+@pytest.fixture
+def another_run_holds_every_cpu(machine_tmp):
+    """Every CPU of this machine held, as by another harness run outside the tests: each
+    CPU's lock file in the machine's temporary folder (but those such a run holds
+    already)."""
+    with contextlib.ExitStack() as stack:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(tempfile, "tempdir", str(machine_tmp))
+            for _ in available_cpus():
+                stack.enter_context(cpu_locks.free(1))
+        yield
 
 
 @pytest.fixture

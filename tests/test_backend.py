@@ -165,7 +165,10 @@ def test_one_fit_on_the_given_threads_and_format_trains_on_the_harness_batches_a
     assert 0 <= during.other_share <= 1.0
 
 
-def test_quiet_prints_only_where_the_report_is_whatever_the_framework_logs(backend, tmp_path):
+def test_quiet_prints_only_where_the_report_is_whatever_the_framework_logs(
+    backend, tmp_path, another_run_holds_every_cpu
+):
+    # another harness run on the machine holds every CPU: the test's run has its own
     command = [sys.executable, "-m", "harness", "run", "--backend", backend.name, "--quiet",
                "--dataset", "synthetic", "--epochs", "1", "--train-images", "500",
                "--threads", "1", "--results", str(tmp_path)]  # fmt: skip

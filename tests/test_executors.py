@@ -72,4 +72,8 @@ def test_a_local_run_takes_cpus_no_other_run_holds_or_says_it_shares(fake_worker
         with cpu_locks.free(len(others)):  # and now every CPU
             assert cli.main(argv) == 0
     assert fake_workers.pinned[1] is None  # the worker pins itself, sharing
-    assert "this run shares CPUs with another" in capsys.readouterr().err
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "warning: other harness runs on this machine hold every CPU (a run holds its CPUs "
+        "while it runs): this run shares CPUs with them, and its record says how much of "
+        "them others used"
+    )

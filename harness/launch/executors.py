@@ -56,12 +56,7 @@ class Local:
         for spec in specs:
             with cpu_locks.free(spec.threads) as cpus:
                 if cpus is None:
-                    print(
-                        f"warning: fewer than {spec.threads} CPUs of this machine are free "
-                        "of other runs: this run shares CPUs with another (its record "
-                        "says how much of them others used)",
-                        file=sys.stderr,
-                    )
+                    print(f"warning: {_shared(spec.threads)}", file=sys.stderr)
                     here = Place("", process.launch)
                 else:
                     on = f" on CPUs {','.join(map(str, cpus))}"
@@ -69,6 +64,16 @@ class Local:
                 outcome = start(spec, here)
             if outcome is not None:
                 yield outcome
+
+
+def _shared(threads: int) -> str:
+    """Why a run shares CPUs: other harness runs on the machine hold too many of them."""
+    held = "every CPU" if threads == 1 else f"so many CPUs that fewer than {threads} are free"
+    return (
+        f"other harness runs on this machine hold {held} (a run holds its CPUs while it "
+        "runs): this run shares CPUs with them, and its record says how much of them "
+        "others used"
+    )
 
 
 def as_finished(
