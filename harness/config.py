@@ -30,10 +30,10 @@ DATA_FORMATS = ("channels_last", "channels_first")
 
 
 class Init(StrEnum):
-    """Where a run's initial weights and batch order come from."""
+    """Where a run's initial weights, batch order and dropout masks come from."""
 
-    HARNESS = "harness"  # drawn with numpy, identical on every backend
-    KERAS = "keras"  # each backend's own initializers and shuffling (different per backend)
+    HARNESS = "harness"  # drawn by the harness, identical on every backend
+    KERAS = "keras"  # each backend's own initializers, shuffling and masks (different per backend)
 
 
 class Impl(StrEnum):

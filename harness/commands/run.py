@@ -310,8 +310,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--init",
         choices=[i.value for i in Init],
-        help="harness (default): the same initial weights and batch order on every backend; "
-        "keras: each backend's own initialisation and shuffling",
+        help="harness (default): the same initial weights, batch order and dropout masks on "
+        "every backend; keras: each backend's own initialisation, shuffling and masks",
     )
     p.add_argument(
         "--deterministic",

@@ -336,6 +336,13 @@ class Reproducibility(Section):
     dropout_masks: str | None = ruled(absent_or(STRING))
 
 
+# Reproducibility.dropout_masks: the masks of Keras's own Dropout, each backend's draw;
+# of a run whose masks the harness drew (the generator's name and version follow); of a
+# native implementation.
+BACKEND_MASKS = "drawn by the backend's own RNG (differ between backends)"
+HARNESS_MASKS = "drawn by the harness's counter-based generator, identical on every backend:"
+NATIVE_MASKS = "drawn by the framework's own dropout (the native implementation's)"
+
 DIGESTS = ("initial_weights_digest", "batch_order_digest", "final_weights_digest")
 
 

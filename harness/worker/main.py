@@ -210,7 +210,7 @@ def train_and_evaluate(
             initial_weights_digest=initial_digest,
             batch_order_digest=order_digest,
             final_weights_digest=final_digest,
-            dropout_masks="drawn by the backend's own RNG (differ between backends)",
+            dropout_masks=trainer.dropout_masks(),
         ),
         artifacts=artifacts,
         invocation=invocation,

@@ -27,7 +27,7 @@ from harness import native
 from harness.backends.base import Backend, Tuning
 from harness.config import ConfigError, Impl, Init, RunSpec
 from harness.record import schema
-from harness.worker import modelinfo, starting_points, timing
+from harness.worker import dropout_masks, modelinfo, starting_points, timing
 from harness.worker.stopping import STOP
 
 
@@ -96,6 +96,10 @@ class Trainer(ABC):
     ) -> None:
         """Build `model` (the model plugin) for images of `input_shape`, uncompiled;
         without dropout if `dropout` is False."""
+
+    @abstractmethod
+    def dropout_masks(self) -> str:
+        """What draws its dropout masks, as the record says it (`schema.Reproducibility`)."""
 
     @abstractmethod
     def weight_plan(self) -> list[native.PlannedWeight]:
@@ -183,6 +187,7 @@ class KerasTrainer(Trainer):
     """The model plugin, built, compiled and trained by Keras (`backend.keras()`)."""
 
     keras: Any = None
+    masks = schema.BACKEND_MASKS
 
     @property
     def anchor_of(self) -> str | None:
@@ -213,6 +218,13 @@ class KerasTrainer(Trainer):
             for layer in modelinfo.all_layers(self.model):
                 if isinstance(layer, self.keras.layers.Dropout):
                     layer.rate = 0.0
+        if self.spec.init == Init.HARNESS and dropout_masks.replace(
+            self.keras, self.model, self.spec.seed
+        ):
+            self.masks = dropout_masks.DESCRIPTION
+
+    def dropout_masks(self) -> str:
+        return self.masks
 
     def weight_plan(self) -> list[native.PlannedWeight]:
         return modelinfo.weight_plan(self.keras, self.model)
@@ -333,6 +345,9 @@ class NativeTrainer(Trainer):
     ) -> None:
         """`model`'s native implementation, found by `load`; `spec.seed` seeds its dropout."""
         self.model = self.implementation(input_shape, num_classes, self.spec.seed, dropout)
+
+    def dropout_masks(self) -> str:
+        return schema.NATIVE_MASKS
 
     def weight_plan(self) -> list[native.PlannedWeight]:
         return self.model.weight_plan()
