@@ -37,6 +37,7 @@ def make_result(
     profile: str = "seed",
     created: str = "2026-11-25T10:00:00Z",
     digests: tuple[str | None, str | None, str | None] = ("w", "b", "f"),
+    dropout_masks: str | None = None,
     artifacts: dict | None = None,
     deterministic: bool = False,
     data_format: str = "channels_last",
@@ -133,7 +134,9 @@ def make_result(
                 vm=True,
             ),  # fmt: skip
         ),
-        reproducibility=schema.Reproducibility(**dict(zip(schema.DIGESTS, digests, strict=True))),
+        reproducibility=schema.Reproducibility(
+            **dict(zip(schema.DIGESTS, digests, strict=True)), dropout_masks=dropout_masks
+        ),
         artifacts=schema.Artifacts(**(artifacts or {})),
         invocation=invocation,
     )

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from conftest import make_result
 
-from harness.record import results
+from harness.record import results, schema
 from harness.report import text
 from harness.summary import comparisons, stats
 from harness.summary.build import build
@@ -19,6 +19,30 @@ def test_starting_points_say_whether_every_backend_had_the_same_digests():
     ]
     points = comparisons.starting_points(same + other)
     assert [(p.seed, p.identical) for p in points] == [(1, True), (2, False)]
+
+
+def test_masks_are_identical_only_where_the_harness_drew_every_backends_with_one_generator():
+    def runs(seed: int, *masks: str | None) -> list:
+        return [
+            make_result(backend=b, seed=seed, dropout_masks=m)
+            for b, m in zip(("jax", "torch"), masks, strict=True)
+        ]
+
+    harness = f"{schema.HARNESS_MASKS} gen v1"
+    points = comparisons.starting_points(
+        runs(1, harness, harness)
+        + runs(2, schema.BACKEND_MASKS, schema.BACKEND_MASKS)
+        + runs(3, harness, schema.NATIVE_MASKS)
+        + runs(4, harness, f"{schema.HARNESS_MASKS} gen v2")
+        + runs(5, harness, None)
+    )
+    assert [(p.seed, p.masks_identical, p.masks_generator, p.own_masks) for p in points] == [
+        (1, True, "gen v1", []),
+        (2, False, None, ["jax", "torch"]),
+        (3, False, None, ["torch"]),
+        (4, False, None, []),
+        (5, False, None, ["torch"]),
+    ]
 
 
 def test_run_to_run_differences_come_from_the_saved_arrays(tmp_path, write_result):

@@ -16,7 +16,7 @@ import pytest
 from conftest import HOSTILE, stopped_main, write_hostile
 
 from harness import cli
-from harness.record import results
+from harness.record import results, schema
 from harness.report import render
 from harness.report.text import literal
 from harness.summary.build import build
@@ -74,6 +74,19 @@ def test_report_imports_no_keras_and_no_framework(tmp_path, write_result):
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_starting_points_say_whether_the_dropout_masks_were_identical(tmp_path, write_result):
+    harness = f"{schema.HARNESS_MASKS} gen v1"
+    for backend in ("jax", "torch"):
+        write_result(backend=backend, dropout_masks=harness)
+        write_result(backend=backend, seed=2, dropout_masks=schema.BACKEND_MASKS)
+    md = render.write_report(tmp_path)[0].read_text()
+    part = md.split("### Starting points\n")[1].split("\n### ")[0]
+    assert "| 1 | jax: w / b; torch: w / b | yes | identical (gen v1) |" in part
+    assert (
+        "| 2 | jax: w / b; torch: w / b | yes | not identical: jax, torch drew their own |" in part
+    )
 
 
 def test_a_reason_with_pipes_and_lines_stays_in_its_table_cell(

@@ -222,8 +222,9 @@ def _accuracy_sections(s: Summary) -> list[str]:
         "enough.",
         "Unaccounted: the part of the worker's wall time, process start to result written, "
         "that no clocked phase covers (median over runs). Code: the commit of the runs' code.",
-        "Init `harness`: initial weights and batch order drawn with numpy, the same on every "
-        "backend; init `keras`: each backend's own initialisation and shuffling. Profile "
+        "Init `harness`: initial weights and batch order drawn with numpy, dropout masks by "
+        "the harness's counter-based generator, the same on every backend; init `keras`: "
+        "each backend's own initialisation, shuffling and masks. Profile "
         "`tuned`: each backend's fastest settings (its plugin's `tuning`), beside its defaults.",
     )
     return out

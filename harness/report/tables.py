@@ -30,7 +30,7 @@ from harness.report.text import (
 )
 from harness.summary import speed
 from harness.summary.build import Summary
-from harness.summary.comparisons import Anchor, Tuned
+from harness.summary.comparisons import Anchor, StartingPoint, Tuned
 from harness.summary.grouping import Group, Placement, Row, by
 
 
@@ -166,25 +166,36 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
     return [*out, *efficiency, "", *notes(efficiency)]
 
 
+def masks_cell(p: StartingPoint) -> str:
+    if p.masks_identical:
+        return f"identical ({p.masks_generator})"
+    return f"not identical: {', '.join(p.own_masks)} drew their own"
+
+
 def reproducibility_sections(s: Summary, curve_plots: list[tuple[Group, Path]]) -> list[str]:
     out = ["## Reproducibility", ""]
     if s.starting_points:
         out += [
             "### Starting points",
             "",
-            "Digests of the initial weights and of the batch order (first 12 hex digits).",
+            "Digests of the initial weights and of the batch order (first 12 hex digits), and "
+            "the dropout masks: identical where the harness's counter-based generator drew "
+            "them on every backend (`--init harness`), else each backend's own.",
             "",
             *per_group(
                 s.starting_points,
                 lambda p: p.group,
-                ["| Seed | Backend: weights / batches | Same on every backend |", "|--:|---|---|"],
+                [
+                    "| Seed | Backend: weights / batches | Same on every backend | Dropout masks |",
+                    "|--:|---|---|---|",
+                ],
                 lambda p: (
                     f"| {p.seed} | "
                     + "; ".join(
                         literal(f"{b}: {w[:12]} / {(o or '–')[:12]}")
                         for b, (w, o) in p.digests.items()
                     )
-                    + f" | {'yes' if p.identical else 'no'} |"
+                    + f" | {'yes' if p.identical else 'no'} | {masks_cell(p)} |"
                 ),
             ),
         ]

@@ -14,6 +14,7 @@ import numpy as np
 from harness.config import Impl, System, system
 from harness.record import results
 from harness.record.results import ResultError, RunResult
+from harness.record.schema import HARNESS_MASKS
 from harness.summary import agreement as agreements
 from harness.summary import speed, stats
 from harness.summary.agreement import PredictionAgreement
@@ -35,15 +36,35 @@ def first_per_seed(runs: list[RunResult]) -> dict[System, dict[int, RunResult]]:
 @dataclass(frozen=True)
 class StartingPoint:
     """One comparison group and seed: each backend's digests of its initial weights and
-    batch order, and whether they are the same on every backend."""
+    batch order, and what drew its dropout masks; whether they are the same on every
+    backend."""
 
     group: Group
     seed: int
     digests: dict[System, tuple[str, str | None]]  # backend -> (weights, batch order)
+    masks: dict[System, str | None]  # backend -> the record's dropout_masks
 
     @property
     def identical(self) -> bool:
         return len(set(self.digests.values())) == 1
+
+    @property
+    def masks_identical(self) -> bool:
+        """Every backend's masks came from the harness's generator, one version of it."""
+        drawn = set(self.masks.values())
+        return len(drawn) == 1 and (drawn.pop() or "").startswith(HARNESS_MASKS)
+
+    @property
+    def masks_generator(self) -> str | None:
+        """The harness's generator (name and version) that drew every backend's masks."""
+        if not self.masks_identical:
+            return None
+        return (next(iter(self.masks.values())) or "").removeprefix(HARNESS_MASKS).strip()
+
+    @property
+    def own_masks(self) -> list[System]:
+        """The backends whose masks their own generator drew (or that did not say)."""
+        return [b for b, m in self.masks.items() if not (m or "").startswith(HARNESS_MASKS)]
 
 
 def starting_points(runs: list[RunResult]) -> list[StartingPoint]:
@@ -57,7 +78,8 @@ def starting_points(runs: list[RunResult]) -> list[StartingPoint]:
                 b: (d.initial_weights_digest, d.batch_order_digest)
                 for b, d in sorted(latest.items())
             }
-            out.append(StartingPoint(key, seed, digests))
+            masks = {b: d.dropout_masks for b, d in sorted(latest.items())}
+            out.append(StartingPoint(key, seed, digests, masks))
     return out
 
 
