@@ -595,6 +595,7 @@ def test_the_native_model_is_the_keras_model_agrees_with_it_and_trains_without_k
     assert r.reproducibility.initial_weights_digest == starting_points.digest(drawn)
     orders = [starting_points.batch_order(1, epoch, 1000) for epoch in range(2)]
     assert r.reproducibility.batch_order_digest == starting_points.digest(orders)
+    assert r.reproducibility.dropout_masks == schema.NATIVE_MASKS  # the framework's own
 
 
 def test_keras_2_runs_the_same_model_file_from_the_same_start_and_agrees_in_parity(
@@ -609,6 +610,7 @@ def test_keras_2_runs_the_same_model_file_from_the_same_start_and_agrees_in_pari
         "--epochs", "1", "--train-images", "500",
     )  # fmt: skip
     assert r.environment.libraries["keras"] == r.environment.libraries["tf_keras"]
+    assert r.reproducibility.dropout_masks == schema.BACKEND_MASKS  # Keras 2 has no keras.ops
     assert r.environment.libraries["keras"].startswith("2.")
     assert "without its dependencies" in r.backend_settings["tf_keras"]
     assert (r.recipe.jit_compile, r.recipe.anchor_of) == (False, "tensorflow")
