@@ -77,13 +77,13 @@ def test_report_imports_no_keras_and_no_framework(tmp_path, write_result):
 
 
 def test_starting_points_say_whether_the_dropout_masks_were_identical(tmp_path, write_result):
-    harness = f"{schema.HARNESS_MASKS} gen v1"
+    harness = f"{schema.HARNESS_MASKS} <b>gen</b> v1"  # a record's words, escaped
     for backend in ("jax", "torch"):
         write_result(backend=backend, dropout_masks=harness)
         write_result(backend=backend, seed=2, dropout_masks=schema.BACKEND_MASKS)
     md = render.write_report(tmp_path)[0].read_text()
     part = md.split("### Starting points\n")[1].split("\n### ")[0]
-    assert "| 1 | jax: w / b; torch: w / b | yes | identical (gen v1) |" in part
+    assert "| 1 | jax: w / b; torch: w / b | yes | identical (&lt;b&gt;gen&lt;/b&gt; v1) |" in part
     assert (
         "| 2 | jax: w / b; torch: w / b | yes | not identical: jax, torch drew their own |" in part
     )

@@ -168,8 +168,8 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
 
 def masks_cell(p: StartingPoint) -> str:
     if p.masks_identical:
-        return f"identical ({p.masks_generator})"
-    return f"not identical: {', '.join(p.own_masks)} drew their own"
+        return f"identical ({literal(p.masks_generator)})"
+    return f"not identical: {literal(', '.join(p.own_masks))} drew their own"
 
 
 def reproducibility_sections(s: Summary, curve_plots: list[tuple[Group, Path]]) -> list[str]:
