@@ -11,16 +11,20 @@ points); the step is the layer's own seed state (its SeedGenerator's variable, w
 Keras already carries through compiled train steps: JAX's stateless step hands it back
 updated), reset to 0 and advanced once per training call.
 
-The hash is two rounds of lowbias32 (Chris Wellons's 32-bit integer hash: xor-shifts and
-two multiplications, a bijection), keyed by two words derived from the step:
+The hash is lowbias32 (Chris Wellons's 32-bit integer hash: xor-shifts and two
+multiplications, a bijection). The step's word comes from the layer's key, and each
+element's index is spread over 32 bits (a Weyl sequence: times the golden ratio's odd
+32-bit word) and mixed with it:
 
-    a = h(step ^ k0);  b = h(a ^ k1);  bits(i) = h(h(i + a) ^ b)
+    a = h(h(step ^ k0) ^ k1);  bits(i) = h((i * G) ^ a)
 
-and an element is kept when its top 24 bits are below round(keep * 2**24). torch has
-no unsigned 32-bit multiplication, and JAX no 64-bit integers by default, so the
-arithmetic runs on int32, whose multiplication wraps modulo 2**32 on every backend (the
-same bits as uint32); a right shift is arithmetic on int32, so it is masked to be
-logical.
+so that another step's (or layer's) mask is no shifted copy of this one, at about
+fifteen integer operations per element: the mask must not slow a training step. An
+element is kept when its top 24 bits are below round(keep * 2**24). torch 2.13 has no
+right shift, addition or comparison on uint32 on the CPU, and JAX no 64-bit integers by
+default, so the arithmetic runs on int32, whose multiplication wraps modulo 2**32 on
+every backend (the same bits as uint32); a right shift is arithmetic on int32, so it is
+masked to be logical.
 """
 
 from __future__ import annotations
@@ -32,12 +36,13 @@ import numpy as np
 from harness.record import schema
 from harness.worker.modelinfo import all_layers
 
-GENERATOR = "lowbias32x2 v1"
+GENERATOR = "lowbias32 v2"  # v1: two rounds per element
 # Reproducibility.dropout_masks of a run whose masks this module drew.
 DESCRIPTION = f"{schema.HARNESS_MASKS} {GENERATOR}"
 MASKS_STREAM = 2  # after starting_points' weights (0) and batches (1)
 KEEP_BITS = 24
 M1, M2 = 0x7FEB352D, 0x846CA68B  # lowbias32's multipliers
+GOLDEN = 0x9E3779B9  # 2**32 / the golden ratio, odd
 
 
 def signed(value: int) -> int:
@@ -77,8 +82,8 @@ def bits(ops: Any, key: tuple[int, int], step: Any, index: Any) -> Any:
     """The 32 bits (as int32) of the elements at `index` (int32) at `step` (an int32
     scalar): the generator itself."""
     a = lowbias32(ops, ops.bitwise_xor(step, const(key[0])))
-    b = lowbias32(ops, ops.bitwise_xor(a, const(key[1])))
-    return lowbias32(ops, ops.bitwise_xor(lowbias32(ops, ops.add(index, a)), b))
+    a = lowbias32(ops, ops.bitwise_xor(a, const(key[1])))
+    return lowbias32(ops, ops.bitwise_xor(ops.multiply(index, const(GOLDEN)), a))
 
 
 def keep_mask(ops: Any, key: tuple[int, int], step: Any, shape: Any, rate: float) -> Any:
