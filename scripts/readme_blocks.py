@@ -105,6 +105,13 @@ def _median_s(values: list[float]) -> str:
     return f"{statistics.median(values):.1f} s"
 
 
+def _stopped(r: overhead.OverheadRecord) -> str:
+    aim = f"±{100 * r.band:.0f} %"
+    return {"within": f"within {aim}", "outside": f"outside {aim}"}.get(
+        r.stopped or "", f"limit {r.max_rounds}"
+    )
+
+
 def overhead_table(folder: Path) -> str:
     """The overhead benchmark's records (benchmarks/harness_overhead.py), one a backend."""
     try:
@@ -123,8 +130,9 @@ def overhead_table(folder: Path) -> str:
     out = [
         f"From `{folder.relative_to(ROOT)}` (commit {commits}; machine "
         f"{', '.join(machines)}): fit() harness / plain is the geometric mean of the "
-        "rounds' ratios with its 95 % interval, and by which went first; times are "
-        "medians over the rounds:",
+        "rounds' ratios with its 95 % interval, and by which went first; the rounds with "
+        "why they stopped where rounds were added until the interval was settled (within "
+        "or outside the aim, or the round limit); times are medians over the rounds:",
         "",
         "| backend | images × epochs | rounds | plain script fed | fit() harness / plain "
         "[95 % interval] | … harness second, first | fit() plain [min–max] "
@@ -145,7 +153,9 @@ def overhead_table(folder: Path) -> str:
         plain = [x.plain.fit_s for x in r.rounds]
         harness = [x.harness.fit_s for x in r.rounds]
         out.append(
-            f"| {NAMES[r.backend]} | {r.images:,} × {r.epochs} | {len(r.rounds)} "
+            f"| {NAMES[r.backend]} | {r.images:,} × {r.epochs} | {len(r.rounds)}"
+            + (f" ({_stopped(r)})" if r.stopped else "")
+            + " "
             f"| {r.plain_feed} | {ratio.geomean:.3f} [{ratio.low:.3f}–{ratio.high:.3f}] "
             f"| {statistics.geometric_mean(by_order[0]):.3f}, "
             f"{statistics.geometric_mean(by_order[1]):.3f} "

@@ -165,6 +165,46 @@ def test_one_fit_on_the_given_threads_and_format_trains_on_the_harness_batches_a
     assert 0 <= during.other_share <= 1.0
 
 
+def test_the_clock_leaves_kerass_dispatch_of_batch_ends_as_a_plain_fit_has_it(
+    backend, keras, monkeypatch
+):
+    """Keras runs batch-end hooks in a helper thread where the backend allows it, unless
+    a callback has such a hook and is not async-safe: the harness's clocks must leave
+    that as a plain fit() has it, and still time every step."""
+    from keras.src import callbacks
+
+    from harness.config import RunSpec
+    from harness.datasets.base import prepare
+    from harness.datasets.synthetic import Synthetic
+    from harness.worker import trainers
+    from models import mnist_cnn
+
+    in_helper_thread = []
+
+    class Watched(callbacks.CallbackList):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            in_helper_thread.append(self._async_train)
+
+    monkeypatch.setattr(callbacks, "CallbackList", Watched)
+    spec = RunSpec(backend=backend.name, dataset="synthetic", threads=1, epochs=1)
+    trainer = trainers.trainer_for(spec, backend, None)
+    trainer.load()
+    data_format = trainer.choose_data_format()
+    x, y = prepare(Synthetic().load().train, data_format, 10, one_hot=True)
+    x, y = x[:300], y[:300]
+    recipe = seed_recipe(data_format, images=300, batch_size=100)
+    trainer.build(mnist_cnn, x.shape[1:], 10, dropout=True)
+    trainer.compile(recipe)
+    trainer.model.fit(x, y, batch_size=100, epochs=1, verbose=0)  # plain
+    _, clocks, _ = trainer.fit(x, y, 2, recipe.batch_size, quiet=True)
+    plain, harness = in_helper_thread
+    assert harness == plain == keras.src.backend.IS_THREAD_SAFE
+    assert [len(steps) for steps in clocks.steps_per_epoch] == [3, 3]
+    for steps, epoch in zip(clocks.steps_per_epoch, clocks.epochs.samples, strict=True):
+        assert all(s > 0 for s in steps) and sum(steps) <= epoch
+
+
 def test_quiet_prints_only_where_the_report_is_whatever_the_framework_logs(
     backend, tmp_path, another_run_holds_every_cpu
 ):

@@ -64,8 +64,70 @@ def test_the_fit_ratio_is_the_geometric_mean_of_the_rounds_with_a_t_interval():
     ratio = bench.fit_ratio([_round(50.0, 51.0), _round(50.0, 52.0)] * 2)
     assert ratio.geomean == pytest.approx(math.sqrt(1.02 * 1.04))
     assert ratio.low < 1.02 < 1.03 < 1.04 < ratio.high
-    assert bench.verdict(ratio, 1.03).startswith("not settled against 1.03")
+    assert bench.settled(ratio, 0.03) is None
     assert bench.fit_ratio([_round(10.0, 20.0)]) is None
+
+
+def _rounds_of(ratios: list[float]):
+    """A stand-in for running round i: plain 50 s, the harness 50 s times ratios[i]."""
+    ran = []
+
+    def run_round(i: int) -> overhead.Round:
+        ran.append(i)
+        return _round(50.0, 50.0 * ratios[i])
+
+    return run_round, ran
+
+
+@pytest.mark.parametrize(
+    ("ratios", "most", "rounds", "stopped"),
+    [
+        # steady at 1.00-1.01: the first four rounds settle it within 1 ± 0.03
+        ([1.0, 1.01] * 8, 16, 4, "within"),
+        # steady at 1.10-1.11: wholly above 1.03 after four; more would not bring it in
+        ([1.10, 1.11] * 8, 16, 4, "outside"),
+        # ±8 % in the first four, then steady: [0.9714, 1.0274] after 13 rounds, not
+        # before; rounds come in pairs, so 14
+        ([0.92, 1.08, 0.92, 1.08] + [1.0] * 20, 16, 14, "within"),
+        ([0.92, 1.08, 0.92, 1.08] + [1.0] * 20, 12, 12, "round limit"),
+        # ±20 % by turns never settles: the round limit
+        ([0.8, 1.25] * 10, 10, 10, "round limit"),
+    ],
+)
+def test_rounds_are_added_two_at_a_time_until_the_ratio_is_settled_or_the_limit(
+    ratios, most, rounds, stopped
+):
+    run_round, ran = _rounds_of(ratios)
+    measured, why = bench.measure(run_round, first=4, most=most, band=0.03)
+    assert (len(measured), why) == (rounds, stopped)
+    assert ran == list(range(rounds))  # each round once, in order: the order keeps turning
+    assert [r.fit_ratio for r in measured] == pytest.approx(ratios[:rounds])
+
+
+def test_the_verdict_says_where_the_interval_ended_and_after_how_many_rounds():
+    above = overhead.Interval(geomean=1.1, low=1.05, high=1.15)
+    assert bench.verdict(above, 0.03, "outside", 4) == "ABOVE [0.97, 1.03] after 4 rounds"
+    below = overhead.Interval(geomean=0.9, low=0.85, high=0.95)
+    assert bench.verdict(below, 0.03, "outside", 6) == "BELOW [0.97, 1.03] after 6 rounds"
+    wide = overhead.Interval(geomean=1.0, low=0.9, high=1.1)
+    assert bench.verdict(wide, 0.03, "round limit", 16) == (
+        "not settled against [0.97, 1.03]: the round limit (16) was hit"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--max-rounds", "7"], "--max-rounds must be even, so that each process goes first"),
+        (["--rounds", "6", "--max-rounds", "4"], "--max-rounds must be >= --rounds (6), got 4"),
+        (["--band", "0"], "--band must be > 0 and < 1, got 0.0"),
+    ],
+)
+def test_a_round_limit_or_band_that_cannot_work_is_refused(argv, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        bench.main(["--backend", "tensorflow", "--out", "/nonexistent", *argv])
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_the_parts_differences_add_up_to_the_whole_processes_difference():

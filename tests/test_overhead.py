@@ -29,7 +29,7 @@ def make_record(**changes: object) -> overhead.OverheadRecord:
         images=10000,
         epochs=3,
         threads=2,
-        limit=1.03,
+        band=0.03,
         plain_feed="harness",
         git=schema.Git(commit="abc1234def", dirty=False),
         environment=dataclasses.replace(run.environment, git=None),
@@ -39,6 +39,8 @@ def make_record(**changes: object) -> overhead.OverheadRecord:
             overhead.Round(first="harness", plain=plain, harness=harness),
         ],
         fit_ratio=overhead.Interval(geomean=1.05, low=1.05, high=1.05),
+        max_rounds=16,
+        stopped="outside",
     )
     return dataclasses.replace(record, **changes)
 
@@ -47,7 +49,7 @@ def test_a_record_reads_back_as_it_was_written(tmp_path):
     record = make_record()
     path = overhead.write(record, tmp_path)
     assert path == tmp_path / "tensorflow.json"
-    assert json.loads(path.read_text())["schema_version"] == overhead.SCHEMA_VERSION == 2
+    assert json.loads(path.read_text())["schema_version"] == overhead.SCHEMA_VERSION == 3
     assert overhead.read(path) == record
     assert overhead.read_all(tmp_path) == [record]
 
@@ -59,11 +61,12 @@ def test_a_round_gives_its_ratio_and_what_no_part_covers():
     assert first.harness.rest_s == pytest.approx(32.0 - 29.18)
 
 
-@pytest.mark.parametrize("version", [3, 0, "2", True, None])
+@pytest.mark.parametrize("version", [4, 0, "2", True, None])
 def test_an_unknown_version_is_refused_with_the_known_ones(tmp_path, version):
     data = dataclasses.asdict(make_record())
     (tmp_path / "tensorflow.json").write_text(json.dumps({**data, "schema_version": version}))
-    with pytest.raises(ResultError, match=r"unknown schema_version .*; this harness reads 1, 2$"):
+    known = r"unknown schema_version .*; this harness reads 1, 2, 3$"
+    with pytest.raises(ResultError, match=known):
         overhead.read(tmp_path / "tensorflow.json")
 
 
@@ -117,7 +120,8 @@ VERSION_1 = {
 def test_version_1_reads_with_its_plain_feed_and_what_it_did_not_record(tmp_path):
     (tmp_path / "tensorflow.json").write_text(json.dumps(VERSION_1))
     [record] = overhead.read_all(tmp_path)
-    assert record.schema_version == 2 and record.plain_feed == "arrays"
+    assert record.schema_version == 3 and record.plain_feed == "arrays"
+    assert (record.band, record.max_rounds, record.stopped) == (pytest.approx(0.03), None, None)
     assert (record.environment, record.machine, record.fit_ratio, record.created) == (None,) * 4
     assert record.git == schema.Git(commit="bdd1ff849b335cb76f4f76da696898ef4f980a77", dirty=False)
     [r] = record.rounds
@@ -128,14 +132,27 @@ def test_version_1_reads_with_its_plain_feed_and_what_it_did_not_record(tmp_path
     assert r.harness.unaccounted_s == 0.031
 
 
+def test_version_2_reads_with_the_band_its_limit_gave_and_no_reason_to_stop(tmp_path):
+    data = dataclasses.asdict(make_record())
+    for name in ("band", "max_rounds", "stopped"):
+        del data[name]
+    (tmp_path / "tensorflow.json").write_text(
+        json.dumps({**data, "limit": 1.03, "schema_version": 2})
+    )
+    record = overhead.read(tmp_path / "tensorflow.json")
+    assert record.schema_version == 3 and record.band == pytest.approx(0.03)
+    assert (record.max_rounds, record.stopped) == (None, None)
+    assert record.rounds == make_record().rounds
+
+
 def test_the_committed_records_read_with_the_interval_their_rounds_give():
-    """Every committed file reads as a record of this version, whose stored fit() ratio
-    is the one its rounds give."""
+    """Every committed file reads as a record of this version (upgraded if older), whose
+    stored fit() ratio is the one its rounds give."""
     files = sorted((ROOT / "results/overhead").glob("*.json"))
     assert files
     for path in files:
-        assert json.loads(path.read_text())["schema_version"] == overhead.SCHEMA_VERSION
         record = overhead.read(path)
+        assert record.schema_version == overhead.SCHEMA_VERSION
         found = stats.ratio_interval([r.fit_ratio for r in record.rounds])
         stored = record.fit_ratio
         assert (stored.geomean, stored.low, stored.high) == pytest.approx(

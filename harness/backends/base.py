@@ -112,8 +112,9 @@ class Backend:
     # tuned` falls back to where no tuning record fits the machine.
     tuning_space: ClassVar[tuple[Knob, ...]] = (MALLOC,)
     fallback: ClassVar[dict[str, str]] = {}
-    # True if an op returns before its work is done (JAX's asynchronous dispatch): the
-    # step clock then waits for each step in a helper thread, not in the training loop.
+    # True if an op returns before its work is done (JAX's asynchronous dispatch): a
+    # step then ends in Keras's helper thread, when its logs are Python floats, not when
+    # the train function returns (harness/worker/trainers.py).
     asynchronous: ClassVar[bool] = False
     # An anchor row's Keras 3 counterpart: the backend whose figures it explains
     # (`keras2`: tensorflow); parity compares the two. None for a Keras 3 backend.

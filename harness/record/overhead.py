@@ -7,7 +7,11 @@ Version 1 (the files that say no version) kept each process's parts under `parts
 beside them what follows from them (each round's ratio, the parts' differences, the
 medians), which are computed from the parts now. It recorded the framework's versions
 but neither the environment nor the machine, so it reads with both unknown (null); its
-plain script fed fit() arrays.
+plain script fed fit() arrays. Versions 1 and 2 ran a fixed number of rounds against an
+upper limit of the fit() ratio (1.03); version 3 adds rounds until the ratio's interval
+lies within a band around 1 (±3 %: `band` 0.03), or wholly outside it, or a round limit
+is hit, and says which (`stopped`): a version 2 record reads with the band its limit
+gave and neither a round limit nor a reason to stop.
 """
 
 from __future__ import annotations
@@ -32,13 +36,17 @@ from harness.record.schema import (
 )
 from harness.rules import TEXT, Rule, absent_or, integer, number, one_of
 
-SCHEMA_VERSION = 2
-KNOWN_SCHEMA_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+KNOWN_SCHEMA_VERSIONS = (1, 2, 3)
 # Which process of a round ran first.
 KINDS = ("plain", "harness")
 # How the plain script fed fit(): as the harness does (its backend plugin's `feed` of the
 # harness's batch order), or arrays with Keras's own shuffling (version 1).
 FEEDS = ("harness", "arrays")
+# Why the rounds stopped: the fit() ratio's interval lies within 1 ± band (the harness
+# costs nothing measurable), or wholly outside it (it does, or it is faster: more rounds
+# would narrow the interval, not move it in), or neither by the round limit.
+STOPS = ("within", "outside", "round limit")
 
 
 def _part(rule: Rule | None = None) -> Any:
@@ -125,7 +133,8 @@ class OverheadRecord(Section):
     images: int = ruled(integer(1))
     epochs: int = ruled(integer(1))
     threads: int = ruled(integer(1))
-    limit: float = ruled(number(0))  # the aim for the fit() ratio
+    # The aim: the fit() ratio's 95 % interval within 1 ± band.
+    band: float = ruled(number(0, 1))
     plain_feed: str = ruled(one_of(*FEEDS))
     # The code, taken from the benchmark's checkout when it started (the environment's
     # own `git` is left null, so that the record holds it once).
@@ -135,6 +144,10 @@ class OverheadRecord(Section):
     rounds: list[Round] = nested_list(Round)
     # Null in version 1, which gave medians only.
     fit_ratio: Interval | None = nested(Interval)
+    # The most rounds it would have run, and why it stopped; null before version 3,
+    # which ran the rounds asked for.
+    max_rounds: int | None = ruled(absent_or(integer(2)))
+    stopped: str | None = ruled(absent_or(one_of(*STOPS)))
 
 
 def _upgrade_from_1(data: dict) -> dict:
@@ -162,7 +175,14 @@ def _upgrade_from_1(data: dict) -> dict:
     }
 
 
-_UPGRADES = (_upgrade_from_1,)
+def _upgrade_from_2(data: dict) -> dict:
+    limit = data.get("limit")
+    band = round(limit - 1, 12) if isinstance(limit, int | float) else limit
+    rest = {k: v for k, v in data.items() if k != "limit"}
+    return {**rest, "band": band, "max_rounds": None, "stopped": None, "schema_version": 3}
+
+
+_UPGRADES = (_upgrade_from_1, _upgrade_from_2)
 
 
 def from_dict(data: object) -> OverheadRecord:

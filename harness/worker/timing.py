@@ -71,6 +71,10 @@ class StepClock:
     def mark(self, step: int) -> None:
         self._ends[step] = now()
 
+    def mark_next(self) -> None:
+        """The step after the last one marked ended (marked from one thread, in order)."""
+        self._ends[len(self._ends)] = now()
+
     def durations(self) -> list[float]:
         if self._start is None:
             raise RuntimeError("StepClock.durations() called before start()")

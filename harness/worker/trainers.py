@@ -4,8 +4,8 @@ model's native implementation, `harness.native`), two classes of one interface, 
 Keras's JAXTrainer and TorchTrainer are; chosen once, from spec.impl (`trainer_for`).
 
 Both train with one fit over every epoch under the same clocks, kept at the same points
-(an epoch starts before its first step and stops after its last; a step is marked when
-its loss is a Python float), ask before every step whether to stop (`harness.worker.stopping`),
+(an epoch starts before its first step and stops after its last; a step ends when the
+backend has finished it), ask before every step whether to stop (`harness.worker.stopping`),
 and fail a run whose loss stops being finite.
 """
 
@@ -249,45 +249,77 @@ class KerasTrainer(Trainer):
         Callback: Any = self.keras.callbacks.Callback  # noqa: N806 (a class, as Keras names it)
 
         class EpochClock(Callback):
-            # Keras turns a step's logs into Python floats before on_train_batch_end, so a
-            # step is marked when the backend has finished it. On a backend that dispatches
-            # asynchronously (JAX), async_safe lets Keras do that in a helper thread: the
-            # next step is dispatched meanwhile, as in a plain fit(), instead of waiting for
-            # the clock; Keras waits for those threads before on_epoch_end, where the lap
-            # stops. Elsewhere the step is done when it returns, and a thread would only
-            # compete for the interpreter (measured: about 4 % slower on torch).
-            async_safe = self.backend.asynchronous
+            # No batch-end hook: one that is not async_safe makes Keras 3 run every
+            # callback's batch-end hooks in the training thread, where a plain fit() runs
+            # them in a helper thread (CallbackList._configure_async_dispatch looks at end
+            # hooks only). The step ends are marked around the train function instead
+            # (`timed_steps`). Keras 2 calls batch hooks only when a callback has one, and
+            # then turns their logs into numbers unless the callback takes tensors.
+            _supports_tf_logs = True
 
             def on_epoch_begin(self, epoch, logs=None):
                 clocks.epoch_begins()
 
             def on_train_batch_begin(self, batch, logs=None):
-                STOP.check()  # in this thread, before each step (the end may run in a helper)
-
-            def on_train_batch_end(self, batch, logs=None):
-                clocks.steps.mark(batch)
+                # Before Keras takes the step's state (JAX moves the weights out of the
+                # model for the step): a stop leaves the model as it was.
+                STOP.check()
 
             def on_epoch_end(self, epoch, logs=None):
                 clocks.epoch_ends()
                 check_finite(epoch, (logs or {}).get("loss"))
 
+        class StepEnds(EpochClock):
+            # JAX's train function returns before its step is done. A plain fit() turns
+            # each step's logs into Python floats in Keras's helper thread, which waits
+            # for the step's outputs; the step is marked there, right after (async_safe
+            # keeps the hook there). Keras waits for those threads before on_epoch_end,
+            # where the lap stops.
+            async_safe = True
+
+            def on_train_batch_end(self, batch, logs=None):
+                clocks.steps.mark(batch)
+
+        def timed_steps(step: Callable[..., Any]) -> Callable[..., Any]:
+            # TensorFlow's and PyTorch's train functions return once their step is done
+            # (on the CPU): the step ends there, in the training thread.
+            def timed(*args: Any) -> Any:
+                out = step(*args)
+                clocks.steps.mark_next()
+                return out
+
+            return timed
+
+        # Keras makes its train function once and reuses it (make_train_function returns
+        # it when it is there): fit() calls the timed one; afterwards the model has its own
+        # again (train_on_batch uses it too).
+        self.model.make_train_function()
+        untimed = self.model.train_function
+        if self.backend.asynchronous:
+            clock, timed = StepEnds(), untimed
+        else:
+            clock, timed = EpochClock(), timed_steps(untimed)
         # Keras's progress bar on a terminal, one line per epoch in a log, nothing if quiet.
         verbose = 0 if quiet else 1 if sys.stdout.isatty() else 2
-        common = {"epochs": epochs, "verbose": verbose, "callbacks": [EpochClock()]}
+        common: dict[str, Any] = {"epochs": epochs, "verbose": verbose, "callbacks": [clock]}
+        digest: Callable[[], str] | None = None
         if self.spec.init == Init.KERAS:
-            history = self.model.fit(x, y, batch_size=batch_size, **common)
-            return history.history, clocks, None
-        plan = starting_points.batch_plan(self.spec.seed, epochs, len(x), batch_size)
-        steps = len(plan) // epochs
-        feed = self.backend.feed(x, y, plan)
-        # steps_per_epoch: Keras keeps one iterator over all epochs' batches; shuffle=False:
-        # the order is the harness's (Keras would warn that it ignores shuffling here).
-        history = self.model.fit(feed.data, steps_per_epoch=steps, shuffle=False, **common)
-        return (
-            history.history,
-            clocks,
-            lambda: starting_points.served_digest(feed.served(), epochs, steps),
-        )
+            common |= {"x": x, "y": y, "batch_size": batch_size}
+        else:
+            plan = starting_points.batch_plan(self.spec.seed, epochs, len(x), batch_size)
+            steps = len(plan) // epochs
+            feed = self.backend.feed(x, y, plan)
+            # steps_per_epoch: Keras keeps one iterator over all epochs' batches;
+            # shuffle=False: the order is the harness's (Keras would warn that it ignores
+            # shuffling here).
+            common |= {"x": feed.data, "steps_per_epoch": steps, "shuffle": False}
+            digest = lambda: starting_points.served_digest(feed.served(), epochs, steps)  # noqa: E731
+        self.model.train_function = timed
+        try:
+            history = self.model.fit(**common)
+        finally:
+            self.model.train_function = untimed
+        return history.history, clocks, digest
 
     def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
         return float(self.model.train_on_batch(x, y, return_dict=True)["loss"])
