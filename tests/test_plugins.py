@@ -63,6 +63,7 @@ def test_tuned_environment_adds_the_chosen_settings_last():
     tuning = torch.tuning({"malloc": "no mmap", "format": "channels_first"}, "a test")
     assert tuning.choice == {
         "malloc": "no mmap", "format": "channels_first", "compile": "eager", "thp": "off",
+        "threads": "all",
     }  # fmt: skip
     assert (tuning.data_format, tuning.jit_compile, tuning.source) == (
         "channels_first", None, "a test",
@@ -74,12 +75,15 @@ def test_tuned_environment_adds_the_chosen_settings_last():
 
 def test_a_tuning_naming_an_unknown_knob_or_value_is_refused_with_those_there_are():
     jax = resolve("jax")
-    with pytest.raises(ValueError, match="no tuning knob format; its knobs: xla, ops, malloc"):
+    with pytest.raises(
+        ValueError,
+        match="no tuning knob format; its knobs: xla, pool_grad, conv_grad, malloc, thp, threads",
+    ):
         jax.tuning({"format": "channels_first"}, "")
     with pytest.raises(
-        ValueError, match="knob ops has no value 'fast'; its values: keras, harness"
+        ValueError, match="knob pool_grad has no value 'fast'; its values: keras, harness"
     ):
-        jax.tuning({"ops": "fast"}, "")
+        jax.tuning({"pool_grad": "fast"}, "")
 
 
 def test_every_backend_declares_a_tuning_space_with_defaults_that_change_nothing():
@@ -167,3 +171,25 @@ def test_the_public_surface_names_what_a_plugin_author_needs_and_loads_it_when_a
     assert shown == harness._PUBLIC
     code = "import sys, harness.record.provenance; sys.exit('numpy' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_huge_pages_and_half_the_threads_are_tried_only_where_they_change_something(
+    tmp_path, monkeypatch
+):
+    from harness.backends import base
+
+    torch = resolve("torch")
+    knobs = {k.name: k for k in torch.tuning_space}
+    half, thp = knobs["threads"].values["half"], knobs["thp"].values["on"]
+    assert torch.unusable(half, 1) == "the same as the default in a run of 1 thread"
+    assert torch.unusable(half, 2) is None
+    mode = tmp_path / "enabled"
+    monkeypatch.setattr(base, "THP_MODE", mode)
+    mode.write_text("always [madvise] never\n")
+    assert torch.unusable(thp, 2) is None
+    mode.write_text("[always] madvise never\n")
+    assert "'always' for every process" in torch.unusable(thp, 2)
+    mode.unlink()
+    assert torch.unusable(thp, 2) == "this kernel has no transparent huge pages"
+    # half the threads: the worker's environment sizes the pools for them
+    assert torch.env(4, torch.tuning({"threads": "half"}, ""))["OMP_NUM_THREADS"] == "2"

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,6 +25,12 @@ class Setting:
     data_format: str | None = None  # None: the user's (keras.json) image data format
     jit_compile: bool | None = None  # None: the backend's default
     code: tuple[str, ...] = ()  # the harness's own op replacements it installs, by name
+    threads: float | None = None  # the share of the run's CPUs it uses (None: all)
+
+
+def threads_of(share: float | None, threads: int) -> int:
+    """How many of a run's `threads` CPUs a setting's `share` uses (at least one)."""
+    return threads if share is None else max(1, int(threads * share))
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,42 @@ MALLOC = Knob(
     "glibc's malloc without mmap for large buffers, freed memory kept: no fresh zeroed "
     "pages every step",
 )
+# Transparent huge pages, where the kernel leaves it to each process (its mode
+# "madvise"): glibc's malloc (2.35 and later) then asks for them for its heap and its
+# large buffers. Fewer page faults and TLB misses on 43-74 MB of activations a batch.
+THP_TUNABLE = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}
+THP = Knob(
+    "thp",
+    {"off": Setting(), "on": Setting(env=THP_TUNABLE)},
+    "glibc's malloc on transparent huge pages (where the kernel lets a process ask)",
+)
+# The thread count: half the run's CPUs for the framework's threads (the worker pins
+# itself to them, and every framework sizes its pools from that) against all of them.
+# Where two CPUs share a core, or the input pipeline and Python compete with the math
+# for the CPUs, fewer threads can be faster.
+THREADS = Knob(
+    "threads",
+    {"all": Setting(), "half": Setting(threads=0.5)},
+    "half of the run's CPUs for the framework's threads",
+)
+THP_MODE = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+
+
+def thp_unusable(setting: Setting) -> str | None:
+    """Why `setting`'s huge pages cannot be asked for here: the kernel's mode decides
+    for every process ("always", "never"), or glibc is older than its tunable."""
+    try:
+        mode = THP_MODE.read_text().split("[")[1].split("]")[0]
+    except (OSError, IndexError):
+        return "this kernel has no transparent huge pages"
+    if mode != "madvise":
+        return f"the kernel's transparent huge pages are {mode!r} for every process"
+    if "GLIBC_TUNABLES" in setting.env:
+        glibc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+        version = tuple(int(p) for p in glibc.removeprefix("glibc ").split(".")[:2] if p.isdigit())
+        if version < (2, 35):
+            return f"glibc.malloc.hugetlb needs glibc 2.35 or later, this is {glibc or 'not glibc'}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -64,6 +108,7 @@ class Tuning:
     data_format: str | None = None
     jit_compile: bool | None = None
     code: tuple[str, ...] = ()
+    threads: float | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -73,6 +118,7 @@ class Tuning:
             "data_format": self.data_format,
             "jit_compile": self.jit_compile,
             "code": list(self.code),
+            "threads": self.threads,
         }
 
 
@@ -110,7 +156,7 @@ class Backend:
     # What `harness tune` may change, in the order it tries the knobs (the likeliest gain
     # first, so that a budget cuts the least promising), and the choice `--settings
     # tuned` falls back to where no tuning record fits the machine.
-    tuning_space: ClassVar[tuple[Knob, ...]] = (MALLOC,)
+    tuning_space: ClassVar[tuple[Knob, ...]] = (MALLOC, THP, THREADS)
     fallback: ClassVar[dict[str, str]] = {}
     # True if an op returns before its work is done (JAX's asynchronous dispatch): a
     # step then ends in Keras's helper thread, when its logs are Python floats, not when
@@ -183,11 +229,16 @@ class Backend:
                 data_format=s.data_format or merged.data_format,
                 jit_compile=s.jit_compile if s.jit_compile is not None else merged.jit_compile,
                 code=(*merged.code, *s.code),
+                threads=s.threads or merged.threads,
             )
-        return Tuning(full, source, merged.env, merged.data_format, merged.jit_compile, merged.code)
+        return Tuning(
+            full, source, merged.env, merged.data_format, merged.jit_compile, merged.code,
+            merged.threads,
+        )  # fmt: skip
 
     def env(self, threads: int, tuning: Tuning | None = None) -> dict[str, str]:
         """Environment for the worker, set before keras (and the framework) is imported."""
+        threads = threads_of(tuning.threads if tuning else None, threads)
         return {
             "KERAS_BACKEND": self.keras_backend,
             # Thread pools of the math libraries are sized when they load; the worker
@@ -209,9 +260,14 @@ class Backend:
         record."""
         raise NotImplementedError
 
-    def unusable(self, setting: Setting) -> str | None:
-        """Why `setting` cannot run with the installed framework (checked by `tune` in
-        the parent, without importing the framework), or None."""
+    def unusable(self, setting: Setting, threads: int) -> str | None:
+        """Why `setting` cannot run with the installed framework, or is the default's
+        with `threads` threads (checked by `tune` in the parent, without importing the
+        framework), or None."""
+        if setting.threads is not None and threads_of(setting.threads, threads) == threads:
+            return f"the same as the default in a run of {threads} thread{'s' * (threads > 1)}"
+        if {"GLIBC_TUNABLES", "THP_MEM_ALLOC_ENABLE"} & setting.env.keys():
+            return thp_unusable(setting)
         return None
 
     def kernels(self) -> dict[str, str]:

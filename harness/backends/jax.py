@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from harness.backends.base import MALLOC, Backend, Knob, Setting, Tuning
+from harness.backends.base import MALLOC, THP, THREADS, Backend, Knob, Setting, Tuning
 
 # Intel's documented route to oneDNN for XLA:CPU: its experimental custom calls, with
 # XLA's own oneDNN rewriting, XNNPACK and YNN fusions off so that they do not claim the
@@ -32,15 +32,23 @@ class JaxBackend(Backend):
             "XLA:CPU's convolutions and matrix products as oneDNN custom calls",
         ),
         Knob(
-            "ops",
-            {"keras": Setting(), "harness": Setting(code=("jax_ops",))},
-            "the harness's max-pooling and convolution-kernel gradients "
-            "(harness/backends/jax_ops.py) instead of XLA's",
+            "pool_grad",
+            {"keras": Setting(), "harness": Setting(code=("max_pool",))},
+            "the harness's max-pooling gradient (harness/backends/jax_ops.py) instead of "
+            "XLA's select_and_scatter",
+        ),
+        Knob(
+            "conv_grad",
+            {"keras": Setting(), "harness": Setting(code=("conv",))},
+            "the harness's convolution-kernel gradient (harness/backends/jax_ops.py) "
+            "instead of XLA's backward-filter convolution",
         ),
         MALLOC,
+        THP,
+        THREADS,
     )
     # What the earlier, hand-measured profile used (an Intel Xeon, Nov 25).
-    fallback = {"ops": "harness"}
+    fallback = {"pool_grad": "harness", "conv_grad": "harness"}
 
     def framework_env(self, threads: int) -> dict[str, str]:
         # XLA's CPU thread pool is sized from the CPUs the process may use, so the
@@ -57,22 +65,22 @@ class JaxBackend(Backend):
             # XLA has determinism flags for GPUs only; on CPU there is nothing to switch.
             "determinism": "no control exists on CPU" if deterministic else "off",
         }
-        if tuning and "jax_ops" in tuning.code:
+        if tuning and tuning.code:
             import keras
 
             from harness.backends import jax_ops
 
-            ops = jax_ops.install(keras.__version__)
+            ops = jax_ops.install(keras.__version__, tuning.code)
             settings["tuned_ops"] = ops
             if ops[0].startswith("none:"):
                 print(f"warning: {ops[0]}", file=sys.stderr)
         return settings
 
-    def unusable(self, setting: Setting) -> str | None:
+    def unusable(self, setting: Setting, threads: int) -> str | None:
         """An XLA flag this jaxlib does not know aborts XLA at its first computation: try
         one in a process of its own."""
         if "XLA_FLAGS" not in setting.env:
-            return None
+            return super().unusable(setting, threads)
         env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": setting.env["XLA_FLAGS"]}
         code = "import jax.numpy as jnp; jnp.ones(2).sum().block_until_ready()"
         done = subprocess.run(

@@ -1,4 +1,7 @@
-"""Faster gradients for two Keras JAX ops on CPU, installed by the `tuned` profile.
+"""Faster gradients for two Keras JAX ops on CPU, each a tuning knob of its own
+(`pool_grad`, `conv_grad`): on an AMD EPYC with XLA's oneDNN custom calls, the pooling
+gradient alone made a step 0.77x, the convolution's on top of it was slower in a first
+look (issue 34).
 
 Profiling a steady step of the seed model (jax.profiler trace mapped to the XLA dump,
 2 cores) put about 50 % of it in conv2's kernel gradient (XLA lowers it as a
@@ -21,6 +24,7 @@ goes to Keras's own implementation:
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 
 import jax
 import jax.numpy as jnp
@@ -107,8 +111,12 @@ def _conv_backward(saved, g):
 _conv.defvjp(_conv_forward, _conv_backward)
 
 
-def install(keras_version: str) -> list[str]:
-    """Route Keras's JAX max_pool and conv through the versions above where they apply;
+# The ops `install` may route, by the name a tuning setting's code gives them.
+OPS = ("max_pool", "conv")
+
+
+def install(keras_version: str, ops: Collection[str] = OPS) -> list[str]:
+    """Route Keras's JAX `ops` (of OPS) through the versions above where they apply;
     returns what was installed (idempotent), or why nothing was: a Keras other than the
     ones measured, whose private functions may have changed."""
     if keras_version not in KERAS_VERSIONS:
@@ -120,7 +128,7 @@ def install(keras_version: str) -> list[str]:
     from keras.src.backend.jax import nn
 
     installed = []
-    if not hasattr(nn.max_pool, "harness_tuned"):
+    if "max_pool" in ops and not hasattr(nn.max_pool, "harness_tuned"):
         keras_max_pool = nn.max_pool
 
         def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
@@ -141,8 +149,9 @@ def install(keras_version: str) -> list[str]:
 
         setattr(max_pool, "harness_tuned", True)  # noqa: B010 (a function's own mark)
         nn.max_pool = max_pool
-    installed.append("max_pool: gradient by argmax (bit-identical)")
-    if not hasattr(nn.conv, "harness_tuned"):
+    if "max_pool" in ops:
+        installed.append("max_pool: gradient by argmax (bit-identical)")
+    if "conv" in ops and not hasattr(nn.conv, "harness_tuned"):
         keras_conv = nn.conv
 
         def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
@@ -161,5 +170,6 @@ def install(keras_version: str) -> list[str]:
 
         setattr(conv, "harness_tuned", True)  # noqa: B010 (a function's own mark)
         nn.conv = conv
-    installed.append("conv: kernel gradient by shifted matmuls (float rounding differs)")
+    if "conv" in ops:
+        installed.append("conv: kernel gradient by shifted matmuls (float rounding differs)")
     return installed

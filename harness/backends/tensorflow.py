@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from harness.backends.base import MALLOC, Backend, Feed, Knob, Setting, Tuning
+from harness.backends.base import MALLOC, THP, THREADS, Backend, Feed, Knob, Setting, Tuning
 
 # TensorFlow turns oneDNN on by default only on CPUs with AVX-512 (where the reference
 # runs were made); without it, its CPU convolution takes NHWC only, so channels_first
@@ -73,6 +73,8 @@ class TensorflowBackend(Backend):
             {"off": Setting(), "on": Setting(jit_compile=True)},
             "jit_compile=True: XLA compiles the step",
         ),
+        THP,
+        THREADS,
     )
 
     def framework_env(self, threads: int) -> dict[str, str]:

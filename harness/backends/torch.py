@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.backends.base import MALLOC, Backend, Feed, Knob, Setting, Tuning
+from harness.backends.base import MALLOC, THP_TUNABLE, THREADS, Backend, Feed, Knob, Setting, Tuning
 
 
 class DataLoaderFeed(Feed):
@@ -56,9 +56,11 @@ class TorchBackend(Backend):
         ),
         Knob(
             "thp",
-            {"off": Setting(), "on": Setting(env={"THP_MEM_ALLOC_ENABLE": "1"})},
-            "torch's CPU allocator on transparent huge pages",
+            {"off": Setting(), "on": Setting(env={"THP_MEM_ALLOC_ENABLE": "1", **THP_TUNABLE})},
+            "torch's CPU allocator and glibc's malloc on transparent huge pages (where the "
+            "kernel lets a process ask)",
         ),
+        THREADS,
     )
     # What the earlier, hand-measured profile used (commit 0987193, an Intel Xeon).
     fallback = {"format": "channels_first", "compile": "torch.compile"}

@@ -259,10 +259,12 @@ def specs(args: argparse.Namespace, backends: list[Backend]) -> list[RunSpec]:
 def tuned_settings(backend: Backend, results_dir: Path) -> tuple[dict[str, str], str]:
     """The settings `--settings tuned` runs `backend` with on this machine, and where they
     come from: the tuning record of this machine and framework versions under
-    `results_dir`/tuning (`harness tune` writes it), else the plugin's declared fallback,
-    saying why."""
+    `results_dir`/tuning (`harness tune` writes it), with the parity probe of the
+    settings it kept, else the plugin's declared fallback, saying why."""
     machine_id = fingerprint.fingerprint().machine_id
     found, why = tuning.find(results_dir / "tuning", backend.name, machine_id, backend.versions())
     if found is not None:
-        return found.chosen, f"tuning record {why}"
+        kept = found.kept
+        parity = kept.parity.text() if kept and kept.parity else "none recorded"
+        return found.chosen, f"tuning record {why}; parity against the defaults: {parity}"
     return dict(backend.fallback), f"the {backend.name} plugin's fallback: {why}"

@@ -30,23 +30,27 @@ class ProbeFailed(RuntimeError):
     """A probe's worker failed; the message says where and why."""
 
 
+def probe(label: System, spec: RunSpec, steps: int) -> agreement.Probe:
+    """One probe: `spec`'s worker trained `steps` steps from the harness's starting
+    point, dropout off; a ProbeFailed naming `label` if it failed."""
+    print(f"==> parity probe on {label}, {steps} steps", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "probe.npz"
+        code, tail = process.start_worker(spec, out, "--parity", str(steps))
+        if code != 0:
+            reason = process.failure_reason(code, tail)
+            raise ProbeFailed(f"the parity probe failed on {label}: {reason}")
+        with np.load(out) as f:
+            return agreement.Probe(outputs=f["outputs"], losses=f["losses"])
+
+
 def measure(
     specs: dict[System, tuple[RunSpec, System | None]], steps: int
 ) -> parity_record.ParityRecord:
     """The parity record of `specs` (probe label -> its spec, and the label of the Keras 3
     probe it anchors, or None), each probed for `steps` training steps."""
-    probes = {}
     first = next(iter(specs.values()))[0]
-    with tempfile.TemporaryDirectory() as tmp:
-        for label, (spec, _) in specs.items():
-            print(f"==> parity probe on {label}, {steps} steps", flush=True)
-            out = Path(tmp) / f"{label.replace(' ', '-')}.npz"
-            code, tail = process.start_worker(spec, out, "--parity", str(steps))
-            if code != 0:
-                reason = process.failure_reason(code, tail)
-                raise ProbeFailed(f"the parity probe failed on {label}: {reason}")
-            with np.load(out) as f:
-                probes[label] = agreement.Probe(outputs=f["outputs"], losses=f["losses"])
+    probes = {label: probe(label, spec, steps) for label, (spec, _) in specs.items()}
     return parity_record.ParityRecord(
         created=results.utc_now(),
         git=provenance.code(first.model, model_path=first.model_path),

@@ -18,11 +18,19 @@ from pathlib import Path
 
 from harness.backends.base import Backend
 from harness.commands import options, parity
-from harness.commands.tune_search import CandidateFailed, Choice, Measure, Search, search
+from harness.commands.tune_search import (
+    CandidateFailed,
+    Choice,
+    Measure,
+    Parity,
+    Search,
+    Trial,
+    search,
+)
 from harness.config import Impl, RunSpec, System
 from harness.launch import process
 from harness.record import fingerprint, provenance, results, tuning
-from harness.summary import speed
+from harness.summary import agreement, speed
 
 # A parity probe's training steps: the tolerances judge the first 10.
 PARITY_STEPS = 10
@@ -61,27 +69,51 @@ def measurer(base: RunSpec, folder: Path, invocation: str) -> Measure:
     return measure
 
 
-def parity_check(base: RunSpec, default: Choice):
-    """None if a candidate's first steps and untrained outputs agree with the defaults'
-    within the parity tolerances, else what differs."""
+def parity_check(base: RunSpec, default: Choice) -> Parity:
+    """A candidate's parity probe against the defaults' (probed once): the largest
+    differences of its untrained outputs and first steps' losses, judged by the parity
+    tolerances."""
+    defaults: list[agreement.Probe] = []
+    label = System("default"), System("candidate")
+    # The probe's steps, whatever a measuring run's (`--steps`) are.
+    base = dataclasses.replace(base, steps=PARITY_STEPS)
 
-    def check(candidate: Choice) -> str | None:
-        probes = {
-            System("default"): (_spec(base, default, "the defaults"), None),
-            System("candidate"): (_spec(base, candidate, "a tune candidate"), System("default")),
-        }
+    def check(candidate: Choice) -> tuning.ParityCheck:
         try:
-            [pair] = parity.measure(probes, PARITY_STEPS).pairs
+            if not defaults:
+                defaults.append(
+                    parity.probe(label[0], _spec(base, default, "the defaults"), PARITY_STEPS)
+                )
+            probe = parity.probe(label[1], _spec(base, candidate, "a tune candidate"), PARITY_STEPS)
         except parity.ProbeFailed as e:
-            return str(e)
-        if pair.within_tolerance:
-            return None
-        return (
-            f"outputs differ by {pair.forward_max_abs:.1e}, losses by up to "
-            f"{pair.loss_rel_max:.1e} (first beyond tolerance: step {pair.first_step_beyond})"
+            return tuning.ParityCheck(
+                PARITY_STEPS, None, None, None, agreement.PARITY_TOLERANCES, False, error=str(e)
+            )
+        [pair] = agreement.parity(dict(zip(label, (defaults[0], probe), strict=True)))
+        return tuning.ParityCheck(
+            steps=PARITY_STEPS,
+            forward_max_abs=pair.forward_max_abs,
+            loss_rel_max=pair.loss_rel_max,
+            first_step_beyond=pair.first_step_beyond,
+            tolerances=agreement.PARITY_TOLERANCES,
+            within=pair.within_tolerance,
         )
 
     return check
+
+
+def history_of(folder: Path, backend: str, machine_id: str) -> dict[tuple[str, str], float]:
+    """Each candidate's step ratio in the tuning record this machine already has for
+    `backend` (any framework versions: it only orders the candidates), or nothing."""
+    file = tuning.path(folder, backend, machine_id)
+    if not file.is_file():
+        return {}
+    try:
+        record = tuning.read(file)
+    except results.ResultError as e:
+        print(f"warning: {e}: the candidates are ordered by a first pass", file=sys.stderr)
+        return {}
+    return {(t.knob, t.value): t.ratio for t in record.trials if t.ratio is not None}
 
 
 def tune_backend(backend: Backend, args: argparse.Namespace) -> tuple[tuning.TuningRecord, Path]:
@@ -92,20 +124,25 @@ def tune_backend(backend: Backend, args: argparse.Namespace) -> tuple[tuning.Tun
     )  # fmt: skip
     unusable, space = {}, []
     for knob in backend.tuning_space:
+        if args.knobs and knob.name not in args.knobs:
+            continue
         values = []
         for label, setting in knob.values.items():
-            why = backend.unusable(setting)
+            why = backend.unusable(setting, base.threads)
             if why:
                 unusable[f"{knob.name}={label}"] = why
-                print(f"==> {backend.name}: {knob.name}={label} cannot run here: {why}")
+                print(f"==> {backend.name}: {knob.name}={label} not tried: {why}")
             else:
                 values.append(label)
         if len(values) > 1:
             space.append((knob.name, values))
     default = {name: values[0] for name, values in space}
+    machine = fingerprint.fingerprint()
+    history = history_of(args.results / "tuning", backend.name, machine.machine_id)
     print(
-        f"==> {backend.name}: {len(space)} knobs, {args.budget:.0f} minutes at most; each "
-        f"candidate against the best so far, {base.steps} steps a run",
+        f"==> {backend.name}: {len(space)} knobs, {args.budget:g} minutes at most, "
+        f"{base.steps} steps a run; candidates ordered by "
+        + ("this machine's previous tuning record" if history else "a first-pass round each"),
         flush=True,
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -114,9 +151,9 @@ def tune_backend(backend: Backend, args: argparse.Namespace) -> tuple[tuning.Tun
             measurer(base, Path(tmp), results.new_invocation_id()),
             parity_check(base, default),
             budget_s=60 * args.budget,
+            history=history,
             progress=lambda line: print(f"==> {backend.name}: {line}", flush=True),
         )
-    machine = fingerprint.fingerprint()
     record = tuning.TuningRecord(
         backend=backend.name,
         machine_id=machine.machine_id,
@@ -137,17 +174,22 @@ def tune_backend(backend: Backend, args: argparse.Namespace) -> tuple[tuning.Tun
     return record, tuning.write(record, args.results / "tuning")
 
 
-def _trial_record(t) -> tuning.TrialRecord:
+def _trial_record(t: Trial) -> tuning.TrialRecord:
     interval = t.interval
     return tuning.TrialRecord(
         knob=t.knob,
         value=t.value,
         candidate=t.candidate,
         against=t.against,
+        expected=t.expected,
+        expected_from=t.expected_from,
+        first_pass=list(t.first_pass) if t.first_pass else None,
+        parity=t.parity,
         rounds=[list(r) for r in t.rounds],
         ratio=interval.geomean if interval else None,
         low=interval.low if interval else None,
         high=interval.high if interval else None,
+        verdict=t.verdict,
         kept=t.kept,
         why=t.why,
     )
@@ -158,13 +200,24 @@ def main(args: argparse.Namespace) -> int:
     if not backends:
         print("error: none of these backends has anything to tune", file=sys.stderr)
         return 2
+    knobs = {k.name for b in backends for k in b.tuning_space}
+    unknown = sorted(set(args.knobs or ()) - knobs)
+    if unknown:
+        print(
+            f"error: no knob {', '.join(unknown)} on these backends; their knobs: "
+            f"{', '.join(sorted(knobs))}",
+            file=sys.stderr,
+        )
+        return 2
     options.writable(args.results / "tuning")
     began = time.monotonic()
     for backend in backends:
         record, path = tune_backend(backend, args)
         chosen = ", ".join(f"{k}={v}" for k, v in record.chosen.items() if record.default[k] != v)
+        kept = record.kept
+        parity_text = f", parity {kept.parity.text()}" if kept and kept.parity else ""
         print(
-            f"==> {backend.name}: {chosen or 'the defaults'} "
+            f"==> {backend.name}: {chosen or 'the defaults'}{parity_text} "
             f"({record.spent_s / 60:.1f} minutes); {path}",
             flush=True,
         )
@@ -190,6 +243,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="training steps of a measuring run (default: the speed profile's 30)",
     )
     p.add_argument("--batch-size", type=options.positive_int, help="default: the recipe's")
+    p.add_argument(
+        "--knobs",
+        type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
+        help="comma-separated: tune only these knobs, the others at their defaults "
+        "(default: every knob; `python -m harness list` names them)",
+    )
     p.add_argument(
         "--budget",
         type=options.positive_float,

@@ -299,8 +299,10 @@ def tuned_sections(found: list[Tuned]) -> list[str]:
         "## Tuned settings",
         "",
         "Each tuned row beside its backend's default row of the same comparison: its "
-        "settings (`harness tune` chose them on this machine, or the plugin's fallback "
-        "where no tuning record fit), and its steady step over the default's, below 1 "
+        "settings (`harness tune` chose them on this machine, and From gives the largest "
+        "difference of their parity probe from the defaults' with its tolerance; or the "
+        "plugin's fallback where no tuning record fit), and its steady step over the "
+        "default's, below 1 "
         "where tuning pays: the geometric mean of the ratios paired by round with its "
         "95 % interval, where the runs were made in rounds.",
         "",

@@ -21,7 +21,7 @@ import numpy as np
 
 from harness import onefile, plugins
 from harness.backends import resolve, tuning_of
-from harness.backends.base import Backend, Tuning
+from harness.backends.base import Backend, Tuning, threads_of
 from harness.config import ConfigError, ModelRecipe, RunSpec, check_images
 from harness.datasets.base import Dataset, DatasetError, Split, prepare
 from harness.record import described, fingerprint, places, results, schema
@@ -64,13 +64,15 @@ def start(spec: RunSpec, dropout: bool = True) -> Session:
     # Its clock starts with the process: the interpreter's start-up and the harness's
     # own imports are its first phase.
     sections = timing.Sections()
-    # Pin first: thread pools created during the imports below size themselves from it.
-    os.sched_setaffinity(0, pinned_cpus(spec.threads))
     backend = resolve(spec.backend)
     tuning = tuning_of(spec)
+    # The run's CPUs, or the share of them its tuning uses. Pinned first: thread pools
+    # created during the imports below size themselves from it.
+    threads = threads_of(tuning.threads if tuning else None, spec.threads)
+    os.sched_setaffinity(0, pinned_cpus(spec.threads)[:threads])
     trainer = trainer_for(spec, backend, tuning)
     with sections("import_s"):
-        settings = backend.configure(spec.threads, spec.deterministic, tuning)
+        settings = backend.configure(threads, spec.deterministic, tuning)
         trainer.load()
     model = onefile.model(spec)
     defaults = ModelRecipe.parse(model.DEFAULTS)

@@ -1,0 +1,86 @@
+"""The tuning record: version 2 with its parity figures, and version 1 upgraded."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.backends import resolve
+from harness.commands import options
+from harness.record import fingerprint, results, tuning
+from harness.summary.agreement import PARITY_TOLERANCES
+
+COMMITTED = Path(__file__).parent.parent / "results" / "speed" / "tuning"
+
+
+def read_committed(backend):
+    [file] = COMMITTED.glob(f"{backend}-*.json")
+    assert json.loads(file.read_text())["schema_version"] == 1
+    return tuning.read(file)
+
+
+def test_version_1_records_are_read_with_the_jax_gradients_as_two_knobs():
+    jax = read_committed("jax")
+    assert jax.schema_version == tuning.SCHEMA_VERSION
+    for choice in (jax.default, jax.chosen, *(t.candidate for t in jax.trials)):
+        assert "ops" not in choice and choice["pool_grad"] == choice["conv_grad"]
+    # `run --settings tuned` takes the upgraded choice on every backend
+    for backend in ("tensorflow", "torch", "jax"):
+        record = read_committed(backend)
+        assert resolve(backend).tuning(record.chosen, "").choice.items() >= record.chosen.items()
+
+
+def test_version_1_verdicts_read_a_wide_interval_as_undecided_and_invent_no_parity():
+    verdicts = {
+        (b, t.knob): t.verdict for b in ("tensorflow", "torch") for t in read_committed(b).trials
+    }
+    assert verdicts == {
+        ("tensorflow", "malloc"): tuning.UNDECIDED,  # "not faster beyond noise"
+        ("tensorflow", "onednn"): tuning.SLOWER,
+        ("tensorflow", "xla"): tuning.SLOWER,
+        ("torch", "malloc"): tuning.FASTER,
+        ("torch", "format"): tuning.UNDECIDED,  # 1.05 [0.78-1.42] after three rounds
+        ("torch", "compile"): tuning.NOT_TRIED,
+        ("torch", "thp"): tuning.NOT_TRIED,
+    }
+    torch = read_committed("torch")
+    assert torch.kept.knob == "malloc" and torch.kept.parity is None
+    assert all(t.expected is None and t.first_pass is None for t in torch.trials)
+
+
+def test_a_version_2_record_keeps_each_candidates_parity_and_expected_gain(tmp_path):
+    record = read_committed("torch")
+    check = tuning.ParityCheck(10, 1.2e-7, 3.0e-6, None, PARITY_TOLERANCES, True)
+    kept = dataclasses.replace(
+        record.kept, parity=check, expected=0.61, expected_from="a first-pass round",
+        first_pass=[0.37, 0.61],
+    )  # fmt: skip
+    record = dataclasses.replace(record, trials=[kept])
+    again = tuning.read(tuning.write(record, tmp_path))
+    assert again == record and again.kept.parity == check
+    assert check.text() == "outputs 1.2e-07 (≤ 1e-06), losses 3.0e-06 (≤ 1e-04 for 10 steps)"
+
+
+def test_an_unknown_version_is_refused_naming_those_it_reads(tmp_path):
+    file = tmp_path / "torch-x.json"
+    file.write_text(json.dumps({"schema_version": 3}))
+    with pytest.raises(results.ResultError, match="schema_version 3; this harness reads 1, 2"):
+        tuning.read(file)
+
+
+def test_run_says_the_parity_of_the_tuned_settings_where_it_names_their_record(
+    tmp_path, monkeypatch
+):
+    record = read_committed("torch")
+    check = tuning.ParityCheck(10, 1.2e-7, 3.0e-6, None, PARITY_TOLERANCES, True)
+    machine = fingerprint.fingerprint().machine_id
+    torch = resolve("torch")
+    monkeypatch.setattr(type(torch), "versions", lambda self: record.versions)
+    record = dataclasses.replace(
+        record, machine_id=machine, trials=[dataclasses.replace(record.kept, parity=check)]
+    )
+    tuning.write(record, tmp_path / "tuning")
+    choice, source = options.tuned_settings(torch, tmp_path)
+    assert choice == record.chosen
+    assert source.endswith(f"; parity against the defaults: {check.text()}")
