@@ -29,7 +29,7 @@ from harness.commands.tune_search import (
 )
 from harness.config import Impl, RunSpec, System
 from harness.launch import process
-from harness.record import fingerprint, provenance, results, tuning
+from harness.record import fingerprint, places, provenance, results, tuning
 from harness.summary import agreement, speed
 
 # A parity probe's training steps: the tolerances judge the first 10.
@@ -38,6 +38,11 @@ PARITY_STEPS = 10
 
 def _spec(base: RunSpec, choice: Choice, source: str) -> RunSpec:
     return dataclasses.replace(base, tuning=tuple(choice.items()), tuning_source=source)
+
+
+def _unplaced(reason: str, base: RunSpec) -> str:
+    """A failure's reason for the tuning record: its local folders as placeholders."""
+    return places.unplaced(reason, places.local_folders(base))
 
 
 def measurer(base: RunSpec, folder: Path, invocation: str) -> Measure:
@@ -53,7 +58,7 @@ def measurer(base: RunSpec, folder: Path, invocation: str) -> Measure:
         if outcome is None:
             raise KeyboardInterrupt
         if outcome.result is None:
-            raise CandidateFailed(outcome.reason)
+            raise CandidateFailed(_unplaced(outcome.reason or "the run failed", base))
         step = speed.step_s(outcome.result)
         if step is None:
             raise CandidateFailed("the run recorded no steady step")
@@ -87,7 +92,13 @@ def parity_check(base: RunSpec, default: Choice) -> Parity:
             probe = parity.probe(label[1], _spec(base, candidate, "a tune candidate"), PARITY_STEPS)
         except parity.ProbeFailed as e:
             return tuning.ParityCheck(
-                PARITY_STEPS, None, None, None, agreement.PARITY_TOLERANCES, False, error=str(e)
+                PARITY_STEPS,
+                None,
+                None,
+                None,
+                agreement.PARITY_TOLERANCES,
+                False,
+                error=_unplaced(str(e), base),
             )
         [pair] = agreement.parity(dict(zip(label, (defaults[0], probe), strict=True)))
         return tuning.ParityCheck(
