@@ -1,7 +1,7 @@
 """The build's one step beyond pyproject.toml: the commit the package is built from, and
 the git blob id of each of its files at that commit, written into it (BUILT_FROM,
 harness/_built_from.json), so that a run records the harness's own code, not that of
-the folder it was started in; harness/record/provenance.py compares the files as
+the folder it was started in; harness/origin/provenance.py compares the files as
 imported with it.
 
 A wheel built from this git checkout (tox's `package = wheel`, `pip wheel .`) asks git
@@ -20,7 +20,7 @@ from setuptools.command.sdist import sdist
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the package being built (its provenance needs no more)
 
-from harness.record.provenance import BUILT_FROM, committed  # noqa: E402
+from harness.origin.provenance import BUILT_FROM, committed  # noqa: E402
 
 
 def built_from() -> str | None:

@@ -45,10 +45,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the harness of this checkout, not an installed copy
 
-from harness import plugins  # noqa: E402
 from harness.backends import resolve  # noqa: E402
-from harness.config import available_cpus  # noqa: E402
-from harness.record import fingerprint, overhead, provenance, results  # noqa: E402
+from harness.contract import plugins  # noqa: E402
+from harness.contract.spec import available_cpus  # noqa: E402
+from harness.origin import fingerprint, provenance  # noqa: E402
+from harness.record import overhead, store  # noqa: E402
 from harness.summary import stats  # noqa: E402
 from harness.worker import environment  # noqa: E402
 
@@ -87,8 +88,8 @@ def harness(
             "--threads", str(threads), "--results", tmp, "--no-report", "--quiet",
         ]  # fmt: skip
         wall, _ = _timed(command)
-        [path] = results.runs_dir(tmp).glob("*.json")
-        t = results.read(path).timings
+        [path] = store.runs_dir(tmp).glob("*.json")
+        t = store.read(path).timings
     # The record's phases by the same names; the worker's interpreter before its first
     # phase is left to `rest_s`, as the plain script's is.
     parts = [f.name for f in dataclasses.fields(overhead.Harness) if f.metadata.get("part")]
@@ -238,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     env = environment.capture(libraries, backend.kernels())
     record = overhead.OverheadRecord(
         backend=backend.name,
-        created=results.utc_now(),
+        created=store.utc_now(),
         images=args.images,
         epochs=args.epochs,
         threads=args.threads,

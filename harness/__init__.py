@@ -19,9 +19,9 @@ if TYPE_CHECKING:  # what a type checker sees; at run time each loads when first
     from harness.datasets.base import FileDataset as FileDataset
     from harness.datasets.base import Loaded as Loaded
     from harness.datasets.base import Split as Split
-    from harness.native import Native as Native
-    from harness.native import PlannedWeight as PlannedWeight
     from harness.record.schema import Recipe as Recipe
+    from harness.worker.native import Native as Native
+    from harness.worker.native import PlannedWeight as PlannedWeight
 
 __version__ = "0.1.0"
 # name -> the module that defines it
@@ -35,8 +35,8 @@ _PUBLIC = {
     "FileDataset": "harness.datasets.base",
     "Loaded": "harness.datasets.base",
     "Split": "harness.datasets.base",
-    "Native": "harness.native",
-    "PlannedWeight": "harness.native",
+    "Native": "harness.worker.native",
+    "PlannedWeight": "harness.worker.native",
     "Recipe": "harness.record.schema",
 }
 __all__ = sorted(_PUBLIC)

@@ -9,17 +9,17 @@ import argparse
 import signal
 import sys
 
-from harness import plugins
-from harness.commands import compare, interrupts, parity, report, run, tune
+from harness.commands import compare, interrupts, parity, report_command, run, tune
 from harness.commands import list as listing
-from harness.config import ConfigError
-from harness.record import results
+from harness.contract import plugins
+from harness.contract.spec import ConfigError
+from harness.record import atomic
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m harness", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
-    for command in (run, tune, parity, compare, report, listing):
+    for command in (run, tune, parity, compare, report_command, listing):
         command.add_parser(sub)
     return p
 
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OSError as e:
         # A full disk, a folder that turned read-only: said in one line, not a traceback.
-        print(f"error: {results.os_error(e)}", file=sys.stderr)
+        print(f"error: {atomic.os_error(e)}", file=sys.stderr)
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the harness of this checkout, not an installed copy
 
-from harness.config import Impl, System, system  # noqa: E402
-from harness.record import overhead, results, tuning  # noqa: E402
-from harness.summary import comparisons, grouping, speed, stats  # noqa: E402
+from harness.contract.spec import Impl, System, system  # noqa: E402
+from harness.record import atomic, overhead, results, store, tuning  # noqa: E402
+from harness.summary import comparisons, grouping, stats, timing_figures  # noqa: E402
 
 PAGES_ROOT = ROOT  # where README.md and docs/ are; a test points it at a copy
 BACKEND_ORDER = ("tensorflow", "torch", "jax")
@@ -50,7 +50,7 @@ def need(ok: bool, why: str) -> None:
 
 
 def ok_runs(folder: Path) -> list[results.RunResult]:
-    found, warnings = results.read_all(folder)
+    found, warnings = store.read_all(folder)
     need(warnings == [], f"{folder}: " + "; ".join(warnings))
     return [r for r in found if isinstance(r, results.RunResult)]
 
@@ -351,7 +351,7 @@ class Campaign:
 @functools.cache
 def campaign(folder: Path) -> Campaign:
     """The campaign in `folder`, read and checked once for every block that quotes it."""
-    found, warnings = results.read_all(folder)
+    found, warnings = store.read_all(folder)
     need(warnings == [], f"{folder}: " + "; ".join(warnings))
     speed = [r for r in found if r.spec.profile == "speed"]
     need(bool(speed), f"{folder} holds no run of the speed profile")
@@ -500,8 +500,8 @@ def profile_block(folder: Path) -> str:
         grouping.machine_of(run) == grouping.machine_of(c.runs[0]),
         f"{folder}: the full run ran on another machine",
     )
-    steps = [speed.step_s(r) for r in c.row("tensorflow").members]
-    full_step = speed.step_s(run)
+    steps = [timing_figures.step_s(r) for r in c.row("tensorflow").members]
+    full_step = timing_figures.step_s(run)
     return (
         f"{c.header()}: TensorFlow's steady step at the defaults took "
         f"{1000 * statistics.median(steps):.0f} ms in the speed profile (median of "
@@ -604,7 +604,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{_label(page)}'s block {name!r} should read:\n{start}{made[name]}{end}\n")
     if args.write:
         for page in dict.fromkeys(page for page, _ in stale):
-            results.write_text_atomic(page, texts[page])
+            atomic.write_text_atomic(page, texts[page])
     return 1 if stale and args.check else 0
 
 

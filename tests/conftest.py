@@ -17,10 +17,10 @@ import pytest
 from harness.backends import resolve
 from harness.backends.base import Backend
 from harness.backends.tensorflow import ONEDNN, onednn
-from harness.config import RunSpec, available_cpus
+from harness.contract.spec import RunSpec, available_cpus
 from harness.launch import cpus as cpu_locks
 from harness.launch import process
-from harness.record import results, schema
+from harness.record import atomic, results, schema, store
 from harness.worker import machine, timing
 
 # TensorFlow in this process (the in-process backend tests) as the harness runs it in a
@@ -68,7 +68,7 @@ def make_result(
         "evaluate_s": 1.5,
     }  # fmt: skip
     return results.RunResult(
-        run_id=results.new_run_id(backend, spec.model, spec.dataset, profile, seed),
+        run_id=store.new_run_id(backend, spec.model, spec.dataset, profile, seed),
         created=created,
         spec=spec,
         recipe=schema.Recipe(
@@ -161,16 +161,16 @@ def write_result(tmp_path: Path):
 
     def write(predictions=None, final_weights=None, **kwargs) -> Path:
         r = make_result(**kwargs)
-        runs = results.runs_dir(tmp_path)
+        runs = store.runs_dir(tmp_path)
         artifacts = {}
         for key, arrays in (("predictions", predictions), ("final_weights", final_weights)):
             if arrays is not None:
                 artifacts[key] = f"{r.run_id}.{key}.npz"
-                with results.atomic_file(runs / artifacts[key], "wb") as f:
+                with atomic.atomic_file(runs / artifacts[key], "wb") as f:
                     np.savez(f, *arrays)
         r = dataclasses.replace(r, artifacts=schema.Artifacts(**artifacts))
         path = runs / f"{r.run_id}.json"
-        results.write(r, path)
+        store.write(r, path)
         return path
 
     return write
@@ -195,7 +195,7 @@ def write_failure(tmp_path: Path):
 
     def write(reason: str, **kwargs) -> results.FailedRun:
         r = make_failure(reason, **kwargs)
-        results.write(r, results.runs_dir(tmp_path) / f"{r.run_id}.json")
+        store.write(r, store.runs_dir(tmp_path) / f"{r.run_id}.json")
         return r
 
     return write
@@ -232,7 +232,7 @@ def write_hostile(results_dir: Path) -> None:
     )
     failed = make_failure(f"build() raised ValueError: {hostile}", backend="jax")
     for r in (made, failed):
-        results.write(r, results.runs_dir(results_dir) / f"{r.run_id}.json")
+        store.write(r, store.runs_dir(results_dir) / f"{r.run_id}.json")
 
 
 @pytest.fixture
@@ -258,7 +258,7 @@ def no_run(monkeypatch):
 
 
 class Started(list):
-    """(backend, worker options, stdout) of each worker started; `pinned`: its CPUs;
+    """(backend, whether it is quiet, stdout) of each worker started; `pinned`: its CPUs;
     `specs`: its spec."""
 
     def __init__(self) -> None:
@@ -276,10 +276,10 @@ def fake_workers(monkeypatch, tmp_path_factory):
     monkeypatch.setattr(Backend, "installed", lambda self: True)
     started = Started()
 
-    def start_worker(spec, out, *extra, stdout=None, cpus=None, workers=None):
-        assert extra[0] == "--invocation"  # every run knows the `run` it came from
-        invocation, extra = extra[1], extra[2:]
-        started.append((spec.backend, extra, stdout))
+    def start_worker(task, stdout=None, cpus=None, workers=None):
+        spec, out, invocation = task.spec, task.out, task.invocation
+        assert invocation is not None  # every run knows the `run` it came from
+        started.append((spec.backend, task.quiet, stdout))
         started.pinned.append(cpus)
         started.specs.append(spec)
         code = {"jax": 2}.get(spec.backend, 0)
@@ -287,7 +287,7 @@ def fake_workers(monkeypatch, tmp_path_factory):
             r = dataclasses.replace(
                 make_result(backend=spec.backend, seed=spec.seed), invocation=invocation
             )
-            results.write(r, out)
+            store.write(r, out)
             return 0, []
         # As the real one, the worker's stderr reaches the user as it comes.
         tail = ["error: training diverged: the mean loss of epoch 1 was nan"]

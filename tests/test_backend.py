@@ -10,10 +10,10 @@ import sys
 import pytest
 from conftest import OWN_MODEL, seed_recipe
 
-from harness.native import PlannedWeight
-from harness.record import parity, results, schema, tuning
-from harness.summary import agreement
+from harness.record import parity_record, results, schema, store, tuning
+from harness.summary import numerics
 from harness.worker import starting_points
+from harness.worker.native import PlannedWeight
 
 pytestmark = pytest.mark.backend
 
@@ -33,8 +33,8 @@ def harness_run(tmp_path, *argv: str) -> results.RunResult:
     command = [sys.executable, "-m", "harness", "run", "--results", str(tmp_path), "--no-report"]
     done = subprocess.run([*command, *argv], capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    [path] = results.runs_dir(tmp_path).glob("*.json")
-    return results.read(path)
+    [path] = store.runs_dir(tmp_path).glob("*.json")
+    return store.read(path)
 
 
 @pytest.mark.parametrize(
@@ -173,7 +173,7 @@ def test_the_clock_leaves_kerass_dispatch_of_batch_ends_as_a_plain_fit_has_it(
     that as a plain fit() has it, and still time every step."""
     from keras.src import callbacks
 
-    from harness.config import RunSpec
+    from harness.contract.spec import RunSpec
     from harness.datasets.base import prepare
     from harness.datasets.synthetic import Synthetic
     from harness.worker import trainers
@@ -355,7 +355,7 @@ def test_keras_json_of_the_user_is_honoured_and_no_credential_or_path_is_written
                "--threads", "1", "--results", str(out)]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    [r], _ = results.read_all(out)
+    [r], _ = store.read_all(out)
     assert r.recipe.data_format == "channels_first"  # the user's default applied
     assert r.environment.keras_json["image_data_format"] == "channels_first"
     assert (settings.read_bytes(), settings.stat().st_mtime_ns) == before
@@ -397,7 +397,7 @@ def test_a_separately_installed_plugin_package_adds_a_model_and_a_dataset(backen
                "--no-report", "--results", str(tmp_path / "results")]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
-    [r], _ = results.read_all(tmp_path / "results")
+    [r], _ = store.read_all(tmp_path / "results")
     assert (r.spec.model, r.spec.dataset, r.recipe.epochs) == ("tiny_mlp", "stripes", 2)
     assert r.metrics.test_accuracy > 0.9
 
@@ -563,10 +563,9 @@ def test_the_native_model_is_the_keras_model_agrees_with_it_and_trains_without_k
 ):
     import numpy as np
 
-    from harness import native
     from harness.datasets.base import prepare
     from harness.datasets.synthetic import Synthetic
-    from harness.worker import modelinfo
+    from harness.worker import modelinfo, native
     from models import mnist_cnn
 
     implementation = native.load("mnist_cnn", backend.name)
@@ -601,12 +600,12 @@ def test_the_native_model_is_the_keras_model_agrees_with_it_and_trains_without_k
     outputs = {"keras": model.predict(x[:200], verbose=0), "native": twin.predict_on_batch(x[:200])}
     plan = starting_points.batch_plan(1, 1, len(x), 100)[:10]
     probes = {
-        "keras": agreement.Probe(outputs["keras"], np.array(
+        "keras": numerics.Probe(outputs["keras"], np.array(
             [float(model.train_on_batch(x[i], y[i], return_dict=True)["loss"]) for i in plan])),
-        "native": agreement.Probe(
+        "native": numerics.Probe(
             outputs["native"], np.array([twin.train_step(x[i], y[i])[0] for i in plan])),
     }  # fmt: skip
-    [pair] = agreement.parity(probes, {"native": "keras"})
+    [pair] = numerics.parity(probes, {"native": "keras"})
     assert pair.within_tolerance and pair.first_step_beyond is None, pair
     assert probes["native"].losses[-1] < probes["native"].losses[0]
 
@@ -621,7 +620,7 @@ def test_the_native_model_is_the_keras_model_agrees_with_it_and_trains_without_k
                "--results", str(tmp_path / "run")]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    [r], _ = results.read_all(tmp_path / "run")
+    [r], _ = store.read_all(tmp_path / "run")
     assert (r.spec.impl, r.recipe.anchor_of, r.recipe.data_format) == (
         "native",
         backend.name,
@@ -662,7 +661,7 @@ def test_keras_2_runs_the_same_model_file_from_the_same_start_and_agrees_in_pari
                "--results", str(tmp_path / "parity")]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    record = parity.read(tmp_path / "parity" / "parity.json")
+    record = parity_record.read(tmp_path / "parity" / "parity.json")
     [pair] = record.pairs
     assert pair.backends == ["tensorflow", "keras2"]
     assert pair.within_tolerance and pair.forward_max_abs == 0.0, pair

@@ -14,14 +14,14 @@ from conftest import stopped_main
 
 from harness import cli
 from harness.launch import process
-from harness.record import results
+from harness.record import atomic, store
 
 
 def test_a_failed_backend_is_recorded_and_the_others_go_on(fake_workers, tmp_path, capsys):
     code = cli.main(["run", "--backend", "tf,jax,torch", "--results", str(tmp_path)])
     assert code == 1
     assert [b for b, _, _ in fake_workers] == ["tensorflow", "jax", "torch"]
-    found, _ = results.read_all(tmp_path)
+    found, _ = store.read_all(tmp_path)
     assert sorted((r.spec.backend, r.status) for r in found) == [
         ("jax", "failed"), ("tensorflow", "ok"), ("torch", "ok"),
     ]  # fmt: skip
@@ -35,7 +35,7 @@ def test_a_failed_backend_is_recorded_and_the_others_go_on(fake_workers, tmp_pat
 def test_a_worker_that_could_not_say_why_is_explained_once_by_the_parent(
     fake_workers, monkeypatch, tmp_path, capsys
 ):
-    monkeypatch.setattr(process, "start_worker", lambda spec, out, *extra, **kw: (-9, []))
+    monkeypatch.setattr(process, "start_worker", lambda task, **kw: (-9, []))
     assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path)]) == 1
     err = capsys.readouterr().err.splitlines()
     assert err == [
@@ -49,16 +49,17 @@ def test_a_worker_that_could_not_say_why_is_explained_once_by_the_parent(
 def test_a_worker_killed_while_saving_leaves_no_temporary_file_behind(
     fake_workers, monkeypatch, tmp_path, capsys
 ):
-    def killed_while_saving(spec, out, *extra, **kw):
+    def killed_while_saving(task, **kw):
+        out = task.out
         for kind in ("predictions.npz", "weights.npz"):
             (out.parent / f".{out.stem}.{kind}.k7f3.tmp").write_bytes(b"\0" * 4096)
         return -signal.SIGKILL, []
 
     monkeypatch.setattr(process, "start_worker", killed_while_saving)
     assert cli.main(["run", "--backend", "torch", "--results", str(tmp_path)]) == 1
-    [r], warnings = results.read_all(tmp_path)
+    [r], warnings = store.read_all(tmp_path)
     assert r.status == "failed" and warnings == []
-    assert [p.name for p in results.runs_dir(tmp_path).iterdir()] == [f"{r.run_id}.json"]
+    assert [p.name for p in store.runs_dir(tmp_path).iterdir()] == [f"{r.run_id}.json"]
 
 
 def test_a_results_folder_moved_between_two_runs_is_said_once_and_the_runs_go_on(
@@ -66,10 +67,10 @@ def test_a_results_folder_moved_between_two_runs_is_said_once_and_the_runs_go_on
 ):
     fake, folder, aside = process.start_worker, tmp_path / "results", tmp_path / "aside"
 
-    def moved_before(spec, out, *extra, **kw):
-        if spec.seed == 2:
+    def moved_before(task, **kw):
+        if task.spec.seed == 2:
             folder.rename(aside)  # by hand, or by another program, after the first run
-        return fake(spec, out, *extra, **kw)  # which makes its folder, as a worker does
+        return fake(task, **kw)  # which makes its folder, as a worker does
 
     monkeypatch.setattr(process, "start_worker", moved_before)
     argv = ["run", "--backend", "torch", "--seeds", "1,2,3", "--results", str(folder)]
@@ -78,8 +79,8 @@ def test_a_results_folder_moved_between_two_runs_is_said_once_and_the_runs_go_on
         f"warning: {folder}/runs was moved or removed during this run; it is made again for "
         "what follows, without the results written before\n"
     )
-    assert [r.spec.seed for r in results.read_all(aside)[0]] == [1]
-    assert [r.spec.seed for r in results.read_all(folder)[0]] == [2, 3]
+    assert [r.spec.seed for r in store.read_all(aside)[0]] == [1]
+    assert [r.spec.seed for r in store.read_all(folder)[0]] == [2, 3]
 
 
 @pytest.mark.parametrize("told", [True, False])
@@ -88,7 +89,8 @@ def test_a_results_folder_replaced_by_a_file_mid_run_ends_in_one_line(
 ):
     folder = tmp_path / "results"
 
-    def replaced(spec, out, *extra, **kw):
+    def replaced(task, **kw):
+        out = task.out
         shutil.rmtree(folder)
         folder.write_text("not a folder")
         if told:  # as a worker that could not write its files says it
@@ -137,7 +139,7 @@ def test_numbers_beyond_the_data_and_a_missing_data_dir_are_refused_before_any_r
 def test_a_model_whose_recipe_is_not_a_literal_leaves_its_batch_to_the_worker(
     fake_workers, tmp_path, monkeypatch
 ):
-    from harness import plugins
+    from harness.contract import plugins
 
     monkeypatch.setattr(plugins, "declared", lambda kind, name, variable: None)
     argv = ["run", "--backend", "torch", "--dataset", "synthetic", "--train-images", "1"]
@@ -147,7 +149,7 @@ def test_a_model_whose_recipe_is_not_a_literal_leaves_its_batch_to_the_worker(
 def test_a_models_recipe_is_read_without_running_its_module(tmp_path, monkeypatch):
     import sys as system
 
-    from harness import plugins
+    from harness.contract import plugins
 
     (tmp_path / "keras_at_the_top.py").write_text(
         'import keras\nDEFAULTS = {"batch_size": 64, "epochs": 2}\n'
@@ -334,7 +336,7 @@ def test_json_prints_one_object_per_run_and_the_report_and_nothing_else(
         ("run", "tensorflow", "ok"), ("run", "jax", "failed"), ("report", None, None),
     ]  # fmt: skip
     assert events[0]["test_accuracy"] == 0.99 and events[2]["paths"][0].endswith("REPORT.md")
-    assert all(extra == ("--quiet",) for _, extra, _ in fake_workers)
+    assert all(quiet for _, quiet, _ in fake_workers)
     assert all(stdout is sys.stderr for _, _, stdout in fake_workers)
     assert "training diverged" in err
 
@@ -360,7 +362,7 @@ def test_a_full_disk_ends_in_one_error_line_and_the_parent_never_crashes(
     def full(path, text):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(results, "write_text_atomic", full)
+    monkeypatch.setattr(atomic, "write_text_atomic", full)
     # jax fails, and its failure cannot be recorded; then the report cannot be written
     assert cli.main(["run", "--backend", "jax", "--results", str(tmp_path)]) == 1
     err = capsys.readouterr().err.splitlines()
@@ -387,7 +389,7 @@ def test_a_run_stopped_while_its_report_is_made_keeps_its_results_and_says_so_on
         "\n==> interrupted while writing the report; every run's result is kept; no file of "
         f"the report was changed in {tmp_path}\n"
     )
-    [r], _ = results.read_all(tmp_path)
+    [r], _ = store.read_all(tmp_path)
     assert r.status == "ok" and [p.name for p in tmp_path.iterdir()] == ["runs"]
 
 

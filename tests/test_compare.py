@@ -2,6 +2,7 @@ import pytest
 
 from harness import cli
 from harness.commands import compare
+from harness.record import store
 
 
 @pytest.mark.parametrize(
@@ -26,11 +27,9 @@ def test_compare_matches_variants_and_exits_non_zero_when_something_got_worse(
 ):
     from conftest import make_result
 
-    from harness.record import results
-
     def write(folder, **kwargs):
         r = make_result(**kwargs)
-        results.write(r, results.runs_dir(tmp_path / folder) / f"{r.run_id}.json")
+        store.write(r, store.runs_dir(tmp_path / folder) / f"{r.run_id}.json")
 
     write("base", backend="jax", epochs_s=(30.0, 20.0, 20.0))
     write("base", backend="torch")
@@ -66,15 +65,13 @@ def test_a_cell_whose_latest_run_failed_makes_compare_fail(tmp_path, capsys):
 
     from conftest import make_failure, make_result
 
-    from harness.record import results
-
     ok = make_result(backend="jax", created="2026-11-25T10:00:00Z", invocation="a")
     failed = make_failure(
         "killed\nmore", -9, backend="jax", created="2026-11-25T11:00:00Z", invocation="b"
     )
-    results.write(ok, results.runs_dir(tmp_path / "base") / f"{ok.run_id}.json")
+    store.write(ok, store.runs_dir(tmp_path / "base") / f"{ok.run_id}.json")
     for r in (ok, failed):
-        results.write(r, results.runs_dir(tmp_path / "now") / f"{r.run_id}.json")
+        store.write(r, store.runs_dir(tmp_path / "now") / f"{r.run_id}.json")
     assert cli.main(["compare", str(tmp_path / "base"), str(tmp_path / "now")]) == 1
     out = capsys.readouterr().out
     assert "FAILED in current: jax (seed 1, profile seed): killed" in out
@@ -86,12 +83,10 @@ def _write(folder, **kwargs):
 
     from conftest import make_result
 
-    from harness.record import results
-
     model = kwargs.pop("model", "mnist_cnn")
     r = make_result(**kwargs)
     r = dataclasses.replace(r, spec=dataclasses.replace(r.spec, model=model))
-    results.write(r, results.runs_dir(folder) / f"{r.run_id}.json")
+    store.write(r, store.runs_dir(folder) / f"{r.run_id}.json")
 
 
 def test_an_empty_baseline_is_nothing_to_compare_not_a_pass(tmp_path, capsys):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from conftest import make_result
 
-from harness.record import results, schema
+from harness.record import schema, store
 from harness.report import text
 from harness.summary import comparisons, stats
 from harness.summary.build import build
@@ -54,7 +54,7 @@ def test_run_to_run_differences_come_from_the_saved_arrays(tmp_path, write_resul
     write_result(backend="torch", digests=("w", "b", "f2"), final_weights=moved, predictions=[p2])
     write_result(backend="jax", digests=("w", "b", "g"), final_weights=weights, predictions=[p1])
     write_result(backend="jax", digests=("w", "b", "g"), final_weights=weights, predictions=[p1])
-    runs, _ = results.read_all(tmp_path)
+    runs, _ = store.read_all(tmp_path)
     warnings = []
     rows = {d.backend: d for d in comparisons.determinism(runs, tmp_path, warnings)}
     assert warnings == []
@@ -70,7 +70,7 @@ def test_agreement_across_backends_from_saved_predictions(tmp_path, write_result
     write_result(backend="jax", accuracy=0.99, predictions=[pa])
     write_result(backend="torch", accuracy=0.98, predictions=[pb])
     write_result(backend="tensorflow", seed=2, predictions=[pa])  # no partner for seed 2
-    runs, _ = results.read_all(tmp_path)
+    runs, _ = store.read_all(tmp_path)
     warnings = []
     [pair] = comparisons.agreement(runs, tmp_path, warnings)
     assert warnings == []

@@ -7,8 +7,8 @@ import sys
 import pytest
 from conftest import SMALL
 
-from harness.record import parity, results
-from harness.summary import agreement
+from harness.record import parity_record, store
+from harness.summary import numerics
 
 pytestmark = pytest.mark.cross_backend
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -35,7 +35,7 @@ def harness(tmp_path, *argv: str) -> None:
 def test_same_seed_gives_the_same_starting_point_on_every_backend(small_local_runs, tmp_path):
     # Two runs at once, a CPU each: the digests do not depend on what runs beside. That
     # another seed draws another start is tested on each backend (test_backend.py).
-    runs, warnings = results.read_all(small_local_runs)
+    runs, warnings = store.read_all(small_local_runs)
     assert warnings == [] and len(runs) == 3
     starts = {
         (r.reproducibility.initial_weights_digest, r.reproducibility.batch_order_digest)
@@ -45,7 +45,7 @@ def test_same_seed_gives_the_same_starting_point_on_every_backend(small_local_ru
 
     harness(tmp_path, "run", "--backend", "tf,jax,torch", *SMALL, "--jobs", "2", "--no-report",
             "--init", "keras")  # fmt: skip
-    keras_runs, _ = results.read_all(tmp_path)
+    keras_runs, _ = store.read_all(tmp_path)
     keras_digests = {r.reproducibility.initial_weights_digest for r in keras_runs}
     assert len(keras_digests) == 3, "each backend's own initialisation should differ"
 
@@ -55,8 +55,8 @@ def test_parity_holds_within_the_measured_tolerances(tmp_path):
     # 20 steps, not the default 50: the tolerance asks for agreement over the first 10
     # (steps_in_agreement), and the rest cost CI minutes without being judged.
     harness(tmp_path, "parity", "--backend", "tf,jax,torch", "--no-anchors", "--steps", "20")
-    record = parity.read(tmp_path / "parity.json")  # refuses a record of another kind
-    tolerances = agreement.PARITY_TOLERANCES
+    record = parity_record.read(tmp_path / "parity.json")  # refuses a record of another kind
+    tolerances = numerics.PARITY_TOLERANCES
     assert tolerances.steps_in_agreement < 20
     assert record.steps == 20 and len(record.pairs) == 3
     assert set(record.libraries) == {"tensorflow", "jax", "torch"}

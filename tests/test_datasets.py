@@ -3,7 +3,7 @@ import gzip
 import numpy as np
 import pytest
 
-from harness.config import ConfigError
+from harness.contract.spec import ConfigError
 from harness.datasets.base import DatasetError, Loaded, Split, array_digest, prepare
 from harness.datasets.fashion_mnist import FashionMNIST
 from harness.datasets.mnist import MNIST

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.record import results, schema
+from harness.record import schema, store
 from harness.worker import dropout_masks as dm
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -113,7 +113,7 @@ def observed_masks() -> dict:
     import keras
 
     from harness.backends import resolve
-    from harness.config import RunSpec
+    from harness.contract.spec import RunSpec
     from harness.worker.trainers import trainer_for
 
     spec = RunSpec(backend=keras.backend.backend(), seed=SEED, threads=1)
@@ -174,6 +174,6 @@ def test_every_backend_draws_the_same_masks_bit_for_bit():
 
 @pytest.mark.cross_backend
 def test_a_runs_record_says_its_masks_were_the_harness_generators(small_local_runs):
-    runs, _ = results.read_all(small_local_runs)
+    runs, _ = store.read_all(small_local_runs)
     assert {r.reproducibility.dropout_masks for r in runs} == {dm.DESCRIPTION}
     assert dm.DESCRIPTION.startswith(schema.HARNESS_MASKS)

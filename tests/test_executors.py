@@ -6,11 +6,11 @@ import threading
 
 import pytest
 
-from harness import cli, config
-from harness.config import available_cpus
+from harness import cli
+from harness.contract.spec import available_cpus
 from harness.launch import cpus as cpu_locks
 from harness.launch import executors, process
-from harness.record import results
+from harness.record import store
 
 
 @pytest.mark.parametrize(
@@ -47,12 +47,12 @@ def test_jobs_run_at_once_each_on_its_own_cpus(fake_workers, tmp_path, monkeypat
     assert cli.main([*argv, "--results", str(tmp_path)]) == 0
     assert sorted(b for b, _, _ in fake_workers) == ["tensorflow"] * 2 + ["torch"] * 2
     assert sorted(map(tuple, fake_workers.pinned)) == [(0, 1), (0, 1), (2, 3), (2, 3)]
-    found, _ = results.read_all(tmp_path)
+    found, _ = store.read_all(tmp_path)
     assert len(found) == 4 and len({r.invocation for r in found}) == 1
 
 
 def test_jobs_that_need_more_cpus_than_there_are_are_refused(fake_workers, tmp_path, capsys):
-    cpus = len(config.available_cpus())
+    cpus = len(available_cpus())
     argv = ["run", "--backend", "torch", "--jobs", str(cpus), "--threads", "2"]
     assert cli.main([*argv, "--results", str(tmp_path)]) == 2
     err = capsys.readouterr().err

@@ -1,7 +1,6 @@
 """Faults during real runs: divergence, a killed worker, SIGTERM, two runs at once.
 Backend tests: each runs in its backend's tox env on the synthetic dataset."""
 
-import json
 import os
 import signal
 import subprocess
@@ -12,8 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import seed_recipe
 
-from harness.config import RunSpec, available_cpus
-from harness.record import results
+from harness.contract.spec import RunSpec, available_cpus
+from harness.contract.task import WorkerTask
+from harness.record import store
 from harness.summary import grouping
 
 pytestmark = pytest.mark.backend
@@ -73,7 +73,7 @@ def test_a_diverging_run_is_recorded_as_failed_and_reported_without_accuracy(bac
         timeout=600,
     )
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]
-    [r], warnings = results.read_all(tmp_path)
+    [r], warnings = store.read_all(tmp_path)
     assert warnings == [] and r.status == "failed"
     assert r.failure.reason.startswith("training diverged: the mean loss of epoch")
     assert "training diverged" in done.stderr
@@ -113,7 +113,7 @@ def test_a_full_disk_costs_a_run_its_final_weights_not_the_run(backend, small_di
         timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    [r], warnings = results.read_all(disk)
+    [r], warnings = store.read_all(disk)
     assert warnings == [] and r.status == "ok" and r.artifacts.final_weights is None
     assert [line for line in done.stderr.splitlines() if "No space" in line] == [
         "warning: final weights left out, the run kept without them: No space left on device: "
@@ -138,7 +138,7 @@ def test_a_disk_without_room_for_the_predictions_fails_the_run_in_one_line(backe
     assert said[0].startswith(f"error: cannot write {disk}/runs/"), err
     assert err[-1].startswith("error: 1 of 1 run failed: ") and "Traceback" not in done.stderr
     assert leftovers(disk) == []
-    [r], warnings = results.read_all(disk)
+    [r], warnings = store.read_all(disk)
     assert warnings == [] and r.status == "failed" and "No space left" in r.failure.reason
 
 
@@ -150,7 +150,7 @@ def test_a_killed_worker_is_recorded_and_the_next_run_goes_on(backend, tmp_path)
     os.kill(wait_for_training(proc, seen), signal.SIGKILL)
     output = "".join(seen) + proc.stdout.read()
     assert proc.wait(timeout=600) == 1, output[-3000:]
-    found, warnings = results.read_all(tmp_path)
+    found, warnings = store.read_all(tmp_path)
     assert warnings == []
     by_seed = {r.spec.seed: r for r in found}
     assert by_seed[1].status == "failed" and "SIGKILL" in by_seed[1].failure.reason
@@ -177,7 +177,7 @@ def test_sigterm_or_ctrl_c_stops_the_run_and_leaves_no_partial_file(
     assert proc.wait(timeout=120) == 128 + signum, output[-3000:]  # as a shell says
     assert "interrupted" in output
     assert gone(worker, timeout=10)
-    assert list(results.runs_dir(tmp_path).iterdir()) == []
+    assert list(store.runs_dir(tmp_path).iterdir()) == []
     assert not (tmp_path / "REPORT.md").exists()
 
 
@@ -188,14 +188,14 @@ def test_a_worker_dies_with_its_killed_parent_and_writes_nothing(backend, tmp_pa
     proc.kill()
     proc.wait(timeout=10)
     assert gone(worker, timeout=30), "the worker trains on after its parent was killed"
-    assert list(results.runs_dir(tmp_path).iterdir()) == []
+    assert list(store.runs_dir(tmp_path).iterdir()) == []
 
 
 @pytest.mark.parametrize("impl", ["keras", "native"])
 def test_a_run_asked_to_stop_takes_no_more_training_steps(backend, impl, monkeypatch):
     """Even when the signal's own exception was swallowed where it landed (JAX's
     tracing has bare excepts), the run asks again before each step and stops there."""
-    from harness.config import RunSpec
+    from harness.contract.spec import RunSpec
     from harness.datasets.base import prepare
     from harness.datasets.synthetic import Synthetic
     from harness.worker import starting_points, trainers
@@ -241,7 +241,7 @@ def test_two_runs_at_once_and_reports_meanwhile_are_all_complete(backend, tmp_pa
         md.endswith("\n") and ("## Environment" in md or "No run has succeeded yet" in md)
         for md in reports
     )
-    found, warnings = results.read_all(tmp_path)
+    found, warnings = store.read_all(tmp_path)
     assert warnings == [] and [r.status for r in found] == ["ok", "ok"]
     assert len({r.run_id for r in found}) == 2
     assert leftovers(tmp_path) == []
@@ -265,8 +265,7 @@ def test_a_worker_refuses_numbers_larger_than_the_data_it_loaded_before_training
         pytest.skip("a worker checks the numbers alike on every backend: tested on torch")
     spec = RunSpec(backend=backend.name, dataset="synthetic", threads=1, epochs=1, **{field: value})
     out = tmp_path / "runs" / "run.json"
-    command = [sys.executable, "-m", "harness.worker", "--spec", json.dumps(spec.to_dict()),
-               "--out", str(out)]  # fmt: skip
+    command = WorkerTask(out, spec).argv()
     env = {**os.environ, **backend.env(1)}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 2 and done.stderr.splitlines()[-1] == f"error: {reason}"
@@ -299,8 +298,8 @@ def test_two_jobs_run_at_once_on_their_own_cpus_and_train_as_local_runs(backend,
             timeout=600,
         )
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    jobs, warnings = results.read_all(tmp_path / "jobs")
-    [alone], _ = results.read_all(tmp_path / "local")
+    jobs, warnings = store.read_all(tmp_path / "jobs")
+    [alone], _ = store.read_all(tmp_path / "local")
     assert warnings == [] and sorted(r.environment.cpus_used for r in jobs) == [[0], [1]]
     assert sorted(grouping.shared(jobs)) == sorted(r.run_id for r in jobs)  # at the same time
     twin = next(r for r in jobs if r.spec.seed == 2)
@@ -324,4 +323,4 @@ def test_ctrl_c_stops_every_job_and_leaves_no_partial_file(backend, tmp_path):
     assert proc.wait(timeout=120) == 130, output[-3000:]
     assert "interrupted during" in output and len(workers) == 2
     assert all(gone(w, timeout=10) for w in workers)
-    assert list(results.runs_dir(tmp_path).iterdir()) == []
+    assert list(store.runs_dir(tmp_path).iterdir()) == []

@@ -1,9 +1,9 @@
-"""Where a record was made (harness/record/fingerprint.py): the machine's
+"""Where a record was made (harness/origin/fingerprint.py): the machine's
 fingerprint and its id."""
 
 import os
 
-from harness.record import fingerprint
+from harness.origin import fingerprint
 
 CPUINFO = {"vendor_id": "AuthenticAMD", "cpu family": "25", "model": "17", "stepping": "1",
            "flags": "fpu sse avx2 fma avx512f avx512_bf16 hypervisor sha_ni"}  # fmt: skip

@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 from conftest import make_result
 
-from harness.record import results
+from harness.record import store
 from harness.summary import comparisons, grouping
 from harness.summary.build import build
 from harness.summary.stats import median_of
@@ -93,7 +93,7 @@ def test_a_run_at_chance_or_with_a_rising_loss_is_kept_and_marked_not_converged(
     rising = dataclasses.replace(
         rising, metrics=dataclasses.replace(rising.metrics, history=history)
     )
-    results.write(rising, results.runs_dir(tmp_path) / f"{rising.run_id}.json")
+    store.write(rising, store.runs_dir(tmp_path) / f"{rising.run_id}.json")
     s = build(tmp_path)
     assert [(row.backend, row.test_accuracy, row.not_converged_runs) for row in s.rows] == [
         ("jax", 0.1, 1),

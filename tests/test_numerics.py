@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from harness.summary import agreement as rp
+from harness.summary import numerics as rp
 
 
 def test_prediction_agreement_with_literal_numbers():

@@ -1,4 +1,4 @@
-"""A model and a dataset of one's own, each in one file (harness/onefile.py,
+"""A model and a dataset of one's own, each in one file (harness/contract/onefile.py,
 harness/datasets/npz_file.py): refused before any worker starts as plugins are, in one
 line, without running the model; known in a record by name and digest, never by path.
 tests/test_backend.py trains one for real."""
@@ -13,10 +13,13 @@ import numpy as np
 import pytest
 from conftest import OWN_MODEL
 
-from harness import cli, onefile, plugins
-from harness.config import ConfigError, ModelRecipe, RunSpec
+from harness import cli
+from harness.contract import onefile, plugins
+from harness.contract.recipe import ModelRecipe
+from harness.contract.spec import ConfigError, RunSpec
 from harness.launch import process
-from harness.record import results, schema
+from harness.record import schema, store
+from harness.worker import onefile as worker_onefile
 from models import mnist_cnn
 
 MODEL = OWN_MODEL
@@ -68,9 +71,9 @@ def test_a_record_names_ones_own_files_by_name_and_digest_and_holds_no_local_pat
     monkeypatch.setattr(process, "start_worker", lambda *a, **kw: (2, ["error: no"]))
     argv = ["--model", str(own / "tiny.py"), "--dataset", str(own / "blobs.npz")]
     assert run(tmp_path, *argv, "--data-dir", str(own), "--no-report") == 1
-    [path] = results.runs_dir(tmp_path / "r").glob("*.json")
+    [path] = store.runs_dir(tmp_path / "r").glob("*.json")
     assert str(tmp_path) not in path.read_text()
-    spec = results.read(path).spec
+    spec = store.read(path).spec
     assert (spec.model, spec.dataset, spec.model_path, spec.dataset_path) == (
         "tiny.py", "blobs.npz", None, None,
     )  # fmt: skip
@@ -191,10 +194,10 @@ def test_the_worker_refuses_a_file_changed_after_the_run_started(tmp_path):
     spec = own_spec(tmp_path)
     (tmp_path / "tiny.py").write_text(MODEL + "# edited\n")
     with pytest.raises(ConfigError, match=r"^tiny.py changed after the run started \(SHA-256 "):
-        onefile.model(spec)
+        worker_onefile.model(spec)
     (tmp_path / "tiny.py").unlink()
     with pytest.raises(ConfigError, match=r"^tiny.py cannot be read \(No such file"):
-        onefile.model(spec)
+        worker_onefile.model(spec)
 
 
 def test_the_worker_checks_what_the_parent_could_not_read(tmp_path):
@@ -202,15 +205,15 @@ def test_the_worker_checks_what_the_parent_could_not_read(tmp_path):
     source = "DEFAULTS = dict(epochs=1)\n\ndef build(input_shape, num_classes):\n    pass\n"
     assert onefile.source_problem(source) is None
     with pytest.raises(ConfigError, match="^model tiny.py has a DEFAULTS without batch_size, "):
-        onefile.model(own_spec(tmp_path, source))
+        worker_onefile.model(own_spec(tmp_path, source))
     source = "build = None\nDEFAULTS = {}\n"
     with pytest.raises(ConfigError, match=r"^model tiny.py has no build\(input_shape, "):
-        onefile.model(own_spec(tmp_path, source))
+        worker_onefile.model(own_spec(tmp_path, source))
 
 
 def test_the_worker_runs_a_model_file_and_loads_a_dataset_file(tmp_path):
     source = MODEL.replace("import keras\nfrom keras import layers\n", "")  # no framework here
-    module = onefile.model(own_spec(tmp_path, source))
+    module = worker_onefile.model(own_spec(tmp_path, source))
     assert module.DEFAULTS["batch_size"] == 32 and callable(module.build)
     data = npz(**keras_layout(n=30, classes=5, shape=(6, 7)))
     (tmp_path / "d.npz").write_bytes(data)
@@ -218,7 +221,7 @@ def test_the_worker_runs_a_model_file_and_loads_a_dataset_file(tmp_path):
         backend="torch", threads=1, dataset="d.npz", dataset_path=str(tmp_path / "d.npz"),
         dataset_sha256=hashlib.sha256(data).hexdigest(),
     )  # fmt: skip
-    dataset = onefile.dataset(spec)
+    dataset = worker_onefile.dataset(spec)
     assert (dataset.name, dataset.num_classes, dataset.image_shape) == ("d.npz", 5, (6, 7))
     loaded = dataset.load()
     assert (len(loaded.train.x), len(loaded.test.x), loaded.origin) == (30, 15, "d.npz")
@@ -240,7 +243,7 @@ def test_a_spec_names_a_file_by_its_name_and_digest_alone(fields, message):
 
 
 def test_a_model_files_name_that_a_file_name_would_not_take_gives_a_readable_run_id():
-    run_id = results.new_run_id("torch", "my model (2).py", "d.npz", "seed", 1)
+    run_id = store.new_run_id("torch", "my model (2).py", "d.npz", "seed", 1)
     assert schema.FILE_NAME.test(run_id, {}) and "-torch-my_model__2_.py-d.npz-seed-" in run_id
 
 
@@ -264,7 +267,8 @@ def test_two_versions_of_one_model_file_are_two_models_in_the_report():
 def test_parity_names_ones_own_model_by_name_and_digest_not_where_it_lies(
     no_run, monkeypatch, own, tmp_path, capsys
 ):
-    def probe(spec, out, *extra):
+    def probe(task):
+        out = task.out
         losses = np.linspace(1, 0.5, 10)
         np.savez(out, outputs=np.full((4, 10), 0.1, "float32"), losses=losses)
         return 0, []

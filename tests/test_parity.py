@@ -2,9 +2,10 @@
 
 import pytest
 
-from harness import cli, config
+from harness import cli
 from harness.backends.base import Backend
 from harness.commands import parity
+from harness.contract.spec import ConfigError
 from harness.record import results
 
 
@@ -27,21 +28,21 @@ def test_parity_includes_the_anchor_rows_each_against_keras_3_on_its_framework(m
         "torch": ("torch", "keras", None),
         "keras2": ("keras2", "keras", None),
     }
-    with pytest.raises(config.ConfigError, match="parity compares two or more"):
+    with pytest.raises(ConfigError, match="parity compares two or more"):
         probes("--backend", "torch", "--model", "mnist_bn")  # no native implementation
 
 
 def test_the_parity_record_reads_back_as_written_and_refuses_another_kind(tmp_path):
     import numpy as np
 
-    from harness.record import parity as record
-    from harness.summary import agreement
+    from harness.record import parity_record as record
+    from harness.summary import numerics
 
-    probes = {b: agreement.Probe(np.zeros((2, 10)), np.array([2.0, 1.5])) for b in "ab"}
+    probes = {b: numerics.Probe(np.zeros((2, 10)), np.array([2.0, 1.5])) for b in "ab"}
     written = record.ParityRecord(
         created="2026-12-06T06:00:00Z", git=None, libraries={"a": {}, "b": {}}, spec={},
-        steps=2, tolerances=agreement.PARITY_TOLERANCES, losses={"a": [2.0, 1.5]},
-        pairs=agreement.parity(probes),
+        steps=2, tolerances=numerics.PARITY_TOLERANCES, losses={"a": [2.0, 1.5]},
+        pairs=numerics.parity(probes),
     )  # fmt: skip
     record.write(written, tmp_path / "parity.json")
     assert record.read(tmp_path / "parity.json") == written

@@ -11,7 +11,7 @@ from conftest import OWN_MODEL, make_result
 
 from harness import cli
 from harness.launch import process
-from harness.record import places, results
+from harness.record import places, store
 from harness.worker import environment
 
 
@@ -51,9 +51,10 @@ def test_no_local_folder_or_credential_reaches_a_run_a_failure_or_their_report(
         monkeypatch.setenv(name, value)
     installed = site.getsitepackages()[0]
 
-    def start_worker(spec, out, *extra, **kw):
+    def start_worker(task, **kw):
         """As the worker: its environment captured here; the jax run fails as a missing
         dataset and a model's traceback would have it say."""
+        spec, out = task.spec, task.out
         if spec.backend == "jax":
             return 2, [
                 "Traceback (most recent call last):",
@@ -66,14 +67,14 @@ def test_no_local_folder_or_credential_reaches_a_run_a_failure_or_their_report(
             ]
         made = make_result(backend=spec.backend)
         captured = environment.capture({}, {}, "mnist_cnn", None, places.local_folders(spec, out))
-        results.write(dataclasses.replace(made, environment=captured), out)
+        store.write(dataclasses.replace(made, environment=captured), out)
         return 0, []
 
     monkeypatch.setattr(process, "start_worker", start_worker)
     out = tmp_path / "results"
     argv = ["run", "--backend", "torch,jax", "--model", str(models / "tiny.py"), "--results"]
     cli.main([*argv, str(out)])
-    [ok, failed] = sorted(results.read_all(out)[0], key=lambda r: r.status != "ok")
+    [ok, failed] = sorted(store.read_all(out)[0], key=lambda r: r.status != "ok")
     assert ok.environment.variables["XLA_FLAGS"] == "--xla_dump_to=<home>/dump"
     assert ok.environment.variables["TORCH_HOME"] == "<home>/th"
     assert ok.environment.variables["KERAS_REMOTE_URL"] == "https://<credentials>@example.com/x"

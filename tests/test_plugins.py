@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import cli, plugins
+from harness import cli
 from harness.backends import all_backends, resolve
 from harness.backends.base import Backend, Setting
+from harness.contract import plugins
 
 
 def test_builtin_plugins_are_registered():
@@ -169,7 +170,7 @@ def test_the_public_surface_names_what_a_plugin_author_needs_and_loads_it_when_a
     [checking] = [n for n in tree.body if isinstance(n, ast.If)]
     shown = {a.name: node.module for node in checking.body for a in node.names}
     assert shown == harness._PUBLIC
-    code = "import sys, harness.record.provenance; sys.exit('numpy' in sys.modules)"
+    code = "import sys, harness.origin.provenance; sys.exit('numpy' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 

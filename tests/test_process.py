@@ -5,7 +5,8 @@ import signal
 
 import pytest
 
-from harness.config import RunSpec
+from harness.contract.spec import RunSpec
+from harness.contract.task import WorkerTask
 from harness.launch import process
 
 
@@ -75,8 +76,7 @@ def test_a_quiet_workers_framework_log_is_kept_in_its_tail_not_shown(
 
     monkeypatch.setattr(process.subprocess, "Popen", Worker)
     spec = RunSpec(backend="torch", threads=1)
-    options = ("--quiet",) if quiet else ()
-    code, tail = process.start_worker(spec, tmp_path / "run.json", *options)
+    code, tail = process.start_worker(WorkerTask(tmp_path / "run.json", spec, quiet=quiet))
     assert (code, tail) == (2, [*TENSORFLOW_LOG, "error: it failed"])
     shown = ["error: it failed"] if quiet else tail
     assert capsys.readouterr().err.splitlines() == shown

@@ -7,7 +7,7 @@ import pytest
 
 from harness import cli
 from harness.commands import progress
-from harness.config import available_cpus
+from harness.contract.spec import available_cpus
 from harness.launch import process
 
 BASIS = "from the finished runs' times per backend"
@@ -97,9 +97,9 @@ def test_each_run_is_announced_with_its_number_and_the_time_left(
     monkeypatch.setattr(progress, "time", types.SimpleNamespace(monotonic=clock))
     fake = process.start_worker
 
-    def taking_time(spec, *args, **kwargs):
-        clock.now += {"tensorflow": 120, "torch": 300}[spec.backend]
-        return fake(spec, *args, **kwargs)
+    def taking_time(task, **kwargs):
+        clock.now += {"tensorflow": 120, "torch": 300}[task.spec.backend]
+        return fake(task, **kwargs)
 
     monkeypatch.setattr(process, "start_worker", taking_time)
     argv = ["run", "--backend", "tf,torch", "--seeds", "1,2", "--threads", "1"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.record import provenance
+from harness.origin import provenance
 from harness.worker import environment
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
@@ -37,7 +37,7 @@ def repository(where: Path, files: dict[str, str]) -> str:
 
 PACKAGE = {
     "harness/__init__.py": "",
-    "harness/record/provenance.py": "# the code\n",
+    "harness/origin/provenance.py": "# the code\n",
     "models/__init__.py": "",
     "models/mnist_cnn/__init__.py": "DEFAULTS = {}\n",
     "README.md": "not code\n",
@@ -57,10 +57,10 @@ def test_a_checkout_names_its_own_commit_from_wherever_it_is_run(tmp_path, monke
     clean = code.code_digest
     (root / "README.md").write_text("changed, but not code\n")
     assert not provenance.code(root=root).dirty
-    (root / "harness" / "record" / "provenance.py").write_text("# changed\n")
+    (root / "harness" / "origin" / "provenance.py").write_text("# changed\n")
     changed = provenance.code(root=root)
     assert changed.dirty and changed.code_digest != clean
-    (root / "harness" / "record" / "provenance.py").write_text("# the code\n")
+    (root / "harness" / "origin" / "provenance.py").write_text("# the code\n")
     (root / "models" / "new.py").write_text("")  # a file the commit lacks
     assert provenance.code(root=root).dirty
 
@@ -162,7 +162,7 @@ def _built(project: Path, out: Path) -> Path:
 def _recorded_by(site: Path, cwd: Path) -> dict:
     """The code the harness installed at `site` names, run from `cwd` (which the
     interpreter does not put on its path, as the console script does not)."""
-    code = ("import dataclasses, json; from harness.record import provenance; "
+    code = ("import dataclasses, json; from harness.origin import provenance; "
             "print(json.dumps(dataclasses.asdict(provenance.code('mnist_cnn'))))")  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(site)}
     done = subprocess.run([sys.executable, "-P", "-c", code], cwd=cwd, env=env,

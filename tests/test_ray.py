@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from conftest import SMALL
 
-from harness.record import results
+from harness.record import store
 from harness.summary import grouping
 
 pytestmark = [pytest.mark.cross_backend, pytest.mark.ray]
@@ -203,8 +203,8 @@ def test_runs_land_on_both_nodes_and_match_local_runs(cluster, small_local_runs,
     )
     assert done.returncode == 0, said(done)
 
-    remote, warnings = results.read_all(tmp_path / "ray")
-    alone = {r.spec.backend: r for r in results.read_all(small_local_runs)[0]}
+    remote, warnings = store.read_all(tmp_path / "ray")
+    alone = {r.spec.backend: r for r in store.read_all(small_local_runs)[0]}
     assert warnings == [] and len(remote) == 3 and all(r.status == "ok" for r in remote)
     assert len({r.environment.node for r in remote}) == 2  # both nodes ran some
     for r in remote:
@@ -212,7 +212,7 @@ def test_runs_land_on_both_nodes_and_match_local_runs(cluster, small_local_runs,
         assert r.reproducibility == twin.reproducibility, r.spec.backend
         assert r.metrics == twin.metrics, r.spec.backend
         [mine], [theirs] = (
-            results.load_arrays(d, x, x.artifacts.predictions)
+            store.load_arrays(d, x, x.artifacts.predictions)
             for d, x in ((tmp_path / "ray", r), (small_local_runs, twin))
         )
         assert np.array_equal(mine, theirs), r.spec.backend
@@ -245,7 +245,7 @@ def test_a_lost_node_fails_its_run_unless_it_is_rerun(cluster, tmp_path, retries
     command = on_ray(cluster, "--backend", "tf", "--seeds", "1,2", *SMALL, "--no-report",
                      "--retries", str(retries), "--results", str(tmp_path))  # fmt: skip
     done = lose_the_worker_node(cluster, command)
-    found, warnings = results.read_all(tmp_path)
+    found, warnings = store.read_all(tmp_path)
     assert warnings == [] and len(found) == 2, said(done)
     failed = [r for r in found if r.status == "failed"]
     if retries:

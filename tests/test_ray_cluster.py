@@ -17,10 +17,11 @@ import pytest
 from conftest import make_result
 
 from harness import cli
-from harness.config import ConfigError, RunSpec, available_cpus
+from harness.contract.spec import ConfigError, RunSpec, available_cpus
+from harness.contract.task import WorkerTask
 from harness.launch import cpus as cpu_locks
 from harness.launch import process, ray_cluster
-from harness.record import results
+from harness.record import atomic, store
 
 
 def test_without_ray_the_ray_executor_is_refused_before_any_run(
@@ -136,28 +137,28 @@ def sent_run(tmp_path) -> tuple[RunSpec, ray_cluster.Sent, str]:
     name = f"{r.run_id}.predictions.npz"
     r = dataclasses.replace(r, artifacts={"predictions": name})
     node = tmp_path / "node"
-    with results.atomic_file(node / name, "wb") as f:
+    with atomic.atomic_file(node / name, "wb") as f:
         np.savez(f, np.ones((3, 10), "float32"))
-    results.write(r, node / f"{r.run_id}.json")
+    store.write(r, node / f"{r.run_id}.json")
     files = {p.name: p.read_bytes() for p in node.iterdir()}
     return r.spec, ray_cluster.Sent(files), r.run_id
 
 
 def test_a_runs_files_from_its_node_are_published_together(tmp_path):
     spec, sent, run_id = sent_run(tmp_path)
-    out = results.runs_dir(tmp_path / "results") / f"{run_id}.json"
+    out = store.runs_dir(tmp_path / "results") / f"{run_id}.json"
     outcome = ray_cluster.publish(spec, out, "inv", sent)
     assert outcome.result is not None and outcome.result.run_id == run_id
-    found, warnings = results.read_all(tmp_path / "results")
+    found, warnings = store.read_all(tmp_path / "results")
     assert warnings == [] and [r.run_id for r in found] == [run_id]
     assert sorted(p.name for p in out.parent.iterdir()) == sorted(sent.files)
 
 
 def test_a_result_the_driver_cannot_write_leaves_none_of_its_files(tmp_path, monkeypatch):
     spec, sent, run_id = sent_run(tmp_path)
-    out = results.runs_dir(tmp_path) / f"{run_id}.json"
+    out = store.runs_dir(tmp_path) / f"{run_id}.json"
     out.parent.mkdir()
-    monkeypatch.setattr(results, "write", lambda *a: (_ for _ in ()).throw(OSError(28, "full")))
+    monkeypatch.setattr(store, "write", lambda *a: (_ for _ in ()).throw(OSError(28, "full")))
     outcome = ray_cluster.publish(spec, out, "inv", sent)
     assert outcome.result is None and outcome.unrecorded
     assert outcome.reason == "cannot write the run's files: full"
@@ -173,11 +174,11 @@ def test_a_result_the_driver_cannot_write_leaves_none_of_its_files(tmp_path, mon
 )
 def test_a_node_that_sent_no_readable_result_gets_a_failure_record(tmp_path, files, reason):
     spec = RunSpec(backend="torch", threads=1)
-    out = results.runs_dir(tmp_path) / "RUN.json"
+    out = store.runs_dir(tmp_path) / "RUN.json"
     sent = ray_cluster.Sent(files, reason="the worker was stopped by SIGKILL")
     outcome = ray_cluster.publish(spec, out, "inv", sent)
     assert outcome.result is None and outcome.reason.startswith(reason)
-    [r], _ = results.read_all(tmp_path)
+    [r], _ = store.read_all(tmp_path)
     assert r.status == "failed" and r.failure.reason == outcome.reason
 
 
@@ -185,7 +186,7 @@ def test_a_node_that_sent_no_readable_result_gets_a_failure_record(tmp_path, fil
 def ray_tasks(fake_ray, monkeypatch):
     """Ray as far as a task's arguments go: what `remote` is given, `get` runs here as
     the node would."""
-    from harness.worker import handover
+    from harness.contract import handover
 
     ray, tasks = sys.modules["ray"], []
     handle = types.SimpleNamespace(remote=lambda *a: tasks.append(a) or len(tasks) - 1)
@@ -219,16 +220,17 @@ def test_a_runs_own_files_travel_with_its_task_and_lie_beside_its_worker_on_the_
     spec = own_files_spec(mine)
     seen = []
 
-    def on_the_node(spec, out, invocation, *extra, **kwargs):
+    def on_the_node(task, **kwargs):
+        spec, out, invocation = task.spec, task.out, task.invocation
         seen.append((spec, Path(spec.model_path).read_text(), Path(spec.dataset_path).read_bytes()))
         r = dataclasses.replace(make_result(backend="torch"), spec=spec, invocation=invocation)
-        results.write(r, out)
+        store.write(r, out)
         return process.Outcome(spec, out, r)
 
     monkeypatch.setattr(process, "launch", on_the_node)
     cluster = ray_cluster.Ray("head:6379", 1, exclusive=False, retries=0)
-    out = results.runs_dir(own_tmp / "results") / "RUN.json"
-    outcome = cluster.launch(spec, out, "inv")
+    out = store.runs_dir(own_tmp / "results") / "RUN.json"
+    outcome = cluster.launch(WorkerTask(out, spec, invocation="inv"))
     [(there, model, data)] = seen
     assert (model, data) == ("DEFAULTS = {}\n", b"arrays")  # the bytes, sent
     # written on the node under their own names, not read from this machine's paths
@@ -244,9 +246,9 @@ def test_a_run_whose_own_file_is_gone_fails_with_a_record_and_no_task(ray_tasks,
     spec = own_files_spec(own_tmp / "mine")
     (own_tmp / "mine" / "d.npz").unlink()  # after the run started, before its task
     cluster = ray_cluster.Ray("head:6379", 1, exclusive=False, retries=0)
-    out = results.runs_dir(own_tmp / "results") / "RUN.json"
-    outcome = cluster.launch(spec, out, "inv")
+    out = store.runs_dir(own_tmp / "results") / "RUN.json"
+    outcome = cluster.launch(WorkerTask(out, spec, invocation="inv"))
     assert outcome.reason.startswith(
         "cannot send the run's own files to its node: No such file or directory: "
     )
-    assert ray_tasks == [] and results.read(out).status == "failed"
+    assert ray_tasks == [] and store.read(out).status == "failed"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import load_script
 
-from harness.config import Impl
+from harness.contract.spec import Impl
 from harness.record import tuning
-from harness.summary import grouping, speed
+from harness.summary import grouping, timing_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,7 +99,7 @@ def test_every_committed_anchor_learned_the_seed_model_and_agrees_with_keras_3(f
 
 def test_the_full_reference_has_no_outlying_sample_as_the_docs_say():
     runs = blocks.keras_3(blocks.ok_runs(ROOT / "results/reference/full"))
-    assert speed.OUTLIER_FACTOR == 3 and speed.outliers(runs) == []
+    assert timing_figures.OUTLIER_FACTOR == 3 and timing_figures.outliers(runs) == []
 
 
 def test_an_overhead_record_is_quoted_with_the_interval_its_rounds_give(tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ import pytest
 from conftest import HOSTILE, stopped_main, write_hostile
 
 from harness import cli
-from harness.record import results, schema
+from harness.record import schema, store
 from harness.report import render
 from harness.report.text import literal
 from harness.summary.build import build
@@ -406,7 +406,7 @@ def test_a_named_pipe_among_the_results_is_skipped_with_a_warning_not_waited_on(
     tmp_path, write_result
 ):
     write_result(backend="jax")
-    pipe = results.runs_dir(tmp_path) / "zz.json"
+    pipe = store.runs_dir(tmp_path) / "zz.json"
     os.mkfifo(pipe)
     done = _harness("report", "--results", tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]

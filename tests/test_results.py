@@ -4,14 +4,14 @@ import json
 import pytest
 from conftest import make_result
 
-from harness.record import results, schema
+from harness.record import atomic, results, schema, store
 
 
 def test_result_round_trips_through_its_file(tmp_path):
     r = make_result(accuracy=0.9871)
     path = tmp_path / "r.json"
-    results.write(r, path)
-    assert results.read(path) == r
+    store.write(r, path)
+    assert store.read(path) == r
     assert json.loads(path.read_text())["schema_version"] == results.SCHEMA_VERSION
 
 
@@ -26,8 +26,8 @@ def test_a_runs_determinism_is_what_its_backend_reported_or_off():
 def test_atomic_write_leaves_only_the_final_file_readable_as_open_would(tmp_path):
     import os
 
-    results.write_text_atomic(tmp_path / "a" / "REPORT.md", "one")
-    results.write_text_atomic(tmp_path / "a" / "REPORT.md", "two")
+    atomic.write_text_atomic(tmp_path / "a" / "REPORT.md", "one")
+    atomic.write_text_atomic(tmp_path / "a" / "REPORT.md", "two")
     assert [p.name for p in (tmp_path / "a").iterdir()] == ["REPORT.md"]
     assert (tmp_path / "a" / "REPORT.md").read_text() == "two"
     (tmp_path / "plain").write_text("")
@@ -36,7 +36,7 @@ def test_atomic_write_leaves_only_the_final_file_readable_as_open_would(tmp_path
 
 
 def test_run_ids_never_collide_and_name_the_cell():
-    ids = {results.new_run_id("jax", "mnist_cnn", "mnist", "seed", 3) for _ in range(1000)}
+    ids = {store.new_run_id("jax", "mnist_cnn", "mnist", "seed", 3) for _ in range(1000)}
     assert len(ids) == 1000
     assert all("-jax-mnist_cnn-mnist-seed-seed3-" in i for i in ids)
 
@@ -47,7 +47,7 @@ def test_unknown_schema_version_is_refused_naming_the_known_ones(tmp_path):
     with pytest.raises(
         results.ResultError, match="unknown schema_version 99; this harness reads 1"
     ):
-        results.read(path)
+        store.read(path)
 
 
 def test_missing_fields_are_named(tmp_path):
@@ -59,7 +59,7 @@ def test_missing_fields_are_named(tmp_path):
     with pytest.raises(
         results.ResultError, match="metrics.test_accuracy is missing; memory is missing"
     ):
-        results.read(path)
+        store.read(path)
 
 
 @pytest.mark.parametrize("text", ["", "{", "[1, 2]", "null"])
@@ -67,14 +67,14 @@ def test_damaged_files_are_refused_naming_the_file(tmp_path, text):
     path = tmp_path / "broken.json"
     path.write_text(text)
     with pytest.raises(results.ResultError, match="broken.json"):
-        results.read(path)
+        store.read(path)
 
 
 def test_read_all_skips_bad_files_with_a_warning_and_orders_by_time(tmp_path, write_result):
     later = write_result(backend="jax", created="2026-11-25T12:00:00Z")
     earlier = write_result(backend="torch", created="2026-11-25T11:00:00Z")
     (tmp_path / "runs" / "truncated.json").write_text(later.read_text()[:50])
-    found, warnings = results.read_all(tmp_path)
+    found, warnings = store.read_all(tmp_path)
     assert [r.spec.backend for r in found] == ["torch", "jax"]
     assert earlier.stem == found[0].run_id
     assert len(warnings) == 1 and "truncated.json" in warnings[0]
@@ -100,7 +100,7 @@ def test_version_5_records_keep_their_backend_settings(tmp_path):
     data["environment"]["threads"] = {"intra_op_threads": 2}
     path = tmp_path / "old.json"
     path.write_text(json.dumps(data))
-    r = results.read(path)
+    r = store.read(path)
     assert r.backend_settings == {"intra_op_threads": 2}
     assert r.invocation == "x" and r.schema_version == results.SCHEMA_VERSION
 
@@ -119,7 +119,7 @@ def test_version_1_records_are_read_as_keras_initialised_runs_without_arrays(tmp
     data["schema_version"] = 1
     path = tmp_path / "old.json"
     path.write_text(json.dumps(data))
-    r = results.read(path)
+    r = store.read(path)
     assert (r.spec.init, r.spec.deterministic, r.artifacts) == ("keras", False, schema.Artifacts())
     assert r.reproducibility.initial_weights_digest is None
     assert r.schema_version == results.SCHEMA_VERSION
@@ -132,7 +132,7 @@ def test_version_2_records_are_read_without_step_clocks_and_latency(tmp_path):
     data["schema_version"] = 2
     path = tmp_path / "old.json"
     path.write_text(json.dumps(data))
-    r = results.read(path)
+    r = store.read(path)
     assert r.timings.steps_s is None and r.timings.latency_calls_s is None
     assert r.timings.epochs_s == data["timings"]["epochs_s"]
     assert r.schema_version == results.SCHEMA_VERSION
@@ -148,7 +148,7 @@ def test_version_3_records_keep_their_latency_and_lack_the_whole_run_and_the_mac
     data["schema_version"] = 3
     path = tmp_path / "old.json"
     path.write_text(json.dumps(data))
-    r = results.read(path)
+    r = store.read(path)
     assert r.timings.latency_calls_s == latency
     assert r.timings.predict_s is None  # version 3 did not time the prediction
     assert r.timings.fit_s is None and r.timings.wall_s is None
@@ -165,7 +165,7 @@ def test_a_result_whose_predictions_are_gone_is_skipped_naming_them(tmp_path, wr
     gone = write_result(backend="torch", **arrays)
     (gone.parent / f"{gone.stem}.predictions.npz").unlink()
     (kept.parent / f"{kept.stem}.final_weights.npz").unlink()  # optional: still read
-    found, warnings = results.read_all(tmp_path)
+    found, warnings = store.read_all(tmp_path)
     assert [r.run_id for r in found] == [kept.stem]
     assert len(warnings) == 1
     assert f"{gone.name}: its predictions are missing: {gone.stem}.predictions.npz" in warnings[0]
@@ -176,13 +176,13 @@ def test_failed_runs_need_a_reason_but_no_metrics(tmp_path):
     path = tmp_path / "failed.json"
     path.write_text(json.dumps(data))
     with pytest.raises(results.ResultError, match="failure must be an object, got None"):
-        results.read(path)
+        store.read(path)
     data["failure"] = {"reason": "killed", "exit_code": -9, "output_tail": []}
     path.write_text(json.dumps(data))
-    assert results.read(path).failure.exit_code == -9
+    assert store.read(path).failure.exit_code == -9
     path.write_text(json.dumps({**data, "status": "maybe"}))
     with pytest.raises(results.ResultError, match="status must be one of 'ok', 'failed'"):
-        results.read(path)
+        store.read(path)
 
 
 def _files(folder):
@@ -193,7 +193,7 @@ def test_a_runs_files_appear_together_with_the_result_last(tmp_path):
     import numpy as np
 
     r = make_result()
-    files = results.RunFiles(tmp_path / f"{r.run_id}.json")
+    files = store.RunFiles(tmp_path / f"{r.run_id}.json")
     files.stage_arrays("a.predictions.npz", [np.ones(3, "float32")])
     files.stage_arrays("a.weights.npz", [np.zeros(2), np.ones(2)])
     # staged: only hidden temporaries, which no reader takes for a run's files
@@ -207,7 +207,7 @@ def test_a_runs_files_appear_together_with_the_result_last(tmp_path):
 def test_an_interrupted_run_leaves_none_of_its_files(tmp_path):
     import numpy as np
 
-    files = results.RunFiles(tmp_path / "run.json")
+    files = store.RunFiles(tmp_path / "run.json")
     files.stage_arrays("run.predictions.npz", [np.ones(3)])
     files.discard()
     assert _files(tmp_path) == []
@@ -221,17 +221,17 @@ def test_an_interrupted_run_leaves_none_of_its_files(tmp_path):
 
 def test_read_all_warns_of_stray_files_that_no_result_names(tmp_path, write_result):
     write_result()
-    runs = results.runs_dir(tmp_path)
+    runs = store.runs_dir(tmp_path)
     (runs / "20260101T000000Z-jax-x.predictions.npz").write_bytes(b"x")
     (runs / ".20260101T000000Z-jax-x.weights.npz.abc.tmp").write_bytes(b"x")
-    found, warnings = results.read_all(tmp_path)
+    found, warnings = store.read_all(tmp_path)
     assert len(found) == 1 and warnings == [
         f"2 stray files in {runs}: .20260101T000000Z-jax-x.weights.npz.abc.tmp, "
         "20260101T000000Z-jax-x.predictions.npz; no result names them (left by an interrupted "
         "run, or still being written); delete them if no run is going on"
     ]
     (runs / ".20260101T000000Z-jax-x.weights.npz.abc.tmp").unlink()
-    assert results.read_all(tmp_path)[1] == [
+    assert store.read_all(tmp_path)[1] == [
         f"stray file {runs}/20260101T000000Z-jax-x.predictions.npz: no result names it (left by "
         "an interrupted run, or still being written); delete it if no run is going on"
     ]
@@ -241,10 +241,10 @@ def test_thousands_of_stray_files_make_one_warning_with_a_few_names(tmp_path, wr
     from harness import cli
 
     write_result()
-    runs = results.runs_dir(tmp_path)
+    runs = store.runs_dir(tmp_path)
     for i in range(2000):
         (runs / f"stray-{i:04}.npz").write_bytes(b"")
-    [warning] = results.read_all(tmp_path)[1]
+    [warning] = store.read_all(tmp_path)[1]
     assert warning.startswith(
         f"2,000 stray files in {runs}: stray-0000.npz, stray-0001.npz, stray-0002.npz and "
         "1,997 more; no result names them"
@@ -261,9 +261,9 @@ def test_a_full_disk_is_an_error_naming_the_file_and_leaves_nothing(tmp_path, mo
     def full(fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(results.os, "fsync", full)
+    monkeypatch.setattr(atomic.os, "fsync", full)
     with pytest.raises(OSError) as e:
-        results.write(make_result(), tmp_path / "run.json")
+        store.write(make_result(), tmp_path / "run.json")
     assert e.value.errno == errno.ENOSPC and e.value.filename == str(tmp_path / "run.json")
     assert list(tmp_path.iterdir()) == []
 
@@ -275,7 +275,7 @@ def test_a_full_disk_leaves_out_the_optional_weights_not_the_run(tmp_path, monke
     import numpy as np
 
     r = make_result()
-    files = results.RunFiles(tmp_path / f"{r.run_id}.json")
+    files = store.RunFiles(tmp_path / f"{r.run_id}.json")
     files.stage_arrays("a.predictions.npz", [np.ones(3, "float32")])
     save = np.savez
 
@@ -308,7 +308,7 @@ def test_a_killed_runs_temporary_files_are_removed_by_its_parent_and_no_others(t
               f"{run_id}.predictions.npz"]  # fmt: skip
     for name in mine + others:
         (tmp_path / name).write_bytes(b"x")
-    results.remove_leftovers(tmp_path / f"{run_id}.json")
+    store.remove_leftovers(tmp_path / f"{run_id}.json")
     assert _files(tmp_path) == sorted(others)
 
 
@@ -319,12 +319,12 @@ def test_a_damaged_predictions_file_is_called_damaged_not_to_be_loaded_unsafely(
     import numpy as np
 
     path = write_result(predictions=[np.zeros((2, 10), "float32")])
-    r = results.read(path)
-    (results.runs_dir(tmp_path) / r.artifacts.predictions).write_bytes(content)
+    r = store.read(path)
+    (store.runs_dir(tmp_path) / r.artifacts.predictions).write_bytes(content)
     with pytest.raises(results.ResultError) as e:
-        results.load_arrays(tmp_path, r, r.artifacts.predictions)
+        store.load_arrays(tmp_path, r, r.artifacts.predictions)
     assert str(e.value) == (
-        f"{results.runs_dir(tmp_path)}/{r.artifacts.predictions} (of run {r.run_id}) is "
+        f"{store.runs_dir(tmp_path)}/{r.artifacts.predictions} (of run {r.run_id}) is "
         "damaged: it is not the .npz archive of arrays that a run writes; delete it, or "
         "rerun that run"
     )
@@ -337,7 +337,7 @@ def _lying(tmp_path, change) -> str:
     path = tmp_path / "lies.json"
     path.write_text(json.dumps(data))
     with pytest.raises(results.ResultError) as e:
-        results.read(path)
+        store.read(path)
     assert str(e.value).startswith(f"{path}: ")
     return str(e.value)
 
@@ -393,11 +393,11 @@ def test_a_spec_from_a_machine_with_more_cpus_is_read(tmp_path):
     data["spec"]["threads"] = len(os.sched_getaffinity(0)) + 8
     path = tmp_path / "big.json"
     path.write_text(json.dumps(data))
-    assert results.read(path).spec.threads == data["spec"]["threads"]
+    assert store.read(path).spec.threads == data["spec"]["threads"]
     del data["spec"]["seed"]
     path.write_text(json.dumps(data))
     with pytest.raises(results.ResultError, match="spec.seed is missing"):
-        results.read(path)
+        store.read(path)
 
 
 def test_every_field_of_a_record_is_checked(tmp_path):
@@ -451,7 +451,7 @@ def test_a_deeply_nested_document_is_refused_not_a_crash(tmp_path):
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000 + "]" * 100_000)  # 200 KB
     with pytest.raises(results.ResultError, match="deep.json: nested too deeply"):
-        results.read(path)
+        store.read(path)
 
 
 def test_a_lying_result_is_skipped_with_a_warning_and_the_rest_are_read(tmp_path, write_result):
@@ -460,7 +460,7 @@ def test_a_lying_result_is_skipped_with_a_warning_and_the_rest_are_read(tmp_path
     data = json.loads(bad.read_text())
     data["timings"]["epochs_s"] = None
     bad.write_text(json.dumps(data))
-    found, warnings = results.read_all(tmp_path)
+    found, warnings = store.read_all(tmp_path)
     assert [r.run_id for r in found] == [good.stem]
     [warning] = warnings
     assert warning.startswith(f"skipped {bad}: timings.epochs_s must be a list")
@@ -469,7 +469,7 @@ def test_a_lying_result_is_skipped_with_a_warning_and_the_rest_are_read(tmp_path
 def test_version_4_records_are_read_without_the_classes_and_the_invocation(tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps(_version_4()))
-    r = results.read(path)
+    r = store.read(path)
     assert (r.recipe.classes, r.invocation) == (None, None)
     assert r.schema_version == results.SCHEMA_VERSION
 
@@ -477,12 +477,12 @@ def test_version_4_records_are_read_without_the_classes_and_the_invocation(tmp_p
 def test_version_5_records_are_read_as_keras_runs_and_impl_is_checked(tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps(_version_5()))
-    assert results.read(path).spec.impl == "keras"
+    assert store.read(path).spec.impl == "keras"
     data = make_result().to_dict()
     data["spec"]["impl"] = "plain"
     path.write_text(json.dumps(data))
     with pytest.raises(results.ResultError, match="spec: impl must be one of keras, native"):
-        results.read(path)
+        store.read(path)
 
 
 def test_an_impossible_date_and_a_number_too_long_to_parse_are_refused(tmp_path):
@@ -491,14 +491,14 @@ def test_an_impossible_date_and_a_number_too_long_to_parse_are_refused(tmp_path)
     path = tmp_path / "long.json"
     path.write_text("[" + "9" * 5000 + "]")
     with pytest.raises(results.ResultError, match="long.json"):
-        results.read(path)
+        store.read(path)
 
 
 def test_a_record_the_reader_would_refuse_is_never_written(tmp_path):
     r = make_result()
     lie = dataclasses.replace(r, metrics=dataclasses.replace(r.metrics, test_accuracy=float("nan")))
     with pytest.raises(results.ResultError, match="metrics.test_accuracy must be a finite"):
-        results.write(lie, tmp_path / "r.json")
+        store.write(lie, tmp_path / "r.json")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -507,4 +507,4 @@ def test_a_record_that_names_no_node_still_reads(tmp_path, write_result):
     data = json.loads(path.read_text())
     del data["environment"]["node"]  # records of older harnesses
     path.write_text(json.dumps(data))
-    assert results.read(path).environment.node is None
+    assert store.read(path).environment.node is None

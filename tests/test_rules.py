@@ -1,11 +1,20 @@
-"""The rules a value must follow (harness/rules.py), in the words every refusal uses:
+"""The rules a value must follow (harness/contract/rules.py), in the words every refusal uses:
 the command line's, a RunSpec's, a model recipe's and a record's."""
 
 import math
 
 import pytest
 
-from harness.rules import MAX_SEED, POSITIVE, SEED, SHA256, integer, nullable, number, one_of
+from harness.contract.rules import (
+    MAX_SEED,
+    POSITIVE,
+    SEED,
+    SHA256,
+    integer,
+    nullable,
+    number,
+    one_of,
+)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 import pytest
 
-from harness.config import PROFILES, ConfigError, RunSpec, available_cpus, get_profile
+from harness.contract.spec import PROFILES, ConfigError, RunSpec, available_cpus, get_profile
 
 
 @pytest.mark.parametrize("field", ["epochs", "batch_size", "train_images", "threads"])

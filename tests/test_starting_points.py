@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from harness.native import PlannedWeight
 from harness.worker import starting_points as rp
+from harness.worker.native import PlannedWeight
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Timing figures of a row from the runs' raw samples (harness/summary/speed.py): warm-up
+"""Timing figures of a row from the runs' raw samples (harness/summary/timing_figures.py): warm-up
 kept apart, medians and spreads, outliers, throughput and its share of the run's peak."""
 
 import dataclasses
@@ -7,9 +7,9 @@ import json
 import pytest
 from conftest import make_result
 
-from harness.record import results
+from harness.record import results, store
 from harness.record.schema import PHASES
-from harness.summary import speed
+from harness.summary import timing_figures
 from harness.summary.build import build
 from harness.summary.stats import Spread, median_of
 
@@ -17,30 +17,30 @@ from harness.summary.stats import Spread, median_of
 def test_figures_pool_the_runs_and_leave_the_first_epoch_out_of_steady_steps():
     a = make_result(epochs_s=(40.0, 20.0, 24.0))
     b = make_result(epochs_s=(44.0, 22.0, 26.0))
-    f = speed.figures([a, b])
+    f = timing_figures.figures([a, b])
     assert f.first_epoch_s.median == 42.0 and f.first_epoch_s.n == 2
     assert f.steady_epoch_s.n == 4 and f.steady_epoch_s.median == 23.0
     # four steps an epoch, first epochs (10 and 11 s steps) left out
-    assert f.step_s.n == 16 and max(speed.steady_steps(a)) == 6.0
+    assert f.step_s.n == 16 and max(timing_figures.steady_steps(a)) == 6.0
     assert f.latency_s[1].n == 6 and f.phases.import_s.n == 2
 
 
 def test_a_rows_phases_are_the_records_phases_in_their_order():
-    assert [f.name for f in dataclasses.fields(speed.Phases)] == list(PHASES)
+    assert [f.name for f in dataclasses.fields(timing_figures.Phases)] == list(PHASES)
 
 
 def test_training_flops_come_from_the_recorded_forward_flops_and_factor():
     r = make_result()
-    assert speed.training_flops_per_image(r) is None  # not recorded: no efficiency
+    assert timing_figures.training_flops_per_image(r) is None  # not recorded: no efficiency
     recipe = dataclasses.replace(
         r.recipe, forward_flops_per_image=23_676_040, training_flops_factor=3
     )
     r = dataclasses.replace(r, recipe=recipe)
-    assert speed.training_flops_per_image(r) == 71_028_120
+    assert timing_figures.training_flops_per_image(r) == 71_028_120
     # a batch of 500 images of 71.03 MFLOP in a 0.2 s step
-    assert speed.images_per_s(r, 0.2) == pytest.approx(2500)
-    assert speed.training_gflops(r, 0.2) == pytest.approx(177.5703)
-    assert speed.training_gflops(r, None) is None
+    assert timing_figures.images_per_s(r, 0.2) == pytest.approx(2500)
+    assert timing_figures.training_gflops(r, 0.2) == pytest.approx(177.5703)
+    assert timing_figures.training_gflops(r, None) is None
 
 
 def test_timings_are_medians_with_percentiles_and_wide_spreads_are_marked_noisy(
@@ -88,9 +88,9 @@ def test_each_row_takes_its_runs_own_peak_and_measures_nothing(
     tmp_path, write_result, no_measuring
 ):
     path = write_result(backend="jax", epochs_s=(30.0, 20.0, 20.0), peak_gflops=15.0)
-    data = results.read(path).to_dict()
+    data = store.read(path).to_dict()
     data["recipe"].update(forward_flops_per_image=20_000_000, training_flops_factor=3)
-    results.write(results.from_dict(data), path)
+    store.write(results.from_dict(data), path)
     [row] = build(tmp_path).rows
     # steady steps 5 s (the first 7.5 s step is warm-up): 100 images/s x 60 MFLOP =
     # 6 GFLOP/s, 40 % of the run's own 15 GFLOP/s; others used 1 % of its CPUs
@@ -115,14 +115,14 @@ def test_a_steady_sample_far_outside_its_run_is_flagged_and_kept_out_of_the_medi
     # the 400 s epoch against its run's steady median of 20.5 s, and its four 100 s steps
     # against a steady median of 5 s
     epoch, *steps = row.outlying
-    assert epoch == speed.Outlier(run_id, "epoch", 400.0, 20.5)
+    assert epoch == timing_figures.Outlier(run_id, "epoch", 400.0, 20.5)
     assert [(o.run_id, o.kind, o.seconds) for o in steps] == [(run_id, "step", 100.0)] * 4
     assert row.figures.steady_epoch_s == Spread(3, 20.0, pytest.approx(19.2), 20.8)
 
 
 def test_a_version_2_result_without_step_clocks_still_has_its_epochs(tmp_path, write_result):
     path = write_result(backend="jax")
-    data = results.read(path).to_dict()
+    data = store.read(path).to_dict()
     version_2 = ("import_s", "data_load_s", "build_s", "evaluate_s", "epochs_s")
     data["timings"] = {k: data["timings"][k] for k in version_2}
     del data["machine"]

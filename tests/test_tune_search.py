@@ -12,7 +12,7 @@ from harness.commands.tune_search import (
     search,
 )
 from harness.record import tuning
-from harness.summary.agreement import PARITY_TOLERANCES
+from harness.summary.numerics import PARITY_TOLERANCES
 
 SPACE = [
     ("compile", ["off", "on"]),

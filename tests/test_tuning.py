@@ -8,8 +8,9 @@ import pytest
 
 from harness.backends import resolve
 from harness.commands import options
-from harness.record import fingerprint, results, tuning
-from harness.summary.agreement import PARITY_TOLERANCES
+from harness.origin import fingerprint
+from harness.record import results, tuning
+from harness.summary.numerics import PARITY_TOLERANCES
 
 COMMITTED = Path(__file__).parent.parent / "results" / "speed" / "tuning"
 

@@ -5,9 +5,9 @@
 
 from __future__ import annotations
 
-from harness import plugins
 from harness.backends.base import Backend, Tuning
-from harness.config import RunSpec
+from harness.contract import plugins
+from harness.contract.spec import RunSpec
 
 
 def all_backends() -> list[Backend]:

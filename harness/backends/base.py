@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from harness.worker.handover import thread_env
+from harness.contract.handover import thread_env
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.commands import options
-from harness.config import ConfigError
-from harness.record import results
+from harness.contract.spec import ConfigError
+from harness.record import store
 from harness.report import text
 from harness.summary import build as summary
 from harness.summary import grouping
@@ -154,7 +154,7 @@ def holds(variants: list[grouping.Variant]) -> str:
 
 def main(args: argparse.Namespace) -> int:
     for folder in (args.baseline, args.current):
-        if not results.runs_dir(folder).is_dir():
+        if not store.runs_dir(folder).is_dir():
             raise ConfigError(f"{folder} is not a results folder: it has no runs/ folder")
     changes, only_base, only_cur, warnings, failed = compare(
         args.baseline, args.current, args.time_threshold, args.accuracy_points

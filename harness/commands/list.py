@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness import plugins
 from harness.backends import all_backends
 from harness.commands import options
-from harness.config import PROFILES, check_keras_json
+from harness.contract import plugins
+from harness.contract.checks import check_keras_json
+from harness.contract.spec import PROFILES
 from harness.launch import process
 
 

@@ -8,22 +8,17 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import native, onefile, plugins
 from harness.backends import resolve
 from harness.backends.base import Backend
-from harness.config import (
-    DATA_FORMATS,
-    ConfigError,
-    Impl,
-    ModelRecipe,
-    RunSpec,
-    check_images,
-    check_keras_json,
-)
+from harness.contract import native, onefile, plugins
+from harness.contract.checks import check_images, check_keras_json
+from harness.contract.recipe import ModelRecipe
+from harness.contract.rules import MAX_SEED, POSITIVE, SEED, integer
+from harness.contract.spec import DATA_FORMATS, ConfigError, Impl, RunSpec
 from harness.datasets.base import DatasetError
 from harness.datasets.npz_file import NpzFile
-from harness.record import fingerprint, tuning
-from harness.rules import MAX_SEED, POSITIVE, SEED, integer
+from harness.origin import fingerprint
+from harness.record import tuning
 
 # RunSpec fields that command-line options set directly (--model and --dataset through
 # `subject`).
@@ -238,12 +233,11 @@ def specs(args: argparse.Namespace, backends: list[Backend]) -> list[RunSpec]:
     chosen = subject(args)
     overrides = {k: v for k, v in vars(args).items() if k in SPEC_OPTIONS and v is not None}
     overrides |= chosen.fields
-    natives = set(plugins.names("native"))
     found = [
         RunSpec.from_profile(b.name, args.profile, seed=seed, impl=impl, **overrides)
         for b in backends
         for impl in _impls(args)
-        if impl == Impl.KERAS or native.entry_name(chosen.fields["model"], b.name) in natives
+        if impl == Impl.KERAS or native.exists(chosen.fields["model"], b.name)
         for seed in args.seeds
     ]
     first = found[0]  # the runs of one command differ in backend and seed alone

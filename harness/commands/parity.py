@@ -1,7 +1,7 @@
 """`python -m harness parity`: the same model, weights and batches on each backend (and
 each anchor), dropout off; each probe is a worker that returns the untrained outputs and
-the first steps' losses, compared here within `agreement.PARITY_TOLERANCES`. The
-record it makes is typed and versioned like a run's (`harness.record.parity`). This
+the first steps' losses, compared here within `numerics.PARITY_TOLERANCES`. The
+record it makes is typed and versioned like a run's (`harness.record.parity_record`). This
 process never imports keras.
 """
 
@@ -15,33 +15,35 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import native, plugins
 from harness.backends import resolve
 from harness.commands import options
-from harness.config import ConfigError, Impl, Init, RunSpec, System, check_data_dir, system
+from harness.contract import native
+from harness.contract.checks import check_data_dir
+from harness.contract.spec import ConfigError, Impl, Init, RunSpec, System, system
+from harness.contract.task import WorkerTask
 from harness.launch import process
-from harness.record import parity as parity_record
-from harness.record import provenance, results
+from harness.origin import provenance
+from harness.record import parity_record, store
 from harness.report import tables
-from harness.summary import agreement
+from harness.summary import numerics
 
 
 class ProbeFailed(RuntimeError):
     """A probe's worker failed; the message says where and why."""
 
 
-def probe(label: System, spec: RunSpec, steps: int) -> agreement.Probe:
+def probe(label: System, spec: RunSpec, steps: int) -> numerics.Probe:
     """One probe: `spec`'s worker trained `steps` steps from the harness's starting
     point, dropout off; a ProbeFailed naming `label` if it failed."""
     print(f"==> parity probe on {label}, {steps} steps", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "probe.npz"
-        code, tail = process.start_worker(spec, out, "--parity", str(steps))
+        code, tail = process.start_worker(WorkerTask(out, spec, parity_steps=steps))
         if code != 0:
             reason = process.failure_reason(code, tail)
             raise ProbeFailed(f"the parity probe failed on {label}: {reason}")
         with np.load(out) as f:
-            return agreement.Probe(outputs=f["outputs"], losses=f["losses"])
+            return numerics.Probe(outputs=f["outputs"], losses=f["losses"])
 
 
 def measure(
@@ -52,16 +54,16 @@ def measure(
     first = next(iter(specs.values()))[0]
     probes = {label: probe(label, spec, steps) for label, (spec, _) in specs.items()}
     return parity_record.ParityRecord(
-        created=results.utc_now(),
+        created=store.utc_now(),
         git=provenance.code(first.model, model_path=first.model_path),
         libraries={label: resolve(s.backend).versions() for label, (s, _) in specs.items()},
         spec={
             k: v for k, v in first.recorded_form().to_dict().items() if k not in ("backend", "impl")
         },
         steps=steps,
-        tolerances=agreement.PARITY_TOLERANCES,
+        tolerances=numerics.PARITY_TOLERANCES,
         losses={label: p.losses.tolist() for label, p in probes.items()},
-        pairs=agreement.parity(probes, {k: a for k, (_, a) in specs.items() if a}),
+        pairs=numerics.parity(probes, {k: a for k, (_, a) in specs.items() if a}),
     )
 
 
@@ -79,9 +81,8 @@ def probe_specs(args: argparse.Namespace) -> dict[System, tuple[RunSpec, System 
     for spec, b in zip(options.specs(args, backends), backends, strict=True):
         anchor_of = system(b.anchor_of, Impl.KERAS) if b.anchor_of and args.anchors else None
         specs[system(spec.backend, spec.impl)] = (spec, anchor_of)
-    natives = set(plugins.names("native")) if args.anchors else set()
     for label, (spec, _) in list(specs.items()):
-        if spec.backend in named and native.entry_name(spec.model, spec.backend) in natives:
+        if args.anchors and spec.backend in named and native.exists(spec.model, spec.backend):
             twin = dataclasses.replace(spec, impl=Impl.NATIVE)
             specs[system(twin.backend, twin.impl)] = (twin, label)
     if len(specs) < 2:

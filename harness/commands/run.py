@@ -16,10 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.backends import resolve
-from harness.commands import interrupts, options, progress, report
-from harness.config import PROFILES, ConfigError, Impl, Init, RunSpec, check_data_dir, system
+from harness.commands import interrupts, options, progress, report_command
+from harness.contract.checks import check_data_dir
+from harness.contract.spec import PROFILES, ConfigError, Impl, Init, RunSpec, system
+from harness.contract.task import WorkerTask
 from harness.launch import executors, process
-from harness.record import results
+from harness.record import store
 from harness.record.schema import Status
 from harness.report import render, text
 
@@ -34,13 +36,13 @@ class FolderLost(Exception):
 
 class ResultsFolder:
     """The results folder of one `run`, looked at again between runs and before the
-    report. Moved away or removed, it would be made again by the next run without a word,
+    report_command. Moved away or removed, it would be made again by the next run without a word,
     and its report would lack the results written before: that is said, once. Replaced
     by a file, nothing more can be written there: `FolderLost`."""
 
     def __init__(self, results_dir: Path) -> None:
         self.results_dir = results_dir
-        self.runs = results.runs_dir(results_dir)
+        self.runs = store.runs_dir(results_dir)
         self.seen = self._identity()
         self.moved = False
 
@@ -115,8 +117,7 @@ def run(
 ) -> int:
     """Run `specs` (repeats included) on `executor` into `results_dir`, then rebuild its
     report (unless `report_after` is False); the command's exit status."""
-    worker_options = () if console.mode == "normal" else ("--quiet",)
-    invocation = results.new_invocation_id()
+    invocation = store.new_invocation_id()
     running: dict[Path, str] = {}  # result file -> label, of the runs in progress
     tally = progress.Progress([system(s.backend, s.impl, s.tuned) for s in specs], executor.at_once)
 
@@ -129,17 +130,15 @@ def run(
             f"profile {spec.profile}, init {spec.init}, {threads}{place.where}"
             + (f"; {left}" if left else "")
         )
-        run_id = results.new_run_id(
+        run_id = store.new_run_id(
             kind.replace(" ", "-"), spec.model, spec.dataset, spec.profile, spec.seed
         )
-        out = results.runs_dir(results_dir) / f"{run_id}.json"
+        out = store.runs_dir(results_dir) / f"{run_id}.json"
         running[out] = name
         outcome = None
         try:
-            outcome = place.launch(
-                spec, out, invocation, *worker_options,
-                stdout=sys.stderr if console.mode == "json" else None,
-            )  # fmt: skip
+            task = WorkerTask(out, spec, quiet=console.mode != "normal", invocation=invocation)
+            outcome = place.launch(task, stdout=sys.stderr if console.mode == "json" else None)
         finally:
             tally.finish(number, outcome is not None and outcome.result is not None)
         if outcome is not None:  # it finished; an interrupted run stays in `running`
@@ -196,11 +195,13 @@ def run(
         print(f"error: {e}", file=sys.stderr)
         return 1
     if report_after:
-        before = report.current(results_dir)
+        before = report_command.current(results_dir)
         try:
             paths = render.write_report(results_dir)
         except KeyboardInterrupt as e:
-            return report.interrupted(e, results_dir, before, "every run's result is kept; ")
+            return report_command.interrupted(
+                e, results_dir, before, "every run's result is kept; "
+            )
         console.event(event="report", paths=[str(p) for p in paths])
         if console.mode != "json":
             print(f"report: {paths[0]}")
@@ -267,7 +268,7 @@ def main(args: argparse.Namespace) -> int:
     specs = with_settings(options.specs(args, backends), args.settings, args.results, console.say)
     if args.executor != "ray":  # on a cluster, the folder is the nodes' (they check it)
         check_data_dir(args.data_dir)
-    options.writable(results.runs_dir(args.results))
+    options.writable(store.runs_dir(args.results))
     if not args.no_report:
         options.writable(args.results)
     return run(

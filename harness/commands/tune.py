@@ -27,10 +27,12 @@ from harness.commands.tune_search import (
     Trial,
     search,
 )
-from harness.config import Impl, RunSpec, System
+from harness.contract.spec import Impl, RunSpec, System
+from harness.contract.task import WorkerTask
 from harness.launch import process
-from harness.record import fingerprint, places, provenance, results, tuning
-from harness.summary import agreement, speed
+from harness.origin import fingerprint, provenance
+from harness.record import places, results, store, tuning
+from harness.summary import numerics, timing_figures
 
 # A parity probe's training steps: the tolerances judge the first 10.
 PARITY_STEPS = 10
@@ -52,14 +54,13 @@ def measurer(base: RunSpec, folder: Path, invocation: str) -> Measure:
 
     def step_of(choice: Choice) -> float:
         out = folder / f"{uuid.uuid4().hex}.json"
-        outcome = process.launch(
-            _spec(base, choice, "a tune candidate"), out, invocation, "--quiet"
-        )
+        spec = _spec(base, choice, "a tune candidate")
+        outcome = process.launch(WorkerTask(out, spec, quiet=True, invocation=invocation))
         if outcome is None:
             raise KeyboardInterrupt
         if outcome.result is None:
             raise CandidateFailed(_unplaced(outcome.reason or "the run failed", base))
-        step = speed.step_s(outcome.result)
+        step = timing_figures.step_s(outcome.result)
         if step is None:
             raise CandidateFailed("the run recorded no steady step")
         return step
@@ -78,7 +79,7 @@ def parity_check(base: RunSpec, default: Choice) -> Parity:
     """A candidate's parity probe against the defaults' (probed once): the largest
     differences of its untrained outputs and first steps' losses, judged by the parity
     tolerances."""
-    defaults: list[agreement.Probe] = []
+    defaults: list[numerics.Probe] = []
     label = System("default"), System("candidate")
     # The probe's steps, whatever a measuring run's (`--steps`) are.
     base = dataclasses.replace(base, steps=PARITY_STEPS)
@@ -96,17 +97,17 @@ def parity_check(base: RunSpec, default: Choice) -> Parity:
                 None,
                 None,
                 None,
-                agreement.PARITY_TOLERANCES,
+                numerics.PARITY_TOLERANCES,
                 False,
                 error=_unplaced(str(e), base),
             )
-        [pair] = agreement.parity(dict(zip(label, (defaults[0], probe), strict=True)))
+        [pair] = numerics.parity(dict(zip(label, (defaults[0], probe), strict=True)))
         return tuning.ParityCheck(
             steps=PARITY_STEPS,
             forward_max_abs=pair.forward_max_abs,
             loss_rel_max=pair.loss_rel_max,
             first_step_beyond=pair.first_step_beyond,
-            tolerances=agreement.PARITY_TOLERANCES,
+            tolerances=numerics.PARITY_TOLERANCES,
             within=pair.within_tolerance,
         )
 
@@ -159,7 +160,7 @@ def tune_backend(backend: Backend, args: argparse.Namespace) -> tuple[tuning.Tun
     with tempfile.TemporaryDirectory() as tmp:
         found: Search = search(
             space,
-            measurer(base, Path(tmp), results.new_invocation_id()),
+            measurer(base, Path(tmp), store.new_invocation_id()),
             parity_check(base, default),
             budget_s=60 * args.budget,
             history=history,
@@ -171,7 +172,7 @@ def tune_backend(backend: Backend, args: argparse.Namespace) -> tuple[tuning.Tun
         fingerprint=machine,
         versions=backend.versions(),
         code=provenance.code(base.model, model_path=base.model_path),
-        created=results.utc_now(),
+        created=store.utc_now(),
         steps=base.steps or 0,
         threads=base.threads,
         budget_s=60 * args.budget,

@@ -1,13 +1,13 @@
-"""What the parent hands a worker besides its spec: every variable the launcher sets for
-it, named here once. The launcher (`harness.launch`) writes them, the worker reads them;
-this module imports nothing of either side.
+"""What the parent hands a worker besides its task (`harness.contract.task`): every
+variable the launcher sets for it, named here once. The launcher (`harness.launch`)
+writes them, the worker reads them.
 """
 
 from __future__ import annotations
 
 import os
 
-from harness.config import available_cpus
+from harness.contract.spec import available_cpus
 
 # The CPUs a launcher chose for its worker (--jobs: each run its own), as "0,1".
 CPUS_ENV = "HARNESS_CPUS"

@@ -9,7 +9,8 @@ arrays); the worker takes the file's bytes only if they are still those the pare
 so that every run of one invocation trains the same file, wherever it runs.
 
 A model plugin goes through the same checks of `build` and `DEFAULTS`, here and in the
-worker, so that both fail alike: in one line, before training.
+worker (`harness.worker.onefile`, which loads the file), so that both fail alike: in one
+line, before training.
 """
 
 from __future__ import annotations
@@ -17,18 +18,12 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
-import sys
 import types
 from pathlib import Path
 
-from harness import plugins
-from harness.config import OWN_FILES, ConfigError, ModelRecipe, RunSpec
-from harness.datasets.base import Dataset
-from harness.datasets.npz_file import NpzFile
-
-# The name a model file runs under in the worker (its own name could shadow a module:
-# a file called keras.py).
-MODULE = "harness_own_model"
+from harness.contract import plugins
+from harness.contract.recipe import ModelRecipe
+from harness.contract.spec import OWN_FILES, ConfigError
 
 
 def names_file(kind: str, value: str) -> bool:
@@ -133,48 +128,3 @@ def module_problem(module: types.ModuleType) -> str | None:
     if not hasattr(module, "DEFAULTS"):
         return NO_DEFAULTS
     return recipe_problem(module.DEFAULTS)
-
-
-# --- in the worker -------------------------------------------------------------------
-
-
-def verified(path: str | None, name: str, digest: str) -> bytes:
-    """The bytes of the file of one's own `name` at `path`, if they are still those the
-    run was started with (`digest`)."""
-    try:
-        data = Path(path or "").read_bytes()
-    except OSError as e:
-        raise ConfigError(
-            f"{name} cannot be read ({e.strerror}): was it moved after the run started?"
-        ) from e
-    now = sha256(data)
-    if now != digest:
-        raise ConfigError(
-            f"{name} changed after the run started (SHA-256 {digest[:12]}… then, {now[:12]}… "
-            "now): the runs of one invocation train one file; start them again"
-        )
-    return data
-
-
-def model(spec: RunSpec) -> types.ModuleType:
-    """The run's model: its plugin, or its file run as a module; either with `build`
-    and a recipe, or a ConfigError that says which it lacks."""
-    if spec.model_sha256 is None:
-        module, what = plugins.load("model", spec.model), f"model {spec.model!r}"
-    else:
-        data = verified(spec.model_path, spec.model, spec.model_sha256)
-        module, what = types.ModuleType(MODULE), f"model {spec.model}"
-        module.__file__ = spec.model_path
-        sys.modules[MODULE] = module  # as an import would: dataclasses and pickle look
-        exec(compile(data, spec.model_path or spec.model, "exec"), module.__dict__)
-    problem = module_problem(module)
-    if problem:
-        raise ConfigError(f"{what} {problem}")
-    return module
-
-
-def dataset(spec: RunSpec) -> Dataset:
-    """The run's dataset: its plugin, or its file's arrays, checked."""
-    if spec.dataset_sha256 is None:
-        return plugins.load("dataset", spec.dataset)()
-    return NpzFile(spec.dataset, verified(spec.dataset_path, spec.dataset, spec.dataset_sha256))

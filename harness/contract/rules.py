@@ -112,7 +112,7 @@ BOOLEAN = Rule("true or false", lambda v, _: isinstance(v, bool))
 # numpy's and Keras's global seeds are 32-bit.
 MAX_SEED = 2**32 - 1
 SEED = integer(0, MAX_SEED)
-# A SHA-256 in hex: a file's bytes, or source files (`harness.record.provenance.digest`).
+# A SHA-256 in hex: a file's bytes, or source files (`harness.origin.provenance.digest`).
 SHA256 = Rule(
     "64 hexadecimal digits (a SHA-256)",
     lambda v, _: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) is not None,

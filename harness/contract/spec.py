@@ -1,4 +1,5 @@
-"""Run configuration: frozen dataclasses, validated on construction.
+"""The run spec: frozen dataclasses, validated on construction, with its enums, the
+labels of what a run measured, and the profiles a spec is made from.
 
 A `RunSpec` is one cell of the run matrix. Fields left as None are filled in the
 worker from the model's own recipe (`DEFAULTS` in its module) and recorded, resolved,
@@ -8,14 +9,13 @@ in the result file; the parent process never imports the model.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar, NewType, TypeVar
+from typing import NewType, TypeVar
 
-from harness.rules import (
+from harness.contract.rules import (
     BOOLEAN,
     POSITIVE,
     SEED,
@@ -95,58 +95,6 @@ def check(name: str, rule: Rule, value: object, *, given: bool = True) -> None:
     False, None passes (an override left unset)."""
     if (given or value is not None) and (problem := rule.problem(value)):
         raise ConfigError(f"{name} {problem}")
-
-
-@dataclass(frozen=True)
-class ModelRecipe:
-    """A model's own recipe, its module's DEFAULTS: a dict literal as the plugin writes it
-    (so that the parent reads it from the source, without importing the model), typed
-    here once, for the parent's checks and the worker's training alike."""
-
-    epochs: int
-    batch_size: int
-    optimizer: dict[str, Any]  # Keras's serialised optimizer (JSON): class_name and config
-    loss: str
-    dataset: str | None = None  # the dataset it was published for
-    reference_accuracy: float | None = None  # its published test accuracy
-
-    REQUIRED: ClassVar[tuple[str, ...]] = ("epochs", "batch_size", "optimizer", "loss")
-
-    @classmethod
-    def parse(cls, defaults: object) -> ModelRecipe:
-        """The recipe a model's DEFAULTS declares; a ConfigError that says what keeps it
-        from being one, in words that follow "the model ..."."""
-        if not isinstance(defaults, dict):
-            raise ConfigError(
-                f"has a DEFAULTS that is not a dict (its recipe), but {type(defaults).__name__}"
-            )
-        missing = [key for key in cls.REQUIRED if key not in defaults]
-        if missing:
-            raise ConfigError(
-                f"has a DEFAULTS without {', '.join(missing)}: a recipe names "
-                f"{', '.join(cls.REQUIRED)}, as models/mnist_cnn's does"
-            )
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(map(str, set(defaults) - known))
-        if unknown:
-            raise ConfigError(
-                f"has a DEFAULTS with {', '.join(unknown)}, which a recipe does not name "
-                f"(it names {', '.join(sorted(known))})"
-            )
-        recipe = cls(**defaults)
-        for name in ("epochs", "batch_size"):
-            try:
-                check(name, integer(1), getattr(recipe, name))
-            except ConfigError as e:
-                raise ConfigError(f"has a DEFAULTS whose {e}") from None
-        if not isinstance(recipe.optimizer, dict) or "class_name" not in recipe.optimizer:
-            raise ConfigError(
-                "has a DEFAULTS whose optimizer is not a serialised Keras optimizer (a dict "
-                f"with class_name and config), but {recipe.optimizer!r}"
-            )
-        if not isinstance(recipe.loss, str):
-            raise ConfigError(f"has a DEFAULTS whose loss is not a name, but {recipe.loss!r}")
-        return recipe
 
 
 @dataclass(frozen=True)
@@ -319,78 +267,3 @@ class RunSpec:
     def recorded(cls, data: dict) -> RunSpec:
         """The spec a result file holds, checked as any other but for the CPUs."""
         return cls(**data, here=False)
-
-
-def check_images(
-    dataset: str,
-    available: int | None,
-    train_images: int | None,
-    batch_size: int | None,
-    recipe_of: str | None = None,
-) -> None:
-    """Refuse more training images than `dataset` holds (`available`; None: unknown) and
-    a batch larger than the images used; `recipe_of`: the model whose recipe the batch
-    size comes from, when no option set it. The parent checks what its plugins declare,
-    the worker what it loaded."""
-    if train_images and available and train_images > available:
-        raise ConfigError(
-            f"train_images must be <= {available} (the {dataset} training set), got {train_images}"
-        )
-    used = train_images or available
-    if not (used and batch_size and batch_size > used):
-        return
-    if recipe_of:
-        raise ConfigError(
-            f"train_images must be >= {batch_size} (one batch of {recipe_of}'s recipe; "
-            f"--batch-size takes a smaller one), got {used}"
-        )
-    raise ConfigError(f"batch_size must be <= {used} (the training images used), got {batch_size}")
-
-
-def check_data_dir(data_dir: str | None) -> None:
-    """Refuse a --data-dir that is not a folder: looking on in the Keras cache and then
-    downloading would hide a typo (or, on a Ray node, a folder that node lacks)."""
-    if data_dir and not Path(data_dir).expanduser().is_dir():
-        what = "is not a folder" if Path(data_dir).expanduser().exists() else "does not exist"
-        raise ConfigError(f"--data-dir {data_dir} {what}")
-
-
-def keras_home() -> Path:
-    """Keras's own rule: $KERAS_HOME, else ~/.keras (/tmp/.keras if home is read-only)."""
-    if "KERAS_HOME" in os.environ:
-        return Path(os.environ["KERAS_HOME"])
-    home = Path.home()
-    return (home if os.access(home, os.W_OK) else Path("/tmp")) / ".keras"
-
-
-# keras.json settings that Keras refuses while it is imported, and the values it takes.
-KERAS_JSON_CHOICES = {
-    "floatx": ("float16", "float32", "float64"),
-    "image_data_format": DATA_FORMATS,
-}
-
-
-def check_keras_json() -> None:
-    """Refuse, before any worker starts, a keras.json that would make Keras fail while it
-    is imported in the worker (with a traceback, whatever --data-format says). A file that
-    is not JSON is ignored by Keras, and so it is here."""
-    path = keras_home() / "keras.json"
-    if not path.exists():
-        return
-    if not path.is_file():
-        raise ConfigError(f"{path} is not a file: Keras reads its settings from it; remove it")
-    try:
-        config = json.loads(path.read_text())
-    except OSError as e:
-        raise ConfigError(f"{path} cannot be read: {e.strerror}") from e
-    except ValueError:
-        return
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path} must hold a JSON object, got {type(config).__name__}")
-    for key, allowed in KERAS_JSON_CHOICES.items():
-        if key in config and config[key] not in allowed:
-            raise ConfigError(
-                f"{path}: {key} must be one of {', '.join(allowed)}, got {config[key]!r}"
-            )
-    if "epsilon" in config and not isinstance(config["epsilon"], float):
-        raise ConfigError(f"{path}: epsilon must be a float, got {config['epsilon']!r}")

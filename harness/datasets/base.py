@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from harness.config import check_data_dir
+from harness.contract.checks import check_data_dir
 
 
 class DatasetError(RuntimeError):

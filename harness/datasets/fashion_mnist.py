@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.config import keras_home
+from harness.contract.checks import keras_home
 from harness.datasets.base import DatasetError, FileDataset, Loaded, Split, explicit_data_dir
 
 SUBDIR = "fashion-mnist"

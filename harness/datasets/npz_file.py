@@ -1,7 +1,7 @@
 """A dataset of one's own: one .npz file in Keras's layout (mnist.npz's), given as
 `--dataset path/to/data.npz`. Its images are uint8 (N, height, width), its labels
 integers (N,), its classes 0 to the largest label; it is known by its file's name and
-the SHA-256 of its bytes (`harness.onefile`), not by a plugin's name."""
+the SHA-256 of its bytes (`harness.contract.onefile`), not by a plugin's name."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from harness.config import available_cpus
+from harness.contract.spec import available_cpus
 
 
 def _root() -> Path:

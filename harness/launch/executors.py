@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Protocol
 
-from harness.config import ConfigError, RunSpec, available_cpus
+from harness.contract.spec import ConfigError, RunSpec, available_cpus
 from harness.launch import cpus as cpu_locks
 from harness.launch import process
 

@@ -5,7 +5,6 @@ when it did not finish. This process never imports keras.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -20,10 +19,11 @@ from typing import IO
 
 from harness.backends import resolve, tuning_of
 from harness.backends.base import Backend
-from harness.config import ConfigError, RunSpec
-from harness.record import described, places, results, schema
+from harness.contract import handover
+from harness.contract.spec import ConfigError, RunSpec
+from harness.contract.task import WorkerTask
+from harness.record import atomic, described, places, results, schema, store
 from harness.record.described import ModelSize
-from harness.worker import handover
 
 TAIL_LINES = 30  # lines of a failed worker's stderr kept in its failure record
 # The frameworks' own C++ log lines (absl's format, and the line absl writes before it is
@@ -62,23 +62,21 @@ class Workers:
 
 
 def start_worker(
-    spec: RunSpec,
-    out: Path,
-    *extra: str,
+    task: WorkerTask,
     stdout: IO | None = None,
     cpus: list[int] | None = None,
     workers: Workers | None = None,
 ) -> tuple[int, list[str]]:
-    """Run `python -m harness.worker` for `spec` in a fresh process, pinned to `cpus`
+    """Run `task` (its spec's) in a fresh `python -m harness.worker`, pinned to `cpus`
     (None: the first `spec.threads` CPUs of this process). Its output goes to the
     terminal (or `stdout`) as it comes, but for the frameworks' log lines when it is
-    --quiet; returns its exit status and the last lines of its stderr."""
-    quiet = "--quiet" in extra
+    quiet; returns its exit status and the last lines of its stderr."""
+    spec = task.spec
+    assert spec is not None, "a worker that trains has a spec"
     env = handover.worker_env(resolve(spec.backend).env(spec.threads, tuning_of(spec)), cpus)
-    command = [sys.executable, "-m", "harness.worker", "--spec", json.dumps(spec.to_dict())]
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     with subprocess.Popen(
-        [*command, "--out", str(out), *extra],
+        task.argv(),
         env=env,
         stdout=stdout,
         stderr=subprocess.PIPE,
@@ -88,7 +86,7 @@ def start_worker(
             workers.add(worker)
         try:
             for line in worker.stderr or ():
-                if not (quiet and FRAMEWORK_LOG.match(line)):
+                if not (task.quiet and FRAMEWORK_LOG.match(line)):
                     sys.stderr.write(line)
                 tail.append(line.rstrip("\n"))
             return worker.wait(), list(tail)
@@ -133,10 +131,10 @@ def record_failure(
         exit_code=code,
         output_tail=[places.unplaced(line, folders) for line in tail],
     )
-    results.write(
+    store.write(
         results.FailedRun(
             run_id=out.name.removesuffix(".json"),
-            created=results.utc_now(),
+            created=store.utc_now(),
             spec=spec,
             failure=failure,
             invocation=invocation,
@@ -159,32 +157,28 @@ class Outcome:
 
 
 def launch(
-    spec: RunSpec,
-    out: Path,
-    invocation: str,
-    *extra: str,
+    task: WorkerTask,
     stdout: IO | None = None,
     cpus: list[int] | None = None,
     workers: Workers | None = None,
 ) -> Outcome | None:
-    """Run `spec` into the result file `out`, as part of `invocation`; a run that fails
+    """Run `task` (a spec, part of an invocation) into its result file; a run that fails
     leaves a failure record there instead, unless even that cannot be written (a full
     disk). None if the run was interrupted (`workers` stopped meanwhile, or Ctrl-C): its
     worker wrote nothing."""
+    spec, out, invocation = task.spec, task.out, task.invocation
+    assert spec is not None and invocation is not None, "a run has a spec and an invocation"
     try:
-        code, tail = start_worker(
-            spec, out, "--invocation", invocation, *extra, stdout=stdout, cpus=cpus,
-            workers=workers,
-        )  # fmt: skip
+        code, tail = start_worker(task, stdout=stdout, cpus=cpus, workers=workers)
     finally:
-        results.remove_leftovers(out)
+        store.remove_leftovers(out)
     # Stopped with the others, or by Ctrl-C itself (at a terminal it reaches every
     # process of the group, a job's worker perhaps before this process): interrupted.
     if code == -signal.SIGINT or (workers is not None and workers.stopped and code != 0):
         return None
     if code == 0 and out.is_file():
         try:
-            record = results.read(out)
+            record = store.read(out)
         except results.ResultError as e:  # replaced below by the failure's record
             reason = unreadable(e)
         else:
@@ -214,7 +208,7 @@ def failed(
     try:
         record_failure(spec, out, reason, code, tail, invocation)
     except OSError as e:
-        return Outcome(spec, out, None, reason, said_by_worker(tail), results.os_error(e))
+        return Outcome(spec, out, None, reason, said_by_worker(tail), atomic.os_error(e))
     return Outcome(spec, out, None, reason, said_by_worker(tail))
 
 
@@ -223,7 +217,7 @@ def describe(backend: Backend, names: list[str]) -> dict[str, ModelSize]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "models.json"
         env = {**os.environ, **backend.env(1)}
-        command = [sys.executable, "-m", "harness.worker", "--describe", *names, "--out", str(out)]
+        command = WorkerTask(out, describe=tuple(names)).argv()
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             reason = failure_reason(done.returncode, done.stderr.splitlines())

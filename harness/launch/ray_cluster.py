@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.config import OWN_FILES, ConfigError, RunSpec
+from harness.contract import handover
+from harness.contract.spec import OWN_FILES, ConfigError, RunSpec
+from harness.contract.task import WorkerTask
 from harness.launch import cpus as cpus_held
 from harness.launch import executors, process
-from harness.record import results
-from harness.worker import handover
+from harness.record import atomic, results, store
 
 INSTALL_HINT = "pip install 'keras-backend-harness[ray]' here and on every node"
 
@@ -106,22 +107,23 @@ class Ray:
                 # dies with its parent); a task not yet started never starts.
                 self.ray.cancel(ref, force=True)
 
-    def launch(
-        self, spec: RunSpec, out: Path, invocation: str, *extra: str, stdout=None
-    ) -> process.Outcome | None:
-        """`process.launch` on a node: the run's files end in `out`'s folder."""
+    def launch(self, task: WorkerTask, stdout=None) -> process.Outcome | None:
+        """`process.launch` on a node: the run's files end in its `out`'s folder."""
+        spec, out, invocation = task.spec, task.out, task.invocation
+        assert spec is not None and invocation is not None, "a run has a spec and an invocation"
         if spec.data_dir:  # the nodes' working folders are not this one
             spec = dataclasses.replace(spec, data_dir=os.path.abspath(spec.data_dir))
+            task = dataclasses.replace(task, spec=spec)
         try:
             files = own_files(spec)
         except OSError as e:
-            reason = f"cannot send the run's own files to its node: {results.os_error(e)}"
+            reason = f"cannot send the run's own files to its node: {atomic.os_error(e)}"
             return process.failed(spec, out, invocation, reason)
         with self._lock:
             if self.stopped:
                 return None
             ref = self.task.options(name=f"{spec.backend} seed {spec.seed}", **self.options).remote(
-                spec, out.name, invocation, extra, stdout is not None, files
+                task, stdout is not None, files
             )
             self._running.add(ref)
         exceptions = self.ray.exceptions
@@ -153,7 +155,7 @@ def publish(spec: RunSpec, out: Path, invocation: str, sent: Sent) -> process.Ou
     (all or none); the run's outcome."""
     if out.name not in sent.files:  # not even its failure could be recorded on the node
         return process.failed(spec, out, invocation, sent.reason or "the node sent no result")
-    files = results.RunFiles(out)
+    files = store.RunFiles(out)
     try:
         for name, data in sent.files.items():
             if name != out.name:
@@ -164,7 +166,7 @@ def publish(spec: RunSpec, out: Path, invocation: str, sent: Sent) -> process.Ou
         return process.failed(spec, out, invocation, process.unreadable(e))
     except OSError as e:
         return process.failed(
-            spec, out, invocation, f"cannot write the run's files: {results.os_error(e)}"
+            spec, out, invocation, f"cannot write the run's files: {atomic.os_error(e)}"
         )
     finally:
         files.discard()
@@ -225,14 +227,7 @@ def placed(spec: RunSpec, files: dict[str, bytes], folder: Path) -> RunSpec:
     return dataclasses.replace(spec, **moved)
 
 
-def run_on_node(
-    spec: RunSpec,
-    name: str,
-    invocation: str,
-    extra: tuple[str, ...],
-    to_stderr: bool,
-    files: dict[str, bytes],
-) -> Sent:
+def run_on_node(task: WorkerTask, to_stderr: bool, files: dict[str, bytes]) -> Sent:
     """The Ray task of one run: its worker, on CPUs of this host no other run of the
     harness holds, writing into a folder of this host, its own files beside it; what it
     wrote, sent back."""
@@ -240,14 +235,17 @@ def run_on_node(
 
     # The worker records the node; this process (a Ray worker) lives on one node only.
     os.environ[handover.NODE_ENV] = ray.get_runtime_context().get_node_id()
+    spec = task.spec
+    assert spec is not None, "a run has a spec"
     with cpus_held.host_cpus(spec.threads) as (cpus, folder):
         # A folder of their own: only the files the worker writes are sent back.
         given = folder / "given"
         given.mkdir()
-        spec = placed(spec, files, given)
-        out = folder / name
+        task = dataclasses.replace(
+            task, spec=placed(spec, files, given), out=folder / task.out.name
+        )
         stdout = sys.stderr if to_stderr else None
-        outcome = process.launch(spec, out, invocation, *extra, stdout=stdout, cpus=cpus)
+        outcome = process.launch(task, stdout=stdout, cpus=cpus)
         if outcome is None:
             return Sent({}, interrupted=True)
         written = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}

@@ -23,7 +23,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from harness import plugins
+from harness.contract import plugins
 from harness.record.schema import Git
 
 # Where the package's folders lie: site-packages, or a clone's root.

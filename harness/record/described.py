@@ -10,10 +10,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.record import results
+from harness.contract.rules import TEXT, integer, number, one_of
+from harness.record import atomic, store
 from harness.record.results import ResultError
 from harness.record.schema import Section, nested_mapping, ruled
-from harness.rules import TEXT, integer, number, one_of
 
 # Version 1 is the first that says its version.
 SCHEMA_VERSION = 1
@@ -39,7 +39,7 @@ def write(sizes: dict[str, ModelSize], path: Path) -> None:
     problems = Described.problems(data, data, "")
     if problems:
         raise ResultError(f"refusing to write {path}: " + "; ".join(problems))
-    results.write_text_atomic(path, json.dumps(data))
+    atomic.write_text_atomic(path, json.dumps(data))
 
 
 def _build(data: dict) -> dict[str, ModelSize]:
@@ -52,4 +52,4 @@ def _build(data: dict) -> dict[str, ModelSize]:
 def read(path: Path) -> dict[str, ModelSize]:
     """Each model's size by name; a ResultError naming the file if it is not a
     description of this version."""
-    return results.read_record(path, _build)
+    return store.read_record(path, _build)

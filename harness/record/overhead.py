@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.record import results
+from harness.contract.rules import TEXT, Rule, absent_or, integer, number, one_of
+from harness.record import atomic, store
 from harness.record.results import ResultError
 from harness.record.schema import (
     TIME,
@@ -34,7 +35,6 @@ from harness.record.schema import (
     nested_list,
     ruled,
 )
-from harness.rules import TEXT, Rule, absent_or, integer, number, one_of
 
 SCHEMA_VERSION = 3
 KNOWN_SCHEMA_VERSIONS = (1, 2, 3)
@@ -215,12 +215,12 @@ def write(record: OverheadRecord, folder: Path) -> Path:
     out = path(folder, record.backend)
     if problems:
         raise ResultError(f"refusing to write {out}: " + "; ".join(problems))
-    results.write_text_atomic(out, json.dumps(data, indent=2) + "\n")
+    atomic.write_text_atomic(out, json.dumps(data, indent=2) + "\n")
     return out
 
 
 def read(file: Path) -> OverheadRecord:
-    return results.read_record(file, from_dict)
+    return store.read_record(file, from_dict)
 
 
 def read_all(folder: Path) -> list[OverheadRecord]:

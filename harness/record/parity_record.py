@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.record import results
+from harness.record import atomic, results, store
 from harness.record.schema import Git
 
 # Version 1 is the first that says its version.
@@ -73,8 +73,8 @@ class ParityRecord:
 
 
 def write(record: ParityRecord, path: Path) -> None:
-    results.write_text_atomic(path, json.dumps(record.to_dict(), indent=2) + "\n")
+    atomic.write_text_atomic(path, json.dumps(record.to_dict(), indent=2) + "\n")
 
 
 def read(path: Path) -> ParityRecord:
-    return results.read_record(path, ParityRecord.from_dict)
+    return store.read_record(path, ParityRecord.from_dict)

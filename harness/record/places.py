@@ -28,7 +28,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness.config import RunSpec, keras_home
+from harness.contract.checks import keras_home
+from harness.contract.spec import RunSpec
 
 # scheme://user:password@host or scheme://user@host: what is between // and @.
 _CREDENTIALS = re.compile(r"(?<=://)[^/@\s'\"]+@")

@@ -2,7 +2,7 @@
 the rule its value must follow. The record itself, its top fields and its JSON edge are
 in `harness.record.results`.
 
-`results.read` upgrades a file to the current schema version, then `results.check`s it
+`store.read` upgrades a file to the current schema version, then `results.check`s it
 against these rules: a record that parses but lies (a string accuracy, a NaN loss, fewer
 epoch times than epochs, a file name that leaves its folder) is refused with the field
 named, so that nothing after reading has to distrust a value. Every name that means a
@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from harness.config import DATA_FORMATS, ConfigError, RunSpec
-from harness.rules import (
+from harness.contract.rules import (
     BOOLEAN,
     SHA256,
     STRING,
@@ -35,6 +34,7 @@ from harness.rules import (
     one_of,
     shown,
 )
+from harness.contract.spec import DATA_FORMATS, ConfigError, RunSpec
 
 
 class Status(StrEnum):
@@ -186,7 +186,7 @@ class Recipe(Section):
 
 @dataclass(frozen=True, kw_only=True)
 class Git(Section):
-    """The code a record was made by (`harness.record.provenance`). Records before the
+    """The code a record was made by (`harness.origin.provenance`). Records before the
     fields after `dirty` named the commit of the folder the run started in."""
 
     commit: str = ruled(TEXT)  # the harness's: its package's build, or its checkout's HEAD

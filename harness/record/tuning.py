@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.record import results, schema
-from harness.record.parity import Tolerances
+from harness.record import atomic, results, schema, store
+from harness.record.parity_record import Tolerances
 
 # Version 2: each candidate's expected gain and where it came from, its verdict and its
 # parity result; JAX's two gradients are two knobs (version 1's `ops` was both).
@@ -197,12 +197,12 @@ def path(folder: Path, backend: str, machine_id: str) -> Path:
 def write(record: TuningRecord, folder: Path) -> Path:
     out = path(folder, record.backend, record.machine_id)
     out.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text_atomic(out, json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n")
+    atomic.write_text_atomic(out, json.dumps(record.to_dict(), indent=2, sort_keys=True) + "\n")
     return out
 
 
 def read(file: Path) -> TuningRecord:
-    return results.read_record(file, TuningRecord.from_dict)
+    return store.read_record(file, TuningRecord.from_dict)
 
 
 def find(

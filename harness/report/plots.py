@@ -10,11 +10,11 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.config import get_profile
-from harness.record import results
+from harness.contract.spec import get_profile
+from harness.record import atomic
 from harness.record.results import RunResult
 from harness.report.text import group_text, how_text, short_label
-from harness.summary import speed
+from harness.summary import timing_figures
 from harness.summary.build import Summary
 from harness.summary.comparisons import Comparison
 from harness.summary.grouping import Group, Row, by, group, system_of
@@ -32,7 +32,7 @@ def _pyplot():
 
 
 def _save(fig, path: Path) -> Path:
-    with results.atomic_file(path, "wb") as f:
+    with atomic.atomic_file(path, "wb") as f:
         fig.savefig(f, format="png", bbox_inches="tight")
     return path
 
@@ -294,7 +294,7 @@ def plot_glances(
             if s.interval is not None:
                 low, high = s.interval.low, s.interval.high
             elif s.ratio is not None and fastest and row.runs > 1:
-                ratios = [step / fastest for r in row.members if (step := speed.step_s(r))]
+                ratios = [step / fastest for r in row.members if (step := timing_figures.step_s(r))]
                 low, high = min(ratios), max(ratios)
             references = {a for r in row.members if (a := r.recipe.reference_accuracy) is not None}
             lines.append(
@@ -360,7 +360,7 @@ def plot_speed(table: list[Row], out_dir: Path) -> list[tuple[str, Path]]:
             StepBox(
                 backend=row.backend,
                 label=f"{row.backend} · {short_label(row.variant)}",
-                samples=[s for r in row.members for s in speed.steady_steps(r)],
+                samples=[s for r in row.members for s in timing_figures.steady_steps(r)],
             )
             for row in stepped
         ]

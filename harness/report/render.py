@@ -15,8 +15,8 @@ import io
 import sys
 from pathlib import Path
 
-from harness.config import get_profile
-from harness.record import results
+from harness.contract.spec import get_profile
+from harness.record import atomic, store
 from harness.record.schema import LATENCY_BATCHES, PHASES
 from harness.report.page import GLANCE_ALT, html
 from harness.report.plots import Plots, plot_all
@@ -45,7 +45,7 @@ from harness.report.text import (
     unaccounted_text,
 )
 from harness.summary import build as summary
-from harness.summary import speed
+from harness.summary import timing_figures
 from harness.summary.build import Summary
 from harness.summary.comparisons import ALPHA, Comparison
 from harness.summary.grouping import VARIANT_FIELDS, Group, Row, by, system_of, versions
@@ -218,8 +218,8 @@ def _accuracy_sections(s: Summary) -> list[str]:
         "Training: the whole `fit()` call, every epoch and all Keras does between them "
         "(median over runs). Train images/s: a full batch over the median steady step, every "
         f"step after the warm-up (the first step, and those after it while slower than "
-        f"{speed.WARMUP_FACTOR}× the run's median: tracing and compilation), so one epoch is "
-        "enough.",
+        f"{timing_figures.WARMUP_FACTOR}× the run's median: tracing and compilation), so one "
+        "epoch is enough.",
         "Unaccounted: the part of the worker's wall time, process start to result written, "
         "that no clocked phase covers (median over runs). Code: the commit of the runs' code.",
         "Init `harness`: initial weights and batch order drawn with numpy, dropout masks by "
@@ -260,7 +260,7 @@ def render_markdown(s: Summary, results_dir: Path, plots: Plots) -> str:
         "# Keras backend comparison",
         "",
         f"Built by `python -m harness report` from "
-        f"{plural(total, 'result file')} in {literal(results.runs_dir(results_dir))}"
+        f"{plural(total, 'result file')} in {literal(store.runs_dir(results_dir))}"
         + (f", {plural(len(failures), 'failed run')} among them." if failures else "."),
         "",
     ]
@@ -372,7 +372,7 @@ def write_report(results_dir: Path, everything: bool = False) -> list[Path]:
     result, not only each cell's latest."""
     results_dir = Path(results_dir)
     s = summary.build(results_dir, everything)
-    with results.published_together(results_dir) as staging:
+    with atomic.published_together(results_dir) as staging:
         plots = plot_all(s, staging)
         text = utf8(render_markdown(s, results_dir, plots))
         texts = {
@@ -381,7 +381,7 @@ def write_report(results_dir: Path, everything: bool = False) -> list[Path]:
             "summary.csv": csv_text(s.rows),
         }
         for name, content in texts.items():
-            results.write_text_atomic(staging / name, content)
+            atomic.write_text_atomic(staging / name, content)
         names = [path.name for path in plots.paths]
     for w in s.warnings:
         print(f"warning: {w}", file=sys.stderr)

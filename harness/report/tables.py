@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.record.parity import ParityRecord
+from harness.record.parity_record import ParityRecord
 from harness.record.schema import LATENCY_BATCHES, MATMUL_N, PHASES
 from harness.report.text import (
     DISTURBED,
@@ -28,7 +28,7 @@ from harness.report.text import (
     unaccounted_text,
     yes_no,
 )
-from harness.summary import speed
+from harness.summary import timing_figures
 from harness.summary.build import Summary
 from harness.summary.comparisons import Anchor, StartingPoint, Tuned
 from harness.summary.grouping import Group, Placement, Row, by
@@ -122,7 +122,7 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
     if far:
         out += [
             "Outlying samples, kept out of the medians above (more than "
-            f"{speed.OUTLIER_FACTOR:g}× their run's median):",
+            f"{timing_figures.OUTLIER_FACTOR:g}× their run's median):",
             "",
             *(
                 f"- run {literal(o.run_id)}: a steady {o.kind} of {o.seconds:,.3f} s "

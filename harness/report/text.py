@@ -7,7 +7,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from harness.summary import speed, stats
+from harness.summary import stats, timing_figures
 from harness.summary.comparisons import ALPHA, Speed
 from harness.summary.grouping import Group, Row, Variant
 from harness.summary.stats import Spread, median_of
@@ -196,7 +196,7 @@ CODE = Mark(
 )
 DISTURBED = Mark(
     " ⚠",
-    f"disturbed: other processes used more than {100 * speed.DISTURBED_SHARE:.0f} % of a "
+    f"disturbed: other processes used more than {100 * timing_figures.DISTURBED_SHARE:.0f} % of a "
     "run's CPUs while it trained (see Efficiency).",
 )
 NOT_CONVERGED = Mark(

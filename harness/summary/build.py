@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.record import results
+from harness.record import store
 from harness.record.results import RunResult
 from harness.summary.comparisons import (
     Agreement,
@@ -60,7 +60,7 @@ class Summary:
 
 def build(results_dir: Path, everything: bool = False) -> Summary:
     """The summary of a results folder: each cell's latest results (`everything`: all)."""
-    records, warnings = results.read_all(results_dir)
+    records, warnings = store.read_all(results_dir)
     shown = select(records, everything)
     runs = shown.runs
     # Beside every run made, shown or superseded: a later run of the same cell does not

@@ -11,14 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.config import Impl, System, system
-from harness.record import results
+from harness.contract.spec import Impl, System, system
+from harness.record import store
 from harness.record.results import ResultError, RunResult
 from harness.record.schema import HARNESS_MASKS
-from harness.summary import agreement as agreements
-from harness.summary import speed, stats
-from harness.summary.agreement import PredictionAgreement
+from harness.summary import numerics, stats, timing_figures
 from harness.summary.grouping import Group, Row, by, group, system_of, variant
+from harness.summary.numerics import PredictionAgreement
 from harness.summary.stats import TTest
 
 # Below this p-value, a difference between backends is called larger than seed noise.
@@ -112,17 +111,17 @@ def determinism(runs: list[RunResult], results_dir: Path, warnings: list[str]) -
         ):
             names = [n for r in cell if (n := artifact(r))]
             if len(names) < len(cell) or not all(
-                (results.runs_dir(results_dir) / n).is_file() for n in names
+                (store.runs_dir(results_dir) / n).is_file() for n in names
             ):
                 continue  # not saved, or not kept (final weights are optional)
             try:
                 arrays = [
-                    results.load_arrays(results_dir, r, n) for r, n in zip(cell, names, strict=True)
+                    store.load_arrays(results_dir, r, n) for r, n in zip(cell, names, strict=True)
                 ]
             except ResultError as e:
                 warnings.append(f"determinism of {v.backend} without {what}: {e}")
                 continue
-            differences[what] = max(agreements.max_abs_difference(arrays[0], a) for a in arrays[1:])
+            differences[what] = max(numerics.max_abs_difference(arrays[0], a) for a in arrays[1:])
         out.append(
             Repeat(
                 backend=v.backend,
@@ -159,7 +158,7 @@ def agreement(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> 
             for seed, r in per_backend[b].items():
                 name = r.artifacts.predictions
                 try:
-                    loaded = results.load_arrays(results_dir, r, name) if name else None
+                    loaded = store.load_arrays(results_dir, r, name) if name else None
                 except ResultError as e:
                     warnings.append(f"agreement without predictions: {e}")
                     loaded = None
@@ -176,7 +175,7 @@ def agreement(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> 
                             group=key,
                             seed=seed,
                             backends=(a, b),
-                            predictions=agreements.prediction_agreement(pa, pb),
+                            predictions=numerics.prediction_agreement(pa, pb),
                             accuracy_diff=ra.metrics.test_accuracy - rb.metrics.test_accuracy,
                         )
                     )
@@ -253,11 +252,11 @@ def _round_of(r: RunResult) -> tuple[str | None, int, int] | None:
 def paired_step_ratios(a: list[RunResult], b: list[RunResult]) -> list[float]:
     """The steady step time of each run of `a` over that of the run of `b` in the same
     round (same invocation, round and seed): one ratio per round both ran in."""
-    steps_b = {k: s for r in b if (k := _round_of(r)) and (s := speed.step_s(r))}
+    steps_b = {k: s for r in b if (k := _round_of(r)) and (s := timing_figures.step_s(r))}
     return [
         s / steps_b[k]
         for r in a
-        if (k := _round_of(r)) in steps_b and (s := speed.step_s(r)) is not None
+        if (k := _round_of(r)) in steps_b and (s := timing_figures.step_s(r)) is not None
     ]
 
 

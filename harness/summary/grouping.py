@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from harness.config import Impl, Init, RunSpec, System, own_file_label, system
+from harness.contract.spec import Impl, Init, RunSpec, System, own_file_label, system
 from harness.record import schema
 from harness.record.results import FailedRun, Record, RunResult
 from harness.record.schema import Status
-from harness.summary import speed, stats
+from harness.summary import stats, timing_figures
 
 
 @dataclass(frozen=True, order=True)
@@ -190,7 +190,7 @@ def cell_of(r: Record) -> RunSpec:
 
 
 def select(records: list[Record], everything: bool = False) -> Selection:
-    """`records` oldest first, as `results.read_all` gives them; `everything`: show
+    """`records` oldest first, as `store.read_all` gives them; `everything`: show
     every result, not only each cell's latest invocation."""
     shown: set[str] = set()
     superseded: set[str] = set()
@@ -277,7 +277,7 @@ def placement(runs: list[RunResult], beside: dict[str, list[str]] | None = None)
 @dataclass(frozen=True)
 class Row:
     """The runs of one backend and variant, over seeds and repeats. Times are medians of
-    every sample of the row's runs; `figures` keeps their spreads (`speed.figures`)."""
+    every sample of the row's runs; `figures` keeps their spreads (`timing_figures.figures`)."""
 
     variant: Variant
     members: list[RunResult]
@@ -294,12 +294,12 @@ class Row:
     disturbed_runs: int
     not_converged_runs: int
     shared_runs: int  # that trained while another run ran on their machine
-    outlying: list[speed.Outlier]
+    outlying: list[timing_figures.Outlier]
     commits: list[str]  # `code()` of its runs
     dirty_runs: int
     peak_rss_mib: float
     versions: str
-    figures: speed.Figures
+    figures: timing_figures.Figures
 
     @property
     def backend(self) -> System:
@@ -324,11 +324,11 @@ def summarize(runs: list[RunResult], beside: dict[str, list[str]] | None = None)
     """One row of runs of one backend and variant; `beside`: `shared()` of every run, for
     the runs of this row that shared their machine."""
     accuracies = [r.metrics.test_accuracy for r in runs]
-    figures = speed.figures(runs)
+    figures = timing_figures.figures(runs)
     step = stats.median_of(figures.step_s)
-    gflops = speed.training_gflops(runs[0], step)
-    peak = _median(map(speed.peak_gflops, runs))
-    others = [s for s in map(speed.other_share, runs) if s is not None]
+    gflops = timing_figures.training_gflops(runs[0], step)
+    peak = _median(map(timing_figures.peak_gflops, runs))
+    others = [s for s in map(timing_figures.other_share, runs) if s is not None]
     return Row(
         variant=variant(runs[0]),
         members=runs,
@@ -336,16 +336,16 @@ def summarize(runs: list[RunResult], beside: dict[str, list[str]] | None = None)
         test_accuracy=statistics.mean(accuracies),
         test_accuracy_std=statistics.stdev(accuracies) if len(runs) > 1 else None,
         test_loss=statistics.mean(r.metrics.test_loss for r in runs),
-        train_images_per_s=speed.images_per_s(runs[0], step),
-        training_flops_per_image=speed.training_flops_per_image(runs[0]),
+        train_images_per_s=timing_figures.images_per_s(runs[0], step),
+        training_flops_per_image=timing_figures.training_flops_per_image(runs[0]),
         training_gflops=gflops,
         peak_gflops=peak,
         share_of_peak=gflops / peak if gflops and peak else None,
         other_cpu_share_max=max(others) if others else None,
-        disturbed_runs=sum(map(speed.disturbed, runs)),
+        disturbed_runs=sum(map(timing_figures.disturbed, runs)),
         not_converged_runs=sum(not_converged(r) is not None for r in runs),
         shared_runs=sum(r.run_id in (beside or {}) for r in runs),
-        outlying=speed.outliers(runs),
+        outlying=timing_figures.outliers(runs),
         commits=sorted({code(r) for r in runs}),
         dirty_runs=sum(map(_dirty, runs)),
         peak_rss_mib=max(r.memory.peak_rss_mib for r in runs),

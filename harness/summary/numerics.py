@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.config import System
-from harness.record.parity import ParityPair, Tolerances
+from harness.contract.spec import System
+from harness.record.parity_record import ParityPair, Tolerances
 
 
 @dataclass(frozen=True)

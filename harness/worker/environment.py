@@ -8,11 +8,12 @@ import platform
 import sys
 from pathlib import Path
 
-from harness.config import keras_home
-from harness.record import places, provenance
-from harness.record.fingerprint import cpu_model
+from harness.contract.checks import keras_home
+from harness.contract.handover import NODE_ENV
+from harness.origin import provenance
+from harness.origin.fingerprint import cpu_model
+from harness.record import places
 from harness.record.schema import Environment
-from harness.worker.handover import NODE_ENV
 
 # The variables a record keeps: those that change what a framework, its math libraries
 # or the allocator do, chosen by intent, not by prefix (Terraform's TF_TOKEN_* and

@@ -21,7 +21,8 @@ MATMUL_REPEATS = 7
 
 def matmul_peak(threads: int, n: int = MATMUL_N, repeats: int = MATMUL_REPEATS) -> Matmul:
     """numpy's float32 matrix multiply in this process, on its CPUs, with its BLAS pool
-    sized by `handover.thread_env(threads)` when numpy loaded: GFLOP/s per product, and median."""
+    sized by `harness.contract.handover.thread_env(threads)` when numpy loaded: GFLOP/s
+    per product, and median."""
     gflops = timing.matmul_gflops(n, repeats)
     return Matmul(threads=threads, n=n, gflops=gflops, median_gflops=statistics.median(gflops))
 

@@ -1,17 +1,14 @@
-"""Runs ONE cell in this process, whose backend was fixed by the parent's environment.
+"""Runs ONE cell in this process, whose backend was fixed by the parent's environment:
+the task its command line names (`harness.contract.task.WorkerTask`, which the parent,
+`harness.launch`, made).
 
-    python -m harness.worker --spec '<RunSpec as JSON>' --out results/runs/<run_id>.json
-    python -m harness.worker --spec '<RunSpec as JSON>' --out probe.npz --parity STEPS
-
-The parent (`harness.launch`) sets KERAS_BACKEND, the thread variables and the CPUs
-before this interpreter starts; keras is imported here and nowhere in the parent.
+The parent sets KERAS_BACKEND, the thread variables and the CPUs before this interpreter
+starts; keras is imported here and nowhere in the parent.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 import os
 import sys
 from dataclasses import dataclass
@@ -19,15 +16,19 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import onefile, plugins
 from harness.backends import resolve, tuning_of
 from harness.backends.base import Backend, Tuning, threads_of
-from harness.config import ConfigError, ModelRecipe, RunSpec, check_images
+from harness.contract import plugins
+from harness.contract.checks import check_images
+from harness.contract.handover import pinned_cpus
+from harness.contract.recipe import ModelRecipe
+from harness.contract.spec import ConfigError, RunSpec
+from harness.contract.task import WorkerTask
 from harness.datasets.base import Dataset, DatasetError, Split, prepare
-from harness.record import described, fingerprint, places, results, schema
+from harness.origin import fingerprint
+from harness.record import atomic, described, places, results, schema, store
 from harness.record.described import ModelSize
-from harness.worker import environment, machine, modelinfo, starting_points, timing
-from harness.worker.handover import pinned_cpus
+from harness.worker import environment, machine, modelinfo, onefile, starting_points, timing
 from harness.worker.stopping import STOP, Stopped, die_with_parent, exit_now
 from harness.worker.trainers import Trainer, TrainingDiverged, trainer_for
 
@@ -136,7 +137,7 @@ def load_data(
 
 
 def train_and_evaluate(
-    spec: RunSpec, files: results.RunFiles, quiet: bool = False, invocation: str | None = None
+    spec: RunSpec, files: store.RunFiles, quiet: bool = False, invocation: str | None = None
 ) -> results.RunResult:
     """The run, every part of it in a phase of `sections`: what no phase covers is the
     record's unaccounted time. Its arrays are staged in `files`, to be published with
@@ -188,7 +189,7 @@ def train_and_evaluate(
     wall, unaccounted = sections.account()
     return results.RunResult(
         run_id=run_id,
-        created=results.utc_now(),
+        created=store.utc_now(),
         spec=spec,
         recipe=recipe,
         environment=env,
@@ -234,7 +235,7 @@ def parity_probe(spec: RunSpec, steps: int, out: Path) -> None:
     outputs = trainer.predict(data.x_test, batch)
     plan = starting_points.batch_plan(spec.seed, 1, len(data.x_train), batch)[:steps]
     losses = [trainer.train_step(data.x_train[idx], data.y_train[idx]) for idx in plan]
-    with results.atomic_file(out, "wb") as f:
+    with atomic.atomic_file(out, "wb") as f:
         np.savez(f, outputs=outputs.astype("float32"), losses=np.array(losses, dtype="float64"))
 
 
@@ -259,28 +260,19 @@ def describe(models: list[str], out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.worker", description=__doc__)
-    parser.add_argument("--out", required=True, type=Path, help="where to write the result")
-    task = parser.add_mutually_exclusive_group(required=True)
-    task.add_argument("--spec", help="the RunSpec as a JSON object")
-    task.add_argument("--describe", nargs="+", metavar="MODEL", help="describe models")
-    parser.add_argument("--parity", type=int, metavar="STEPS", help="run the parity probe")
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
-    parser.add_argument("--invocation", help="the `harness run` this run belongs to")
-    args = parser.parse_args(argv)
     STOP.install()
     try:
+        task = WorkerTask.parse(argv)
         die_with_parent()
-        if args.describe:
-            describe(args.describe, args.out)
+        if task.spec is None:
+            describe(list(task.describe), task.out)
             return 0
-        spec = RunSpec.from_dict(json.loads(args.spec))
-        if args.parity:
-            parity_probe(spec, args.parity, args.out)
+        if task.parity_steps:
+            parity_probe(task.spec, task.parity_steps, task.out)
             return 0
-        files = results.RunFiles(args.out)
+        files = store.RunFiles(task.out)
         try:
-            result = train_and_evaluate(spec, files, args.quiet, args.invocation)
+            result = train_and_evaluate(task.spec, files, task.quiet, task.invocation)
             STOP.check()
             files.publish(result)
         finally:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from harness.config import ConfigError
-from harness.native import PlannedWeight
+from harness.contract.spec import ConfigError
+from harness.worker.native import PlannedWeight
 
 
 def all_layers(layer: Any) -> list[Any]:

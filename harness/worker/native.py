@@ -1,15 +1,13 @@
 """Native implementations: a model plugin's network written in one framework alone,
 without Keras, for the report's anchor rows (how much of a backend's time is Keras's).
 
-A model brings its own under the entry-point group `keras_harness.natives`, one per
-framework, named `<model>.<backend>` (`mnist_cnn.torch =
-"models.mnist_cnn.native.torch:Native"`), each a class with the interface of `Native`
-below. Weights cross the interface in Keras's layout (the order, shapes and values of
+A model brings its own under the entry-point group `keras_harness.natives`
+(`harness.contract.native` finds them by name), each a class with the interface of
+`Native` below. Weights cross the interface in Keras's layout (the order, shapes and values of
 the Keras model's `get_weights()`), so that the harness's numpy draw, the digests and the
 saved final weights mean the same for both implementations.
 
-This module imports no framework: the parent checks names with it before any worker
-starts; the worker loads the class.
+This module imports no framework: the worker loads the class, which imports its own.
 """
 
 from __future__ import annotations
@@ -19,30 +17,14 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from harness import plugins
+from harness.contract import native as lookup
+from harness.contract import plugins
 from harness.record.schema import Recipe
 
 
-def entry_name(model: str, backend: str) -> str:
-    return f"{model}.{backend}"
-
-
-def check(model: str, backend: str) -> None:
-    """A PluginError, naming those there are, if `model` has no native implementation
-    on `backend`."""
-    known = plugins.names("native")
-    if entry_name(model, backend) in known:
-        return
-    there = ", ".join(known) or "none"
-    raise plugins.PluginError(
-        f"model {model!r} has no native implementation on {backend} (native "
-        f"implementations, model.backend: {there}); run it with --impl keras"
-    )
-
-
 def load(model: str, backend: str) -> type[Native]:
-    check(model, backend)
-    return plugins.load("native", entry_name(model, backend))
+    lookup.check(model, backend)
+    return plugins.load("native", lookup.entry_name(model, backend))
 
 
 @dataclass(frozen=True)

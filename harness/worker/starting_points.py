@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from harness.native import PlannedWeight
+from harness.worker.native import PlannedWeight
 
 WEIGHTS_STREAM, BATCHES_STREAM = 0, 1
 

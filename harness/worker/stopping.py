@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 
-from harness.worker.handover import PARENT_ENV
+from harness.contract.handover import PARENT_ENV
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 

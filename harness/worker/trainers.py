@@ -1,6 +1,6 @@
 """The trainer of a run: Keras (`KerasTrainer`: the model plugin, built and trained by
 Keras 3, or Keras 2 on the keras2 backend) or the framework alone (`NativeTrainer`: the
-model's native implementation, `harness.native`), two classes of one interface, as
+model's native implementation, `harness.worker.native`), two classes of one interface, as
 Keras's JAXTrainer and TorchTrainer are; chosen once, from spec.impl (`trainer_for`).
 
 Both train with one fit over every epoch under the same clocks, kept at the same points
@@ -23,11 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from harness import native
 from harness.backends.base import Backend, Tuning
-from harness.config import ConfigError, Impl, Init, RunSpec
+from harness.contract.spec import ConfigError, Impl, Init, RunSpec
 from harness.record import schema
-from harness.worker import dropout_masks, modelinfo, starting_points, timing
+from harness.worker import dropout_masks, modelinfo, native, starting_points, timing
 from harness.worker.stopping import STOP
 
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.config import ConfigError
-from harness.native import Native, PlannedWeight
+from harness.contract.spec import ConfigError
 from harness.record.schema import Recipe
+from harness.worker.native import Native, PlannedWeight
 
 FILTERS = (32, 64)  # the two 3x3 convolutions
 POOL = 3  # max pooling, 3x3 windows at stride 3

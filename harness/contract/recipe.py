@@ -1,0 +1,63 @@
+"""A model's own recipe: its module's DEFAULTS, typed once for the parent's checks and the
+worker's training alike."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from harness.contract.rules import integer
+from harness.contract.spec import ConfigError, check
+
+
+@dataclass(frozen=True)
+class ModelRecipe:
+    """A model's own recipe, its module's DEFAULTS: a dict literal as the plugin writes it
+    (so that the parent reads it from the source, without importing the model), typed
+    here once, for the parent's checks and the worker's training alike."""
+
+    epochs: int
+    batch_size: int
+    optimizer: dict[str, Any]  # Keras's serialised optimizer (JSON): class_name and config
+    loss: str
+    dataset: str | None = None  # the dataset it was published for
+    reference_accuracy: float | None = None  # its published test accuracy
+
+    REQUIRED: ClassVar[tuple[str, ...]] = ("epochs", "batch_size", "optimizer", "loss")
+
+    @classmethod
+    def parse(cls, defaults: object) -> ModelRecipe:
+        """The recipe a model's DEFAULTS declares; a ConfigError that says what keeps it
+        from being one, in words that follow "the model ..."."""
+        if not isinstance(defaults, dict):
+            raise ConfigError(
+                f"has a DEFAULTS that is not a dict (its recipe), but {type(defaults).__name__}"
+            )
+        missing = [key for key in cls.REQUIRED if key not in defaults]
+        if missing:
+            raise ConfigError(
+                f"has a DEFAULTS without {', '.join(missing)}: a recipe names "
+                f"{', '.join(cls.REQUIRED)}, as models/mnist_cnn's does"
+            )
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(map(str, set(defaults) - known))
+        if unknown:
+            raise ConfigError(
+                f"has a DEFAULTS with {', '.join(unknown)}, which a recipe does not name "
+                f"(it names {', '.join(sorted(known))})"
+            )
+        recipe = cls(**defaults)
+        for name in ("epochs", "batch_size"):
+            try:
+                check(name, integer(1), getattr(recipe, name))
+            except ConfigError as e:
+                raise ConfigError(f"has a DEFAULTS whose {e}") from None
+        if not isinstance(recipe.optimizer, dict) or "class_name" not in recipe.optimizer:
+            raise ConfigError(
+                "has a DEFAULTS whose optimizer is not a serialised Keras optimizer (a dict "
+                f"with class_name and config), but {recipe.optimizer!r}"
+            )
+        if not isinstance(recipe.loss, str):
+            raise ConfigError(f"has a DEFAULTS whose loss is not a name, but {recipe.loss!r}")
+        return recipe
