@@ -123,6 +123,7 @@ def test_a_difference_within_five_per_cent_is_decided_as_equivalent():
                    clock=clock)  # fmt: skip
     [fmt] = found.trials
     assert fmt.verdict == tuning.EQUIVALENT and not fmt.kept
+    assert fmt.why.endswith(": within ±5 % of the best, not kept")
     assert 0.95 <= fmt.interval.low < 1 < fmt.interval.high <= 1.05
 
 
@@ -213,7 +214,9 @@ def test_ctrl_c_keeps_what_was_measured():
     malloc, fmt, compiled = found.trials
     assert malloc.kept and len(malloc.rounds) == MIN_ROUNDS
     assert fmt.verdict == tuning.INTERRUPTED and len(fmt.rounds) == 1 and fmt.parity
-    assert compiled.verdict == tuning.NOT_TRIED
+    assert (
+        compiled.verdict == tuning.NOT_TRIED and compiled.why == "not tried: interrupted before it"
+    )
     assert found.chosen == {"compile": "off", "format": "channels_last", "malloc": "no-mmap"}
 
 

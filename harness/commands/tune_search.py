@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from harness.record import tuning
-from harness.summary.decision import Decision, decide
+from harness.summary.decision import MARGIN, Decision, decide
 from harness.summary.stats import RatioInterval, ratio_interval
 
 # knob name -> the label of its value
@@ -185,6 +185,9 @@ def search(
             if trial.kept:
                 best = trial.candidate
     except KeyboardInterrupt:
+        for c, trial in trials.items():
+            if trial.verdict == tuning.NOT_TRIED and not trial.why:
+                trials[c] = replace(trial, why="not tried: interrupted before it")
         return Search(best, [trials[c] for c in order], True, account.spent())
     return Search(best, [trials[c] for c in order], False, account.spent())
 
@@ -247,7 +250,8 @@ def _tried(
     if decision == Decision.SLOWER:
         return replace(trial, verdict=verdict, why=f"{said}: slower")
     if decision == Decision.EQUIVALENT:
-        return replace(trial, verdict=verdict, why=f"{said}: within ±5 % of the best, not kept")
+        within = f"within ±{100 * MARGIN:g} % of the best"
+        return replace(trial, verdict=verdict, why=f"{said}: {within}, not kept")
     return replace(trial, verdict=verdict, why=f"{said}: undecided, {ended}")
 
 
