@@ -215,7 +215,8 @@ def _tried(
     c = (trial.knob, trial.value)
     reused = [trial.first_pass] if trial.first_pass and trial.against == default else []
     if account.left() < (MIN_ROUNDS - len(reused)) * account.round_of(c):
-        return replace(trial, why="not tried: over the budget")
+        done = "its first-pass round only" if trial.first_pass else "not tried"
+        return replace(trial, why=f"{done}: over the budget")
     share = max(account.left() / left, MIN_ROUNDS * account.round_of(c))
     began = account.spent()
     try:
