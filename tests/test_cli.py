@@ -318,6 +318,10 @@ def test_report_refuses_a_results_folder_that_does_not_exist_or_is_a_file(tmp_pa
         (["--data-format", "NHWC"], "invalid choice: 'NHWC'"),
         (["--profile", "fast"], "invalid choice: 'fast'"),
         (["--rounds", "0"], "must be an integer ≥ 1, got 0"),
+        (["--margin", "0"], "must be a number of percentage points > 0 and below 100, got 0.0"),
+        (["--margin", "100"], "must be a number of percentage points > 0 and below 100"),
+        (["--margin", "inf"], "must be a number of percentage points > 0 and below 100"),
+        (["--margin", "x"], "expected a number, got 'x'"),
     ],
 )
 def test_bad_options_are_refused_with_a_message(argv, message, capsys):

@@ -3,6 +3,7 @@ import pytest
 from harness import cli
 from harness.commands import compare
 from harness.record import store
+from harness.summary import stats
 
 
 @pytest.mark.parametrize(
@@ -35,10 +36,10 @@ def test_compare_matches_variants_and_exits_non_zero_when_something_got_worse(
     write("base", backend="torch")
     write("now", backend="jax", epochs_s=(30.0, 25.0, 25.0))  # 25 % slower steps
     write("now", backend="tensorflow")
-    changes, only_base, only_cur, warnings, failed = compare.compare(
+    changes, same, only_base, only_cur, warnings, failed = compare.compare(
         tmp_path / "base", tmp_path / "now"
     )
-    assert warnings == [] and failed == []
+    assert warnings == [] and failed == [] and same == []  # one seed: no equivalence
     assert {c.metric: c.verdict for c in changes} == {
         "test_accuracy": "unchanged",
         "fit_s": "worse",
@@ -119,3 +120,36 @@ def test_the_exit_statuses_are_in_the_help(capsys):
     help_text = capsys.readouterr().out
     for code, meaning in compare.EXIT_STATUSES.items():
         assert f"  {code}  {meaning}" in help_text
+
+
+def test_compare_judges_a_variants_accuracy_paired_by_seed_within_the_margin(tmp_path, capsys):
+    from conftest import make_result
+
+    def write(folder, seed, accuracy):
+        r = make_result(backend="jax", seed=seed, accuracy=accuracy)
+        store.write(r, store.runs_dir(tmp_path / folder) / f"{r.run_id}.json")
+
+    # current - baseline, in points: +0.02, -0.03, +0.05, 0, +0.01 (the mean 0.01, its
+    # 90 % interval -0.0178 to +0.0378: tests/test_stats.py's literal case); seed 6 is
+    # only in the baseline and pairs with nothing
+    for seed, (base, now) in enumerate(
+        [(0.9894, 0.9896), (0.9894, 0.9891), (0.9894, 0.9899), (0.9894, 0.9894),
+         (0.9894, 0.9895), (0.97, None)], start=1,
+    ):  # fmt: skip
+        write("base", seed, base)
+        if now is not None:
+            write("now", seed, now)
+    _, same, *_ = compare.compare(tmp_path / "base", tmp_path / "now")
+    [found] = same
+    assert found.equivalence.n == 5 and found.equivalence.mean == pytest.approx(0.01)
+    assert found.equivalence.verdict == stats.Verdict.EQUIVALENT
+    _, same, *_ = compare.compare(tmp_path / "base", tmp_path / "now", margin=0.03)
+    assert same[0].equivalence.verdict == stats.Verdict.UNDECIDED
+
+    argv = ["compare", str(tmp_path / "base"), str(tmp_path / "now"), "--margin", "0.03"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy, current − baseline: +0.010 points [90 %: -0.018 to +0.038]" in out
+    # sd 0.029155, room 0.02 inside the margin: seven seeds' half-width 1.943180 *
+    # 0.029155 / sqrt 7 = 0.0214, eight's 1.894579 * 0.029155 / sqrt 8 = 0.0195
+    assert "over 5 paired seeds: undecided: about 8 paired seeds would decide it" in out

@@ -186,8 +186,13 @@ def test_the_report_opens_with_each_comparison_ranked_by_speed_in_plain_words(
         "tensorflow trains fastest (200 images/s at a steady step); jax takes 2.00× as long "
         "a step. Without rounds a ratio has no interval" in seed_part
     )
-    # differences 0.0020, 0.0015, 0.0020 points: p = 0.008
-    assert "differ by more than seed-to-seed noise: jax − tensorflow (p = 0.008)." in seed_part
+    # differences 0.20, 0.15, 0.20 points: mean 0.1833, se 0.016667; 90 %: t(0.95, 2) =
+    # 2.919986, 0.1347 to 0.2320, outside ±0.1; 95 %: t(0.975, 2) = 4.302653, 0.1116 to
+    # 0.2550, without 0 (the paired t-test's p = 0.008)
+    assert (
+        "jax − tensorflow: +0.183 points [90 %: +0.135 to +0.232] of test accuracy over 3 "
+        "paired seeds: different (beyond seed-to-seed noise, not within ±0.1 points)."
+    ) in seed_part
     assert "predict the same class for 66.67 % of the test images." in seed_part
     assert "Only torch ran this comparison." in quick_part
 
@@ -554,3 +559,55 @@ def test_the_page_boxes_every_table_titles_each_mark_and_asks_for_nothing(tmp_pa
     # self-contained: nothing the browser would fetch
     for asked in ("<link", "<script", "src='http", 'src="http', "url("):
         assert asked not in page
+
+
+def test_in_short_asks_for_two_paired_seeds_where_a_pair_of_backends_shares_fewer(
+    tmp_path, write_result
+):
+    write_result(backend="tensorflow", seed=1)
+    write_result(backend="jax", seed=1)
+    write_result(backend="torch", seed=2)
+    render.write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    short = md.split("## In short\n")[1].split("\n## ")[0]
+    assert (
+        "Whether jax and tensorflow, jax and torch, tensorflow and torch are equivalent "
+        "within ±0.1 points of test accuracy needs ≥ 2 paired seeds, the same seeds on both "
+        "backends (`--seeds 1,2,3,4,5`)."
+    ) in short
+    table = md.split("### Equivalence of test accuracies\n")[1].split("\n### ")[0]
+    assert "| jax − tensorflow | 1 | – | – | needs ≥ 2 paired seeds |" in table
+    assert "| jax − torch | – | – | – | needs ≥ 2 paired seeds |" in table
+
+
+def test_each_pair_of_backends_is_judged_within_the_margin_the_report_is_given(
+    tmp_path, write_result, capsys
+):
+    # jax - tensorflow, in points: +0.02, -0.03, +0.05, 0, +0.01: mean 0.01, 90 % interval
+    # -0.0178 to +0.0378 (tests/test_stats.py's literal case)
+    for seed, jax in enumerate((0.9896, 0.9891, 0.9899, 0.9894, 0.9895), start=1):
+        write_result(backend="tensorflow", seed=seed, accuracy=0.9894)
+        write_result(backend="jax", seed=seed, accuracy=jax)
+    render.write_report(tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    table = md.split("### Equivalence of test accuracies\n")[1].split("\n### ")[0]
+    assert "Each pair of backends within ±0.1 points of test accuracy (`--margin`)" in table
+    assert (
+        "| jax − tensorflow | 1 2 3 4 5 | +0.010 | -0.018 to +0.038 "
+        "| equivalent within ±0.1 points |"
+    ) in table
+    short = md.split("## In short\n")[1].split("\n## ")[0]
+    assert (
+        "jax − tensorflow: +0.010 points [90 %: -0.018 to +0.038] of test accuracy over 5 "
+        "paired seeds: equivalent within ±0.1 points."
+    ) in short
+    assert "cannot tell" not in short
+
+    # sd 0.029155, room 0.02 inside ±0.03: eight seeds' 90 % half-width is 0.0195
+    assert cli.main(["report", "--results", str(tmp_path), "--margin", "0.03"]) == 0
+    md = (tmp_path / "REPORT.md").read_text()
+    assert (
+        "| jax − tensorflow | 1 2 3 4 5 | +0.010 | -0.018 to +0.038 "
+        "| undecided: about 8 paired seeds would decide it at the noise observed |"
+    ) in md
+    assert "Each pair of backends within ±0.03 points" in md

@@ -16,7 +16,8 @@ from harness.record import store
 from harness.report import text
 from harness.summary import build as summary
 from harness.summary import grouping
-from harness.summary.stats import median_of
+from harness.summary.comparisons import DEFAULT_MARGIN, accuracy_equivalence
+from harness.summary.stats import Equivalence, median_of
 
 # The exit statuses, for CI: a gate must not pass on nothing (an empty baseline, or two
 # folders of different models), so that is a status of its own.
@@ -57,6 +58,15 @@ class Change:
         return self.current / self.baseline if self.baseline else float("inf")
 
 
+@dataclass(frozen=True)
+class Equivalent:
+    """A variant's test accuracy in CURRENT less BASELINE, paired by seed, judged within
+    the margin (two or more seeds in both folders)."""
+
+    variant: grouping.Variant
+    equivalence: Equivalence
+
+
 def verdict(
     kind: str, lower_is_better: bool, baseline: float, current: float,
     time_threshold: float, accuracy_points: float,
@@ -87,13 +97,33 @@ def _rows(results_dir: Path) -> tuple[dict[grouping.Variant, grouping.Row], list
     return {row.variant: row for row in s.rows}, s.warnings, failed
 
 
+def equivalent(
+    base: dict[grouping.Variant, grouping.Row],
+    cur: dict[grouping.Variant, grouping.Row],
+    margin: float = DEFAULT_MARGIN,
+) -> list[Equivalent]:
+    """Each variant of both folders with two or more seeds in both: its test accuracy in
+    `cur` less `base`, paired by seed, judged within ±`margin` points."""
+    out = []
+    for key in sorted(set(base) & set(cur)):
+        _, found = accuracy_equivalence(cur[key].members, base[key].members, margin)
+        if found is not None:
+            out.append(Equivalent(key, found))
+    return out
+
+
 def compare(
     baseline_dir: Path,
     current_dir: Path,
     time_threshold: float = 0.10,
     accuracy_points: float = 0.3,
-) -> tuple[list[Change], list[grouping.Variant], list[grouping.Variant], list[str], list[str]]:
-    """Changes for variants in both folders, variants only in the baseline, only in the
+    margin: float = DEFAULT_MARGIN,
+) -> tuple[
+    list[Change], list[Equivalent], list[grouping.Variant], list[grouping.Variant], list[str],
+    list[str],
+]:  # fmt: skip
+    """Changes for variants in both folders, their test accuracies judged within
+    ±`margin` points where seeds pair them, variants only in the baseline, only in the
     current folder, warnings about files that could not be read, and the current
     folder's cells whose latest run failed."""
     base, w1, _ = _rows(baseline_dir)
@@ -108,7 +138,7 @@ def compare(
             changes.append(Change(key, name, b, c, v))
     only_base = sorted(set(base) - set(cur))
     only_cur = sorted(set(cur) - set(base))
-    return changes, only_base, only_cur, w1 + w2, failed
+    return changes, equivalent(base, cur, margin), only_base, only_cur, w1 + w2, failed
 
 
 def _variant_text(v: grouping.Variant) -> str:
@@ -117,6 +147,7 @@ def _variant_text(v: grouping.Variant) -> str:
 
 def render(
     changes: list[Change],
+    same: list[Equivalent],
     only_base: list[grouping.Variant],
     only_cur: list[grouping.Variant],
     failed: list[str],
@@ -131,6 +162,12 @@ def render(
             f"{mark:10} {c.baseline:12.4g} {c.current:12.4g} {c.ratio:8.3f}  "
             f"{labels[c.metric]}, {_variant_text(c.variant)}"
         )
+    out += [
+        f"test accuracy, current − baseline: {text.difference_text(e.equivalence)} over "
+        f"{text.plural(e.equivalence.n, 'paired seed')}: {text.verdict_text(e.equivalence)}; "
+        f"{_variant_text(e.variant)}"
+        for e in same
+    ]
     out += [f"only in baseline: {_variant_text(k)}" for k in only_base]
     out += [f"only in current: {_variant_text(k)}" for k in only_cur]
     out += [f"FAILED in current: {f}" for f in failed]
@@ -156,12 +193,12 @@ def main(args: argparse.Namespace) -> int:
     for folder in (args.baseline, args.current):
         if not store.runs_dir(folder).is_dir():
             raise ConfigError(f"{folder} is not a results folder: it has no runs/ folder")
-    changes, only_base, only_cur, warnings, failed = compare(
-        args.baseline, args.current, args.time_threshold, args.accuracy_points
+    changes, same, only_base, only_cur, warnings, failed = compare(
+        args.baseline, args.current, args.time_threshold, args.accuracy_points, args.margin
     )
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
-    print(render(changes, only_base, only_cur, failed))
+    print(render(changes, same, only_base, only_cur, failed))
     if failed or any(c.verdict == "worse" for c in changes):
         return 1
     if not changes:
@@ -198,4 +235,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=0.3,
         help="an accuracy move beyond this many points is a change (default 0.3)",
     )
+    options.margin_option(p)
     p.set_defaults(func=main)

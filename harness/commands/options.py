@@ -13,12 +13,13 @@ from harness.backends.base import Backend
 from harness.contract import native, onefile, plugins
 from harness.contract.checks import check_images, check_keras_json
 from harness.contract.recipe import ModelRecipe
-from harness.contract.rules import MAX_SEED, POSITIVE, SEED, integer
+from harness.contract.rules import MARGIN, MAX_SEED, POSITIVE, SEED, integer
 from harness.contract.spec import DATA_FORMATS, ConfigError, Impl, RunSpec
 from harness.datasets.base import DatasetError
 from harness.datasets.npz_file import NpzFile
 from harness.origin import fingerprint
 from harness.record import tuning
+from harness.summary.comparisons import DEFAULT_MARGIN
 
 # RunSpec fields that command-line options set directly (--model and --dataset through
 # `subject`).
@@ -53,13 +54,35 @@ positive_int = int_from(1)
 non_negative_int = int_from(0)
 
 
-def positive_float(text: str) -> float:
+def _float(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def positive_float(text: str) -> float:
+    value = _float(text)
     _refuse(POSITIVE.problem(value))
     return value
+
+
+def margin_option(p: argparse.ArgumentParser) -> None:
+    """--margin, of `run`, `report` and `compare`: within how many points of test
+    accuracy two sets of runs paired by seed count as equivalent."""
+
+    def margin(text: str) -> float:
+        value = _float(text)
+        _refuse(MARGIN.problem(value))
+        return value
+
+    p.add_argument(
+        "--margin",
+        type=margin,
+        default=DEFAULT_MARGIN,
+        help="test accuracies paired by seed are equivalent when the 90 %% interval of "
+        f"their mean difference lies within ± this many points (default {DEFAULT_MARGIN:g})",
+    )
 
 
 def seeds(text: str) -> list[int]:

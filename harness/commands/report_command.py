@@ -38,7 +38,7 @@ def main(args: argparse.Namespace) -> int:
     options.writable(args.results, create=False)
     before = current(args.results)
     try:
-        paths = render.write_report(args.results, everything=args.all)
+        paths = render.write_report(args.results, everything=args.all, margin=args.margin)
     except KeyboardInterrupt as e:
         return interrupted(e, args.results, before)
     for path in paths:
@@ -54,4 +54,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="every result; by default each cell shows the results of the latest run of it",
     )
+    options.margin_option(p)
     p.set_defaults(func=main)

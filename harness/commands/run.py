@@ -24,6 +24,7 @@ from harness.launch import executors, process
 from harness.record import store
 from harness.record.schema import Status
 from harness.report import render, text
+from harness.summary.comparisons import DEFAULT_MARGIN
 
 
 class StopRun(Exception):
@@ -114,9 +115,11 @@ def run(
     console: Console,
     fail_fast: bool = False,
     report_after: bool = True,
+    margin: float = DEFAULT_MARGIN,
 ) -> int:
     """Run `specs` (repeats included) on `executor` into `results_dir`, then rebuild its
-    report (unless `report_after` is False); the command's exit status."""
+    report (unless `report_after` is False; `margin`: its equivalence margin, in points);
+    the command's exit status."""
     invocation = store.new_invocation_id()
     running: dict[Path, str] = {}  # result file -> label, of the runs in progress
     tally = progress.Progress([system(s.backend, s.impl, s.tuned) for s in specs], executor.at_once)
@@ -197,7 +200,7 @@ def run(
     if report_after:
         before = report_command.current(results_dir)
         try:
-            paths = render.write_report(results_dir)
+            paths = render.write_report(results_dir, margin=margin)
         except KeyboardInterrupt as e:
             return report_command.interrupted(
                 e, results_dir, before, "every run's result is kept; "
@@ -278,6 +281,7 @@ def main(args: argparse.Namespace) -> int:
         console,
         fail_fast=args.fail_fast,
         report_after=not args.no_report,
+        margin=args.margin,
     )
 
 
@@ -328,6 +332,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "native where the model has it",
     )
     p.add_argument("--no-report", action="store_true", help="do not rebuild the report")
+    options.margin_option(p)
     p.add_argument(
         "--fail-fast", action="store_true", help="stop at the first failed run (default: go on)"
     )

@@ -68,6 +68,10 @@ def number(lo: float | None = None, hi: float | None = None) -> Rule:
 
 
 POSITIVE = Rule("a finite number > 0", lambda v, _: _finite(v) and v > 0)
+# Within how many percentage points two test accuracies count as equivalent (`--margin`).
+MARGIN = Rule(
+    "a number of percentage points > 0 and below 100", lambda v, _: _finite(v) and 0 < v < 100
+)
 
 
 def one_of(*values: object) -> Rule:

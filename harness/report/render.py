@@ -32,6 +32,7 @@ from harness.report.text import (
     accuracy_text,
     cell,
     commits_text,
+    equivalence_sentences,
     fmt,
     group_text,
     how_text,
@@ -47,7 +48,7 @@ from harness.report.text import (
 from harness.summary import build as summary
 from harness.summary import timing_figures
 from harness.summary.build import Summary
-from harness.summary.comparisons import ALPHA, Comparison
+from harness.summary.comparisons import DEFAULT_MARGIN, Comparison
 from harness.summary.grouping import VARIANT_FIELDS, Group, Row, by, system_of, versions
 from harness.summary.stats import median_of
 
@@ -65,8 +66,8 @@ CSV_FIELDS = (
 
 def answer(c: Comparison) -> list[str]:
     """What a comparison says, in two or three plain sentences: which backend trains
-    fastest and by how much, whether the accuracies differ by more than seed noise, and
-    whether the predictions agree."""
+    fastest and by how much, whether the accuracies are equivalent within the margin
+    (each pair of backends, paired by seed), and whether the predictions agree."""
     timed = [(row, s) for row, s in zip(c.ranked, c.speeds, strict=True) if s.ratio]
     if len(timed) > 1:
         (fastest, _), others = timed[0], timed[1:]
@@ -107,22 +108,7 @@ def answer(c: Comparison) -> list[str]:
             f"Profile {literal(c.group.profile)} trains a few steps for their speed: its "
             "accuracies are not compared.",
         ]
-    tests = c.noise.tests if c.noise else []
-    if tests:
-        larger = [t for t in tests if t.test.p < ALPHA]
-        said.append(
-            "Their test accuracies differ by more than seed-to-seed noise: "
-            + ", ".join(f"{literal(' − '.join(t.backends))} (p = {t.test.p:.3f})" for t in larger)
-            + "."
-            if larger
-            else "Their test accuracies do not differ by more than seed-to-seed noise "
-            f"(t-tests over seeds, every p ≥ {ALPHA})."
-        )
-    elif len(c.ranked) > 1:
-        said.append(
-            "One seed cannot tell whether their test accuracies differ by more than "
-            "seed-to-seed noise (`--seeds 1,2,3` can)."
-        )
+    said += equivalence_sentences(c.equivalence)
     if c.agreement:
         same = [100 * p.predictions.same_class for p in c.agreement]
         said.append(
@@ -366,12 +352,14 @@ def utf8(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def write_report(results_dir: Path, everything: bool = False) -> list[Path]:
+def write_report(
+    results_dir: Path, everything: bool = False, margin: float = DEFAULT_MARGIN
+) -> list[Path]:
     """Write REPORT.md, report.html, summary.csv and the plots into `results_dir`, all of
     them or (interrupted, or failing) none; returns their paths. `everything`: every
-    result, not only each cell's latest."""
+    result, not only each cell's latest; `margin`: of equivalence, in points."""
     results_dir = Path(results_dir)
-    s = summary.build(results_dir, everything)
+    s = summary.build(results_dir, everything, margin)
     with atomic.published_together(results_dir) as staging:
         plots = plot_all(s, staging)
         text = utf8(render_markdown(s, results_dir, plots))

@@ -1,6 +1,6 @@
 """The report's detailed tables: where the runs ran, where the time goes (every phase of
 the run, the training, the efficiency), reproducibility (starting points, run to run, across
-backends, against seed-to-seed noise), and parity."""
+backends, equivalence within a margin, against seed-to-seed noise), and parity."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from harness.report.text import (
     short_label,
     speed_text,
     unaccounted_text,
+    verdict_text,
     yes_no,
 )
 from harness.summary import timing_figures
@@ -250,6 +251,7 @@ def reproducibility_sections(s: Summary, curve_plots: list[tuple[Group, Path]]) 
             f"![loss curves]({path.name})",
             "",
         ]
+    out += equivalence_section(s)
     out += ["### Backend differences against seed-to-seed noise", ""]
     if not s.noise:
         out += ["Needs two or more seeds per backend (`--seeds 1,2,3`).", ""]
@@ -266,6 +268,39 @@ def reproducibility_sections(s: Summary, curve_plots: list[tuple[Group, Path]]) 
             for t in n.tests
         ]
         out += [""]
+    return out
+
+
+def equivalence_section(s: Summary) -> list[str]:
+    """Each pair of backends' test accuracies, paired by seed, judged within the margin."""
+    out = ["### Equivalence of test accuracies", ""]
+    if not s.equivalence:
+        return out + ["Needs two backends in one comparison.", ""]
+    out += [
+        f"Each pair of backends within ±{s.margin:g} points of test accuracy (`--margin`): "
+        "the mean over the seeds both ran of the first's accuracy less the second's, with "
+        "its 90 % interval. Two one-sided tests: equivalent where that interval lies "
+        "inside the margin; different where the 95 % interval excludes no difference and "
+        "equivalence is not shown; otherwise undecided, with the number of paired seeds "
+        "whose interval, at the spread observed, would fit inside the margin.",
+        "",
+        *per_group(
+            s.equivalence,
+            lambda p: p.group,
+            [
+                "| Backends | Seeds | Mean difference (points) | 90 % interval | Verdict |",
+                "|---|---|--:|---|---|",
+            ],
+            lambda p: (
+                f"| {literal(' − '.join(p.backends))} | {' '.join(map(str, p.seeds)) or '–'} "
+                + (
+                    "| – | – | needs ≥ 2 paired seeds |"
+                    if (e := p.equivalence) is None
+                    else f"| {e.mean:+.3f} | {e.low:+.3f} to {e.high:+.3f} | {verdict_text(e)} |"
+                )
+            ),
+        ),
+    ]
     return out
 
 

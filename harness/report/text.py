@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass
 
 from harness.summary import stats, timing_figures
-from harness.summary.comparisons import ALPHA, Speed
+from harness.summary.comparisons import ALPHA, PairEquivalence, Speed
 from harness.summary.grouping import Group, Row, Variant
-from harness.summary.stats import Spread, median_of
+from harness.summary.stats import MAX_SEEDS_NEEDED, Equivalence, Spread, Verdict, median_of
 
 # What starts Markdown's inline markup: a backslash escape, code, emphasis, a table's
 # cell; a bracket that would close a link's or a picture's text (or a reference's
@@ -171,6 +171,57 @@ def noise_sentence(a: str, b: str, test: stats.TTest) -> str:
         f"{a} − {b}: {100 * test.mean_difference:+.3f} points of test accuracy "
         f"({what} {test.n} seeds, t = {test.t:.2f}, p = {test.p:.3f}): {verdict}."
     )
+
+
+def margin_text(margin: float, ratio: bool = False) -> str:
+    """ "±0.1 points" of accuracy, or "±10 %" of a ratio."""
+    return f"±{100 * margin:g} %" if ratio else f"±{margin:g} points"
+
+
+def difference_text(e: Equivalence) -> str:
+    """The mean difference with its 90 % interval: "+0.030 points [90 %: −0.018 to +0.078]",
+    or for ratios "1.010× [90 %: 0.966–1.056]"."""
+    if e.ratio:
+        return f"{e.mean:.3f}× [90 %: {e.low:.3f}–{e.high:.3f}]"
+    return f"{e.mean:+.3f} points [90 %: {e.low:+.3f} to {e.high:+.3f}]"
+
+
+def verdict_text(e: Equivalence) -> str:
+    """The verdict of two one-sided tests in words, and when undecided how many paired
+    seeds would decide it."""
+    within = f"within {margin_text(e.margin, e.ratio)}"
+    if e.verdict == Verdict.EQUIVALENT:
+        return f"equivalent {within}"
+    if e.verdict == Verdict.DIFFERENT:
+        return f"different (beyond seed-to-seed noise, not {within})"
+    if e.seeds_needed is not None:
+        return (
+            f"undecided: about {e.seeds_needed:,} paired seeds would decide it at the noise "
+            "observed"
+        )
+    if e.mean_within_margin:
+        return f"undecided: more than {MAX_SEEDS_NEEDED:,} paired seeds would be needed"
+    return f"undecided: no number of seeds would show it {within}, its mean lies beyond"
+
+
+def equivalence_sentences(pairs: list[PairEquivalence]) -> list[str]:
+    """Pairs of backends' test accuracies, paired by seed, against the margin: a sentence
+    each where two or more seeds pair them, then one for the pairs that lack them."""
+    out = [
+        f"{literal(' − '.join(p.backends))}: {difference_text(p.equivalence)} of test "
+        f"accuracy over {plural(p.equivalence.n, 'paired seed')}: {verdict_text(p.equivalence)}."
+        for p in pairs
+        if p.equivalence is not None
+    ]
+    lacking = [p for p in pairs if p.equivalence is None]
+    if lacking:
+        out.append(
+            "Whether "
+            + ", ".join(literal(" and ".join(p.backends)) for p in lacking)
+            + f" are equivalent within {margin_text(lacking[0].margin)} of test accuracy "
+            "needs ≥ 2 paired seeds, the same seeds on both backends (`--seeds 1,2,3,4,5`)."
+        )
+    return out
 
 
 @dataclass(frozen=True)

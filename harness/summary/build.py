@@ -11,10 +11,12 @@ from pathlib import Path
 from harness.record import store
 from harness.record.results import RunResult
 from harness.summary.comparisons import (
+    DEFAULT_MARGIN,
     Agreement,
     Anchor,
     Comparison,
     Noise,
+    PairEquivalence,
     Repeat,
     StartingPoint,
     Tuned,
@@ -22,6 +24,7 @@ from harness.summary.comparisons import (
     anchors,
     comparisons,
     determinism,
+    equivalence,
     noise,
     starting_points,
     tuned,
@@ -49,6 +52,8 @@ class Summary:
     repeats: list[Repeat]
     agreement: list[Agreement]
     noise: list[Noise]
+    margin: float  # in points: test accuracies within it count as equivalent
+    equivalence: list[PairEquivalence]
     shared: dict[str, list[str]]  # run id -> the runs beside it on its machine
     placement: list[Placement]
     not_converged: list[tuple[RunResult, str]]  # and why
@@ -58,8 +63,9 @@ class Summary:
     warnings: list[str]  # of reading the folder and its arrays
 
 
-def build(results_dir: Path, everything: bool = False) -> Summary:
-    """The summary of a results folder: each cell's latest results (`everything`: all)."""
+def build(results_dir: Path, everything: bool = False, margin: float = DEFAULT_MARGIN) -> Summary:
+    """The summary of a results folder: each cell's latest results (`everything`: all);
+    two backends' test accuracies judged equivalent or not within ±`margin` points."""
     records, warnings = store.read_all(results_dir)
     shown = select(records, everything)
     runs = shown.runs
@@ -73,14 +79,17 @@ def build(results_dir: Path, everything: bool = False) -> Summary:
     }
     table = rows(runs, beside)
     pairs, spread = agreement(runs, results_dir, warnings), noise(runs)
+    equivalent = equivalence(runs, margin)
     return Summary(
         shown=shown,
         rows=table,
-        comparisons=comparisons(table, pairs, spread),
+        comparisons=comparisons(table, pairs, spread, equivalent),
         starting_points=starting_points(runs),
         repeats=determinism(runs, results_dir, warnings),
         agreement=pairs,
         noise=spread,
+        margin=margin,
+        equivalence=equivalent,
         shared=beside,
         placement=placement(runs, beside),
         not_converged=[(r, why) for r in runs if (why := not_converged(r))],

@@ -1,6 +1,7 @@
 """The comparisons between rows and runs: starting points across backends, run-to-run
 determinism, agreement of predictions across backends, accuracy differences against
-seed-to-seed noise, each comparison group ranked, and Keras 3 against its anchor rows.
+seed-to-seed noise and their equivalence within a margin, each comparison group ranked,
+and Keras 3 against its anchor rows.
 """
 
 from __future__ import annotations
@@ -11,17 +12,20 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.contract.spec import Impl, System, system
+from harness.contract.spec import Impl, System, get_profile, system
 from harness.record import store
 from harness.record.results import ResultError, RunResult
 from harness.record.schema import HARNESS_MASKS
 from harness.summary import numerics, stats, timing_figures
 from harness.summary.grouping import Group, Row, by, group, system_of, variant
 from harness.summary.numerics import PredictionAgreement
-from harness.summary.stats import TTest
+from harness.summary.stats import Equivalence, TTest
 
 # Below this p-value, a difference between backends is called larger than seed noise.
 ALPHA = 0.05
+# Two backends' test accuracies are equivalent when their mean difference over seeds,
+# with its 90 % interval, lies within this many percentage points (`--margin`).
+DEFAULT_MARGIN = 0.1
 
 
 def first_per_seed(runs: list[RunResult]) -> dict[System, dict[int, RunResult]]:
@@ -243,6 +247,52 @@ def noise(runs: list[RunResult]) -> list[Noise]:
     return out
 
 
+@dataclass(frozen=True)
+class PairEquivalence:
+    """Two backends of one comparison group, their test accuracies (in percentage points)
+    paired by seed: the seeds both ran, and the two one-sided tests of the first's less
+    the second's against ±margin points (`stats.equivalence`); None with fewer than two
+    such seeds."""
+
+    group: Group
+    backends: tuple[System, System]
+    seeds: list[int]
+    margin: float  # in points
+    equivalence: Equivalence | None
+
+
+def accuracy_equivalence(
+    a: list[RunResult], b: list[RunResult], margin: float = DEFAULT_MARGIN
+) -> tuple[list[int], Equivalence | None]:
+    """The seeds both `a` and `b` ran, and the two one-sided tests of a's test accuracy
+    less b's (in points, the earliest run of each seed) against ±`margin` points."""
+    # Runs come oldest first: the earliest of each seed is written last.
+    first_a, first_b = ({r.spec.seed: r for r in reversed(runs)} for runs in (a, b))
+    seeds = sorted(set(first_a) & set(first_b))
+    found = stats.equivalence(
+        [100 * first_a[s].metrics.test_accuracy for s in seeds],
+        [100 * first_b[s].metrics.test_accuracy for s in seeds],
+        margin,
+    )
+    return seeds, found
+
+
+def equivalence(runs: list[RunResult], margin: float = DEFAULT_MARGIN) -> list[PairEquivalence]:
+    """Every pair of backends of each comparison group that compares accuracies (not a
+    profile of a few steps), judged within ±`margin` points over the seeds both ran."""
+    out = []
+    for key, members in sorted(by(runs, group).items()):
+        if get_profile(key.profile).steps:
+            continue
+        per_backend = by(members, system_of)
+        names = sorted(per_backend)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                seeds, found = accuracy_equivalence(per_backend[a], per_backend[b], margin)
+                out.append(PairEquivalence(key, (a, b), seeds, margin, found))
+    return out
+
+
 def _round_of(r: RunResult) -> tuple[str | None, int, int] | None:
     """Where a run stands in interleaved rounds: its invocation, round and seed (None for
     a run made without rounds)."""
@@ -287,13 +337,14 @@ def speed_of(a: Row, b: Row) -> Speed:
 class Comparison:
     """One comparison group (on one machine): its rows, fastest first (by the steady
     step, paired by round where runs were made in rounds), each row's speed against
-    the fastest, and the group's agreement and noise results."""
+    the fastest, and the group's agreement, noise and equivalence results."""
 
     group: Group
     ranked: list[Row]
     speeds: list[Speed]  # of `ranked`, each against ranked[0]
     agreement: list[Agreement]
     noise: Noise | None
+    equivalence: list[PairEquivalence]
 
 
 def _ranked(members: list[Row]) -> tuple[list[Row], list[Speed]]:
@@ -312,8 +363,14 @@ def _ranked(members: list[Row]) -> tuple[list[Row], list[Speed]]:
     return ranked, [speeds.get(id(r), Speed(None, None)) for r in ranked]
 
 
-def comparisons(table: list[Row], pairs: list[Agreement], spread: list[Noise]) -> list[Comparison]:
-    """`table` from `rows`, `pairs` from `agreement`, `spread` from `noise`."""
+def comparisons(
+    table: list[Row],
+    pairs: list[Agreement],
+    spread: list[Noise],
+    equivalent: list[PairEquivalence],
+) -> list[Comparison]:
+    """`table` from `rows`, `pairs` from `agreement`, `spread` from `noise`, `equivalent`
+    from `equivalence`."""
     out = []
     for key, members in sorted(by(table, lambda row: row.variant.group).items()):
         ranked, speeds = _ranked(members)
@@ -324,6 +381,7 @@ def comparisons(table: list[Row], pairs: list[Agreement], spread: list[Noise]) -
                 speeds=speeds,
                 agreement=[p for p in pairs if p.group == key],
                 noise=next((n for n in spread if n.group == key), None),
+                equivalence=[e for e in equivalent if e.group == key],
             )
         )
     return out

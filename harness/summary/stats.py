@@ -1,64 +1,22 @@
-"""Statistics as pure functions of plain numbers (no numpy, no framework)."""
+"""Statistics as pure functions of plain numbers: distributions, tests and intervals from
+scipy.stats (no framework)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
-
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny, eps = 1e-300, 3e-16
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 1000):
-        m2 = 2 * m
-        for aa in (m * (b - m) * x / ((qam + m2) * (a + m2)),
-                   -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))):  # fmt: skip
-            d = 1.0 + aa * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + aa / c
-            c = c if abs(c) > tiny else tiny
-            h *= d * c
-        if abs(d * c - 1.0) < eps:
-            break
-    return h
-
-
-def betainc(a: float, b: float, x: float) -> float:
-    """The regularised incomplete beta function I_x(a, b)."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    front = math.exp(
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    )
-    if x < (a + 1.0) / (a + b + 2.0):
-        return front * _betacf(a, b, x) / a
-    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
-
-
-def t_two_sided_p(t: float, df: float) -> float:
-    """P(|T| >= |t|) for Student's t with `df` degrees of freedom."""
-    if math.isinf(t):
-        return 0.0
-    return betainc(df / 2.0, 0.5, df / (df + t * t))
+import scipy.stats
 
 
 def t_quantile(confidence: float, df: float) -> float:
     """The t such that P(|T| <= t) = `confidence` for Student's t with `df` degrees of
-    freedom (bisection on `t_two_sided_p`, to 1e-10)."""
-    lo, hi = 0.0, 1.0
-    while t_two_sided_p(hi, df) > 1 - confidence:
-        hi *= 2
-    while hi - lo > 1e-10:
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if t_two_sided_p(mid, df) > 1 - confidence else (lo, mid)
-    return (lo + hi) / 2
+    freedom."""
+    return float(scipy.stats.t.ppf(0.5 + confidence / 2, df))
 
 
 @dataclass(frozen=True)
@@ -98,35 +56,164 @@ class TTest:
     p: float
 
 
-def _t_test(kind: str, n: int, mean: float, standard_error: float, df: float) -> TTest:
-    if standard_error == 0:
-        # Every difference is the same: certain if it is not zero, no evidence if it is.
-        t = 0.0 if mean == 0 else math.copysign(math.inf, mean)
-        return TTest(kind, n, mean, t, df, 1.0 if mean == 0 else 0.0)
-    t = mean / standard_error
-    return TTest(kind, n, mean, t, df, t_two_sided_p(t, df))
+def _identical(kind: str, n: int, mean: float, df: float) -> TTest:
+    """Every difference the same, where a t is undefined (scipy's is nan): certain if it
+    is not zero, no evidence if it is."""
+    t = 0.0 if mean == 0 else math.copysign(math.inf, mean)
+    return TTest(kind, n, mean, t, df, 1.0 if mean == 0 else 0.0)
 
 
-def paired_t_test(a: list[float], b: list[float]) -> TTest | None:
-    """Two-sided paired t-test of a - b; None with fewer than two pairs."""
+def paired_t_test(a: Sequence[float], b: Sequence[float]) -> TTest | None:
+    """Two-sided paired t-test of a - b (`scipy.stats.ttest_rel`); None with fewer than
+    two pairs."""
     if len(a) != len(b):
         raise ValueError(f"paired samples must have the same length, got {len(a)} and {len(b)}")
     diffs = [x - y for x, y in zip(a, b, strict=True)]
     n = len(diffs)
     if n < 2:
         return None
-    se = statistics.stdev(diffs) / math.sqrt(n)
-    return _t_test("paired", n, statistics.mean(diffs), se, n - 1)
+    mean = statistics.mean(diffs)
+    if statistics.stdev(diffs) == 0:
+        return _identical("paired", n, mean, n - 1)
+    found = scipy.stats.ttest_rel(a, b)
+    return TTest("paired", n, mean, float(found.statistic), float(found.df), float(found.pvalue))
 
 
-def welch_t_test(a: list[float], b: list[float]) -> TTest | None:
-    """Two-sided Welch t-test (unequal variances); None unless both have two or more."""
+def welch_t_test(a: Sequence[float], b: Sequence[float]) -> TTest | None:
+    """Two-sided Welch t-test, unequal variances (`scipy.stats.ttest_ind`); None unless
+    both have two or more."""
     if len(a) < 2 or len(b) < 2:
         return None
-    va, vb = statistics.variance(a) / len(a), statistics.variance(b) / len(b)
-    mean = statistics.mean(a) - statistics.mean(b)
-    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1)) if va + vb else math.inf
-    return _t_test("welch", min(len(a), len(b)), mean, math.sqrt(va + vb), df)
+    n, mean = min(len(a), len(b)), statistics.mean(a) - statistics.mean(b)
+    if statistics.variance(a) == statistics.variance(b) == 0:
+        return _identical("welch", n, mean, math.inf)
+    found = scipy.stats.ttest_ind(a, b, equal_var=False)
+    return TTest("welch", n, mean, float(found.statistic), float(found.df), float(found.pvalue))
+
+
+class Verdict(StrEnum):
+    """What two one-sided tests say of a difference against its margin."""
+
+    EQUIVALENT = "equivalent"  # the 90 % interval lies inside the margin
+    DIFFERENT = "different"  # not equivalent, and the 95 % interval excludes no difference
+    UNDECIDED = "undecided"  # neither
+
+
+# Two one-sided tests at 5 % each: equivalence is shown by the 90 % interval.
+EQUIVALENCE_CONFIDENCE = 0.90
+# A difference is beyond noise where the two-sided 95 % interval excludes none.
+DIFFERENCE_CONFIDENCE = 0.95
+# Beyond this many pairs, an undecided comparison is not counted: no campaign runs them.
+MAX_SEEDS_NEEDED = 10_000
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """Paired samples a and b (one pair per seed) judged against a margin by two
+    one-sided tests (TOST): `mean` is the mean of the differences a - b with its 90 %
+    interval (`low`, `high`), `p` the larger of the two one-sided p-values (below 0.05
+    exactly where the interval lies inside ±`margin`).
+
+    For ratios (`ratio` True), the tests are made on the logarithms of a / b: `mean`,
+    `low` and `high` are then the geometric mean of the ratios and its interval, and
+    `margin` is relative (0.10: equivalent where the interval lies within 1/1.1 to 1.1).
+
+    `seeds_needed`, where undecided: the number of pairs at which the 90 % interval, as
+    wide as the spread observed makes it, would fit inside the margin around the mean
+    observed; None where decided, where no number would (the mean is on or beyond the
+    margin: not `mean_within_margin`) and where more than MAX_SEEDS_NEEDED would."""
+
+    n: int
+    mean: float
+    low: float
+    high: float
+    margin: float
+    p: float
+    beyond_noise: bool
+    verdict: Verdict
+    seeds_needed: int | None
+    ratio: bool = False
+
+    @property
+    def mean_within_margin(self) -> bool:
+        """Whether the mean lies inside the margin, so that enough pairs could show
+        equivalence at the spread observed."""
+        if self.ratio:
+            return abs(math.log(self.mean)) < math.log1p(self.margin)
+        return abs(self.mean) < self.margin
+
+
+def _half_width(confidence: float, sd: float, n: int) -> float:
+    return t_quantile(confidence, n - 1) * sd / math.sqrt(n)
+
+
+def _pairs_needed(sd: float, room: float) -> int | None:
+    """The fewest pairs whose 90 % half-width, at standard deviation `sd`, is below
+    `room`; None without room, or beyond MAX_SEEDS_NEEDED. The normal quantile's count
+    is a floor: t's is larger."""
+    if room <= 0:
+        return None
+    z = float(scipy.stats.norm.ppf(0.5 + EQUIVALENCE_CONFIDENCE / 2))
+    n = max(2, math.ceil((z * sd / room) ** 2))
+    while n <= MAX_SEEDS_NEEDED:
+        if _half_width(EQUIVALENCE_CONFIDENCE, sd, n) < room:
+            return n
+        n += 1
+    return None
+
+
+def _tost(differences: list[float], margin: float) -> Equivalence | None:
+    n = len(differences)
+    if n < 2:
+        return None
+    mean, sd = statistics.mean(differences), statistics.stdev(differences)
+    half = _half_width(EQUIVALENCE_CONFIDENCE, sd, n)
+    low, high = mean - half, mean + half
+    noise = _half_width(DIFFERENCE_CONFIDENCE, sd, n)
+    beyond_noise = mean - noise > 0 or mean + noise < 0
+    if sd == 0:  # scipy's t is undefined: the interval is the one value
+        p = 0.0 if abs(mean) < margin else 1.0
+    else:
+        above = scipy.stats.ttest_1samp(differences, -margin, alternative="greater").pvalue
+        below = scipy.stats.ttest_1samp(differences, margin, alternative="less").pvalue
+        p = float(max(above, below))
+    if -margin < low and high < margin:
+        verdict, needed = Verdict.EQUIVALENT, None
+    elif beyond_noise:
+        verdict, needed = Verdict.DIFFERENT, None
+    else:
+        verdict, needed = Verdict.UNDECIDED, _pairs_needed(sd, margin - abs(mean))
+    return Equivalence(n, mean, low, high, margin, p, beyond_noise, verdict, needed)
+
+
+def equivalence(a: Sequence[float], b: Sequence[float], margin: float) -> Equivalence | None:
+    """Whether a and b, paired (a[i] with b[i]), are equivalent within ±`margin` (in
+    their own unit): the mean of a - b with its 90 % interval and the TOST verdict; None
+    with fewer than two pairs."""
+    if len(a) != len(b):
+        raise ValueError(f"paired samples must have the same length, got {len(a)} and {len(b)}")
+    return _tost([x - y for x, y in zip(a, b, strict=True)], margin)
+
+
+def equivalence_of_ratios(
+    a: Sequence[float], b: Sequence[float], margin: float = 0.10
+) -> Equivalence | None:
+    """Whether positive a and b, paired (a[i] with b[i]: two backends' times to target
+    for one seed), are equivalent within a relative `margin` (0.10: ±10 %): two one-sided
+    tests on the logarithms of a[i] / b[i] against ±log(1 + margin), so that a / b and
+    b / a are judged alike. The result's mean, low and high are the geometric mean of
+    a / b and its 90 % interval; None with fewer than two pairs."""
+    if len(a) != len(b):
+        raise ValueError(f"paired samples must have the same length, got {len(a)} and {len(b)}")
+    if any(x <= 0 for x in [*a, *b]):
+        raise ValueError("ratios need positive numbers")
+    found = _tost([math.log(x / y) for x, y in zip(a, b, strict=True)], math.log1p(margin))
+    if found is None:
+        return None
+    return dataclasses.replace(
+        found, mean=math.exp(found.mean), low=math.exp(found.low), high=math.exp(found.high),
+        margin=margin, ratio=True,
+    )  # fmt: skip
 
 
 # A timing whose 10th-90th percentile range exceeds this share of its median is noisy.
