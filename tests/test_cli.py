@@ -168,6 +168,14 @@ def test_fail_fast_stops_at_the_first_failure(fake_workers, tmp_path):
     assert [b for b, _, _ in fake_workers] == ["tensorflow", "jax"]
 
 
+def test_run_builds_its_report_with_the_margin_it_is_given(fake_workers, tmp_path):
+    # the fake workers' accuracies are all 99 %: every difference is 0, equivalent
+    argv = ["run", "--backend", "tf,torch", "--seeds", "1,2", "--margin", "0.05"]
+    assert cli.main([*argv, "--results", str(tmp_path)]) == 0
+    md = (tmp_path / "REPORT.md").read_text()
+    assert "over 2 paired seeds: equivalent within ±0.05 points." in md
+
+
 def test_rounds_run_every_cell_once_a_round_in_an_order_that_rotates(fake_workers, tmp_path):
     argv = ["run", "--backend", "tf,torch", "--seeds", "1,2", "--rounds", "3"]
     assert cli.main([*argv, "--results", str(tmp_path)]) == 0
