@@ -561,23 +561,41 @@ def test_the_page_boxes_every_table_titles_each_mark_and_asks_for_nothing(tmp_pa
         assert asked not in page
 
 
+def short_and_equivalence(results_dir: Path) -> tuple[str, str]:
+    """REPORT.md's In short and its Equivalence of test accuracies, rebuilt."""
+    render.write_report(results_dir)
+    md = (results_dir / "REPORT.md").read_text()
+    short = md.split("## In short\n")[1].split("\n## ")[0]
+    return short, md.split("### Equivalence of test accuracies\n")[1].split("\n### ")[0]
+
+
 def test_in_short_asks_for_two_paired_seeds_where_a_pair_of_backends_shares_fewer(
     tmp_path, write_result
 ):
     write_result(backend="tensorflow", seed=1)
     write_result(backend="jax", seed=1)
     write_result(backend="torch", seed=2)
-    render.write_report(tmp_path)
-    md = (tmp_path / "REPORT.md").read_text()
-    short = md.split("## In short\n")[1].split("\n## ")[0]
+    short, section = short_and_equivalence(tmp_path)
     assert (
-        "Whether jax and tensorflow, jax and torch, tensorflow and torch are equivalent "
-        "within ±0.1 points of test accuracy needs ≥ 2 paired seeds, the same seeds on both "
-        "backends (`--seeds 1,2,3,4,5`)."
+        "Whether their test accuracies are equivalent within ±0.1 points needs ≥ 2 paired "
+        "seeds, the same seeds on both backends (`--seeds 1,2,3,4,5`)."
     ) in short
-    table = md.split("### Equivalence of test accuracies\n")[1].split("\n### ")[0]
-    assert "| jax − tensorflow | 1 | – | – | needs ≥ 2 paired seeds |" in table
-    assert "| jax − torch | – | – | – | needs ≥ 2 paired seeds |" in table
+    assert "cannot tell" not in short
+    assert "no two backends share two or more seeds (`--seeds 1,2,3,4,5`)." in section
+    assert "| Backends |" not in section
+
+    # tensorflow and jax now share seeds 1 and 2; torch still ran seed 2 alone
+    write_result(backend="tensorflow", seed=2)
+    write_result(backend="jax", seed=2)
+    write_result(backend="torch", seed=3)
+    short, section = short_and_equivalence(tmp_path)
+    assert "jax − tensorflow: +0.000 points" in short
+    assert (
+        "Whether jax and torch, tensorflow and torch are equivalent within ±0.1 points of "
+        "test accuracy needs ≥ 2 paired seeds"
+    ) in short
+    assert "| jax − tensorflow | 1 2 | +0.000 | +0.000 to +0.000 | equivalent" in section
+    assert "| jax − torch | 2 | – | – | needs ≥ 2 paired seeds |" in section
 
 
 def test_each_pair_of_backends_is_judged_within_the_margin_the_report_is_given(
@@ -588,15 +606,12 @@ def test_each_pair_of_backends_is_judged_within_the_margin_the_report_is_given(
     for seed, jax in enumerate((0.9896, 0.9891, 0.9899, 0.9894, 0.9895), start=1):
         write_result(backend="tensorflow", seed=seed, accuracy=0.9894)
         write_result(backend="jax", seed=seed, accuracy=jax)
-    render.write_report(tmp_path)
-    md = (tmp_path / "REPORT.md").read_text()
-    table = md.split("### Equivalence of test accuracies\n")[1].split("\n### ")[0]
+    short, table = short_and_equivalence(tmp_path)
     assert "Each pair of backends within ±0.1 points of test accuracy (`--margin`)" in table
     assert (
         "| jax − tensorflow | 1 2 3 4 5 | +0.010 | -0.018 to +0.038 "
         "| equivalent within ±0.1 points |"
     ) in table
-    short = md.split("## In short\n")[1].split("\n## ")[0]
     assert (
         "jax − tensorflow: +0.010 points [90 %: -0.018 to +0.038] of test accuracy over 5 "
         "paired seeds: equivalent within ±0.1 points."

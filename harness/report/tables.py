@@ -272,10 +272,16 @@ def reproducibility_sections(s: Summary, curve_plots: list[tuple[Group, Path]]) 
 
 
 def equivalence_section(s: Summary) -> list[str]:
-    """Each pair of backends' test accuracies, paired by seed, judged within the margin."""
+    """Each pair of backends' test accuracies, paired by seed, judged within the margin: a
+    table per comparison where some pair shares two or more seeds, a line where none
+    does."""
     out = ["### Equivalence of test accuracies", ""]
     if not s.equivalence:
-        return out + ["Needs two backends in one comparison.", ""]
+        return out + [
+            "No comparison of two or more backends compares test accuracies (a profile of a "
+            "few steps does not).",
+            "",
+        ]
     out += [
         f"Each pair of backends within ±{s.margin:g} points of test accuracy (`--margin`): "
         "the mean over the seeds both ran of the first's accuracy less the second's, with "
@@ -284,23 +290,31 @@ def equivalence_section(s: Summary) -> list[str]:
         "equivalence is not shown; otherwise undecided, with the number of paired seeds "
         "whose interval, at the spread observed, would fit inside the margin.",
         "",
-        *per_group(
-            s.equivalence,
-            lambda p: p.group,
-            [
-                "| Backends | Seeds | Mean difference (points) | 90 % interval | Verdict |",
-                "|---|---|--:|---|---|",
-            ],
-            lambda p: (
+    ]
+    header = [
+        "| Backends | Seeds | Mean difference (points) | 90 % interval | Verdict |",
+        "|---|---|--:|---|---|",
+    ]
+    for key, pairs in by(s.equivalence, lambda p: p.group).items():
+        if all(p.equivalence is None for p in pairs):
+            out += [
+                f"{literal(group_text(key))}: no two backends share two or more seeds "
+                "(`--seeds 1,2,3,4,5`).",
+                "",
+            ]
+            continue
+        out += [f"{literal(group_text(key))}:", "", *header]
+        for p in pairs:
+            e = p.equivalence
+            out.append(
                 f"| {literal(' − '.join(p.backends))} | {' '.join(map(str, p.seeds)) or '–'} "
                 + (
                     "| – | – | needs ≥ 2 paired seeds |"
-                    if (e := p.equivalence) is None
+                    if e is None
                     else f"| {e.mean:+.3f} | {e.low:+.3f} to {e.high:+.3f} | {verdict_text(e)} |"
                 )
-            ),
-        ),
-    ]
+            )
+        out.append("")
     return out
 
 

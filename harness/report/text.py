@@ -215,11 +215,16 @@ def equivalence_sentences(pairs: list[PairEquivalence]) -> list[str]:
     ]
     lacking = [p for p in pairs if p.equivalence is None]
     if lacking:
+        within = f"equivalent within {margin_text(lacking[0].margin)}"
+        which = (
+            f"their test accuracies are {within}"
+            if len(lacking) == len(pairs)
+            else ", ".join(literal(" and ".join(p.backends)) for p in lacking)
+            + f" are {within} of test accuracy"
+        )
         out.append(
-            "Whether "
-            + ", ".join(literal(" and ".join(p.backends)) for p in lacking)
-            + f" are equivalent within {margin_text(lacking[0].margin)} of test accuracy "
-            "needs ≥ 2 paired seeds, the same seeds on both backends (`--seeds 1,2,3,4,5`)."
+            f"Whether {which} needs ≥ 2 paired seeds, the same seeds on both backends "
+            "(`--seeds 1,2,3,4,5`)."
         )
     return out
 
