@@ -6,6 +6,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import OWN_MODEL, seed_recipe
@@ -666,6 +667,31 @@ def test_keras_2_runs_the_same_model_file_from_the_same_start_and_agrees_in_pari
     assert pair.backends == ["tensorflow", "keras2"]
     assert pair.within_tolerance and pair.forward_max_abs == 0.0, pair
     assert all(np.isfinite(losses).all() for losses in record.losses.values())
+
+
+def test_half_the_threads_pins_the_run_and_its_yardstick_to_half_its_cpus(backend, tmp_path):
+    from harness.origin import fingerprint
+
+    if "threads" not in {k.name for k in backend.tuning_space}:
+        pytest.skip(f"{backend.name} has no threads knob")
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("half the threads needs a run of two")
+    # a tuning record of this machine that chose threads=half
+    [committed] = (Path(__file__).parent.parent / "results/speed/tuning").glob("torch-*")
+    record = dataclasses.replace(
+        tuning.read(committed), backend=backend.name, versions=backend.versions(),
+        machine_id=fingerprint.fingerprint().machine_id, default={"threads": "all"},
+        chosen={"threads": "half"}, trials=[],
+    )  # fmt: skip
+    tuning.write(record, tmp_path / "tuning")
+    r = harness_run(tmp_path, "--backend", backend.name, "--dataset", "synthetic",
+                    "--threads", "2", "--settings", "tuned", "--epochs", "1",
+                    "--train-images", "200", "--batch-size", "100")  # fmt: skip
+    assert r.spec.threads == 2 and dict(r.spec.tuning)["threads"] == "half"
+    assert len(r.environment.cpus_used) == 1 and r.machine.matmul.threads == 1
+    assert r.environment.variables["OMP_NUM_THREADS"] == "1"
+    if "intra_op_threads" in r.backend_settings:
+        assert r.backend_settings["intra_op_threads"] == 1
 
 
 def test_a_real_tune_within_a_tiny_budget_writes_its_record_and_run_uses_it(backend, tmp_path):

@@ -149,9 +149,10 @@ def train_and_evaluate(
         initial_digest = starting_points.digest(trainer.get_weights())
     with sections("compile_s"):
         trainer.compile(recipe)
-    # The yardstick right before training, on the run's CPUs and thread budget.
+    # The yardstick right before training, on the CPUs the run uses (a tuning's share
+    # of its thread budget, `threads=half`, uses fewer) and their thread count.
     with sections("peak_s"):
-        peak = machine.matmul_peak(spec.threads)
+        peak = machine.matmul_peak(len(os.sched_getaffinity(0)))
     others = machine.OtherLoad(sorted(os.sched_getaffinity(0)))
     others.start()
     with sections("fit_s"):
