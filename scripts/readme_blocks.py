@@ -466,8 +466,10 @@ def tuned_block(folder: Path) -> str:
         # does not (one an older harness had) ran at the record's default.
         ran = {k: v for k, v in tuned.members[0].spec.tuning or () if record.default.get(k, v) != v}
         need(ran == changed, f"{b}'s tuned row did not run the settings of {file.name}")
-        tried = [t for t in record.trials if t.rounds]
-        untried = [t for t in record.trials if not t.rounds]
+        # Tried: probed or timed (a parity failure is tried and not timed); the budget
+        # may have left a candidate with its first-pass round only.
+        tried = [t for t in record.trials if t.verdict != tuning.NOT_TRIED]
+        untried = [t for t in record.trials if t.verdict == tuning.NOT_TRIED]
         kept = record.kept
         if not changed:
             parity = "–"
