@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))  # the harness of this checkout, not an installed 
 
 from harness.contract.spec import Impl, System, system  # noqa: E402
 from harness.record import atomic, overhead, results, store, tuning  # noqa: E402
-from harness.summary import comparisons, grouping, stats, timing_figures  # noqa: E402
+from harness.summary import build, comparisons, grouping, stats, timing_figures  # noqa: E402
 
 PAGES_ROOT = ROOT  # where README.md and docs/ are; a test points it at a copy
 BACKEND_ORDER = ("tensorflow", "torch", "jax")
@@ -185,7 +185,7 @@ def seeds_block(folder: Path) -> str:
             + ", ".join(map(str, acc.seeds))
         )
     pairs = {}
-    for p in comparisons.agreement(runs, folder, []):
+    for p in agreement(runs, folder):
         pairs.setdefault(p.backends, []).append(100 * p.predictions.same_class)
     for (a, b), same in sorted(pairs.items()):
         out.append(
@@ -201,9 +201,15 @@ def seeds_block(folder: Path) -> str:
     return "\n".join(out) + "\n"
 
 
+def agreement(runs: list[results.RunResult], folder: Path) -> list[comparisons.Agreement]:
+    """The predictions' agreement of `runs`, from their arrays in `folder`."""
+    arrays = build.load_arrays(folder, comparisons.arrays_needed(runs))
+    return comparisons.agreement(runs, arrays, [])
+
+
 def anchors(folder: Path) -> list[comparisons.Anchor]:
     runs = ok_runs(folder)
-    return comparisons.anchors(grouping.rows(runs), comparisons.agreement(runs, folder, []))
+    return comparisons.anchors(grouping.rows(runs), agreement(runs, folder))
 
 
 def anchors_block(folder: Path) -> str:

@@ -1,6 +1,8 @@
 """The comparisons between rows and runs (harness/summary/comparisons.py): starting
 points, run-to-run determinism, agreement across backends, accuracy against seed noise."""
 
+import shutil
+
 import numpy as np
 import pytest
 from conftest import make_result
@@ -8,7 +10,12 @@ from conftest import make_result
 from harness.record import schema, store
 from harness.report import text
 from harness.summary import comparisons, stats
-from harness.summary.build import build
+from harness.summary.build import build, load_arrays
+
+
+def loaded(runs, folder):
+    """The arrays the comparisons of `runs` read, loaded from `folder` as `build` does."""
+    return load_arrays(folder, comparisons.arrays_needed(runs))
 
 
 def test_starting_points_say_whether_every_backend_had_the_same_digests():
@@ -56,7 +63,7 @@ def test_run_to_run_differences_come_from_the_saved_arrays(tmp_path, write_resul
     write_result(backend="jax", digests=("w", "b", "g"), final_weights=weights, predictions=[p1])
     runs, _ = store.read_all(tmp_path)
     warnings = []
-    rows = {d.backend: d for d in comparisons.determinism(runs, tmp_path, warnings)}
+    rows = {d.backend: d for d in comparisons.determinism(runs, loaded(runs, tmp_path), warnings)}
     assert warnings == []
     assert (rows["jax"].bitwise, rows["jax"].weights_max_abs) == (True, 0.0)
     assert rows["torch"].bitwise is False
@@ -72,13 +79,32 @@ def test_agreement_across_backends_from_saved_predictions(tmp_path, write_result
     write_result(backend="tensorflow", seed=2, predictions=[pa])  # no partner for seed 2
     runs, _ = store.read_all(tmp_path)
     warnings = []
-    [pair] = comparisons.agreement(runs, tmp_path, warnings)
+    [pair] = comparisons.agreement(runs, loaded(runs, tmp_path), warnings)
     assert warnings == []
     assert pair.backends == ("jax", "torch")
     assert pair.predictions.same_class == pytest.approx(2 / 3)
     assert pair.predictions.max_abs_diff == pytest.approx(0.3)
     assert pair.predictions.mean_abs_diff == pytest.approx((0.1 + 0.1 + 0.3 + 0.3) / 6)
     assert pair.accuracy_diff == pytest.approx(0.01)
+
+
+def test_the_comparisons_read_only_the_arrays_loaded_before_them(tmp_path, write_result):
+    weights = [np.zeros(2, "float32")]
+    p1, p2 = np.array([[0.9, 0.1]], "float32"), np.array([[0.6, 0.4]], "float32")
+    write_result(backend="torch", digests=("w", "b", "f1"), final_weights=weights, predictions=[p1])
+    write_result(
+        backend="torch", digests=("w", "b", "f2"), final_weights=[weights[0] + 1], predictions=[p1]
+    )
+    write_result(backend="jax", predictions=[p2])
+    runs, _ = store.read_all(tmp_path)
+    arrays = loaded(runs, tmp_path)
+    shutil.rmtree(store.runs_dir(tmp_path))  # nothing is read after the arrays were loaded
+    warnings = []
+    [repeat] = comparisons.determinism(runs, arrays, warnings)
+    pairs = comparisons.agreement(runs, arrays, warnings)
+    assert warnings == []
+    assert (repeat.weights_max_abs, repeat.predictions_max_abs) == (1.0, 0.0)
+    assert [p.predictions.same_class for p in pairs] == [1.0]
 
 
 def test_noise_compares_backends_paired_by_seed_in_plain_words():

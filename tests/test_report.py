@@ -32,7 +32,7 @@ def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, writ
     write_result(backend="tensorflow", accuracy=0.9898)
     write_result(backend="jax", accuracy=0.9907)
     (tmp_path / "runs" / "empty.json").write_text("")
-    paths = render.write_report(tmp_path)
+    paths = render.write_report(build(tmp_path), tmp_path)
     assert [p.name for p in paths[:3]] == ["REPORT.md", "report.html", "summary.csv"]
     plots = paths[3:]
     assert [p.name.split("-mnist")[0] for p in plots] == [
@@ -67,8 +67,8 @@ def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, writ
 def test_report_imports_no_keras_and_no_framework(tmp_path, write_result):
     write_result()
     code = (
-        "import sys; from harness.report import render;"
-        f"render.write_report({str(tmp_path)!r});"
+        "import sys; from harness.report import render; from harness.summary.build import build;"
+        f"render.write_report(build({str(tmp_path)!r}), {str(tmp_path)!r});"
         "loaded = {'keras', 'tensorflow', 'jax', 'torch'} & set(sys.modules);"
         "sys.exit(f'imported {loaded}' if loaded else 0)"
     )
@@ -81,7 +81,7 @@ def test_starting_points_say_whether_the_dropout_masks_were_identical(tmp_path, 
     for backend in ("jax", "torch"):
         write_result(backend=backend, dropout_masks=harness)
         write_result(backend=backend, seed=2, dropout_masks=schema.BACKEND_MASKS)
-    md = render.write_report(tmp_path)[0].read_text()
+    md = render.write_report(build(tmp_path), tmp_path)[0].read_text()
     part = md.split("### Starting points\n")[1].split("\n### ")[0]
     assert "| 1 | jax: w / b; torch: w / b | yes | identical (&lt;b&gt;gen&lt;/b&gt; v1) |" in part
     assert (
@@ -95,7 +95,7 @@ def test_a_reason_with_pipes_and_lines_stays_in_its_table_cell(
     write_result(backend="jax")
     reason = "mnist could not be loaded. Looked in:\n  - a|b.npz: not found\n  - c"
     write_failure(reason, backend="torch")
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     [line] = [x for x in (tmp_path / "REPORT.md").read_text().splitlines() if "| torch |" in x]
     assert line.endswith(
         "| mnist could not be loaded. Looked in:<br>  \\- a\\|b.npz: not found<br>  \\- c |"
@@ -132,7 +132,7 @@ class _Page(html.parser.HTMLParser):
 
 def test_markup_in_a_record_reaches_neither_report_as_markup_and_reads_as_it_is(tmp_path):
     write_hostile(tmp_path)
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     page = _Page((tmp_path / "report.html").read_text())
     # every element is the report's own: no script, link, emphasis or code from a record,
     # and the only pictures are its plots
@@ -149,7 +149,7 @@ def test_markup_in_a_record_reaches_neither_report_as_markup_and_reads_as_it_is(
 
 def test_a_report_without_a_successful_run_says_so_instead_of_empty_tables(tmp_path, write_failure):
     write_failure("training diverged", backend="jax")
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     assert "No run has succeeded yet: every run shown failed (see Failed runs)." in md
     assert "## Accuracy and time" not in md and "## Environment" not in md
@@ -172,7 +172,7 @@ def test_the_report_opens_with_each_comparison_ranked_by_speed_in_plain_words(
                 backend=b, seed=seed, accuracy=a, epochs_s=epochs[b], predictions=predictions
             )
     write_result(backend="torch", profile="quick")  # a comparison of its own
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     short = md.split("## In short\n")[1].split("\n## ")[0]
     assert md.index("## In short") < md.index("## Accuracy and time")
@@ -224,7 +224,7 @@ def test_what_the_summary_flags_is_marked_beside_its_figure(
     for kwargs in jax_runs:
         write_result(backend="jax", **kwargs)
     write_result(backend="torch")
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     assert marked in row_line(md, section, "jax")
     assert unmarked in row_line(md, section, "torch")
@@ -234,20 +234,20 @@ def test_the_report_measures_nothing_and_reads_the_same_in_another_folder(
     tmp_path, write_result, no_measuring
 ):
     write_result(backend="jax", peak_gflops=15.0)
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     again = tmp_path / "again"
     (again / "runs").mkdir(parents=True)
     for f in (tmp_path / "runs").iterdir():
         (again / "runs" / f.name).write_bytes(f.read_bytes())
-    render.write_report(again)
+    render.write_report(build(again), again)
     moved = md.replace(str(tmp_path / "runs"), str(again / "runs"))
     assert (again / "REPORT.md").read_text() == moved
 
 
 def test_a_one_epoch_run_has_no_curve_to_plot_but_its_times(tmp_path, write_result):
     write_result(backend="jax", profile="quick", epochs_s=(9.0,), steps_s=[[6.0, 1.0, 1.0, 1.0]])
-    paths = render.write_report(tmp_path)
+    paths = render.write_report(build(tmp_path), tmp_path)
     assert [p.name.split("-m1")[0] for p in paths[3:]] == [
         "glance", "training-times.png", "step-times.png",
     ]  # fmt: skip
@@ -270,7 +270,7 @@ def test_every_run_the_summary_lists_is_named_under_its_heading(
     )  # fmt: skip
     s = build(tmp_path)
     assert s.shown.superseded and s.shown.failures and s.not_converged and s.shared
-    md = render.write_report(tmp_path)[0].read_text()
+    md = render.write_report(build(tmp_path), tmp_path)[0].read_text()
     assert old.run_id in listed(md, "## Superseded failures", 2)
     assert failed.run_id in listed(md, "## Failed runs", 2)
     assert old.run_id not in listed(md, "## Failed runs", 2)
@@ -292,7 +292,7 @@ def test_in_short_gives_each_ratio_from_rounds_its_interval_and_says_when_it_is_
         for backend, step in (("tensorflow", 1.0), ("torch", torch_s), ("jax", jax_s)):
             write_result(backend=backend, round=rnd, invocation="rounds",
                          epochs_s=(4 * step,), steps_s=[[step] * 4])  # fmt: skip
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     short = (tmp_path / "REPORT.md").read_text().split("## In short\n")[1].split("\n## ")[0]
     [torch] = [line for line in short.splitlines() if line.startswith("| torch |")]
     assert torch.endswith("| 1.99 [1.55–2.56] |")  # geomean of 2.0, 2.2, 1.8; t(2) = 4.30
@@ -305,7 +305,7 @@ def test_the_speed_profile_is_ranked_by_speed_and_its_accuracy_is_not_compared(
 ):
     for backend, accuracy in (("tensorflow", 0.5), ("torch", 0.6)):
         write_result(backend=backend, profile="speed", accuracy=accuracy)
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     short = (tmp_path / "REPORT.md").read_text().split("## In short\n")[1].split("\n## ")[0]
     assert "its accuracies are not compared." in short
     assert "| 50.00" not in short and "| 60.00" not in short
@@ -315,7 +315,7 @@ def test_the_tuned_settings_section_names_them_their_source_and_their_speed(tmp_
     write_result(backend="torch", epochs_s=(4.0,), steps_s=[[1.0] * 4])
     write_result(backend="torch", tuning=(("malloc", "no mmap"),), epochs_s=(2.6,),
                  steps_s=[[0.65] * 4])  # fmt: skip
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     section = (tmp_path / "REPORT.md").read_text().split("## Tuned settings\n")[1]
     [row] = [line for line in section.split("\n## ")[0].splitlines() if "| torch |" in line]
     assert row.endswith("| torch | malloc=no mmap | a test's tuning record | 0.65 ∗ |")
@@ -426,7 +426,7 @@ def test_a_paused_step_marks_the_training_time_that_holds_it_where_it_is_shown(
 ):
     # one step of 20 s among 1 s steps: a pause the steady figures leave out, fit() not
     write_result(backend="torch", epochs_s=(26.0,), steps_s=[[3.0, 1.0, 20.0, 1.0, 1.0]])
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     for section in ("## In short", "## Accuracy and time"):
         part = md.split(section + "\n")[1].split("\n## ")[0]
@@ -442,7 +442,7 @@ def test_each_comparison_opens_with_its_picture_beside_its_ranking(tmp_path, wri
     for backend in ("tensorflow", "jax"):
         write_result(backend=backend)
     write_result(backend="torch", profile="quick")  # a comparison of its own
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     for part in _in_short(md).split("\n### ")[1:]:
         picture, ranking = part.index("![At a glance"), part.index("| Backend |")
@@ -479,7 +479,7 @@ def test_the_picture_shows_each_rows_interval_from_rounds_or_its_runs_range_and_
         return made(lines, colours, path)
 
     monkeypatch.setattr(plots, "glance", glance)
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     quick, rounds = drawn
     assert [(line.backend, line.ratio, line.low, line.high) for line in quick] == [
         ("torch", 1.0, None, None),
@@ -500,7 +500,7 @@ def test_the_speed_profiles_picture_shows_no_accuracy(tmp_path, write_result, mo
     drawn = []
     made = plots.glance
     monkeypatch.setattr(plots, "glance", lambda *a: drawn.append(a[0]) or made(*a))
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     [lines] = drawn
     assert [line.accuracies for line in lines] == [[], []]
 
@@ -508,7 +508,7 @@ def test_the_speed_profiles_picture_shows_no_accuracy(tmp_path, write_result, mo
 def test_a_table_notes_the_marks_it_shows_and_no_other(tmp_path, write_result):
     write_result(backend="jax", other_share=0.30, epochs_s=(10.0,) * 4)
     write_result(backend="torch", epochs_s=(10.0,) * 4)
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     short = _in_short(md)
     noted = [line[2] for line in short.splitlines() if line.startswith("- ")]
@@ -522,7 +522,7 @@ def test_a_table_notes_the_marks_it_shows_and_no_other(tmp_path, write_result):
 def test_a_comparison_group_is_said_once_above_its_rows(tmp_path, write_result):
     write_result(backend="jax")
     write_result(backend="torch", data_format="channels_first")
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     md = (tmp_path / "REPORT.md").read_text()
     accuracy = md.split("## Accuracy and time\n")[1].split("\n## ")[0]
     assert accuracy.count("seed: mnist_cnn on mnist (2,000 images") == 1
@@ -536,13 +536,13 @@ def test_a_comparison_timed_by_one_row_says_so_and_ranks_no_untimed_row_first(
 ):
     write_result(backend="jax", epochs_s=(9.0,), steps_s=[[]])
     write_result(backend="torch", epochs_s=(9.0,), steps_s=[[]])
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     short = _in_short((tmp_path / "REPORT.md").read_text())
     [jax] = [line for line in short.splitlines() if line.startswith("| jax |")]
     assert jax.endswith("| – | – |")  # neither images/s nor a ratio
     assert "timed" not in short
     write_result(backend="tensorflow", epochs_s=(9.0,))
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     short = _in_short((tmp_path / "REPORT.md").read_text())
     assert "Only tensorflow timed its steps: there is no speed to compare." in short
 
@@ -550,7 +550,7 @@ def test_a_comparison_timed_by_one_row_says_so_and_ranks_no_untimed_row_first(
 def test_the_page_boxes_every_table_titles_each_mark_and_asks_for_nothing(tmp_path, write_result):
     write_result(backend="jax", epochs_s=(30.0, 10.0, 20.0, 30.0))  # noisy
     write_result(backend="torch")
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     page = (tmp_path / "report.html").read_text()
     assert page.count("<table>") == page.count('<div class="scroll">\n<table>') > 3
     assert '<abbr title="noisy: the 10th–90th percentile range' in page
@@ -563,7 +563,7 @@ def test_the_page_boxes_every_table_titles_each_mark_and_asks_for_nothing(tmp_pa
 
 def short_and_equivalence(results_dir: Path) -> tuple[str, str]:
     """REPORT.md's In short and its Equivalence of test accuracies, rebuilt."""
-    render.write_report(results_dir)
+    render.write_report(build(results_dir), results_dir)
     md = (results_dir / "REPORT.md").read_text()
     short = md.split("## In short\n")[1].split("\n## ")[0]
     return short, md.split("### Equivalence of test accuracies\n")[1].split("\n### ")[0]

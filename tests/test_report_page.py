@@ -13,6 +13,7 @@ import pytest
 from conftest import HOSTILE, load_script, write_hostile
 
 from harness.report import page, render
+from harness.summary.build import build
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,7 +43,7 @@ def test_the_report_page_loads_whole_and_shows_the_ranking_first_without_scrolli
 ):
     needs_a_browser()
     shutil.copytree(ROOT / "results/reference/full/runs", tmp_path / "runs")
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     shown = browser.show(tmp_path / "report.html")
     assert shown.requests == []  # self-contained: no network, no file beside it
     assert shown.errors == []
@@ -60,7 +61,7 @@ def test_a_report_of_hostile_names_and_messages_runs_nothing_and_shows_them_as_t
 ):
     needs_a_browser()
     write_hostile(tmp_path)
-    render.write_report(tmp_path)
+    render.write_report(build(tmp_path), tmp_path)
     shown = browser.show(tmp_path / "report.html")
     # nothing ran (no title changed, no attribute added, nothing logged), and nothing was
     # even refused: the policy had nothing to stop, each string came escaped

@@ -9,6 +9,17 @@ from pathlib import Path
 
 from harness.commands import interrupts, options
 from harness.report import render
+from harness.summary import build as summary
+from harness.summary.comparisons import DEFAULT_MARGIN
+
+
+def write(
+    results_dir: Path, everything: bool = False, margin: float = DEFAULT_MARGIN
+) -> list[Path]:
+    """The report of `results_dir`'s records (`everything`: every result, not only each
+    cell's latest; `margin`: of equivalence, in points), summarised, then rendered into
+    the folder; its files' paths."""
+    return render.write_report(summary.build(results_dir, everything, margin), results_dir)
 
 
 def current(results_dir: Path) -> tuple[int, int] | None:
@@ -38,7 +49,7 @@ def main(args: argparse.Namespace) -> int:
     options.writable(args.results, create=False)
     before = current(args.results)
     try:
-        paths = render.write_report(args.results, everything=args.all, margin=args.margin)
+        paths = write(args.results, everything=args.all, margin=args.margin)
     except KeyboardInterrupt as e:
         return interrupted(e, args.results, before)
     for path in paths:

@@ -23,7 +23,7 @@ from harness.contract.task import WorkerTask
 from harness.launch import executors, process
 from harness.record import store
 from harness.record.schema import Status
-from harness.report import render, text
+from harness.report import text
 from harness.summary.comparisons import DEFAULT_MARGIN
 
 
@@ -200,7 +200,7 @@ def run(
     if report_after:
         before = report_command.current(results_dir)
         try:
-            paths = render.write_report(results_dir, margin=margin)
+            paths = report_command.write(results_dir, margin=margin)
         except KeyboardInterrupt as e:
             return report_command.interrupted(
                 e, results_dir, before, "every run's result is kept; "

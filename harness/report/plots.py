@@ -10,11 +10,9 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.contract.spec import get_profile
 from harness.record import atomic
 from harness.record.results import RunResult
 from harness.report.text import group_text, how_text, short_label
-from harness.summary import timing_figures
 from harness.summary.build import Summary
 from harness.summary.comparisons import Comparison
 from harness.summary.grouping import Group, Row, by, group, system_of
@@ -285,7 +283,7 @@ def plot_glances(
     of every row of the report, so that a backend has one colour in every picture."""
     written = []
     for c in found:
-        steps_only = get_profile(c.group.profile).steps
+        steps_only = c.group.steps_only
         fastest = c.ranked[0].step_s
         names = [row.backend for row in c.ranked]
         lines = []
@@ -294,7 +292,7 @@ def plot_glances(
             if s.interval is not None:
                 low, high = s.interval.low, s.interval.high
             elif s.ratio is not None and fastest and row.runs > 1:
-                ratios = [step / fastest for r in row.members if (step := timing_figures.step_s(r))]
+                ratios = [step / fastest for step in row.figures.run_step_s]
                 low, high = min(ratios), max(ratios)
             references = {a for r in row.members if (a := r.recipe.reference_accuracy) is not None}
             lines.append(
@@ -360,7 +358,7 @@ def plot_speed(table: list[Row], out_dir: Path) -> list[tuple[str, Path]]:
             StepBox(
                 backend=row.backend,
                 label=f"{row.backend} · {short_label(row.variant)}",
-                samples=[s for r in row.members for s in timing_figures.steady_steps(r)],
+                samples=row.figures.steady_steps,
             )
             for row in stepped
         ]

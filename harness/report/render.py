@@ -1,10 +1,12 @@
-"""The comparison report, rebuilt from result files alone (no keras, no framework).
+"""The comparison report, rendered from a results folder's Summary (`harness.summary.build`,
+made from its result files alone: no keras, no framework).
 
     python -m harness report [--results results]
 
-writes REPORT.md, report.html, summary.csv and the plots beside the runs/ folder it
-reads. It measures nothing: every figure, the efficiency yardstick included, comes from
-what the runs recorded, so the same results give the same report on any machine.
+writes REPORT.md, report.html, summary.csv and the plots beside the runs/ folder it was
+made from. It measures and computes nothing: every figure, the efficiency yardstick
+included, comes from what the runs recorded, through the Summary, so the same results
+give the same report on any machine.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ import io
 import sys
 from pathlib import Path
 
-from harness.contract.spec import get_profile
-from harness.record import atomic, store
+from harness.record import atomic
 from harness.record.schema import LATENCY_BATCHES, PHASES
 from harness.report.page import GLANCE_ALT, html
 from harness.report.plots import Plots, plot_all
@@ -45,10 +46,9 @@ from harness.report.text import (
     training_text,
     unaccounted_text,
 )
-from harness.summary import build as summary
 from harness.summary import timing_figures
 from harness.summary.build import Summary
-from harness.summary.comparisons import DEFAULT_MARGIN, Comparison
+from harness.summary.comparisons import Comparison
 from harness.summary.grouping import VARIANT_FIELDS, Group, Row, by, system_of, versions
 from harness.summary.stats import median_of
 
@@ -102,7 +102,7 @@ def answer(c: Comparison) -> list[str]:
         said = [f"Only {literal(timed[0][0].backend)} ran this comparison."]
     else:
         said = []
-    if get_profile(c.group.profile).steps:
+    if c.group.steps_only:
         return [
             *said,
             f"Profile {literal(c.group.profile)} trains a few steps for their speed: its "
@@ -138,7 +138,7 @@ def _answer_sections(found: list[Comparison], glances: dict[Group, Path]) -> lis
             "| Step × fastest [95 %] |",
             "|---|---|--:|--:|--:|--:|",
         ]
-        steps_only = get_profile(c.group.profile).steps
+        steps_only = c.group.steps_only
         for i, (row, s) in enumerate(zip(c.ranked, c.speeds, strict=True)):
             # The fastest row is the others' yardstick: its 1.00 has no interval to lack.
             table.append(
@@ -237,7 +237,7 @@ def _results_sections(s: Summary, plots: Plots) -> list[str]:
     return out
 
 
-def render_markdown(s: Summary, results_dir: Path, plots: Plots) -> str:
+def render_markdown(s: Summary, plots: Plots) -> str:
     """The report of a results folder's summary, with its `plots` (`plot_all`)."""
     shown = s.shown
     runs, failures = shown.runs, shown.failures
@@ -246,7 +246,7 @@ def render_markdown(s: Summary, results_dir: Path, plots: Plots) -> str:
         "# Keras backend comparison",
         "",
         f"Built by `python -m harness report` from "
-        f"{plural(total, 'result file')} in {literal(store.runs_dir(results_dir))}"
+        f"{plural(total, 'result file')} in {literal(s.source)}"
         + (f", {plural(len(failures), 'failed run')} among them." if failures else "."),
         "",
     ]
@@ -352,17 +352,13 @@ def utf8(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def write_report(
-    results_dir: Path, everything: bool = False, margin: float = DEFAULT_MARGIN
-) -> list[Path]:
-    """Write REPORT.md, report.html, summary.csv and the plots into `results_dir`, all of
-    them or (interrupted, or failing) none; returns their paths. `everything`: every
-    result, not only each cell's latest; `margin`: of equivalence, in points."""
+def write_report(s: Summary, results_dir: Path) -> list[Path]:
+    """Write the report of `s` (REPORT.md, report.html, summary.csv and the plots) into
+    `results_dir`, all of them or (interrupted, or failing) none; returns their paths."""
     results_dir = Path(results_dir)
-    s = summary.build(results_dir, everything, margin)
     with atomic.published_together(results_dir) as staging:
         plots = plot_all(s, staging)
-        text = utf8(render_markdown(s, results_dir, plots))
+        text = utf8(render_markdown(s, plots))
         texts = {
             "REPORT.md": text,
             "report.html": html(text, staging),

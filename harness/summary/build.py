@@ -1,6 +1,7 @@
 """The summary of a set of runs, typed: records grouped into rows (`grouping`) and the
-comparisons between them (`comparisons`). `build` makes all of it once, arrays read
-once; `report` renders it and `compare` reads its rows; neither computes its own.
+comparisons between them (`comparisons`). `build` reads the records and the arrays the
+comparisons need first, then computes all of it once from them, reading no file more;
+`report` renders it and `compare` reads its rows; neither computes its own.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.record import store
-from harness.record.results import RunResult
+from harness.record.results import ResultError, RunResult
 from harness.summary.comparisons import (
     DEFAULT_MARGIN,
     Agreement,
     Anchor,
+    ArrayFile,
+    ArrayFiles,
     Comparison,
     Noise,
     PairEquivalence,
@@ -22,6 +25,7 @@ from harness.summary.comparisons import (
     Tuned,
     agreement,
     anchors,
+    arrays_needed,
     comparisons,
     determinism,
     equivalence,
@@ -45,6 +49,7 @@ from harness.summary.grouping import (
 class Summary:
     """Everything a report says of a results folder, computed once."""
 
+    source: Path  # the folder of the records it was made from
     shown: Selection
     rows: list[Row]
     comparisons: list[Comparison]
@@ -63,6 +68,18 @@ class Summary:
     warnings: list[str]  # of reading the folder and its arrays
 
 
+def load_arrays(results_dir: Path, needed: list[tuple[RunResult, str]]) -> ArrayFiles:
+    """The files of arrays `needed` (`arrays_needed`), each loaded, or why it could not be."""
+    files = {}
+    for r, name in needed:
+        there = (store.runs_dir(results_dir) / name).is_file()
+        try:
+            files[r.run_id, name] = ArrayFile(there, store.load_arrays(results_dir, r, name))
+        except ResultError as e:
+            files[r.run_id, name] = ArrayFile(there, error=e)
+    return files
+
+
 def build(results_dir: Path, everything: bool = False, margin: float = DEFAULT_MARGIN) -> Summary:
     """The summary of a results folder: each cell's latest results (`everything`: all);
     two backends' test accuracies judged equivalent or not within ±`margin` points."""
@@ -77,15 +94,17 @@ def build(results_dir: Path, everything: bool = False, margin: float = DEFAULT_M
         for run_id, others in shared([r for r in records if isinstance(r, RunResult)]).items()
         if run_id in shown_ids
     }
+    arrays = load_arrays(results_dir, arrays_needed(runs))
     table = rows(runs, beside)
-    pairs, spread = agreement(runs, results_dir, warnings), noise(runs)
+    pairs, spread = agreement(runs, arrays, warnings), noise(runs)
     equivalent = equivalence(runs, margin)
     return Summary(
+        source=store.runs_dir(results_dir),
         shown=shown,
         rows=table,
         comparisons=comparisons(table, pairs, spread, equivalent),
         starting_points=starting_points(runs),
-        repeats=determinism(runs, results_dir, warnings),
+        repeats=determinism(runs, arrays, warnings),
         agreement=pairs,
         noise=spread,
         margin=margin,

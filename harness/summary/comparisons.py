@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from harness.contract.spec import Impl, System, get_profile, system
-from harness.record import store
+from harness.contract.spec import Impl, System, system
 from harness.record.results import ResultError, RunResult
 from harness.record.schema import HARNESS_MASKS
 from harness.summary import numerics, stats, timing_figures
-from harness.summary.grouping import Group, Row, by, group, system_of, variant
+from harness.summary.grouping import Group, Row, Variant, by, group, system_of, variant
 from harness.summary.numerics import PredictionAgreement
 from harness.summary.stats import Equivalence, TTest
 
@@ -100,12 +98,44 @@ class Repeat:
     predictions_max_abs: float | None
 
 
-def determinism(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> list[Repeat]:
+@dataclass(frozen=True)
+class ArrayFile:
+    """A run's file of arrays (its predictions, its final weights) as the summary loaded
+    it before computing anything: its arrays, or why they could not be read; `there`:
+    whether the file was there at all (final weights are optional)."""
+
+    there: bool
+    arrays: list[np.ndarray] | None = None
+    error: ResultError | None = None
+
+
+# The files of arrays the comparisons read, by (run id, file name).
+ArrayFiles = dict[tuple[str, str], ArrayFile]
+
+
+def _repeated_cells(runs: list[RunResult]) -> dict[tuple[Variant, int], list[RunResult]]:
+    """The runs of each cell (variant and seed) run more than once."""
+    return {
+        k: cell
+        for k, cell in by(runs, lambda r: (variant(r), r.spec.seed)).items()
+        if len(cell) > 1
+    }
+
+
+def arrays_needed(runs: list[RunResult]) -> list[tuple[RunResult, str]]:
+    """The files of arrays `agreement` and `determinism` compare: every run's
+    predictions, and the final weights of the runs of a cell run more than once."""
+    repeated = {r.run_id for cell in _repeated_cells(runs).values() for r in cell}
+    needed = [(r, name) for r in runs if (name := r.artifacts.predictions)]
+    return needed + [
+        (r, name) for r in runs if r.run_id in repeated and (name := r.artifacts.final_weights)
+    ]
+
+
+def determinism(runs: list[RunResult], arrays: ArrayFiles, warnings: list[str]) -> list[Repeat]:
     out = []
-    cells = by(runs, lambda r: (variant(r), r.spec.seed))
+    cells = _repeated_cells(runs)
     for (v, seed), cell in sorted(cells.items()):
-        if len(cell) < 2:
-            continue
         first = cell[0]
         digests = {r.reproducibility.final_weights_digest for r in cell}  # None: not recorded
         differences = {}
@@ -114,18 +144,17 @@ def determinism(runs: list[RunResult], results_dir: Path, warnings: list[str]) -
             ("predictions", lambda r: r.artifacts.predictions),
         ):
             names = [n for r in cell if (n := artifact(r))]
-            if len(names) < len(cell) or not all(
-                (store.runs_dir(results_dir) / n).is_file() for n in names
-            ):
-                continue  # not saved, or not kept (final weights are optional)
-            try:
-                arrays = [
-                    store.load_arrays(results_dir, r, n) for r, n in zip(cell, names, strict=True)
-                ]
-            except ResultError as e:
-                warnings.append(f"determinism of {v.backend} without {what}: {e}")
+            if len(names) < len(cell):
+                continue  # not saved
+            files = [arrays[r.run_id, n] for r, n in zip(cell, names, strict=True)]
+            if not all(f.there for f in files):
+                continue  # not kept (final weights are optional)
+            error = next((f.error for f in files if f.error), None)
+            if error:
+                warnings.append(f"determinism of {v.backend} without {what}: {error}")
                 continue
-            differences[what] = max(numerics.max_abs_difference(arrays[0], a) for a in arrays[1:])
+            loaded = [f.arrays for f in files if f.arrays is not None]
+            differences[what] = max(numerics.max_abs_difference(loaded[0], a) for a in loaded[1:])
         out.append(
             Repeat(
                 backend=v.backend,
@@ -152,7 +181,7 @@ class Agreement:
     accuracy_diff: float  # the first's test accuracy less the second's
 
 
-def agreement(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> list[Agreement]:
+def agreement(runs: list[RunResult], arrays: ArrayFiles, warnings: list[str]) -> list[Agreement]:
     out = []
     for key, members in sorted(by(runs, group).items()):
         per_backend = first_per_seed(members)
@@ -161,12 +190,10 @@ def agreement(runs: list[RunResult], results_dir: Path, warnings: list[str]) -> 
         for b in names:
             for seed, r in per_backend[b].items():
                 name = r.artifacts.predictions
-                try:
-                    loaded = store.load_arrays(results_dir, r, name) if name else None
-                except ResultError as e:
-                    warnings.append(f"agreement without predictions: {e}")
-                    loaded = None
-                predictions[b, seed] = loaded[0] if loaded else None
+                file = arrays[r.run_id, name] if name else None
+                if file is not None and file.error:
+                    warnings.append(f"agreement without predictions: {file.error}")
+                predictions[b, seed] = file.arrays[0] if file and file.arrays else None
         for i, a in enumerate(names):
             for b in names[i + 1 :]:
                 for seed in sorted(set(per_backend[a]) & set(per_backend[b])):
@@ -282,7 +309,7 @@ def equivalence(runs: list[RunResult], margin: float = DEFAULT_MARGIN) -> list[P
     profile of a few steps), judged within ±`margin` points over the seeds both ran."""
     out = []
     for key, members in sorted(by(runs, group).items()):
-        if get_profile(key.profile).steps:
+        if key.steps_only:
             continue
         per_backend = by(members, system_of)
         names = sorted(per_backend)

@@ -14,7 +14,15 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from harness.contract.spec import Impl, Init, RunSpec, System, own_file_label, system
+from harness.contract.spec import (
+    Impl,
+    Init,
+    RunSpec,
+    System,
+    get_profile,
+    own_file_label,
+    system,
+)
 from harness.record import schema
 from harness.record.results import FailedRun, Record, RunResult
 from harness.record.schema import Status
@@ -38,6 +46,12 @@ class Group:
     epochs: int
     batch_size: int
     train_images: int
+
+    @property
+    def steps_only(self) -> bool:
+        """Whether its profile trains a few steps for their speed alone (its accuracies
+        are not compared)."""
+        return bool(get_profile(self.profile).steps)
 
 
 @dataclass(frozen=True, order=True)

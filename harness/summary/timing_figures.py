@@ -144,6 +144,8 @@ class Figures:
     steady_epoch_s: Spread | None
     step_s: Spread | None  # steady steps
     latency_s: dict[int, Spread | None]  # a predict_on_batch call, by batch size
+    run_step_s: list[float]  # each run's own steady step (`step_s`), of those that have one
+    steady_steps: list[float]  # every steady step of the runs, outliers included
 
     @property
     def fit_s(self) -> Spread | None:
@@ -184,6 +186,8 @@ def figures(runs: list[RunResult]) -> Figures:
         steady_epoch_s=_pooled(runs, steady_epochs),
         step_s=_pooled(runs, steady_steps),
         latency_s={b: latency(b) for b in LATENCY_BATCHES},
+        run_step_s=[s for r in runs if (s := step_s(r))],
+        steady_steps=[s for r in runs for s in steady_steps(r)],
     )
 
 
