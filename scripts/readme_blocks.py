@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))  # the harness of this checkout, not an installed 
 
 from harness.contract.spec import Impl, System, system  # noqa: E402
 from harness.record import atomic, overhead, results, store, tuning  # noqa: E402
+from harness.report.text import speed_text  # noqa: E402
 from harness.summary import build, comparisons, grouping, stats, timing_figures  # noqa: E402
 
 PAGES_ROOT = ROOT  # where README.md and docs/ are; a test points it at a copy
@@ -375,10 +376,11 @@ def campaign(folder: Path) -> Campaign:
 
 
 def _ratio(s: comparisons.Speed) -> str:
-    """A paired ratio with its interval, and whether the interval excludes 1."""
+    """A paired ratio with its interval, as the report writes it, and whether the
+    interval excludes 1."""
     assert s.interval is not None and s.ratio is not None
     verdict = "" if s.interval.excludes_one else " (within the noise)"
-    return f"{s.ratio:.2f} [{s.interval.low:.2f}–{s.interval.high:.2f}]{verdict}"
+    return speed_text(s) + verdict
 
 
 def _row_name(row: grouping.Row) -> str:
