@@ -285,7 +285,9 @@ def fake_workers(monkeypatch, tmp_path_factory):
         code = {"jax": 2}.get(spec.backend, 0)
         if code == 0:
             r = dataclasses.replace(
-                make_result(backend=spec.backend, seed=spec.seed), invocation=invocation
+                make_result(backend=spec.backend, seed=spec.seed),
+                spec=spec.recorded_form(),
+                invocation=invocation,
             )
             store.write(r, out)
             return 0, []

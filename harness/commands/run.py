@@ -16,11 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.backends import resolve
-from harness.commands import interrupts, options, progress, report_command
+from harness.commands import interrupts, options, progress, report_command, resume
 from harness.contract.checks import check_data_dir
 from harness.contract.spec import PROFILES, ConfigError, Impl, Init, RunSpec, system
 from harness.contract.task import WorkerTask
 from harness.launch import executors, process
+from harness.origin import fingerprint, provenance
 from harness.record import store
 from harness.record.schema import Status
 from harness.report import text
@@ -265,6 +266,30 @@ def with_settings(
     return out
 
 
+def resumed(planned: list[RunSpec], args: argparse.Namespace, console: Console) -> list[RunSpec]:
+    """--resume: the runs of `planned` whose cells have no ok run in the results folder of
+    the code at hand on this machine (`resume.resume`); how many it skips said in a line."""
+    if args.executor == "ray":
+        raise ConfigError(
+            "--resume skips the runs this machine made, and under --executor ray the runs "
+            "are the nodes'; run it without --resume"
+        )
+    records, _ = store.read_all(args.results)
+    code = provenance.code()
+    found = resume.resume(planned, records, code, fingerprint.fingerprint().machine_id)
+    whose = (
+        f"of this code ({code.commit[:7]}{'+dirty' if code.dirty else ''})"
+        if code
+        else "of known code (this code has no commit to tell it by)"
+    )
+    console.say(
+        f"==> --resume: {found.skipped} of {text.plural(len(planned), 'run')} skipped: their "
+        f"cells have an ok run {whose} on this machine in {args.results}"
+    )
+    console.event(event="resume", skipped=found.skipped, to_run=len(found.to_run))
+    return found.to_run
+
+
 def main(args: argparse.Namespace) -> int:
     backends = options.backends(args)
     console = Console("json" if args.json else "quiet" if args.quiet else "normal")
@@ -274,8 +299,11 @@ def main(args: argparse.Namespace) -> int:
     options.writable(store.runs_dir(args.results))
     if not args.no_report:
         options.writable(args.results)
+    planned = rounds(specs, args.rounds)
+    if args.resume:
+        planned = resumed(planned, args, console)
     return run(
-        rounds(specs, args.rounds),
+        planned,
         executor(args, specs[0].threads),
         args.results,
         console,
@@ -330,6 +358,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="keras (default): the model on Keras; native: the same model in the backend's "
         "framework alone (an anchor row, where the model has one); keras,native: both, "
         "native where the model has it",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on with a campaign that stopped: run only the cells (backend, seed, "
+        "variant, ...) with no ok run in the results folder of this code on this machine",
     )
     p.add_argument("--no-report", action="store_true", help="do not rebuild the report")
     options.margin_option(p)

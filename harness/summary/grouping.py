@@ -196,11 +196,16 @@ class Selection:
     left_out: int
 
 
-def cell_of(r: Record) -> RunSpec:
-    """What a user asks for when they name a cell: its RunSpec but for where its files are,
+def cell(spec: RunSpec) -> RunSpec:
+    """What a user asks for when they name a cell: a RunSpec but for where its files are,
     its round (the rounds of one invocation are runs of one cell) and where its tuned
     settings came from."""
-    return dataclasses.replace(r.spec.recorded_form(), round=None, tuning_source=None, here=False)
+    return dataclasses.replace(spec.recorded_form(), round=None, tuning_source=None, here=False)
+
+
+def cell_of(r: Record) -> RunSpec:
+    """The cell a record ran (`cell`)."""
+    return cell(r.spec)
 
 
 def select(records: list[Record], everything: bool = False) -> Selection:
