@@ -55,6 +55,7 @@ def make_result(
     machine_id: str = "m1",
     round: int | None = None,
     tuning: tuple[tuple[str, str], ...] | None = None,
+    skipped: tuple[str, ...] = (),
 ) -> results.RunResult:
     """A complete, valid result record with the numbers a test chooses."""
     spec = RunSpec(
@@ -109,6 +110,7 @@ def make_result(
             history={"loss": [0.3] * len(epochs_s), "accuracy": [0.9] * len(epochs_s)},
             test_loss=loss,
             test_accuracy=accuracy,
+            skipped=list(skipped),
         ),
         memory=schema.Memory(peak_rss_mib=1000.0),
         machine=schema.Machine(

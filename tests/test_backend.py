@@ -116,7 +116,7 @@ def seed_model_start(seed: int) -> str:
 def assert_every_second_accounted_for(t: schema.Timings) -> None:
     """The phases and the unaccounted rest make the worker's wall time; the rest is
     under 2 % of it; fit() holds every epoch."""
-    phases = sum(getattr(t, p) for p in schema.PHASES)
+    phases = sum(getattr(t, p) or 0.0 for p in schema.PHASES)  # a skipped phase is None
     assert phases + t.unaccounted_s == pytest.approx(t.wall_s, rel=1e-9)
     assert -1e-6 <= t.unaccounted_s <= 0.02 * t.wall_s, t
     assert sum(t.epochs_s) <= t.fit_s
@@ -204,6 +204,26 @@ def test_the_clock_leaves_kerass_dispatch_of_batch_ends_as_a_plain_fit_has_it(
     assert [len(steps) for steps in clocks.steps_per_epoch] == [3, 3]
     for steps, epoch in zip(clocks.steps_per_epoch, clocks.epochs.samples, strict=True):
         assert all(s > 0 for s in steps) and sum(steps) <= epoch
+
+
+def test_a_speed_run_measures_speed_only_and_records_what_it_skipped(backend, tmp_path):
+    if backend.name != "torch":
+        pytest.skip("the worker skips alike on every backend: tested on torch")
+    r = harness_run(
+        tmp_path,
+        "--backend", backend.name, "--profile", "speed", "--dataset", "synthetic",
+        "--train-images", "300", "--batch-size", "100", "--threads", "1",
+    )  # fmt: skip
+    assert r.metrics.skipped == ["full evaluation", "predictions", "latency"]
+    # a check on the test set's first 1,000 images (of the synthetic set's 2,000)
+    assert r.recipe.test_images == 1000 and 0 <= r.metrics.test_accuracy <= 1
+    assert r.artifacts.predictions is None and r.artifacts.final_weights
+    files = sorted(p.name for p in store.runs_dir(tmp_path).iterdir())
+    assert files == sorted([f"{r.run_id}.json", r.artifacts.final_weights])
+    t = r.timings
+    assert (t.predict_s, t.latency_s, t.latency_calls_s) == (None, None, None)
+    assert t.evaluate_s > 0
+    assert_every_second_accounted_for(t)
 
 
 def test_quiet_prints_only_where_the_report_is_whatever_the_framework_logs(

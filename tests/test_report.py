@@ -311,6 +311,19 @@ def test_the_speed_profile_is_ranked_by_speed_and_its_accuracy_is_not_compared(
     assert "| 50.00" not in short and "| 60.00" not in short
 
 
+def test_a_speed_runs_accuracy_says_it_is_of_the_test_sets_first_images(tmp_path, write_result):
+    write_result(backend="tensorflow", profile="speed", accuracy=0.5,
+                 skipped=("full evaluation", "predictions", "latency"))  # fmt: skip
+    write_result(backend="torch", profile="speed", accuracy=0.6)  # made before version 8
+    render.write_report(build(tmp_path), tmp_path)
+    table = (tmp_path / "REPORT.md").read_text().split("## Accuracy and time\n")[1]
+    table = table.split("\n## ")[0].splitlines()
+    [tf] = [line for line in table if line.startswith("| tensorflow |")]
+    [torch] = [line for line in table if line.startswith("| torch |")]
+    assert "| 50.00 (first 10,000 test images) |" in tf
+    assert "| 60.00 |" in torch
+
+
 def test_the_tuned_settings_section_names_them_their_source_and_their_speed(tmp_path, write_result):
     write_result(backend="torch", epochs_s=(4.0,), steps_s=[[1.0] * 4])
     write_result(backend="torch", tuning=(("malloc", "no mmap"),), epochs_s=(2.6,),

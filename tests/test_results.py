@@ -105,6 +105,22 @@ def test_version_5_records_keep_their_backend_settings(tmp_path):
     assert r.invocation == "x" and r.schema_version == results.SCHEMA_VERSION
 
 
+def test_version_7_records_skipped_nothing_and_a_skipped_part_must_be_known(tmp_path):
+    data = make_result(profile="speed").to_dict()
+    del data["metrics"]["skipped"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({**data, "schema_version": 7}))
+    r = store.read(path)
+    assert r.metrics.skipped == [] and r.schema_version == results.SCHEMA_VERSION == 8
+    data = make_result(skipped=("full evaluation", "predictions")).to_dict()
+    path.write_text(json.dumps(data))
+    assert store.read(path).metrics.skipped == ["full evaluation", "predictions"]
+    data["metrics"]["skipped"] = ["the training"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(results.ResultError, match=r"metrics\.skipped must be a list of items"):
+        store.read(path)
+
+
 # The timings of versions 1 and 2.
 VERSION_1_TIMINGS = ("import_s", "data_load_s", "build_s", "evaluate_s", "epochs_s")
 

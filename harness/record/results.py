@@ -19,8 +19,8 @@ from harness.contract.spec import RunSpec
 from harness.record import schema, upgrades
 from harness.record.schema import FILE_NAME, TIME, ruled
 
-SCHEMA_VERSION = 7
-KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4, 5, 6, 7)
+SCHEMA_VERSION = 8
+KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
 
 
 class ResultError(ValueError):

@@ -256,11 +256,21 @@ PHASES = tuple(f.name for f in dataclasses.fields(Timings) if f.metadata.get("ph
 LATENCY_BATCHES = (1, 500)
 
 
+# What a run of a speed-only profile (`Profile.check_images`) leaves out: the evaluation
+# of the whole test set (its test loss and accuracy are of the test set's first
+# `recipe.test_images` images), the test predictions (no file) and the prediction
+# latency (no latency phase).
+FULL_EVALUATION, PREDICTIONS, LATENCY = "full evaluation", "predictions", "latency"
+SKIPPABLE = (FULL_EVALUATION, PREDICTIONS, LATENCY)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Metrics(Section):
     history: dict[str, list[float]] = ruled(HISTORY)  # per epoch, as fit() returned it
     test_loss: float = ruled(number())
     test_accuracy: float = ruled(number(0, 1))
+    # What of SKIPPABLE the run left out; none before schema version 8.
+    skipped: list[str] = ruled(listing(one_of(*SKIPPABLE)))
 
     @property
     def training_loss(self) -> list[float]:

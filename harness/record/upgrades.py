@@ -90,7 +90,16 @@ def _upgrade_from_6(data: dict) -> dict:
     return {**data, "spec": spec, "schema_version": 7}
 
 
+def _upgrade_from_7(data: dict) -> dict:
+    """Every run before version 8 evaluated the whole test set, kept its predictions and
+    measured the prediction latency (the speed profile too): it skipped nothing."""
+    metrics = data.get("metrics")
+    if isinstance(metrics, dict):
+        metrics = {**metrics, "skipped": []}
+    return {**data, "metrics": metrics, "schema_version": 8}
+
+
 UPGRADES = (
     _upgrade_from_1, _upgrade_from_2, _upgrade_from_3, _upgrade_from_4, _upgrade_from_5,
-    _upgrade_from_6,
+    _upgrade_from_6, _upgrade_from_7,
 )  # fmt: skip

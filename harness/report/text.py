@@ -7,6 +7,7 @@ import html
 import re
 from dataclasses import dataclass
 
+from harness.record.schema import FULL_EVALUATION
 from harness.summary import stats, timing_figures
 from harness.summary.comparisons import ALPHA, PairEquivalence, Speed
 from harness.summary.grouping import Group, Row, Variant
@@ -127,6 +128,12 @@ def accuracy_text(row: Row) -> str:
     text = fmt(100 * row.test_accuracy, 2)
     if row.test_accuracy_std is not None:
         text += f" ± {100 * row.test_accuracy_std:.2f}"
+    # A speed run's accuracy is a check on the test set's first images, not the test set's.
+    checked = sorted(
+        {r.recipe.test_images for r in row.members if FULL_EVALUATION in r.metrics.skipped}
+    )
+    if checked:
+        text += f" (first {' or '.join(f'{n:,}' for n in checked)} test images)"
     return text + (NOT_CONVERGED.symbol if row.not_converged_runs else "")
 
 

@@ -22,7 +22,7 @@ from harness.contract import plugins
 from harness.contract.checks import check_images
 from harness.contract.handover import pinned_cpus
 from harness.contract.recipe import ModelRecipe
-from harness.contract.spec import ConfigError, RunSpec
+from harness.contract.spec import ConfigError, RunSpec, get_profile
 from harness.contract.task import WorkerTask
 from harness.datasets.base import Dataset, DatasetError, Split, prepare
 from harness.origin import fingerprint
@@ -132,7 +132,10 @@ def load_data(
     data_format = trainer.choose_data_format()
     train = Split(loaded.train.x[:train_images], loaded.train.y[:train_images])
     x_train, y_train = prepare(train, data_format, dataset.num_classes, one_hot)
-    x_test, y_test = prepare(loaded.test, data_format, dataset.num_classes, one_hot)
+    # A speed-only profile evaluates the test set's first images alone.
+    checked = get_profile(spec.profile).check_images
+    test = Split(loaded.test.x[:checked], loaded.test.y[:checked])
+    x_test, y_test = prepare(test, data_format, dataset.num_classes, one_hot)
     return Data(x_train, y_train, x_test, y_test, dataset.num_classes, data_format, loaded.origin)
 
 
@@ -160,23 +163,31 @@ def train_and_evaluate(
             data.x_train, data.y_train, recipe.epochs, recipe.batch_size, quiet
         )
     load = others.stop()
+    # A speed-only profile's test set is its first images already (`load_data`); it
+    # predicts nothing more, so that its process compiles no more than it must.
+    speed_only = get_profile(spec.profile).check_images is not None
+    skipped = list(schema.SKIPPABLE) if speed_only else []
     with sections("evaluate_s"):
         test_loss, test_accuracy = trainer.evaluate(data.x_test, data.y_test, recipe.batch_size)
-    with sections("predict_s"):
-        predictions = trainer.predict(data.x_test, recipe.batch_size)
-    with sections("latency_s"):
-        latency = trainer.prediction_latency(data.x_test)
+    predictions, latency = None, None
+    if not speed_only:
+        with sections("predict_s"):
+            predictions = trainer.predict(data.x_test, recipe.batch_size)
+        with sections("latency_s"):
+            latency = trainer.prediction_latency(data.x_test)
 
     with sections("save_s"):
         final_weights = trainer.get_weights()
         run_id = files.out.name.removesuffix(".json")
         kept = f"{run_id}.predictions.npz", f"{run_id}.weights.npz"
-        files.stage_arrays(kept[0], [predictions.astype("float32")])
+        if predictions is not None:
+            files.stage_arrays(kept[0], [predictions.astype("float32")])
         dropped = files.stage_optional(kept[1], final_weights, "final weights")
         if dropped:
             print(f"warning: {dropped}", file=sys.stderr)
         artifacts = schema.Artifacts(
-            predictions=kept[0], final_weights=None if dropped else kept[1]
+            predictions=None if predictions is None else kept[0],
+            final_weights=None if dropped else kept[1],
         )
         recipe = dataclasses.replace(recipe, **trainer.facts())
         libraries = {"numpy": np.__version__, **trainer.versions()}
@@ -207,6 +218,7 @@ def train_and_evaluate(
             history={k: [float(v) for v in vs] for k, vs in history.items()},
             test_loss=float(test_loss),
             test_accuracy=float(test_accuracy),
+            skipped=skipped,
         ),
         memory=schema.Memory(peak_rss_mib=timing.peak_rss_mib()),
         machine=schema.Machine(matmul=peak, during_fit=load, fingerprint=fingerprint.fingerprint()),
