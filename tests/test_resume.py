@@ -113,3 +113,12 @@ def test_run_resume_with_every_cell_done_starts_nothing_and_rebuilds_the_report(
     assert len(fake_workers) == started
     assert "==> --resume: 4 of 4 runs skipped" in capsys.readouterr().out
     assert (tmp_path / "REPORT.md").is_file()
+
+
+def test_run_resume_is_refused_under_ray_whose_runs_are_the_nodes(
+    fake_workers, here, tmp_path, capsys
+):
+    argv = ["run", "--backend", "torch", "--executor", "ray", "--address", "127.0.0.1:1"]
+    assert cli.main([*argv, "--resume", "--results", str(tmp_path)]) == 2
+    assert "--resume skips the runs this machine made" in capsys.readouterr().err
+    assert len(fake_workers) == 0
