@@ -579,6 +579,22 @@ def test_the_tuned_ops_stay_out_of_a_keras_they_were_not_measured_on(jax_ops, mo
     assert (nn.max_pool, nn.conv) == (keras_ops["max_pool"], keras_ops["conv"])
 
 
+def test_each_tuned_gradient_installs_alone_as_its_own_knob_says(
+    backend, jax_ops, keras, monkeypatch
+):
+    from harness.backends import jax_ops as ops
+
+    nn, keras_ops = jax_ops
+    for knob, op, other in (("pool_grad", "max_pool", "conv"), ("conv_grad", "conv", "max_pool")):
+        for name, original in keras_ops.items():
+            monkeypatch.setattr(nn, name, original)
+        code = backend.tuning({knob: "harness"}, "").code
+        [said] = ops.install(keras.__version__, code)
+        assert said.startswith(f"{op}: ")
+        assert hasattr(getattr(nn, op), "harness_tuned")
+        assert getattr(nn, other) is keras_ops[other]
+
+
 def test_the_native_model_is_the_keras_model_agrees_with_it_and_trains_without_keras(
     backend, keras, tmp_path
 ):
