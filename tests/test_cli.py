@@ -325,7 +325,12 @@ def test_report_refuses_a_results_folder_that_does_not_exist_or_is_a_file(tmp_pa
         (["--learning-rate", "nan"], "must be a finite number > 0"),
         (["--data-format", "NHWC"], "invalid choice: 'NHWC'"),
         (["--profile", "fast"], "invalid choice: 'fast'"),
-        (["--rounds", "0"], "must be an integer ≥ 1, got 0"),
+        (["--rounds", "0"], "must be an integer from 1 to 100, got 0"),
+        (["--rounds", "1000000"], "argument --rounds: must be an integer from 1 to 100, got "),
+        (
+            ["--epochs", "99999999999999999999"],
+            "argument --epochs: must be an integer from 1 to 1,000, got 99999999999999999999",
+        ),
         (["--margin", "0"], "must be a number of percentage points > 0 and below 100, got 0.0"),
         (["--margin", "100"], "must be a number of percentage points > 0 and below 100"),
         (["--margin", "inf"], "must be a number of percentage points > 0 and below 100"),

@@ -23,9 +23,11 @@ from harness.launch import process
         (
             1,
             ["  File 'x'", "ValueError: bad", ""],
-            "the worker exited with status 1: ValueError: bad",
+            "the worker ended with status 1 without writing a result; its last output: "
+            "ValueError: bad",
         ),
-        (1, [], "the worker exited with status 1: no output"),
+        (1, [], "the worker ended with status 1 without writing a result, and printed nothing"),
+        (0, ["built"], "the worker ended without writing a result; its last output: built"),
     ],
 )
 def test_failure_reason_prefers_the_workers_own_error_line(code, tail, reason):

@@ -3,10 +3,17 @@ import pytest
 from harness.contract.spec import PROFILES, ConfigError, RunSpec, available_cpus, get_profile
 
 
-@pytest.mark.parametrize("field", ["epochs", "batch_size", "train_images", "threads"])
+@pytest.mark.parametrize("field", ["batch_size", "train_images", "threads"])
 @pytest.mark.parametrize("value", [0, -3])
 def test_non_positive_numbers_are_refused_naming_field_and_value(field, value):
     with pytest.raises(ConfigError, match=f"{field} must be an integer ≥ 1, got {value}"):
+        RunSpec(backend="jax", **{field: value})
+
+
+@pytest.mark.parametrize(("field", "most"), [("epochs", "1,000"), ("round", "100")])
+@pytest.mark.parametrize("value", [0, 10**20])
+def test_epochs_and_rounds_are_bounded_on_both_sides(field, most, value):
+    with pytest.raises(ConfigError, match=f"{field} must be an integer from 1 to {most}, got"):
         RunSpec(backend="jax", **{field: value})
 
 

@@ -13,7 +13,7 @@ from harness.backends.base import Backend
 from harness.contract import native, onefile, plugins
 from harness.contract.checks import check_images, check_keras_json
 from harness.contract.recipe import ModelRecipe
-from harness.contract.rules import MARGIN, MAX_SEED, POSITIVE, SEED, integer
+from harness.contract.rules import MARGIN, MAX_EPOCHS, MAX_ROUNDS, MAX_SEED, POSITIVE, SEED, integer
 from harness.contract.spec import DATA_FORMATS, ConfigError, Impl, RunSpec
 from harness.datasets.base import DatasetError
 from harness.datasets.npz_file import NpzFile
@@ -31,15 +31,15 @@ SPEC_OPTIONS = (
 OWN_FILE_HINT = {"model": "path/to/model.py", "dataset": "path/to/data.npz"}
 
 
-def int_from(lo: int):
-    """An argparse type: an integer >= `lo`."""
+def int_from(lo: int, hi: int | None = None):
+    """An argparse type: an integer >= `lo` (and <= `hi`)."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        _refuse(integer(lo).problem(value))
+        _refuse(integer(lo, hi).problem(value))
         return value
 
     return parse
@@ -51,6 +51,8 @@ def _refuse(problem: str | None) -> None:
 
 
 positive_int = int_from(1)
+epochs = int_from(1, MAX_EPOCHS)
+rounds = int_from(1, MAX_ROUNDS)
 non_negative_int = int_from(0)
 
 

@@ -333,12 +333,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=options.seeds, default=[1], help="e.g. 1,2,3 (default 1)")
     p.add_argument(
         "--rounds",
-        type=options.positive_int,
+        type=options.rounds,
         default=1,
         help="run every cell (backend, seed, ...) once per round, N rounds, in an order "
         "that rotates from round to round: speed ratios are paired by round",
     )
-    p.add_argument("--epochs", type=options.positive_int)
+    p.add_argument("--epochs", type=options.epochs, help="at most 1,000")
     p.add_argument("--learning-rate", type=options.positive_float, help="override the recipe's")
     p.add_argument(
         "--init",

@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from harness.contract.rules import integer
+from harness.contract.rules import EPOCHS, integer
 from harness.contract.spec import ConfigError, check
 
 
@@ -48,9 +48,9 @@ class ModelRecipe:
                 f"(it names {', '.join(sorted(known))})"
             )
         recipe = cls(**defaults)
-        for name in ("epochs", "batch_size"):
+        for name, rule in (("epochs", EPOCHS), ("batch_size", integer(1))):
             try:
-                check(name, integer(1), getattr(recipe, name))
+                check(name, rule, getattr(recipe, name))
             except ConfigError as e:
                 raise ConfigError(f"has a DEFAULTS whose {e}") from None
         if not isinstance(recipe.optimizer, dict) or "class_name" not in recipe.optimizer:

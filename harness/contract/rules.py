@@ -116,6 +116,13 @@ BOOLEAN = Rule("true or false", lambda v, _: isinstance(v, bool))
 # numpy's and Keras's global seeds are 32-bit.
 MAX_SEED = 2**32 - 1
 SEED = integer(0, MAX_SEED)
+# A worker plans every epoch's batch order before training: 1,000 epochs of 60,000
+# images are 480 MB of indices (the seed recipe trains 12).
+MAX_EPOCHS = 1000
+EPOCHS = integer(1, MAX_EPOCHS)
+# `run --rounds` lists every run of every round before the first starts.
+MAX_ROUNDS = 100
+ROUNDS = integer(1, MAX_ROUNDS)
 # A SHA-256 in hex: a file's bytes, or source files (`harness.origin.provenance.digest`).
 SHA256 = Rule(
     "64 hexadecimal digits (a SHA-256)",

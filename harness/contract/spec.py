@@ -17,7 +17,9 @@ from typing import NewType, TypeVar
 
 from harness.contract.rules import (
     BOOLEAN,
+    EPOCHS,
     POSITIVE,
+    ROUNDS,
     SEED,
     SHA256,
     TEXT,
@@ -192,7 +194,9 @@ class RunSpec:
             check(name, TEXT, getattr(self, name))
         get_profile(self.profile)
         check("threads", integer(1), self.threads)
-        for name in ("epochs", "batch_size", "train_images", "steps", "round"):
+        check("epochs", EPOCHS, self.epochs, given=False)
+        check("round", ROUNDS, self.round, given=False)
+        for name in ("batch_size", "train_images", "steps"):
             check(name, integer(1), getattr(self, name), given=False)
         if self.steps is not None and self.train_images is not None:
             raise ConfigError("steps and train_images both size the epoch: give one of them")

@@ -111,8 +111,11 @@ def failure_reason(code: int, tail: list[str]) -> str:
         name = signal.Signals(-code).name
         hint = " (killed from outside; out of memory?)" if name == "SIGKILL" else ""
         return f"the worker was stopped by {name}{hint}"
-    last = next((line for line in reversed(tail) if line.strip()), "no output")
-    return f"the worker exited with status {code}: {last}"
+    last = next((line for line in reversed(tail) if line.strip()), None)
+    said = f"; its last output: {last}" if last else ", and printed nothing"
+    if code == 0:  # sys.exit(0) or os._exit(0) in a model's code, before the result
+        return f"the worker ended without writing a result{said}"
+    return f"the worker ended with status {code} without writing a result{said}"
 
 
 def said_by_worker(tail: list[str]) -> bool:
