@@ -7,7 +7,10 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
 import re
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,9 +119,44 @@ def test_a_model_file_that_is_not_a_model_is_refused_in_one_line_before_any_run(
     assert fake_workers == []
 
 
+def claiming(arrays: dict[str, np.ndarray], key: str, claimed: bytes) -> bytes:
+    """An .npz of `arrays` whose `key` array's header claims the shape `claimed`, its
+    padding shortened to keep the header's length, the archive otherwise whole."""
+    members = {}
+    for name, a in arrays.items():
+        buffer = io.BytesIO()
+        np.save(buffer, a)
+        members[name] = buffer.getvalue()
+    old = f"'shape': {arrays[key].shape}, }}".encode()
+    new = b"'shape': " + claimed + b", }"
+    members[key] = members[key].replace(old + b" " * (len(new) - len(old)), new, 1)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(f"{name}.npy", data)
+    return out.getvalue()
+
+
+def with_objects() -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **{**keras_layout(), "y_test": np.array([{"a": 1}] * 20, dtype=object)})
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize(
     ("arrays", "message"),
     [
+        (claiming(keras_layout(), "x_train", b"(100000000000000, 28, 28)"),
+         "d.npz: x_train's header claims shape (100000000000000, 28, 28) of uint8 "
+         "(78,400,000,000,000,000 bytes), but the file holds 2,560: the file is damaged"),
+        (with_objects(),
+         "d.npz: y_test holds Python objects (a pickled array), which the harness does not "
+         "load: a dataset file holds plain numeric arrays"),
+        ({**keras_layout(), "y_train": np.where(np.arange(40) == 7, 10**9, np.arange(40) % 3)},
+         "d.npz: labels go up to 1,000,000,000, and a label is a class's number: a dataset "
+         "file has at most 1,000 classes (labels 0 to 999)"),
+        ({**keras_layout(), "y_train": keras_layout()["y_train"] % 2},
+         "test split of d.npz: labels 2 never occur in training: no model can learn them"),
         (None, "--dataset {path} does not exist"),
         ({**keras_layout(), "x_train": keras_layout()["x_train"].astype("float32")},
          r"train split of d.npz: images must be uint8 of shape (N, 8, 8), got float32 (40, 8, 8)"),
@@ -150,6 +188,21 @@ def test_a_dataset_file_of_the_wrong_arrays_is_refused_in_one_line_before_any_ru
         path.write_bytes(arrays if isinstance(arrays, bytes) else npz(**arrays))
     assert run(tmp_path, "--dataset", str(path)) == 2
     assert capsys.readouterr().err == f"error: {message.format(path=path)}\n"
+    assert fake_workers == []
+
+
+@pytest.mark.parametrize(("kind", "suffix"), [("model", ".py"), ("dataset", ".npz")])
+def test_a_file_whose_name_is_not_utf8_is_refused_before_any_run(
+    fake_workers, own, tmp_path, capsys, kind, suffix
+):
+    source = own / ("tiny.py" if kind == "model" else "blobs.npz")
+    path = Path(os.fsdecode(bytes(tmp_path) + b"/m\xff" + suffix.encode()))
+    path.write_bytes(source.read_bytes())
+    assert run(tmp_path, f"--{kind}", str(path)) == 2
+    assert capsys.readouterr().err == (
+        f"error: --{kind} {tmp_path}/m\ufffd{suffix}: its name is not UTF-8 text (a byte "
+        "such as 0xff, shown as \ufffd), which a record cannot hold: rename the file\n"
+    )
     assert fake_workers == []
 
 

@@ -3,6 +3,7 @@ the typed rows where they belong, the ranking first, every listed run named. The
 themselves are tested on the summary (test_grouping, test_speed, test_comparisons)."""
 
 import csv
+import dataclasses
 import html.parser
 import io
 import os
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import HOSTILE, stopped_main, write_hostile
+from conftest import HOSTILE, make_result, stopped_main, write_hostile
 
 from harness import cli
 from harness.record import schema, store
@@ -418,6 +419,16 @@ def test_a_results_folder_whose_name_is_not_utf8_gets_its_whole_report(tmp_path,
         "REPORT.md", "glance", "report.html", "step-times.png", "summary.csv",
         "training-times.png",
     ]  # fmt: skip
+
+
+def test_a_record_that_names_a_file_whose_name_is_not_utf8_gets_its_whole_report(tmp_path):
+    # written by a harness that took such a name (a byte 0xff, kept as a lone surrogate)
+    made = make_result(backend="torch")
+    spec = dataclasses.replace(made.spec, dataset="d\udcff.npz", dataset_sha256="a" * 64)
+    store.write(dataclasses.replace(made, spec=spec), store.runs_dir(tmp_path) / "r.json")
+    render.write_report(build(tmp_path), tmp_path)
+    for name in ("REPORT.md", "report.html", "summary.csv"):
+        assert "d\ufffd.npz" in (tmp_path / name).read_text(encoding="utf-8")
 
 
 def test_a_named_pipe_among_the_results_is_skipped_with_a_warning_not_waited_on(

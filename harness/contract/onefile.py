@@ -41,6 +41,15 @@ def locate(kind: str, value: str) -> Path:
     kind's suffix there; a ConfigError that says what is wrong in one line if not."""
     option, suffix = f"--{kind}", OWN_FILES[kind]
     path = Path(value).expanduser()
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        # A record knows the file by its name, and a record is UTF-8 JSON.
+        shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        raise ConfigError(
+            f"{option} {shown}: its name is not UTF-8 text (a byte such as 0xff, shown as "
+            "\ufffd), which a record cannot hold: rename the file"
+        ) from None
     if not path.exists():
         raise ConfigError(f"{option} {value} does not exist")
     if not path.is_file():

@@ -347,8 +347,9 @@ def csv_text(table: list[Row]) -> str:
 
 
 def utf8(text: str) -> str:
-    """`text` as UTF-8 can hold it. A folder's name that is not UTF-8 (a byte such as
-    0xff, which Python keeps as a lone surrogate) is shown with U+FFFD in its place."""
+    """`text` as UTF-8 can hold it. A name that is not UTF-8 (a folder's, or a file's
+    in a record: a byte such as 0xff, which Python keeps as a lone surrogate) is shown
+    with U+FFFD in its place."""
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
@@ -358,14 +359,14 @@ def write_report(s: Summary, results_dir: Path) -> list[Path]:
     results_dir = Path(results_dir)
     with atomic.published_together(results_dir) as staging:
         plots = plot_all(s, staging)
-        text = utf8(render_markdown(s, plots))
+        text = render_markdown(s, plots)
         texts = {
             "REPORT.md": text,
             "report.html": html(text, staging),
             "summary.csv": csv_text(s.rows),
         }
         for name, content in texts.items():
-            atomic.write_text_atomic(staging / name, content)
+            atomic.write_text_atomic(staging / name, utf8(content))
         names = [path.name for path in plots.paths]
     for w in s.warnings:
         print(f"warning: {w}", file=sys.stderr)
