@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -257,16 +258,18 @@ def no_run(monkeypatch):
         raise AssertionError("a worker started")
 
     monkeypatch.setattr(process, "start_worker", start_worker)
+    monkeypatch.setattr(process, "check_model", start_worker)
 
 
 class Started(list):
     """(backend, whether it is quiet, stdout) of each worker started; `pinned`: its CPUs;
-    `specs`: its spec."""
+    `specs`: its spec; `checked`: the spec of each model file built before the runs."""
 
     def __init__(self) -> None:
         super().__init__()
         self.pinned: list[list[int] | None] = []
         self.specs: list[RunSpec] = []
+        self.checked: list[RunSpec] = []
 
 
 @pytest.fixture
@@ -299,6 +302,7 @@ def fake_workers(monkeypatch, tmp_path_factory):
         return code, tail
 
     monkeypatch.setattr(process, "start_worker", start_worker)
+    monkeypatch.setattr(process, "check_model", started.checked.append)
     return started
 
 
@@ -439,6 +443,20 @@ def own_tmp(tmp_path, monkeypatch):
     """tempfile's folder (where the CPU locks live) in this test's own folder."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     return tmp_path
+
+
+def gone(pid: int, timeout: float) -> bool:
+    """Whether process `pid` ended (or is a zombie nobody reaped) within `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def load_script(name: str):

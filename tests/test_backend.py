@@ -755,3 +755,57 @@ def test_a_real_tune_within_a_tiny_budget_writes_its_record_and_run_uses_it(back
     assert r.spec.tuning_source.startswith(f"tuning record {path}; parity against the defaults")
     # the record's choice; a knob it lacks (one that cannot change anything here) at its default
     assert dict(r.spec.tuning) == backend.tuning(record.chosen, "").choice
+
+
+BUILD = "def build(input_shape, num_classes):\n"
+# A model's file that fails whatever way it can, and the line that says so.
+BAD_MODELS = [
+    ("import no_such_module_here\n" + OWN_MODEL,
+     "model bad.py: running its file raised ModuleNotFoundError: No module named "
+     "'no_such_module_here'"),
+    (OWN_MODEL.replace(BUILD, BUILD + "    raise ValueError('<script>no</script>')\n"),
+     "model bad.py: build() raised ValueError: <script>no</script>"),
+    (OWN_MODEL.replace(BUILD, BUILD + "    return 42\n"),
+     "model bad.py: build() returned int, not a keras.Model"),
+    (OWN_MODEL.replace("layers.Dense(num_classes", "layers.Dense(num_classes + 1"),
+     "model bad.py: build() made a model whose output has shape (None, 11), not (None, 10): "
+     "one probability for each of the dataset's 10 classes"),
+    ("import sys\nprint('hello')\nsys.exit(0)\n" + OWN_MODEL,
+     "model bad.py: running its file called sys.exit(0)"),
+    (OWN_MODEL.replace(BUILD, BUILD + "    print('bye')\n    import os\n    os._exit(0)\n"),
+     "model bad.py: the worker ended without writing a result"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("source", "message"), BAD_MODELS)
+def test_a_model_file_that_fails_in_any_way_is_refused_in_one_line_before_any_run(
+    backend, tmp_path, source, message
+):
+    if backend.name != "torch":
+        pytest.skip("a model's file is checked alike on every backend: tested on torch")
+    (tmp_path / "bad.py").write_text(source)
+    command = [sys.executable, "-m", "harness", "run", "--backend", backend.name, "--model",
+               str(tmp_path / "bad.py"), "--dataset", "synthetic", "--threads", "1",
+               "--results", str(tmp_path / "results")]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert (done.returncode, done.stdout) == (2, ""), done.stderr[-3000:]
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"error: {message}"), line
+    assert not list((tmp_path / "results").rglob("*.json"))  # no run started
+
+
+def test_a_model_whose_build_starts_a_process_neither_hangs_the_harness_nor_leaves_it(
+    backend, tmp_path
+):
+    if backend.name != "torch":
+        pytest.skip("the harness waits for its workers alike on every backend: tested on torch")
+    marker = tmp_path / "sleeping"
+    start = f"    import subprocess\n    subprocess.Popen(['sleep', '600', {str(marker)!r}])\n"
+    (tmp_path / "spawns.py").write_text(OWN_MODEL.replace(BUILD, BUILD + start))
+    r = harness_run(
+        tmp_path / "results", "--backend", backend.name, "--model", str(tmp_path / "spawns.py"),
+        "--dataset", "synthetic", "--epochs", "1", "--train-images", "500", "--threads", "1",
+    )  # fmt: skip
+    assert r.status == "ok"
+    left = subprocess.run(["pgrep", "-f", f"sleep 600 {marker}"], capture_output=True, text=True)
+    assert left.stdout == "", "the model's process outlived its worker"

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import seed_recipe
+from conftest import gone, seed_recipe
 
 from harness.contract.spec import RunSpec, available_cpus
 from harness.contract.task import WorkerTask
@@ -36,20 +36,6 @@ def start(command: list[str], sigint=signal.SIG_DFL) -> subprocess.Popen:
         bufsize=1,
         preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),
     )
-
-
-def gone(pid: int, timeout: float) -> bool:
-    """Whether process `pid` ended (or is a zombie nobody reaped) within `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return True
-        if state == "Z":
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def wait_for_training(proc: subprocess.Popen, seen: list[str]) -> int:

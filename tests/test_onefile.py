@@ -65,6 +65,7 @@ def test_a_model_and_a_dataset_file_reach_the_worker_by_name_digest_and_place(
     assert spec.model_sha256 == hashlib.sha256(MODEL.encode()).hexdigest()
     assert spec.dataset_sha256 == hashlib.sha256((own / "blobs.npz").read_bytes()).hexdigest()
     assert (spec.model_path, spec.dataset_path) == (str(own / "tiny.py"), str(own / "blobs.npz"))
+    assert [c.model_path for c in fake_workers.checked] == [spec.model_path]  # built once
 
 
 def test_a_record_names_ones_own_files_by_name_and_digest_and_holds_no_local_path(

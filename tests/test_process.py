@@ -2,11 +2,12 @@
 records for it, from its exit status and the tail of its output."""
 
 import signal
+import sys
+import threading
 
 import pytest
+from conftest import gone
 
-from harness.contract.spec import RunSpec
-from harness.contract.task import WorkerTask
 from harness.launch import process
 
 
@@ -58,27 +59,33 @@ TENSORFLOW_LOG = [
 
 
 @pytest.mark.parametrize("quiet", [True, False])
-def test_a_quiet_workers_framework_log_is_kept_in_its_tail_not_shown(
-    monkeypatch, tmp_path, capsys, quiet
-):
-    class Worker:
-        """A worker process that logs as TensorFlow does, then fails."""
-
-        def __init__(self, command, **kwargs):
-            self.stderr = iter(f"{line}\n" for line in [*TENSORFLOW_LOG, "error: it failed"])
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def wait(self):
-            return 2
-
-    monkeypatch.setattr(process.subprocess, "Popen", Worker)
-    spec = RunSpec(backend="torch", threads=1)
-    code, tail = process.start_worker(WorkerTask(tmp_path / "run.json", spec, quiet=quiet))
-    assert (code, tail) == (2, [*TENSORFLOW_LOG, "error: it failed"])
+def test_a_quiet_workers_framework_log_is_kept_in_its_tail_not_shown(capsys, quiet):
+    # a worker that logs as TensorFlow does, then fails
+    lines = [*TENSORFLOW_LOG, "error: it failed"]
+    code = f"import sys\nprint(*{lines!r}, sep='\\n', file=sys.stderr)\nsys.exit(2)\n"
+    code, tail = process.run_worker([sys.executable, "-c", code], {}, quiet)
+    assert (code, tail) == (2, lines)
     shown = ["error: it failed"] if quiet else tail
     assert capsys.readouterr().err.splitlines() == shown
+
+
+def test_the_harness_stops_waiting_when_the_worker_exits_and_ends_what_it_left():
+    # a worker whose code (a model's build()) started a process that outlives it, holding
+    # its stderr open
+    code = (
+        "import subprocess, sys\n"
+        "child = subprocess.Popen(['sleep', '600'])\n"
+        "print(f'error: started {child.pid}', file=sys.stderr, flush=True)\n"
+        "sys.exit(2)\n"
+    )
+    done: list = []
+    waiting = threading.Thread(
+        target=lambda: done.append(process.run_worker([sys.executable, "-c", code], {}))
+    )
+    waiting.start()
+    waiting.join(timeout=120)
+    assert not waiting.is_alive(), "the harness waits for the worker's leftover process"
+    [(status, tail)] = done
+    assert status == 2 and tail[-1].startswith("error: started ")
+    left = int(tail[-1].split()[-1])
+    assert gone(left, timeout=10)

@@ -299,6 +299,9 @@ def main(args: argparse.Namespace) -> int:
     options.writable(store.runs_dir(args.results))
     if not args.no_report:
         options.writable(args.results)
+    keras = [s for s in specs if s.impl == Impl.KERAS]
+    if keras and keras[0].model_sha256 is not None:  # a model's file of one's own
+        process.check_model(keras[0])
     planned = rounds(specs, args.rounds)
     if args.resume:
         planned = resumed(planned, args, console)

@@ -16,20 +16,24 @@ from harness.contract.spec import ConfigError, RunSpec
 DESCRIPTION = """Runs ONE cell in this process, whose backend was fixed by the parent's
 environment (KERAS_BACKEND, the thread variables and the CPUs, set before this interpreter
 starts; keras is imported here and nowhere in the parent): trains and evaluates a spec
-into its result file, probes its first steps (--parity), or describes models."""
+into its result file, probes its first steps (--parity), builds its model for its data
+(--check), or describes models."""
 
 
 @dataclass(frozen=True)
 class WorkerTask:
     """One worker's job, written into `out`: train and evaluate `spec` (its result file),
-    or probe its first `parity_steps` steps (a .npz), or build the models `describe`
-    names and count their parameters and FLOPs (a JSON file). `quiet`: no progress
-    output; `invocation`: the `harness run` a run belongs to."""
+    or probe its first `parity_steps` steps (a .npz), or only `check` that its model
+    builds for its data (a file that says so: a model's file is tried before any run),
+    or build the models `describe` names and count their parameters and FLOPs (a JSON
+    file). `quiet`: no progress output; `invocation`: the `harness run` a run belongs
+    to."""
 
     out: Path
     spec: RunSpec | None = None
     describe: tuple[str, ...] = ()
     parity_steps: int | None = None
+    check: bool = False
     quiet: bool = False
     invocation: str | None = None
 
@@ -49,6 +53,8 @@ class WorkerTask:
             command += ["--invocation", self.invocation]
         if self.parity_steps is not None:
             command += ["--parity", str(self.parity_steps)]
+        if self.check:
+            command.append("--check")
         if self.quiet:
             command.append("--quiet")
         return command
@@ -63,6 +69,7 @@ class WorkerTask:
             spec=RunSpec.from_dict(json.loads(args.spec)) if args.spec else None,
             describe=tuple(args.describe or ()),
             parity_steps=args.parity,
+            check=args.check,
             quiet=args.quiet,
             invocation=args.invocation,
         )
@@ -75,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     task.add_argument("--spec", help="the RunSpec as a JSON object")
     task.add_argument("--describe", nargs="+", metavar="MODEL", help="describe models")
     parser.add_argument("--parity", type=int, metavar="STEPS", help="run the parity probe")
+    parser.add_argument("--check", action="store_true", help="only build the spec's model")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.add_argument("--invocation", help="the `harness run` this run belongs to")
     return parser

@@ -5,6 +5,7 @@ when it did not finish. This process never imports keras.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -74,31 +75,67 @@ def start_worker(
     spec = task.spec
     assert spec is not None, "a worker that trains has a spec"
     env = handover.worker_env(resolve(spec.backend).env(spec.threads, tuning_of(spec)), cpus)
+    return run_worker(task.argv(), env, task.quiet, stdout, workers)
+
+
+def run_worker(
+    command: list[str],
+    env: dict[str, str],
+    quiet: bool = False,
+    stdout: IO | int | None = None,
+    workers: Workers | None = None,
+    shown: bool = True,
+) -> tuple[int, list[str]]:
+    """Run a worker's `command` in a process group of its own, its stderr relayed as it
+    comes if `shown` (but for the frameworks' log lines when `quiet`); returns once the worker has
+    exited, with its exit status and the last lines of its stderr. Whatever it started
+    and left behind (a model's code may start processes) is ended with it: a child that
+    holds its stderr open would otherwise keep this process waiting."""
     tail: deque[str] = deque(maxlen=TAIL_LINES)
-    with subprocess.Popen(
-        task.argv(),
-        env=env,
-        stdout=stdout,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as worker:
+
+    def relay(stream: IO[str]) -> None:
+        for line in stream:
+            if shown and not (quiet and FRAMEWORK_LOG.match(line)):
+                sys.stderr.write(line)
+            tail.append(line.rstrip("\n"))
+
+    # Not a `with` block, whose end would close the pipe under the relay's read, waiting
+    # for a process that left the group.
+    worker = subprocess.Popen(
+        command, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True, process_group=0
+    )
+    if workers is not None:
+        workers.add(worker)
+    reader = threading.Thread(target=relay, args=(worker.stderr,), daemon=True)
+    reader.start()
+    try:
+        code = worker.wait()
+    except BaseException:
+        # Interrupted (Ctrl-C, SIGTERM): the worker removes its half-written files when
+        # it is terminated; wait for that before going on.
+        worker.terminate()
+        worker.wait()
+        raise
+    finally:
+        _end_group(worker.pid)
         if workers is not None:
-            workers.add(worker)
-        try:
-            for line in worker.stderr or ():
-                if not (task.quiet and FRAMEWORK_LOG.match(line)):
-                    sys.stderr.write(line)
-                tail.append(line.rstrip("\n"))
-            return worker.wait(), list(tail)
-        except BaseException:
-            # Interrupted (Ctrl-C, SIGTERM): the worker removes its half-written files
-            # when it is terminated; wait for that before going on.
-            worker.terminate()
-            worker.wait()
-            raise
-        finally:
-            if workers is not None:
-                workers.discard(worker)
+            workers.discard(worker)
+        # Its leftovers ended, the pipe closes: the last lines are in the tail.
+        reader.join(timeout=LEFTOVER_S)
+        if not reader.is_alive() and worker.stderr is not None:
+            worker.stderr.close()
+    return code, list(tail)
+
+
+# How long the relay of a worker's stderr may go on after the worker and its group have
+# ended: only a process that left the group (a new session) still holds the pipe.
+LEFTOVER_S = 5.0
+
+
+def _end_group(pgid: int) -> None:
+    """Kill what is left of a worker's process group, the worker having exited."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def failure_reason(code: int, tail: list[str]) -> str:
@@ -175,8 +212,7 @@ def launch(
         code, tail = start_worker(task, stdout=stdout, cpus=cpus, workers=workers)
     finally:
         store.remove_leftovers(out)
-    # Stopped with the others, or by Ctrl-C itself (at a terminal it reaches every
-    # process of the group, a job's worker perhaps before this process): interrupted.
+    # Stopped with the others, or by a SIGINT of its own: interrupted.
     if code == -signal.SIGINT or (workers is not None and workers.stopped and code != 0):
         return None
     if code == 0 and out.is_file():
@@ -213,6 +249,22 @@ def failed(
     except OSError as e:
         return Outcome(spec, out, None, reason, said_by_worker(tail), atomic.os_error(e))
     return Outcome(spec, out, None, reason, said_by_worker(tail))
+
+
+def check_model(spec: RunSpec) -> None:
+    """The model file of one's own of `spec`, built once in a worker before any run (its
+    file run, its build() called for the run's data, the model checked): a ConfigError
+    in one line if that fails, whatever the file does (raises, exits, returns no model,
+    starts processes); nothing it prints is shown."""
+    env = handover.worker_env(resolve(spec.backend).env(spec.threads, tuning_of(spec)), None)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "built"
+        task = WorkerTask(out, spec, check=True)
+        code, tail = run_worker(task.argv(), env, stdout=subprocess.DEVNULL, shown=False)
+        if code == 0 and out.is_file():
+            return
+    reason = failure_reason(code, tail)
+    raise ConfigError(reason if said_by_worker(tail) else f"model {spec.model}: {reason}")
 
 
 def describe(backend: Backend, names: list[str]) -> dict[str, ModelSize]:

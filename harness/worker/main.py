@@ -252,6 +252,13 @@ def parity_probe(spec: RunSpec, steps: int, out: Path) -> None:
         np.savez(f, outputs=outputs.astype("float32"), losses=np.array(losses, dtype="float64"))
 
 
+def check(spec: RunSpec, out: Path) -> None:
+    """Set the run of `spec` up as far as its model built for its data, and say so in
+    `out`: what a model's file does at import and in build() is found before any run."""
+    start(spec)
+    out.write_text("built\n")
+
+
 def describe(models: list[str], out: Path) -> None:
     """Parameters and FLOPs of each model, built for the dataset its recipe names."""
     import keras
@@ -279,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         die_with_parent()
         if task.spec is None:
             describe(list(task.describe), task.out)
+            return 0
+        if task.check:
+            check(task.spec, task.out)
             return 0
         if task.parity_steps:
             parity_probe(task.spec, task.parity_steps, task.out)

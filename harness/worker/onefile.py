@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from harness.contract import plugins
 from harness.contract.onefile import module_problem, sha256
@@ -17,6 +19,22 @@ from harness.datasets.npz_file import NpzFile
 # The name a model file runs under in the worker (its own name could shadow a module:
 # a file called keras.py).
 MODULE = "harness_own_model"
+
+T = TypeVar("T")
+
+
+def user_code(what: str, call: Callable[..., T], *args: object) -> T:
+    """`call(*args)`, code of a model's own (its module, its build()), whatever it does
+    turned into one line: an exception it raises, or sys.exit() it calls, is a
+    ConfigError that starts with `what`."""
+    try:
+        return call(*args)
+    except Exception as e:
+        first = next(iter(str(e).splitlines()), "")
+        said = f"{what} raised {type(e).__name__}" + (f": {first}" if first else "")
+        raise ConfigError(said) from None
+    except SystemExit as e:
+        raise ConfigError(f"{what} called sys.exit({e.code!r})") from None
 
 
 def verified(path: str | None, name: str, digest: str) -> bytes:
@@ -47,7 +65,8 @@ def model(spec: RunSpec) -> types.ModuleType:
         module, what = types.ModuleType(MODULE), f"model {spec.model}"
         module.__file__ = spec.model_path
         sys.modules[MODULE] = module  # as an import would: dataclasses and pickle look
-        exec(compile(data, spec.model_path or spec.model, "exec"), module.__dict__)
+        code = compile(data, spec.model_path or spec.model, "exec")
+        user_code(f"{what}: running its file", exec, code, module.__dict__)
     problem = module_problem(module)
     if problem:
         raise ConfigError(f"{what} {problem}")

@@ -26,7 +26,7 @@ import numpy as np
 from harness.backends.base import Backend, Tuning
 from harness.contract.spec import ConfigError, Impl, Init, RunSpec
 from harness.record import schema
-from harness.worker import dropout_masks, modelinfo, native, starting_points, timing
+from harness.worker import dropout_masks, modelinfo, native, onefile, starting_points, timing
 from harness.worker.stopping import STOP
 
 
@@ -212,7 +212,21 @@ class KerasTrainer(Trainer):
         self, model: ModuleType, input_shape: tuple[int, ...], num_classes: int, dropout: bool
     ) -> None:
         self.keras.utils.set_random_seed(self.spec.seed)
-        self.model = model.build(input_shape, num_classes)
+        what = f"model {self.spec.model}: build()"
+        built = onefile.user_code(what, model.build, input_shape, num_classes)
+        if not isinstance(built, self.keras.Model):
+            raise ConfigError(f"{what} returned {type(built).__name__}, not a keras.Model")
+        try:
+            shape = built.output_shape
+        except (AttributeError, ValueError):  # a subclassed model, not built yet
+            shape = None
+        if not isinstance(shape, tuple) or len(shape) != 2 or shape[1] != num_classes:
+            raise ConfigError(
+                f"{what} made a model whose output has shape {shape}, not "
+                f"(None, {num_classes}): one probability for each of the dataset's "
+                f"{num_classes} classes"
+            )
+        self.model = built
         if not dropout:
             for layer in modelinfo.all_layers(self.model):
                 if isinstance(layer, self.keras.layers.Dropout):
