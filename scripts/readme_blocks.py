@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))  # the harness of this checkout, not an installed 
 
 from harness.contract.spec import Impl, System, system  # noqa: E402
 from harness.record import atomic, overhead, results, store, tuning  # noqa: E402
-from harness.report.text import speed_text  # noqa: E402
+from harness.report.text import NOISY, UNPAIRED, speed_text  # noqa: E402
 from harness.summary import build, comparisons, grouping, stats, timing_figures  # noqa: E402
 
 PAGES_ROOT = ROOT  # where README.md and docs/ are; a test points it at a copy
@@ -392,16 +392,25 @@ def _row_name(row: grouping.Row) -> str:
     return f"{what}, tuned" if spec.tuned else what
 
 
+def _noisy(row: grouping.Row) -> str:
+    """The report's mark of a row whose steps spread widely."""
+    step = row.figures.step_s
+    return NOISY.symbol if step is not None and step.noisy else ""
+
+
 def campaign_block(folder: Path) -> str:
-    """Every row of the campaign, fastest first: its steady step and images/s, and its
-    step over Keras 3 on TensorFlow at the defaults', paired by round."""
+    """Every row of the campaign in the report's order (`comparisons.rank`: the fastest
+    by its step paired by round, then each by its step over the fastest's): its steady
+    step and images/s, with the report's marks, and its step over Keras 3 on TensorFlow
+    at the defaults', paired by round."""
     c = campaign(folder)
     base = c.row("tensorflow")
-    table = sorted(c.rows.values(), key=lambda row: row.step_s or math.inf)
+    table, _ = comparisons.rank(list(c.rows.values()))
     out = [
-        c.header() + ": each row's median steady step over its rounds, and its step over "
-        "Keras 3 on TensorFlow's at the defaults, the geometric mean of the ratios paired "
-        "by round with its 95 % interval:",
+        c.header() + ": the rows in the report's order, fastest first (its step paired by "
+        "round); each row's median steady step over all its rounds' steps, and its step "
+        "over Keras 3 on TensorFlow's at the defaults, the geometric mean of the ratios "
+        "paired by round with its 95 % interval:",
         "",
         "| row | settings | steady step | images/s | step / Keras 3 on TensorFlow [95 %] |",
         "|---|---|--:|--:|--:|",
@@ -410,9 +419,11 @@ def campaign_block(folder: Path) -> str:
         settings = row.variant.tuning or "defaults"
         ratio = "1" if row is base else _ratio(c.speed(row, base))
         out.append(
-            f"| {_row_name(row)} | {settings} | {1000 * row.step_s:,.0f} ms "
-            f"| {row.train_images_per_s:,.0f} | {ratio} |"
+            f"| {_row_name(row)} | {settings} | {1000 * row.step_s:,.0f} ms{_noisy(row)} "
+            f"| {row.train_images_per_s:,.0f}{_noisy(row)} | {ratio} |"
         )
+    if any(_noisy(row) for row in table):
+        out += ["", f"{NOISY.symbol.strip()} {NOISY.note}"]
     return "\n".join(out) + "\n"
 
 
@@ -510,15 +521,18 @@ def profile_block(folder: Path) -> str:
         grouping.machine_of(run) == grouping.machine_of(c.runs[0]),
         f"{folder}: the full run ran on another machine",
     )
-    steps = [timing_figures.step_s(r) for r in c.row("tensorflow").members]
+    row = c.row("tensorflow")
+    steps = [timing_figures.step_s(r) for r in row.members]
     full_step = timing_figures.step_s(run)
     return (
         f"{c.header()}: TensorFlow's steady step at the defaults took "
-        f"{1000 * statistics.median(steps):.0f} ms in the speed profile (median of "
-        f"{len(steps)} rounds, {_span([1000 * s for s in steps], 0, ' ms')}), and "
-        f"{1000 * full_step:.0f} ms in the full seed-profile run made right after the "
-        f"campaign ({run.environment.git.commit[:7]}, the same machine): the speed "
-        f"profile's step is {statistics.median(steps) / full_step:.2f}× the full run's.\n"
+        f"{1000 * row.step_s:.0f} ms{_noisy(row)} in the speed profile (as in the "
+        f"campaign's table: the median of its {len(steps)} rounds' steps; each round's "
+        f"median {_span([1000 * s for s in steps], 0, ' ms')}), and {1000 * full_step:.0f} ms "
+        f"in the full seed-profile run made right after the campaign "
+        f"({run.environment.git.commit[:7]}, the same machine): the speed profile's step is "
+        f"{row.step_s / full_step:.2f}×{UNPAIRED.symbol} the full run's "
+        f"({UNPAIRED.symbol.strip()} {UNPAIRED.note.split(' (')[0]}).\n"
     )
 
 

@@ -374,7 +374,7 @@ class Comparison:
     equivalence: list[PairEquivalence]
 
 
-def _ranked(members: list[Row]) -> tuple[list[Row], list[Speed]]:
+def rank(members: list[Row]) -> tuple[list[Row], list[Speed]]:
     """Rows by speed, the fastest first and each with its speed against it (a row without
     steps last). The fastest is the row whose step is the shortest against the row of
     the shortest median step, paired by round where there are rounds: the two may differ
@@ -400,7 +400,7 @@ def comparisons(
     from `equivalence`."""
     out = []
     for key, members in sorted(by(table, lambda row: row.variant.group).items()):
-        ranked, speeds = _ranked(members)
+        ranked, speeds = rank(members)
         out.append(
             Comparison(
                 group=key,
