@@ -253,6 +253,23 @@ def test_read_all_warns_of_stray_files_that_no_result_names(tmp_path, write_resu
     ]
 
 
+def test_a_copied_record_counts_once_and_a_skipped_records_arrays_are_not_strays(
+    tmp_path, write_result
+):
+    r = store.read(write_result())
+    runs = store.runs_dir(tmp_path)
+    copy = runs / "copy.json"
+    copy.write_bytes((runs / f"{r.run_id}.json").read_bytes())
+    (runs / "broken.json").write_text("{")
+    (runs / "broken.predictions.npz").write_bytes(b"x")
+    found, warnings = store.read_all(tmp_path)
+    assert [f.run_id for f in found] == [r.run_id]
+    assert len(warnings) == 2 and not any("stray" in w for w in warnings)
+    assert warnings[1] == (
+        f"skipped {copy}: a copy of run {r.run_id}, which {r.run_id}.json holds (a run counts once)"
+    )
+
+
 def test_thousands_of_stray_files_make_one_warning_with_a_few_names(tmp_path, write_result):
     from harness import cli
 

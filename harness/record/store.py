@@ -180,10 +180,17 @@ def read_all(results_dir: Path) -> tuple[list[Record], list[str]]:
     found: list[Record] = []
     warnings: list[str] = []
     named: set[str] = set()
+    skipped: list[str] = []  # the files' stems: their arrays are theirs, not strays
+    first: dict[str, Path] = {}  # each run_id's file
     folder = runs_dir(results_dir)
     for path in sorted(folder.glob("*.json")):
         try:
             result = read(path)
+            if result.run_id in first:
+                raise ResultError(
+                    f"{path}: a copy of run {result.run_id}, which {first[result.run_id].name} "
+                    "holds (a run counts once)"
+                )
             if isinstance(result, RunResult):
                 named.update(result.artifacts.names())
                 name = result.artifacts.predictions
@@ -191,13 +198,18 @@ def read_all(results_dir: Path) -> tuple[list[Record], list[str]]:
                     raise ResultError(f"{path}: its predictions are missing: {name}")
         except ResultError as e:
             warnings.append(f"skipped {e}")
+            skipped.append(f"{path.stem}.")
         else:
+            first[result.run_id] = path
             found.append(result)
     found.sort(key=lambda r: (r.created, r.run_id))
     strays = [
         path
         for path in (sorted(folder.iterdir()) if folder.is_dir() else ())
-        if path.suffix != ".json" and path.name not in named and not path.is_dir()
+        if path.suffix != ".json"
+        and path.name not in named
+        and not path.is_dir()
+        and not path.name.startswith(tuple(skipped))
     ]
     why = "(left by an interrupted run, or still being written)"
     if len(strays) == 1:
