@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -263,13 +263,16 @@ def no_run(monkeypatch):
 
 class Started(list):
     """(backend, whether it is quiet, stdout) of each worker started; `pinned`: its CPUs;
-    `specs`: its spec; `checked`: the spec of each model file built before the runs."""
+    `specs`: its spec; `checked`: the spec of each model file built before the runs;
+    `result_of(spec)`: what its record holds beyond `make_result`'s defaults (a test sets
+    it)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.pinned: list[list[int] | None] = []
         self.specs: list[RunSpec] = []
         self.checked: list[RunSpec] = []
+        self.result_of: Callable[[RunSpec], dict] = lambda spec: {}
 
 
 @pytest.fixture
@@ -290,7 +293,7 @@ def fake_workers(monkeypatch, tmp_path_factory):
         code = {"jax": 2}.get(spec.backend, 0)
         if code == 0:
             r = dataclasses.replace(
-                make_result(backend=spec.backend, seed=spec.seed),
+                make_result(backend=spec.backend, seed=spec.seed, **started.result_of(spec)),
                 spec=spec.recorded_form(),
                 invocation=invocation,
             )

@@ -426,3 +426,66 @@ def test_keras_and_native_cells_in_one_run_native_where_the_model_has_one(fake_w
         ("tensorflow", "keras", 1), ("tensorflow", "native", 1), ("keras2", "keras", 1),
         ("tensorflow", "native", 2), ("keras2", "keras", 2), ("tensorflow", "keras", 2),
     ]  # fmt: skip
+
+
+def _steps(noise):
+    """A fake worker's record: TensorFlow's steady step 1 s, PyTorch's 2 s times
+    `noise(round)`; each run takes a minute of a fake clock."""
+    clock = [0.0]
+
+    def result_of(spec):
+        clock[0] += 60.0
+        step = 1.0 if spec.backend == "tensorflow" else 2.0 * noise(spec.round)
+        return {"epochs_s": (4 * step,) * 4, "round": spec.round}
+
+    return result_of, lambda: clock[0]
+
+
+def test_rounds_auto_stops_once_every_ratio_is_within_its_width(
+    fake_workers, monkeypatch, tmp_path, capsys
+):
+    from harness.commands import run as run_command
+
+    fake_workers.result_of, clock = _steps(lambda r: 1.0 if r % 2 else 1.01)
+    monkeypatch.setattr(run_command, "now", clock)
+    argv = ["run", "--backend", "tf,torch", "--rounds", "auto", "--results", str(tmp_path)]
+    assert cli.main([*argv, "--no-report"]) == 0
+    # steady within 1 %: settled at the first look, after the third round
+    assert [s.round for s in fake_workers.specs] == [1, 1, 2, 2, 3, 3]
+    out = capsys.readouterr().out
+    said = "==> --rounds auto: every compared ratio's 95 % interval within ±5 % after 3 rounds"
+    assert said in out
+    assert "run 6 of 6" in out
+
+
+def test_rounds_auto_stops_at_its_budget_and_names_the_ratios_not_within(
+    fake_workers, monkeypatch, tmp_path, capsys
+):
+    from harness.commands import run as run_command
+
+    fake_workers.result_of, clock = _steps(lambda r: 0.8 if r % 2 else 1.25)
+    monkeypatch.setattr(run_command, "now", clock)
+    argv = ["run", "--backend", "tf,torch", "--rounds", "auto:10%", "--round-budget", "9",
+            "--results", str(tmp_path), "--no-report"]  # fmt: skip
+    assert cli.main(argv) == 0
+    # two minutes a round: a fifth would end after 10 minutes, past the 9
+    assert [s.round for s in fake_workers.specs] == [1, 1, 2, 2, 3, 3, 4, 4]
+    out = capsys.readouterr().out
+    assert (
+        "==> --rounds auto: the round budget (9 min) ends after 4 rounds; not within ±10 %: "
+        "torch / tensorflow 2.00 [" in out
+    )
+
+
+@pytest.mark.parametrize(
+    ("rounds", "message"),
+    [
+        ("auto:0%", "auto:W% needs a width W > 0 and < 100 (per cent), got 'auto:0%'"),
+        ("auto:x", "expected a number, got 'x'"),
+        ("many", "expected a number of rounds, auto or auto:W% (e.g. auto:5%), got 'many'"),
+    ],
+)
+def test_a_rounds_value_that_is_not_a_count_or_auto_is_refused(rounds, message, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["run", "--backend", "torch", "--rounds", rounds])
+    assert message in capsys.readouterr().err

@@ -69,6 +69,32 @@ def positive_float(text: str) -> float:
     return value
 
 
+@dataclass(frozen=True)
+class AutoRounds:
+    """--rounds auto[:W%]: rounds until every compared speed ratio's 95 % interval lies
+    within ±`width` of its geometric mean, or the round budget ends."""
+
+    width: float = 0.05
+
+
+def rounds_option(text: str) -> int | AutoRounds:
+    """--rounds: a number of rounds, `auto` (±5 %) or `auto:W%` (W between 0 and 100)."""
+    if text == "auto":
+        return AutoRounds()
+    if text.startswith("auto:"):
+        percent = _float(text.removeprefix("auto:").removesuffix("%"))
+        if not 0 < percent < 100:
+            raise argparse.ArgumentTypeError(
+                f"auto:W% needs a width W > 0 and < 100 (per cent), got {text!r}"
+            )
+        return AutoRounds(percent / 100)
+    if not text.lstrip("-").isdigit():
+        raise argparse.ArgumentTypeError(
+            f"expected a number of rounds, auto or auto:W% (e.g. auto:5%), got {text!r}"
+        )
+    return rounds(text)
+
+
 def margin_option(p: argparse.ArgumentParser) -> None:
     """--margin, of `run`, `report` and `compare`: within how many points of test
     accuracy two sets of runs paired by seed count as equivalent."""

@@ -46,6 +46,12 @@ class Progress:
         self._started = 0
         self._lock = threading.Lock()  # --jobs starts and ends runs from their threads
 
+    def add(self, kinds: list[str]) -> None:
+        """Runs planned after the first ones (--rounds auto's further rounds)."""
+        with self._lock:
+            self.total += len(kinds)
+            self._waiting.update(kinds)
+
     def start(self, kind: str) -> tuple[int, str | None]:
         """A run of `kind` starts: its number (from 1) and the time left, in words, with
         what it is estimated from; None until a run of a kind still to come has finished,

@@ -12,6 +12,7 @@ import os
 import stat
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,8 +24,10 @@ from harness.contract.task import WorkerTask
 from harness.launch import executors, process
 from harness.origin import fingerprint, provenance
 from harness.record import store
+from harness.record.results import RunResult
 from harness.record.schema import Status
 from harness.report import text
+from harness.summary import enough
 from harness.summary.comparisons import DEFAULT_MARGIN
 
 
@@ -105,6 +108,60 @@ def rounds(cells: list[RunSpec], n: int) -> list[RunSpec]:
     return out
 
 
+# --rounds auto looks at the intervals from this many rounds on: the earliest, widest
+# looks would stop on a lucky narrow interval more often.
+MIN_AUTO_ROUNDS = 3
+now = time.monotonic
+
+
+class AutoPlan:
+    """--rounds auto: after each round of `cells`, another, until every compared speed
+    ratio of the runs so far is within ±width (`summary.enough`, from MIN_AUTO_ROUNDS
+    rounds on), or another round, as long as the rounds so far took on average, would
+    end after `budget_s`; then it says which ratios did not get there."""
+
+    def __init__(
+        self, cells: list[RunSpec], auto: options.AutoRounds, budget_s: float, console: Console
+    ) -> None:
+        self.cells, self.width, self.budget_s, self.console = cells, auto.width, budget_s, console
+        self.rounds = 1
+        self.started = now()
+
+    def first(self) -> list[RunSpec]:
+        return rounds(self.cells, 1)
+
+    def __call__(self, done: list[RunResult]) -> list[RunSpec]:
+        spent = now() - self.started
+        aim = f"±{100 * self.width:g} %"
+        wide = enough.wide(done, self.width)
+        if self.rounds >= MIN_AUTO_ROUNDS and not wide:
+            self.console.say(
+                f"==> --rounds auto: every compared ratio's 95 % interval within {aim} after "
+                f"{self.rounds} rounds"
+            )
+            self.console.event(event="rounds", rounds=self.rounds, within=True, wide=[])
+            return []
+        if spent + spent / self.rounds > self.budget_s:
+            self.console.say(
+                f"==> --rounds auto: the round budget ({progress.duration(self.budget_s)}) "
+                f"ends after {self.rounds} rounds; not within {aim}: "
+                + "; ".join(f"{r.what} {_interval(r)}" for r in wide)
+            )
+            self.console.event(
+                event="rounds", rounds=self.rounds, within=False, wide=[r.what for r in wide]
+            )
+            return []
+        self.rounds += 1
+        return rounds(self.cells, self.rounds)[-len(self.cells) :]
+
+
+def _interval(r: enough.Ratio) -> str:
+    i = r.interval
+    if i is None:
+        return "(no interval yet)"
+    return f"{i.geomean:.2f} [{i.low:.2f}–{i.high:.2f}] (±{100 * (i.high / i.geomean - 1):.0f} %)"
+
+
 def label(spec: RunSpec) -> str:
     return f"{system(spec.backend, spec.impl, spec.tuned)} (seed {spec.seed})"
 
@@ -117,10 +174,12 @@ def run(
     fail_fast: bool = False,
     report_after: bool = True,
     margin: float = DEFAULT_MARGIN,
+    more: Callable[[list[RunResult]], list[RunSpec]] | None = None,
 ) -> int:
-    """Run `specs` (repeats included) on `executor` into `results_dir`, then rebuild its
-    report (unless `report_after` is False; `margin`: its equivalence margin, in points);
-    the command's exit status."""
+    """Run `specs` (repeats included) on `executor` into `results_dir`, then, when `more`
+    is given, the runs it asks for after each batch (given the results so far; none: the
+    end), then rebuild its report (unless `report_after` is False; `margin`: its
+    equivalence margin, in points); the command's exit status."""
     invocation = store.new_invocation_id()
     running: dict[Path, str] = {}  # result file -> label, of the runs in progress
     tally = progress.Progress([system(s.backend, s.impl, s.tuned) for s in specs], executor.at_once)
@@ -150,38 +209,53 @@ def run(
         return outcome
 
     failed = []
+    done: list[RunResult] = []
     folder = ResultsFolder(results_dir)
+    batch, total = specs, len(specs)
+    last: process.Outcome | None = None
+
+    def record(outcome: process.Outcome) -> None:
+        """Tell `outcome` (a FolderLost if the results folder is gone)."""
+        nonlocal last
+        last = outcome
+        spec, out = outcome.spec, outcome.out
+        name = label(spec)
+        folder.check()
+        if outcome.result is None:
+            if outcome.unrecorded:
+                print(f"warning: the failure of {name} was not recorded: "
+                      f"{outcome.unrecorded}", file=sys.stderr)  # fmt: skip
+            failed.append(name)
+            # Each failure is told once: by the worker's own error line on
+            # stderr, or here when the worker could not say it (killed).
+            if outcome.told:
+                console.say(f"==> {name}: FAILED (the error above)")
+            else:
+                print(f"error: {name}: {outcome.reason}", file=sys.stderr)
+            console.event(event="run", backend=spec.backend, seed=spec.seed,
+                          status=Status.FAILED, reason=outcome.reason,
+                          result=str(out))  # fmt: skip
+            if fail_fast:
+                raise StopRun
+            return
+        r = outcome.result
+        done.append(r)
+        training_s = r.timings.fit_s
+        console.say(
+            f"==> {name}: test accuracy {100 * r.metrics.test_accuracy:.2f} %, "
+            f"{training_s:.1f} s training; {out}"
+        )
+        console.event(event="run", backend=spec.backend, seed=spec.seed, status=Status.OK,
+                      test_accuracy=r.metrics.test_accuracy,
+                      training_s=training_s, result=str(out))  # fmt: skip
+
     try:
-        for outcome in executor.map(specs, start):
-            spec, out = outcome.spec, outcome.out
-            name = label(spec)
-            folder.check()
-            if outcome.result is None:
-                if outcome.unrecorded:
-                    print(f"warning: the failure of {name} was not recorded: "
-                          f"{outcome.unrecorded}", file=sys.stderr)  # fmt: skip
-                failed.append(name)
-                # Each failure is told once: by the worker's own error line on
-                # stderr, or here when the worker could not say it (killed).
-                if outcome.told:
-                    console.say(f"==> {name}: FAILED (the error above)")
-                else:
-                    print(f"error: {name}: {outcome.reason}", file=sys.stderr)
-                console.event(event="run", backend=spec.backend, seed=spec.seed,
-                              status=Status.FAILED, reason=outcome.reason,
-                              result=str(out))  # fmt: skip
-                if fail_fast:
-                    raise StopRun
-                continue
-            r = outcome.result
-            training_s = r.timings.fit_s
-            console.say(
-                f"==> {name}: test accuracy {100 * r.metrics.test_accuracy:.2f} %, "
-                f"{training_s:.1f} s training; {out}"
-            )
-            console.event(event="run", backend=spec.backend, seed=spec.seed, status=Status.OK,
-                          test_accuracy=r.metrics.test_accuracy,
-                          training_s=training_s, result=str(out))  # fmt: skip
+        while batch:
+            for outcome in executor.map(batch, start):
+                record(outcome)
+            batch = more(done) if more else []
+            tally.add([system(s.backend, s.impl, s.tuned) for s in batch])
+            total += len(batch)
     except StopRun:
         console.say("==> stopped at the first failure (--fail-fast)")
     except KeyboardInterrupt as e:
@@ -190,7 +264,7 @@ def run(
         return interrupts.said(e, f"during {during}; no result was written for {it}")
     except FolderLost as e:
         # A worker that could not write its files there said so itself, in one line.
-        if not (outcome.result is None and outcome.told and outcome.unrecorded):
+        if not (last and last.result is None and last.told and last.unrecorded):
             print(f"error: {e}", file=sys.stderr)
         return 1
     try:
@@ -211,7 +285,7 @@ def run(
             print(f"report: {paths[0]}")
     if failed:
         print(
-            f"error: {len(failed)} of {text.plural(len(specs), 'run')} failed: "
+            f"error: {len(failed)} of {text.plural(total, 'run')} failed: "
             f"{', '.join(failed)}; each is recorded with its reason in the results folder",
             file=sys.stderr,
         )
@@ -302,7 +376,14 @@ def main(args: argparse.Namespace) -> int:
     keras = [s for s in specs if s.impl == Impl.KERAS]
     if keras and keras[0].model_sha256 is not None:  # a model's file of one's own
         process.check_model(keras[0])
-    planned = rounds(specs, args.rounds)
+    plan = None
+    if isinstance(args.rounds, options.AutoRounds):
+        if args.resume:
+            raise ConfigError("--resume needs a number of rounds, not --rounds auto")
+        plan = AutoPlan(specs, args.rounds, 60 * args.round_budget, console)
+        planned = plan.first()
+    else:
+        planned = rounds(specs, args.rounds)
     if args.resume:
         planned = resumed(planned, args, console)
     return run(
@@ -313,6 +394,7 @@ def main(args: argparse.Namespace) -> int:
         fail_fast=args.fail_fast,
         report_after=not args.no_report,
         margin=args.margin,
+        more=plan,
     )
 
 
@@ -336,10 +418,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=options.seeds, default=[1], help="e.g. 1,2,3 (default 1)")
     p.add_argument(
         "--rounds",
-        type=options.rounds,
+        type=options.rounds_option,
         default=1,
         help="run every cell (backend, seed, ...) once per round, N rounds, in an order "
-        "that rotates from round to round: speed ratios are paired by round",
+        "that rotates from round to round: speed ratios are paired by round; auto (or "
+        "auto:W%%): rounds until every compared ratio's 95 %% interval is within ±5 %% "
+        "(±W %%) of it, or --round-budget ends",
+    )
+    p.add_argument(
+        "--round-budget",
+        type=options.positive_float,
+        default=60.0,
+        metavar="MINUTES",
+        help="--rounds auto: no round is begun that would end after this many minutes of "
+        "rounds, as long as the rounds so far took on average (default 60)",
     )
     p.add_argument("--epochs", type=options.epochs, help="at most 1,000")
     p.add_argument("--learning-rate", type=options.positive_float, help="override the recipe's")
