@@ -75,7 +75,7 @@ def test_a_cell_whose_latest_run_failed_makes_compare_fail(tmp_path, capsys):
         store.write(r, store.runs_dir(tmp_path / "now") / f"{r.run_id}.json")
     assert cli.main(["compare", str(tmp_path / "base"), str(tmp_path / "now")]) == 1
     out = capsys.readouterr().out
-    assert "FAILED in current: jax (seed 1, profile seed): killed" in out
+    assert "FAILED in current: jax (seed 1, profile seed, mnist_cnn on mnist): killed" in out
     assert "only in baseline: jax" in out
 
 
@@ -98,8 +98,8 @@ def test_an_empty_baseline_is_nothing_to_compare_not_a_pass(tmp_path, capsys):
     assert "only in current: torch" in out and "compared" not in out
     assert err == (
         f"error: nothing to compare: {tmp_path / 'base'} holds no successful run, "
-        f"{tmp_path / 'now'} holds 1 variant (mnist_cnn on mnist: torch); no backend and "
-        "variant is in both\n"
+        f"{tmp_path / 'now'} holds 1 variant (mnist_cnn on mnist, machine m1: torch); no "
+        "backend and variant (its model, settings and machine) is in both\n"
     )
 
 
@@ -110,8 +110,19 @@ def test_folders_of_different_models_are_nothing_to_compare_each_side_listed(tmp
     assert cli.main(["compare", str(tmp_path / "base"), str(tmp_path / "now")]) == 3
     out, err = capsys.readouterr()
     assert out.count("only in baseline: ") == 2 and out.count("only in current: ") == 2
-    assert "holds 2 variants (mnist_cnn on mnist: jax, torch)" in err
-    assert "holds 2 variants (mnist_bn on mnist: jax, torch)" in err and err.count("\n") == 1
+    assert "holds 2 variants (mnist_cnn on mnist, machine m1: jax, torch)" in err
+    assert "holds 2 variants (mnist_bn on mnist, machine m1: jax, torch)" in err
+    assert err.count("\n") == 1
+
+
+def test_two_machines_are_nothing_to_compare_and_the_message_says_which(tmp_path, capsys):
+    _write(tmp_path / "base", backend="torch", machine_id="m1")
+    _write(tmp_path / "now", backend="torch", machine_id="m2")
+    assert cli.main(["compare", str(tmp_path / "base"), str(tmp_path / "now")]) == 3
+    err = capsys.readouterr().err
+    assert "holds 1 variant (mnist_cnn on mnist, machine m1: torch)" in err
+    assert "holds 1 variant (mnist_cnn on mnist, machine m2: torch)" in err
+    assert err.endswith("no backend and variant (its model, settings and machine) is in both\n")
 
 
 def test_the_exit_statuses_are_in_the_help(capsys):

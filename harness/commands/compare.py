@@ -90,8 +90,8 @@ def _rows(results_dir: Path) -> tuple[dict[grouping.Variant, grouping.Row], list
     and a variant that now fails must not only look absent."""
     s = summary.build(results_dir)
     failed = [
-        f"{r.spec.backend} (seed {r.spec.seed}, profile {r.spec.profile}): "
-        + r.failure.reason.splitlines()[0]
+        f"{r.spec.backend} (seed {r.spec.seed}, profile {r.spec.profile}, {r.spec.model} on "
+        f"{r.spec.dataset}): " + r.failure.reason.splitlines()[0]
         for r in s.shown.failures
     ]
     return {row.variant: row for row in s.rows}, s.warnings, failed
@@ -179,12 +179,14 @@ def render(
 
 
 def holds(variants: list[grouping.Variant]) -> str:
-    """What one side offers to compare, in a few words: its variants' backends by model."""
+    """What one side offers to compare, in a few words: its variants' backends by model
+    and machine (a variant is one machine's: speed is compared on one machine only)."""
     if not variants:
         return "no successful run"
     models: dict[str, set[str]] = {}
     for v in variants:
-        models.setdefault(f"{v.group.model} on {v.group.dataset}", set()).add(v.backend)
+        where = f"{v.group.model} on {v.group.dataset}, machine {v.group.machine}"
+        models.setdefault(where, set()).add(v.backend)
     each = "; ".join(f"{model}: {', '.join(sorted(b))}" for model, b in sorted(models.items()))
     return f"{text.plural(len(variants), 'variant')} ({each})"
 
@@ -206,7 +208,8 @@ def main(args: argparse.Namespace) -> int:
         # change, each side holds only what the other lacks (listed above).
         print(
             f"error: nothing to compare: {args.baseline} holds {holds(only_base)}, "
-            f"{args.current} holds {holds(only_cur)}; no backend and variant is in both",
+            f"{args.current} holds {holds(only_cur)}; no backend and variant (its model, "
+            "settings and machine) is in both",
             file=sys.stderr,
         )
         return NOTHING_TO_COMPARE
