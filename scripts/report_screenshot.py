@@ -2,7 +2,7 @@
 
     python scripts/report_screenshot.py
 
-opens the committed report of results/reference/full, checks it as tests/test_report_page.py
+opens the committed report of results/reference/full, checks it as tests/report/test_page.py
 checks a fresh one, and saves the top of the page, as a 1,400-pixel-wide window shows it,
 to docs/img/report-top.png (the docs show it). Run it after the committed reports are rebuilt.
 

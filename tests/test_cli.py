@@ -10,11 +10,11 @@ import sys
 import types
 
 import pytest
-from conftest import stopped_main
 
 from harness import cli
 from harness.launch import process
 from harness.record import atomic, store
+from tests.factories import stopped_main
 
 
 def test_a_failed_backend_is_recorded_and_the_others_go_on(fake_workers, tmp_path, capsys):

@@ -5,10 +5,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import SMALL
 
 from harness.record import parity_record, store
 from harness.summary import numerics
+from tests.factories import SMALL
 
 pytestmark = pytest.mark.cross_backend
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -34,7 +34,7 @@ def harness(tmp_path, *argv: str) -> None:
 
 def test_same_seed_gives_the_same_starting_point_on_every_backend(small_local_runs, tmp_path):
     # Two runs at once, a CPU each: the digests do not depend on what runs beside. That
-    # another seed draws another start is tested on each backend (test_backend.py).
+    # another seed draws another start is tested on each backend (tests/backends/test_base.py).
     runs, warnings = store.read_all(small_local_runs)
     assert warnings == [] and len(runs) == 3
     starts = {

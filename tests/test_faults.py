@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import gone, seed_recipe
 
 from harness.contract.spec import RunSpec, available_cpus
 from harness.contract.task import WorkerTask
 from harness.record import store
 from harness.summary import grouping
+from tests.factories import gone, seed_recipe
 
 pytestmark = pytest.mark.backend
 SMALL = ["--dataset", "synthetic", "--threads", "1", "--train-images", "1000"]

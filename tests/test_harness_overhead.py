@@ -4,14 +4,11 @@ order, its ratio and interval, and its parts' differences."""
 import importlib.util
 import math
 import sys
-from pathlib import Path
 
 import pytest
-from test_overhead import make_record
 
 from harness.record import overhead
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.factories import ROOT, make_overhead_record
 
 
 def _load_script():
@@ -45,7 +42,7 @@ def test_an_odd_number_of_rounds_is_refused(rounds, capsys):
 
 
 def _round(plain_fit_s: float, harness_fit_s: float) -> overhead.Round:
-    [r, _] = make_record().rounds
+    [r, _] = make_overhead_record().rounds
     return overhead.Round(
         first="plain",
         plain=overhead.Plain(**{**vars(r.plain), "fit_s": plain_fit_s}),
@@ -131,7 +128,7 @@ def test_a_round_limit_or_band_that_cannot_work_is_refused(argv, message, capsys
 
 
 def test_the_parts_differences_add_up_to_the_whole_processes_difference():
-    [r, _] = make_record().rounds
+    [r, _] = make_overhead_record().rounds
     found = bench.differences(r)
     assert found["fit()"] == pytest.approx(1.0)
     assert found["build and compile"] == pytest.approx(0.1 + 0.01 - 0.1)

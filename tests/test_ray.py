@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SMALL
 
 from harness.record import store
 from harness.summary import grouping
+from tests.factories import SMALL
 
 pytestmark = [pytest.mark.cross_backend, pytest.mark.ray]
 NEEDED = ("tensorflow", "jax", "torch", "ray")

@@ -6,13 +6,11 @@ themselves are not matched."""
 from pathlib import Path
 
 import pytest
-from conftest import load_script
 
 from harness.contract.spec import Impl
 from harness.record import tuning
 from harness.summary import grouping, timing_figures
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.factories import ROOT, load_script, make_overhead_record
 
 blocks = load_script("readme_blocks")
 
@@ -103,16 +101,14 @@ def test_the_full_reference_has_no_outlying_sample_as_the_docs_say():
 
 
 def test_an_overhead_record_is_quoted_with_the_interval_its_rounds_give(tmp_path, monkeypatch):
-    from test_overhead import make_record
-
     from harness.record import overhead
 
     monkeypatch.setattr(blocks, "ROOT", tmp_path)
-    overhead.write(make_record(), tmp_path)  # two rounds of 21 s over 20 s
+    overhead.write(make_overhead_record(), tmp_path)  # two rounds of 21 s over 20 s
     row = "| TensorFlow | 10,000 × 3 | 2 (outside ±3 %) | harness | 1.050 [1.050–1.050] | 1.050, "
     assert row in blocks.overhead_table(tmp_path)
     wrong = overhead.Interval(geomean=1.05, low=1.0, high=1.1)
-    overhead.write(make_record(fit_ratio=wrong), tmp_path)
+    overhead.write(make_overhead_record(fit_ratio=wrong), tmp_path)
     with pytest.raises(blocks.Unquotable, match="^tensorflow's fit.. ratio is not the one its"):
         blocks.overhead_table(tmp_path)
 

@@ -4,9 +4,8 @@ import configparser
 import importlib.util
 import sys
 import types
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.factories import ROOT
 
 
 def nox_sessions(monkeypatch) -> dict[str, list[str]]:

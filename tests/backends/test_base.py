@@ -6,15 +6,14 @@ import importlib.util
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from conftest import OWN_MODEL, seed_recipe
 
 from harness.record import parity_record, results, schema, store, tuning
 from harness.summary import numerics
 from harness.worker import starting_points
 from harness.worker.native import PlannedWeight
+from tests.factories import OWN_MODEL, ROOT, seed_recipe
 
 pytestmark = pytest.mark.backend
 
@@ -394,9 +393,8 @@ def test_keras_json_of_the_user_is_honoured_and_no_credential_or_path_is_written
 def test_a_separately_installed_plugin_package_adds_a_model_and_a_dataset(backend, tmp_path):
     if backend.name != "tensorflow":
         pytest.skip("plugins are found alike for every backend: tested once, on tensorflow")
-    from pathlib import Path
 
-    example = Path(__file__).parent.parent / "examples" / "harness-plugin-example"
+    example = ROOT / "examples" / "harness-plugin-example"
     site = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
@@ -713,7 +711,7 @@ def test_half_the_threads_pins_the_run_and_its_yardstick_to_half_its_cpus(backen
     if len(os.sched_getaffinity(0)) < 2:
         pytest.skip("half the threads needs a run of two")
     # a tuning record of this machine that chose threads=half
-    [committed] = (Path(__file__).parent.parent / "results/speed/tuning").glob("torch-*")
+    [committed] = (ROOT / "results/speed/tuning").glob("torch-*")
     record = dataclasses.replace(
         tuning.read(committed), backend=backend.name, versions=backend.versions(),
         machine_id=fingerprint.fingerprint().machine_id, default={"threads": "all"},

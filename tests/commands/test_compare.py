@@ -26,7 +26,7 @@ def test_verdict_uses_ten_percent_for_times_and_a_third_of_a_point_for_accuracy(
 def test_compare_matches_variants_and_exits_non_zero_when_something_got_worse(
     tmp_path, monkeypatch, capsys
 ):
-    from conftest import make_result
+    from tests.factories import make_result
 
     def write(folder, **kwargs):
         r = make_result(**kwargs)
@@ -64,7 +64,7 @@ def test_compare_refuses_a_folder_without_runs(tmp_path, capsys):
 
 def test_a_cell_whose_latest_run_failed_makes_compare_fail(tmp_path, capsys):
 
-    from conftest import make_failure, make_result
+    from tests.factories import make_failure, make_result
 
     ok = make_result(backend="jax", created="2026-11-25T10:00:00Z", invocation="a")
     failed = make_failure(
@@ -82,7 +82,7 @@ def test_a_cell_whose_latest_run_failed_makes_compare_fail(tmp_path, capsys):
 def _write(folder, **kwargs):
     import dataclasses
 
-    from conftest import make_result
+    from tests.factories import make_result
 
     model = kwargs.pop("model", "mnist_cnn")
     r = make_result(**kwargs)
@@ -134,14 +134,14 @@ def test_the_exit_statuses_are_in_the_help(capsys):
 
 
 def test_compare_judges_a_variants_accuracy_paired_by_seed_within_the_margin(tmp_path, capsys):
-    from conftest import make_result
+    from tests.factories import make_result
 
     def write(folder, seed, accuracy):
         r = make_result(backend="jax", seed=seed, accuracy=accuracy)
         store.write(r, store.runs_dir(tmp_path / folder) / f"{r.run_id}.json")
 
     # current - baseline, in points: +0.02, -0.03, +0.05, 0, +0.01 (the mean 0.01, its
-    # 90 % interval -0.0178 to +0.0378: tests/test_stats.py's literal case); seed 6 is
+    # 90 % interval -0.0178 to +0.0378: tests/summary/test_stats.py's literal case); seed 6 is
     # only in the baseline and pairs with nothing
     for seed, (base, now) in enumerate(
         [(0.9894, 0.9896), (0.9894, 0.9891), (0.9894, 0.9899), (0.9894, 0.9894),

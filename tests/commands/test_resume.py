@@ -3,11 +3,11 @@
 import dataclasses
 
 import pytest
-from conftest import make_failure, make_result
 
 from harness import cli
 from harness.commands import resume, run
 from harness.record import schema, store
+from tests.factories import make_failure, make_result
 
 HERE = schema.Git(commit="abc1234def", dirty=False)  # make_result's code, on machine m1
 

@@ -1,7 +1,7 @@
 """A model and a dataset of one's own, each in one file (harness/contract/onefile.py,
 harness/datasets/npz_file.py): refused before any worker starts as plugins are, in one
 line, without running the model; known in a record by name and digest, never by path.
-tests/test_backend.py trains one for real."""
+tests/backends/test_base.py trains one for real."""
 
 import dataclasses
 import hashlib
@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import OWN_MODEL
 
 from harness import cli
 from harness.contract import onefile, plugins
@@ -24,6 +23,7 @@ from harness.launch import process
 from harness.record import schema, store
 from harness.worker import onefile as worker_onefile
 from models import mnist_cnn
+from tests.factories import OWN_MODEL
 
 MODEL = OWN_MODEL
 
@@ -302,9 +302,8 @@ def test_a_model_files_name_that_a_file_name_would_not_take_gives_a_readable_run
 
 
 def test_two_versions_of_one_model_file_are_two_models_in_the_report():
-    from conftest import make_result
-
     from harness.summary import grouping
+    from tests.factories import make_result
 
     def of(digest: str):
         r = make_result(backend="torch")

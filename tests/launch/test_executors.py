@@ -1,6 +1,7 @@
 """Where the runs of one invocation go (harness/launch/executors.py): one after another,
 or `--jobs N` at once on this machine, each on its own CPUs; and the options of one
-executor refused with another. The Ray executor's unit tests are in test_ray_cluster.py."""
+executor refused with another. The Ray executor's unit tests are in
+tests/launch/test_ray_cluster.py."""
 
 import threading
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_result
 
 from harness import cli
 from harness.contract.spec import ConfigError, RunSpec, available_cpus
@@ -22,6 +21,7 @@ from harness.contract.task import WorkerTask
 from harness.launch import cpus as cpu_locks
 from harness.launch import process, ray_cluster
 from harness.record import atomic, store
+from tests.factories import make_result
 
 
 def test_without_ray_the_ray_executor_is_refused_before_any_run(

@@ -14,6 +14,7 @@ import pytest
 
 from harness.origin import provenance
 from harness.worker import environment
+from tests.factories import ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
@@ -129,9 +130,9 @@ def test_a_model_files_digest_is_of_its_bytes_under_its_name_wherever_it_lies(tm
     assert here.model_digest == there.model_digest == provenance.digest(files)
 
 
-# This checkout (the tests' own), wherever the harness under test was imported from: tox
-# imports it from its installed wheel.
-CHECKOUT = Path(__file__).resolve().parent.parent
+# This checkout (the tests' own, ROOT), wherever the harness under test was imported from:
+# tox imports it from its installed wheel.
+CHECKOUT = ROOT
 
 
 def _copy_of_this_project(where: Path) -> Path:

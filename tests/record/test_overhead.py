@@ -3,50 +3,17 @@ written in one place."""
 
 import dataclasses
 import json
-from pathlib import Path
 
 import pytest
-from conftest import make_result
 
 from harness.record import overhead, schema
 from harness.record.results import ResultError
 from harness.summary import stats
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def make_record(**changes: object) -> overhead.OverheadRecord:
-    run = make_result()
-    plain = overhead.Plain(process_s=30.0, import_s=3.0, data_load_s=0.2, build_s=0.1, fit_s=20.0)
-    harness = overhead.Harness(
-        process_s=32.0, import_s=2.9, data_load_s=0.5, build_s=0.1, init_s=0.02,
-        compile_s=0.01, peak_s=0.8, fit_s=21.0, evaluate_s=1.5, predict_s=1.4,
-        latency_s=0.9, save_s=0.02, unaccounted_s=0.03,
-    )  # fmt: skip
-    record = overhead.OverheadRecord(
-        backend="tensorflow",
-        created="2026-12-10T09:00:00Z",
-        images=10000,
-        epochs=3,
-        threads=2,
-        band=0.03,
-        plain_feed="harness",
-        git=schema.Git(commit="abc1234def", dirty=False),
-        environment=dataclasses.replace(run.environment, git=None),
-        machine=run.machine.fingerprint,
-        rounds=[
-            overhead.Round(first="plain", plain=plain, harness=harness),
-            overhead.Round(first="harness", plain=plain, harness=harness),
-        ],
-        fit_ratio=overhead.Interval(geomean=1.05, low=1.05, high=1.05),
-        max_rounds=16,
-        stopped="outside",
-    )
-    return dataclasses.replace(record, **changes)
+from tests.factories import ROOT, make_overhead_record
 
 
 def test_a_record_reads_back_as_it_was_written(tmp_path):
-    record = make_record()
+    record = make_overhead_record()
     path = overhead.write(record, tmp_path)
     assert path == tmp_path / "tensorflow.json"
     assert json.loads(path.read_text())["schema_version"] == overhead.SCHEMA_VERSION == 3
@@ -55,7 +22,7 @@ def test_a_record_reads_back_as_it_was_written(tmp_path):
 
 
 def test_a_round_gives_its_ratio_and_what_no_part_covers():
-    [first, _] = make_record().rounds
+    [first, _] = make_overhead_record().rounds
     assert first.fit_ratio == pytest.approx(21.0 / 20.0)
     assert first.plain.rest_s == pytest.approx(30.0 - 23.3)
     assert first.harness.rest_s == pytest.approx(32.0 - 29.18)
@@ -63,7 +30,7 @@ def test_a_round_gives_its_ratio_and_what_no_part_covers():
 
 @pytest.mark.parametrize("version", [4, 0, "2", True, None])
 def test_an_unknown_version_is_refused_with_the_known_ones(tmp_path, version):
-    data = dataclasses.asdict(make_record())
+    data = dataclasses.asdict(make_overhead_record())
     (tmp_path / "tensorflow.json").write_text(json.dumps({**data, "schema_version": version}))
     known = r"unknown schema_version .*; this harness reads 1, 2, 3$"
     with pytest.raises(ResultError, match=known):
@@ -71,13 +38,13 @@ def test_an_unknown_version_is_refused_with_the_known_ones(tmp_path, version):
 
 
 def test_a_value_its_field_does_not_allow_is_refused_by_name(tmp_path):
-    data = dataclasses.asdict(make_record())
+    data = dataclasses.asdict(make_overhead_record())
     data["rounds"][1]["plain"]["fit_s"] = -1.0
     (tmp_path / "tensorflow.json").write_text(json.dumps(data))
     with pytest.raises(ResultError, match=r"rounds\[1\]\.plain\.fit_s must be a finite number ≥ 0"):
         overhead.read(tmp_path / "tensorflow.json")
     with pytest.raises(ResultError, match="^refusing to write .*: rounds must be a non-empty"):
-        overhead.write(make_record(rounds=[]), tmp_path)
+        overhead.write(make_overhead_record(rounds=[]), tmp_path)
 
 
 # A version 1 record as the benchmark wrote it (one round, the figures of
@@ -133,7 +100,7 @@ def test_version_1_reads_with_its_plain_feed_and_what_it_did_not_record(tmp_path
 
 
 def test_version_2_reads_with_the_band_its_limit_gave_and_no_reason_to_stop(tmp_path):
-    data = dataclasses.asdict(make_record())
+    data = dataclasses.asdict(make_overhead_record())
     for name in ("band", "max_rounds", "stopped"):
         del data[name]
     (tmp_path / "tensorflow.json").write_text(
@@ -142,7 +109,7 @@ def test_version_2_reads_with_the_band_its_limit_gave_and_no_reason_to_stop(tmp_
     record = overhead.read(tmp_path / "tensorflow.json")
     assert record.schema_version == 3 and record.band == pytest.approx(0.03)
     assert (record.max_rounds, record.stopped) == (None, None)
-    assert record.rounds == make_record().rounds
+    assert record.rounds == make_overhead_record().rounds
 
 
 def test_the_committed_records_read_with_the_interval_their_rounds_give():

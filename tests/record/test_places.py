@@ -7,12 +7,11 @@ import dataclasses
 import site
 import sys
 
-from conftest import OWN_MODEL, make_result
-
 from harness import cli
 from harness.launch import process
 from harness.record import places, store
 from harness.worker import environment
+from tests.factories import OWN_MODEL, make_result
 
 
 def test_a_path_stands_as_its_placeholder_only_where_it_is_a_whole_folder(tmp_path, monkeypatch):

@@ -2,9 +2,9 @@ import dataclasses
 import json
 
 import pytest
-from conftest import make_result
 
 from harness.record import atomic, results, schema, store
+from tests.factories import make_result
 
 
 def test_result_round_trips_through_its_file(tmp_path):

@@ -2,7 +2,6 @@
 
 import dataclasses
 import json
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,9 @@ from harness.commands import options
 from harness.origin import fingerprint
 from harness.record import results, tuning
 from harness.summary.numerics import PARITY_TOLERANCES
+from tests.factories import ROOT
 
-COMMITTED = Path(__file__).parent.parent / "results" / "speed" / "tuning"
+COMMITTED = ROOT / "results" / "speed" / "tuning"
 
 
 def read_committed(backend):

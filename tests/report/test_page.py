@@ -7,15 +7,12 @@ both (.ci/run). `python scripts/report_screenshot.py` saves the screenshot the d
 import importlib.util
 import os
 import shutil
-from pathlib import Path
 
 import pytest
-from conftest import HOSTILE, load_script, write_hostile
 
 from harness.report import page, render
 from harness.summary.build import build
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.factories import HOSTILE, ROOT, load_script, write_hostile
 
 pytestmark = pytest.mark.browser
 

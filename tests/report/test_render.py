@@ -1,6 +1,7 @@
 """The report renders the summary (harness/report/): its files, the values and marks of
 the typed rows where they belong, the ranking first, every listed run named. The figures
-themselves are tested on the summary (test_grouping, test_speed, test_comparisons)."""
+themselves are tested on the summary (tests/summary/: test_grouping, test_timing_figures,
+test_comparisons)."""
 
 import csv
 import dataclasses
@@ -14,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import HOSTILE, make_result, stopped_main, write_hostile
 
 from harness import cli
 from harness.record import schema, store
 from harness.report import render
 from harness.report.text import literal
 from harness.summary.build import build
+from tests.factories import HOSTILE, make_result, stopped_main, write_hostile
 
 
 def row_line(md: str, section: str, backend: str) -> str:
@@ -626,7 +627,7 @@ def test_each_pair_of_backends_is_judged_within_the_margin_the_report_is_given(
     tmp_path, write_result, capsys
 ):
     # jax - tensorflow, in points: +0.02, -0.03, +0.05, 0, +0.01: mean 0.01, 90 % interval
-    # -0.0178 to +0.0378 (tests/test_stats.py's literal case)
+    # -0.0178 to +0.0378 (tests/summary/test_stats.py's literal case)
     for seed, jax in enumerate((0.9896, 0.9891, 0.9899, 0.9894, 0.9895), start=1):
         write_result(backend="tensorflow", seed=seed, accuracy=0.9894)
         write_result(backend="jax", seed=seed, accuracy=jax)

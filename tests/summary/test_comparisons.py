@@ -5,12 +5,12 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import make_result
 
 from harness.record import schema, store
 from harness.report import text
 from harness.summary import comparisons, stats
 from harness.summary.build import build, load_arrays
+from tests.factories import make_result
 
 
 def loaded(runs, folder):

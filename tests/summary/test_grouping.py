@@ -6,12 +6,12 @@ import calendar
 import dataclasses
 
 import pytest
-from conftest import make_result
 
 from harness.record import store
 from harness.summary import comparisons, grouping
 from harness.summary.build import build
 from harness.summary.stats import median_of
+from tests.factories import make_result
 
 
 def test_runs_of_one_variant_make_one_row_with_mean_spread_and_medians():

@@ -5,13 +5,13 @@ import dataclasses
 import json
 
 import pytest
-from conftest import make_result
 
 from harness.record import results, store
 from harness.record.schema import PHASES
 from harness.summary import timing_figures
 from harness.summary.build import build
 from harness.summary.stats import Spread, median_of
+from tests.factories import make_result
 
 
 def test_figures_pool_the_runs_and_leave_the_first_epoch_out_of_steady_steps():

@@ -8,13 +8,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from harness.record import schema, store
 from harness.worker import dropout_masks as dm
+from tests.factories import ROOT
 
 BACKENDS = ("tensorflow", "jax", "torch")
 N, SEED, STEPS = 24, 3, 4
@@ -157,9 +157,9 @@ def test_every_backend_draws_the_same_masks_bit_for_bit():
     missing = [m for m in BACKENDS if importlib.util.find_spec(m) is None]
     if missing:
         pytest.skip(f"needs {', '.join(BACKENDS)} in one environment (missing {missing})")
-    here = Path(__file__).parent
-    script = f"import json, sys; sys.path.insert(0, {str(here)!r}); " + (
-        "from test_dropout_masks import observed_masks; print(json.dumps(observed_masks()))"
+    script = f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); " + (
+        "from tests.worker.test_dropout_masks import observed_masks; "
+        "print(json.dumps(observed_masks()))"
     )
     seen = {}
     for name in BACKENDS:

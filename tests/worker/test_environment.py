@@ -3,12 +3,12 @@ or the allocator's behaviour, and nothing that is another tool's, a credential o
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from harness.record import places
 from harness.worker import environment
+from tests.factories import ROOT
 
 # A folder on someone's machine, as a record or report would quote it.
 LOCAL_PATH = re.compile(r"(?<![\w.])/(?:work|root|home|tmp|Users)/")
@@ -63,7 +63,7 @@ def test_preloaded_libraries_are_recorded_by_file_name(monkeypatch):
 
 
 def test_no_committed_result_names_a_local_path_or_a_foreign_variable():
-    root = Path(__file__).resolve().parent.parent / "results"
+    root = ROOT / "results"
     texts = [p for p in root.rglob("*") if p.suffix in {".json", ".md", ".csv"}]
     assert texts
     for path in texts:
