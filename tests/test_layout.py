@@ -1,10 +1,11 @@
 """The tests and the docs follow the code's layout: each module of harness/ has its test
-file, tests/<package>/test_<module>.py, or a reason in WITHOUT_OWN_FILE; and no test
-module imports another test module or conftest (shared builders are in
-tests/factories.py)."""
+file, tests/<package>/test_<module>.py, or a reason in WITHOUT_OWN_FILE; no test module
+imports another test module or conftest (shared builders are in tests/factories.py); and
+the layers that README and docs/development.md list are import-linter's, in its order."""
 
 import ast
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,33 @@ def test_no_test_module_imports_another_test_module_or_conftest():
         )
     }
     assert not wrong, f"tests import test modules or conftest: {wrong}"
+
+
+def contracted_layout() -> list[str]:
+    """import-linter's layers, top to bottom, then the worker side's packages, as
+    pyproject.toml declares them."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
+        "contracts"
+    ]
+    [layers] = [c["layers"] for c in contracts if c["type"] == "layers"]
+    [worker_side] = [
+        c["source_modules"]
+        for c in contracts
+        if c["type"] == "forbidden" and "harness.worker" in c["source_modules"]
+    ]
+    return layers + worker_side
+
+
+def drawn_layout(page: str) -> list[str]:
+    """The packages, as modules, that the first block under a page's "How it works" lists
+    at the start of its lines (harness/commands/ as harness.commands)."""
+    text = page.split("\n## How it works\n", 1)[1]
+    block = re.search(r"\n\n((?:    .*\n|\n)+)", text)
+    assert block, "no indented block under How it works"
+    names = re.findall(r"(?m)^    ((?:harness|models)(?:/\w+)*)(?:/|\.py)?(?:\s|$)", block[1])
+    return [name.replace("/", ".") for name in names]
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/development.md"])
+def test_the_docs_list_the_layers_as_the_import_contracts_declare_them(page):
+    assert drawn_layout((ROOT / page).read_text()) == contracted_layout()
