@@ -6,9 +6,9 @@ import sys
 import threading
 
 import pytest
-from conftest import gone
 
 from harness.launch import process
+from tests.factories import gone
 
 
 @pytest.mark.parametrize(
