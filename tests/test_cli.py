@@ -285,7 +285,8 @@ def test_a_read_only_results_folder_is_refused_before_training_or_reporting(
         assert fake_workers == []
         assert cli.main(["run", "--backend", "torch", "--results", top, "--no-report"]) == 0
     err = capsys.readouterr().err
-    assert err.count(f"error: results folder {top} is not writable: ") == 2
+    # in one line that names the folder, not the file that probed it
+    assert err.count(f"error: results folder {top} is not writable (Permission denied)\n") == 2
     assert [p.name for p in read_only_results.iterdir()] == ["runs"]
     assert len(list((read_only_results / "runs").glob("*.json"))) == 1
 

@@ -198,7 +198,8 @@ def writable(directory: Path, create: bool = True) -> None:
         with tempfile.TemporaryFile(dir=directory):
             pass
     except OSError as e:
-        raise ConfigError(f"results folder {directory} is not writable: {e}") from e
+        # Its reason alone: the probe's own file is a name of no use to the user.
+        raise ConfigError(f"results folder {directory} is not writable ({e.strerror})") from e
 
 
 def backends(args: argparse.Namespace) -> list[Backend]:
