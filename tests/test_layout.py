@@ -42,7 +42,6 @@ WITHOUT_OWN_FILE = {
     "record/parity_record.py": "commands/test_parity.py, test_cross_backend.py",
     "record/schema.py": "record/test_results.py",
     "record/store.py": "record/test_results.py",
-    "record/upgrades.py": "record/test_results.py, record/test_tuning.py",
     "report/plots.py": "report/test_render.py",
     "report/tables.py": "report/test_render.py",
     "report/text.py": "report/test_render.py, test_readme.py",

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from harness.record import atomic, results, schema, store
+from harness.record import atomic, results, store
 from tests.factories import make_result
 
 
@@ -78,99 +78,6 @@ def test_read_all_skips_bad_files_with_a_warning_and_orders_by_time(tmp_path, wr
     assert [r.spec.backend for r in found] == ["torch", "jax"]
     assert earlier.stem == found[0].run_id
     assert len(warnings) == 1 and "truncated.json" in warnings[0]
-
-
-def _version_5() -> dict:
-    """A record as schema version 5 wrote it: the backend's settings in the environment."""
-    data = make_result(invocation="x").to_dict()
-    data["environment"]["threads"] = data.pop("backend_settings")
-    del data["spec"]["impl"]
-    return {**data, "schema_version": 5}
-
-
-def _version_4() -> dict:
-    """A record as schema version 4 wrote it: no classes, no invocation, no impl."""
-    data = _version_5()
-    del data["recipe"]["classes"], data["invocation"]
-    return {**data, "schema_version": 4}
-
-
-def test_version_5_records_keep_their_backend_settings(tmp_path):
-    data = _version_5()
-    data["environment"]["threads"] = {"intra_op_threads": 2}
-    path = tmp_path / "old.json"
-    path.write_text(json.dumps(data))
-    r = store.read(path)
-    assert r.backend_settings == {"intra_op_threads": 2}
-    assert r.invocation == "x" and r.schema_version == results.SCHEMA_VERSION
-
-
-def test_version_7_records_skipped_nothing_and_a_skipped_part_must_be_known(tmp_path):
-    data = make_result(profile="speed").to_dict()
-    del data["metrics"]["skipped"]
-    path = tmp_path / "old.json"
-    path.write_text(json.dumps({**data, "schema_version": 7}))
-    r = store.read(path)
-    assert r.metrics.skipped == [] and r.schema_version == results.SCHEMA_VERSION == 8
-    data = make_result(skipped=("full evaluation", "predictions")).to_dict()
-    path.write_text(json.dumps(data))
-    assert store.read(path).metrics.skipped == ["full evaluation", "predictions"]
-    data["metrics"]["skipped"] = ["the training"]
-    path.write_text(json.dumps(data))
-    with pytest.raises(results.ResultError, match=r"metrics\.skipped must be a list of items"):
-        store.read(path)
-
-
-# The timings of versions 1 and 2.
-VERSION_1_TIMINGS = ("import_s", "data_load_s", "build_s", "evaluate_s", "epochs_s")
-
-
-def test_version_1_records_are_read_as_keras_initialised_runs_without_arrays(tmp_path):
-    data = _version_4()
-    for key in ("reproducibility", "artifacts"):
-        del data[key]
-    for key in ("init", "deterministic"):
-        del data["spec"][key]
-    data["timings"] = {k: data["timings"][k] for k in VERSION_1_TIMINGS}
-    data["schema_version"] = 1
-    path = tmp_path / "old.json"
-    path.write_text(json.dumps(data))
-    r = store.read(path)
-    assert (r.spec.init, r.spec.deterministic, r.artifacts) == ("keras", False, schema.Artifacts())
-    assert r.reproducibility.initial_weights_digest is None
-    assert r.schema_version == results.SCHEMA_VERSION
-
-
-def test_version_2_records_are_read_without_step_clocks_and_latency(tmp_path):
-    data = _version_4()
-    data["timings"] = {k: data["timings"][k] for k in VERSION_1_TIMINGS}
-    del data["machine"]
-    data["schema_version"] = 2
-    path = tmp_path / "old.json"
-    path.write_text(json.dumps(data))
-    r = store.read(path)
-    assert r.timings.steps_s is None and r.timings.latency_calls_s is None
-    assert r.timings.epochs_s == data["timings"]["epochs_s"]
-    assert r.schema_version == results.SCHEMA_VERSION
-
-
-def test_version_3_records_keep_their_latency_and_lack_the_whole_run_and_the_machine(tmp_path):
-    data = _version_4()
-    latency = data["timings"].pop("latency_calls_s")
-    data["timings"] = {k: data["timings"][k] for k in ("interpreter_s", "import_s",
-                       "data_load_s", "build_s", "evaluate_s", "epochs_s", "steps_s")}  # fmt: skip
-    data["timings"]["predict_s"] = latency  # version 3's name for the latency calls
-    del data["machine"]
-    data["schema_version"] = 3
-    path = tmp_path / "old.json"
-    path.write_text(json.dumps(data))
-    r = store.read(path)
-    assert r.timings.latency_calls_s == latency
-    assert r.timings.predict_s is None  # version 3 did not time the prediction
-    assert r.timings.fit_s is None and r.timings.wall_s is None
-    assert r.timings.import_s == 2.0
-    assert r.machine == schema.Machine(matmul=None, during_fit=None)
-    assert r.schema_version == results.SCHEMA_VERSION
 
 
 def test_a_result_whose_predictions_are_gone_is_skipped_naming_them(tmp_path, write_result):
@@ -497,25 +404,6 @@ def test_a_lying_result_is_skipped_with_a_warning_and_the_rest_are_read(tmp_path
     assert [r.run_id for r in found] == [good.stem]
     [warning] = warnings
     assert warning.startswith(f"skipped {bad}: timings.epochs_s must be a list")
-
-
-def test_version_4_records_are_read_without_the_classes_and_the_invocation(tmp_path):
-    path = tmp_path / "old.json"
-    path.write_text(json.dumps(_version_4()))
-    r = store.read(path)
-    assert (r.recipe.classes, r.invocation) == (None, None)
-    assert r.schema_version == results.SCHEMA_VERSION
-
-
-def test_version_5_records_are_read_as_keras_runs_and_impl_is_checked(tmp_path):
-    path = tmp_path / "old.json"
-    path.write_text(json.dumps(_version_5()))
-    assert store.read(path).spec.impl == "keras"
-    data = make_result().to_dict()
-    data["spec"]["impl"] = "plain"
-    path.write_text(json.dumps(data))
-    with pytest.raises(results.ResultError, match="spec: impl must be one of keras, native"):
-        store.read(path)
 
 
 def test_an_impossible_date_and_a_number_too_long_to_parse_are_refused(tmp_path):
