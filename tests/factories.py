@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import itertools
 import sys
 import time
 from collections.abc import Callable
@@ -48,14 +49,32 @@ def make_result(
     round: int | None = None,
     tuning: tuple[tuple[str, str], ...] | None = None,
     skipped: tuple[str, ...] = (),
+    epoch_accuracy: tuple[float, ...] | None = None,
+    target: float | None = 0.98,
+    stop_at_target: bool = False,
+    perturb_init: bool = False,
+    evaluate_s: float = 0.0,
 ) -> results.RunResult:
-    """A complete, valid result record with the numbers a test chooses."""
+    """A complete, valid result record with the numbers a test chooses; `epoch_accuracy`
+    the test accuracy after each epoch (default: `accuracy` after each; () for a run that
+    evaluated no epoch), each evaluation taking `evaluate_s` inside fit()."""
     spec = RunSpec(
         backend=backend, profile=profile, seed=seed, threads=1, deterministic=deterministic,
         impl=impl, round=round, tuning=tuning,
         tuning_source=None if tuning is None else "a test's tuning record",
+        stop_at_target=stop_at_target, perturb_init=perturb_init,
     )  # fmt: skip
-    fit_s = sum(epochs_s) + 0.5
+    per_epoch, planned = None, len(epochs_s)
+    if epoch_accuracy != ():
+        per_epoch = make_per_epoch(
+            epoch_accuracy or (accuracy,) * len(epochs_s),
+            epochs_s,
+            target,
+            stop_at_target,
+            evaluate_s,
+        )
+        epochs_s = epochs_s[: len(per_epoch.accuracy)]
+    fit_s = sum(epochs_s) + evaluate_s * len(epochs_s) + 0.5
     phases = dict.fromkeys(schema.PHASES, 0.1) | {
         "interpreter_s": 0.3, "import_s": 2.0, "data_load_s": 0.5, "fit_s": fit_s,
         "evaluate_s": 1.5,
@@ -65,7 +84,7 @@ def make_result(
         created=created,
         spec=spec,
         recipe=schema.Recipe(
-            epochs=len(epochs_s),
+            epochs=planned,
             batch_size=500,
             train_images=500 * steps,
             test_images=10000,
@@ -103,6 +122,7 @@ def make_result(
             test_loss=loss,
             test_accuracy=accuracy,
             skipped=list(skipped),
+            per_epoch=per_epoch,
         ),
         memory=schema.Memory(peak_rss_mib=1000.0),
         machine=schema.Machine(
@@ -133,6 +153,30 @@ def make_result(
         ),
         artifacts=schema.Artifacts(**(artifacts or {})),
         invocation=invocation,
+    )
+
+
+def make_per_epoch(
+    accuracy: tuple[float, ...],
+    epochs_s: tuple[float, ...],
+    target: float | None,
+    stop: bool,
+    evaluate_s: float,
+) -> schema.PerEpoch:
+    """Each epoch's test accuracy as `accuracy` gives it, its evaluation `evaluate_s`
+    after the epoch's `epochs_s`; cut at the target's epoch where the run stops there."""
+    elapsed = list(itertools.accumulate(e + evaluate_s for e in epochs_s))
+    reached = next((i for i, a in enumerate(accuracy) if target and a >= target), None)
+    kept = len(accuracy) if reached is None or not stop else reached + 1
+    return schema.PerEpoch(
+        target=target,
+        target_from=None if target is None else "model",
+        accuracy=list(accuracy[:kept]),
+        evaluate_s=[evaluate_s] * kept,
+        elapsed_s=elapsed[:kept],
+        reached_epoch=None if reached is None else reached + 1,
+        reached_s=None if reached is None else elapsed[reached],
+        stopped=stop and reached is not None,
     )
 
 

@@ -336,6 +336,8 @@ def test_report_refuses_a_results_folder_that_does_not_exist_or_is_a_file(tmp_pa
         (["--margin", "100"], "must be a number of percentage points > 0 and below 100"),
         (["--margin", "inf"], "must be a number of percentage points > 0 and below 100"),
         (["--margin", "x"], "expected a number, got 'x'"),
+        (["--target", "98.8"], "must be a number above 0 and at most 1, got 98.8"),
+        (["--target", "high"], "expected a number, got 'high'"),
     ],
 )
 def test_bad_options_are_refused_with_a_message(argv, message, capsys):

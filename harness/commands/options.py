@@ -13,7 +13,16 @@ from harness.backends.base import Backend
 from harness.contract import native, onefile, plugins
 from harness.contract.checks import check_images, check_keras_json
 from harness.contract.recipe import ModelRecipe
-from harness.contract.rules import MARGIN, MAX_EPOCHS, MAX_ROUNDS, MAX_SEED, POSITIVE, SEED, integer
+from harness.contract.rules import (
+    MARGIN,
+    MAX_EPOCHS,
+    MAX_ROUNDS,
+    MAX_SEED,
+    POSITIVE,
+    SEED,
+    TARGET,
+    integer,
+)
 from harness.contract.spec import DATA_FORMATS, ConfigError, Impl, RunSpec
 from harness.datasets.base import DatasetError
 from harness.datasets.npz_file import NpzFile
@@ -25,7 +34,7 @@ from harness.summary.comparisons import DEFAULT_MARGIN
 # `subject`).
 SPEC_OPTIONS = (
     "threads", "epochs", "batch_size", "train_images", "data_format", "data_dir", "init",
-    "deterministic", "learning_rate",
+    "deterministic", "learning_rate", "target", "stop_at_target", "perturb_init",
 )  # fmt: skip
 # What an unknown --model or --dataset name is told it could also be.
 OWN_FILE_HINT = {"model": "path/to/model.py", "dataset": "path/to/data.npz"}
@@ -93,6 +102,13 @@ def rounds_option(text: str) -> int | AutoRounds:
             f"expected a number of rounds, auto or auto:W% (e.g. auto:5%), got {text!r}"
         )
     return rounds(text)
+
+
+def target(text: str) -> float:
+    """An argparse type: a test accuracy to reach, as a fraction (0.988)."""
+    value = _float(text)
+    _refuse(TARGET.problem(value))
+    return value
 
 
 def margin_option(p: argparse.ArgumentParser) -> None:
@@ -293,6 +309,8 @@ def specs(args: argparse.Namespace, backends: list[Backend]) -> list[RunSpec]:
         for seed in args.seeds
     ]
     first = found[0]  # the runs of one command differ in backend and seed alone
+    if chosen.recipe:
+        chosen.recipe.target_of(first)
     batch = first.batch_size or (chosen.recipe.batch_size if chosen.recipe else None)
     images = first.train_images or (first.steps * batch if first.steps and batch else None)
     check_images(

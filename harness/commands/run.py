@@ -19,7 +19,7 @@ from pathlib import Path
 from harness.backends import resolve
 from harness.commands import interrupts, options, progress, report_command, resume
 from harness.contract.checks import check_data_dir
-from harness.contract.spec import PROFILES, ConfigError, Impl, Init, RunSpec, system
+from harness.contract.spec import PROFILES, ConfigError, Impl, Init, RunSpec
 from harness.contract.task import WorkerTask
 from harness.launch import executors, process
 from harness.origin import fingerprint, provenance
@@ -27,7 +27,7 @@ from harness.record import store
 from harness.record.results import RunResult
 from harness.record.schema import Status
 from harness.report import text
-from harness.summary import enough
+from harness.summary import enough, timing_figures
 from harness.summary.comparisons import DEFAULT_MARGIN
 
 
@@ -163,7 +163,7 @@ def _interval(r: enough.Ratio) -> str:
 
 
 def label(spec: RunSpec) -> str:
-    return f"{system(spec.backend, spec.impl, spec.tuned)} (seed {spec.seed})"
+    return f"{spec.system} (seed {spec.seed})"
 
 
 def run(
@@ -182,10 +182,10 @@ def run(
     equivalence margin, in points); the command's exit status."""
     invocation = store.new_invocation_id()
     running: dict[Path, str] = {}  # result file -> label, of the runs in progress
-    tally = progress.Progress([system(s.backend, s.impl, s.tuned) for s in specs], executor.at_once)
+    tally = progress.Progress([s.system for s in specs], executor.at_once)
 
     def start(spec: RunSpec, place: executors.Place) -> process.Outcome | None:
-        name, kind = label(spec), system(spec.backend, spec.impl, spec.tuned)
+        name, kind = label(spec), spec.system
         number, left = tally.start(kind)
         threads = text.plural(spec.threads, "thread")
         console.say(
@@ -240,7 +240,7 @@ def run(
             return
         r = outcome.result
         done.append(r)
-        training_s = r.timings.fit_s
+        training_s = timing_figures.training_s(r)
         console.say(
             f"==> {name}: test accuracy {100 * r.metrics.test_accuracy:.2f} %, "
             f"{training_s:.1f} s training; {out}"
@@ -254,7 +254,7 @@ def run(
             for outcome in executor.map(batch, start):
                 record(outcome)
             batch = more(done) if more else []
-            tally.add([system(s.backend, s.impl, s.tuned) for s in batch])
+            tally.add([s.system for s in batch])
             total += len(batch)
     except StopRun:
         console.say("==> stopped at the first failure (--fail-fast)")
@@ -435,6 +435,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--epochs", type=options.epochs, help="at most 1,000")
     p.add_argument("--learning-rate", type=options.positive_float, help="override the recipe's")
+    p.add_argument(
+        "--target",
+        type=options.target,
+        help="the test accuracy whose time to reach is measured, as a fraction (default: the "
+        "model's; the seed model's is 0.988)",
+    )
+    p.add_argument(
+        "--stop-at-target",
+        action="store_true",
+        default=None,
+        help="end each run after the first epoch whose test accuracy reaches the target "
+        "(MLPerf's rule; default: train every epoch of the recipe)",
+    )
+    p.add_argument(
+        "--perturb-init",
+        action="store_true",
+        default=None,
+        help="move one initial weight by one ulp: training's own instability, beside the "
+        "backends' drift apart (its row is marked +1ulp)",
+    )
     p.add_argument(
         "--init",
         choices=[i.value for i in Init],

@@ -7,8 +7,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from harness.contract.rules import EPOCHS, integer
-from harness.contract.spec import ConfigError, check
+from harness.contract.rules import EPOCHS, TARGET, integer
+from harness.contract.spec import ConfigError, RunSpec, check
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,9 @@ class ModelRecipe:
     loss: str
     dataset: str | None = None  # the dataset it was published for
     reference_accuracy: float | None = None  # its published test accuracy
+    # The test accuracy its time to target is measured to (MLPerf's quality target), if
+    # it states one; --target overrides it.
+    target_accuracy: float | None = None
 
     REQUIRED: ClassVar[tuple[str, ...]] = ("epochs", "batch_size", "optimizer", "loss")
 
@@ -60,4 +63,19 @@ class ModelRecipe:
             )
         if not isinstance(recipe.loss, str):
             raise ConfigError(f"has a DEFAULTS whose loss is not a name, but {recipe.loss!r}")
+        try:
+            check("target_accuracy", TARGET, recipe.target_accuracy, given=False)
+        except ConfigError as e:
+            raise ConfigError(f"has a DEFAULTS whose {e}") from None
         return recipe
+
+    def target_of(self, spec: RunSpec) -> float | None:
+        """The test accuracy `spec`'s run is timed to: --target, else this recipe's; a
+        ConfigError where it must stop at a target and has none."""
+        target = self.target_accuracy if spec.target is None else spec.target
+        if spec.stop_at_target and target is None:
+            raise ConfigError(
+                f"stop_at_target needs a target: model {spec.model} states none "
+                "(target_accuracy in its DEFAULTS); give one with --target"
+            )
+        return target

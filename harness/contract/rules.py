@@ -72,6 +72,8 @@ POSITIVE = Rule("a finite number > 0", lambda v, _: _finite(v) and v > 0)
 MARGIN = Rule(
     "a number of percentage points > 0 and below 100", lambda v, _: _finite(v) and 0 < v < 100
 )
+# A quality to reach, as a share of the test set: a target accuracy.
+TARGET = Rule("a number above 0 and at most 1", lambda v, _: _finite(v) and 0 < v <= 1)
 
 
 def one_of(*values: object) -> Rule:

@@ -22,6 +22,7 @@ from harness.contract.rules import (
     ROUNDS,
     SEED,
     SHA256,
+    TARGET,
     TEXT,
     Rule,
     integer,
@@ -54,11 +55,22 @@ class Impl(StrEnum):
 System = NewType("System", str)
 
 
-def system(backend: str, impl: Impl, tuned: bool = False) -> System:
+def system(
+    backend: str,
+    impl: Impl,
+    tuned: bool = False,
+    *,
+    perturbed: bool = False,
+    to_target: bool = False,
+) -> System:
     """The label of what a run of `backend` and `impl` measured, "tuned" after it when it
-    ran with tuned settings."""
+    ran with tuned settings, "+1ulp" when its initial weights were perturbed
+    (--perturb-init: training's own instability, never pooled with the unperturbed
+    runs), "to target" when it stopped at its target (its final accuracy is that
+    epoch's)."""
     label = backend if impl == Impl.KERAS else f"{backend} {impl}"
-    return System(f"{label} tuned" if tuned else label)
+    marks = (("tuned", tuned), ("+1ulp", perturbed), ("to target", to_target))
+    return System(" ".join([label, *(word for word, on in marks if on)]))
 
 
 # A model or a dataset of one's own, given as one file instead of a plugin's name: the
@@ -113,6 +125,12 @@ class Profile:
     # images (a check that the model learns, and numerics to compare) instead of the
     # whole test set, and keeps no predictions and measures no prediction latency.
     check_images: int | None = None
+
+    @property
+    def epoch_evaluation(self) -> bool:
+        """Whether its runs predict the full test set after every epoch, on the clock
+        (time to target and drift): all but a speed-only profile's."""
+        return self.check_images is None
 
 
 PROFILES: dict[str, Profile] = {
@@ -186,6 +204,13 @@ class RunSpec:
     # never recorded (`recorded_form`), as `data_dir` is not.
     model_path: str | None = None
     dataset_path: str | None = None
+    # The test accuracy to reach (None: the model's own target), and whether the run ends
+    # when it first reaches it (MLPerf's rule) instead of training every epoch.
+    target: float | None = None
+    stop_at_target: bool = False
+    # One initial weight moved by one ulp (`starting_points.perturbed`): a control for
+    # how fast training's own instability drives two identical starts apart.
+    perturb_init: bool = False
     # False for a spec read from a record: it may come from a machine with more CPUs.
     here: dataclasses.InitVar[bool] = True
 
@@ -236,6 +261,14 @@ class RunSpec:
                     f"{kind} must be a {suffix} file's name without a folder, got {name!r}"
                 )
         check("deterministic", BOOLEAN, self.deterministic)
+        check("target", TARGET, self.target, given=False)
+        for name in ("stop_at_target", "perturb_init"):
+            check(name, BOOLEAN, getattr(self, name))
+        if self.stop_at_target and not get_profile(self.profile).epoch_evaluation:
+            raise ConfigError(
+                f"stop_at_target needs the test set evaluated after every epoch, which the "
+                f"{self.profile} profile does not do"
+            )
         cpus = len(available_cpus())
         if here and self.threads > cpus:
             raise ConfigError(f"threads must be <= {cpus} (the CPUs available), got {self.threads}")
@@ -254,6 +287,17 @@ class RunSpec:
     @property
     def tuned(self) -> bool:
         return self.tuning is not None
+
+    @property
+    def system(self) -> System:
+        """What the run measures, as its row is labelled (`system`)."""
+        return system(
+            self.backend,
+            self.impl,
+            self.tuned,
+            perturbed=self.perturb_init,
+            to_target=self.stop_at_target,
+        )
 
     def recorded_form(self) -> RunSpec:
         """The spec as a record keeps it: without the places on this machine it names

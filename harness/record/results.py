@@ -19,8 +19,8 @@ from harness.contract.spec import RunSpec
 from harness.record import schema, upgrades
 from harness.record.schema import FILE_NAME, TIME, ruled
 
-SCHEMA_VERSION = 8
-KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
+SCHEMA_VERSION = 9
+KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8, 9)
 
 
 class ResultError(ValueError):

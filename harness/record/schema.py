@@ -23,6 +23,7 @@ from harness.contract.rules import (
     BOOLEAN,
     SHA256,
     STRING,
+    TARGET,
     TEXT,
     Rule,
     absent_or,
@@ -68,6 +69,14 @@ SECONDS = nullable(number(0))
 
 
 def _epochs(record: dict) -> int:
+    """The epochs a run trained: its recipe's, or as many as it took to reach its target
+    where it stopped there (--stop-at-target)."""
+    metrics = record.get("metrics")
+    per_epoch = metrics.get("per_epoch") if isinstance(metrics, dict) else None
+    if isinstance(per_epoch, dict) and per_epoch.get("stopped") is True:
+        reached = per_epoch.get("reached_epoch")
+        if isinstance(reached, int) and not isinstance(reached, bool):
+            return reached
     return record["recipe"]["epochs"]
 
 
@@ -264,6 +273,29 @@ FULL_EVALUATION, PREDICTIONS, LATENCY = "full evaluation", "predictions", "laten
 SKIPPABLE = (FULL_EVALUATION, PREDICTIONS, LATENCY)
 
 
+def _per_epoch(rule: Rule) -> Any:
+    return ruled(listing(rule, _epochs, "trained epochs"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class PerEpoch(Section):
+    """The full test set predicted after every epoch, on the clock, as MLPerf Training
+    evaluates quality: each epoch's test accuracy, the seconds its evaluation took (the
+    prediction and the weights' sketch, outside the epoch and step clocks, inside fit()),
+    and the seconds since fit() began at the end of that evaluation; the epoch and time
+    at which the target was first reached (null: never). The predicted classes and the
+    weights' sketches are the run's trajectory file (`Artifacts.trajectory`)."""
+
+    target: float | None = ruled(nullable(TARGET))  # null: the model states none
+    target_from: str | None = ruled(nullable(one_of("model", "option")))
+    accuracy: list[float] = _per_epoch(number(0, 1))
+    evaluate_s: list[float] = _per_epoch(number(0))
+    elapsed_s: list[float] = _per_epoch(number(0))
+    reached_epoch: int | None = ruled(nullable(integer(1)))  # from 1
+    reached_s: float | None = ruled(SECONDS)
+    stopped: bool = ruled(BOOLEAN)  # it ended there (--stop-at-target)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Metrics(Section):
     history: dict[str, list[float]] = ruled(HISTORY)  # per epoch, as fit() returned it
@@ -271,6 +303,12 @@ class Metrics(Section):
     test_accuracy: float = ruled(number(0, 1))
     # What of SKIPPABLE the run left out; none before schema version 8.
     skipped: list[str] = ruled(listing(one_of(*SKIPPABLE)))
+    # Null in a run that evaluated no epoch (the speed profile) and before schema version 9.
+    per_epoch: PerEpoch | None = ruled(
+        nullable(Rule("an object (a PerEpoch)", lambda v, _: isinstance(v, dict))),
+        None,
+        section=PerEpoch,
+    )
 
     @property
     def training_loss(self) -> list[float]:
@@ -358,13 +396,15 @@ DIGESTS = ("initial_weights_digest", "batch_order_digest", "final_weights_digest
 
 @dataclass(frozen=True, kw_only=True)
 class Artifacts(Section):
-    """Files beside the result: its test predictions and its final weights (.npz)."""
+    """Files beside the result: its test predictions, its final weights, and its
+    trajectory: each epoch's predicted test classes and weights' sketch (.npz)."""
 
     predictions: str | None = ruled(absent_or(FILE_NAME))
     final_weights: str | None = ruled(absent_or(FILE_NAME))
+    trajectory: str | None = ruled(absent_or(FILE_NAME))
 
     def names(self) -> list[str]:
-        return [n for n in (self.predictions, self.final_weights) if n is not None]
+        return [n for n in (self.predictions, self.final_weights, self.trajectory) if n is not None]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -99,7 +99,18 @@ def _upgrade_from_7(data: dict) -> dict:
     return {**data, "metrics": metrics, "schema_version": 8}
 
 
+def _upgrade_from_8(data: dict) -> dict:
+    """Version 8 evaluated the test set once, after training: no per-epoch test accuracy
+    or time to target, no trajectory file, and no target or perturbation in its spec."""
+    spec, metrics = data.get("spec"), data.get("metrics")
+    if isinstance(spec, dict):
+        spec = {"target": None, "stop_at_target": False, "perturb_init": False, **spec}
+    if isinstance(metrics, dict):
+        metrics = {"per_epoch": None, **metrics}
+    return {**data, "spec": spec, "metrics": metrics, "schema_version": 9}
+
+
 UPGRADES = (
     _upgrade_from_1, _upgrade_from_2, _upgrade_from_3, _upgrade_from_4, _upgrade_from_5,
-    _upgrade_from_6, _upgrade_from_7,
+    _upgrade_from_6, _upgrade_from_7, _upgrade_from_8,
 )  # fmt: skip

@@ -33,6 +33,7 @@ from harness.summary.comparisons import (
     starting_points,
     tuned,
 )
+from harness.summary.drift import Drift, Verdict, drift, verdicts
 from harness.summary.grouping import (
     Placement,
     Row,
@@ -43,6 +44,7 @@ from harness.summary.grouping import (
     select,
     shared,
 )
+from harness.summary.target import TimeToTarget, time_to_target
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,9 @@ class Summary:
     anchors: list[Anchor]
     tuned: list[Tuned]  # each backend's tuned row against its default
     references: list[float]  # the models' published test accuracies
+    time_to_target: list[TimeToTarget]  # each row that evaluated its epochs, MLPerf's score
+    drift: list[Drift]  # pairs of runs of one seed, epoch by epoch
+    drift_verdicts: list[Verdict]  # backend pairs against the one-ulp control, per group
     warnings: list[str]  # of reading the folder and its arrays
 
 
@@ -98,6 +103,7 @@ def build(results_dir: Path, everything: bool = False, margin: float = DEFAULT_M
     table = rows(runs, beside)
     pairs, spread = agreement(runs, arrays, warnings), noise(runs)
     equivalent = equivalence(runs, margin)
+    drifts = drift(runs, arrays, warnings)
     return Summary(
         source=store.runs_dir(results_dir),
         shown=shown,
@@ -115,5 +121,8 @@ def build(results_dir: Path, everything: bool = False, margin: float = DEFAULT_M
         anchors=anchors(table, pairs),
         tuned=tuned(table),
         references=sorted({a for r in runs if (a := r.recipe.reference_accuracy) is not None}),
+        time_to_target=time_to_target(table),
+        drift=drifts,
+        drift_verdicts=verdicts(drifts),
         warnings=warnings,
     )

@@ -72,7 +72,8 @@ def starting_points(runs: list[RunResult]) -> list[StartingPoint]:
     out = []
     for key, members in sorted(by(runs, group).items()):
         for seed, seed_runs in sorted(by(members, lambda r: r.spec.seed).items()):
-            latest = {system_of(r): r.reproducibility for r in seed_runs}
+            # A perturbed start differs by design (--perturb-init): it is not compared.
+            latest = {system_of(r): r.reproducibility for r in seed_runs if not r.spec.perturb_init}
             if len(latest) < 2 or None in {d.initial_weights_digest for d in latest.values()}:
                 continue
             digests = {
@@ -123,10 +124,12 @@ def _repeated_cells(runs: list[RunResult]) -> dict[tuple[Variant, int], list[Run
 
 
 def arrays_needed(runs: list[RunResult]) -> list[tuple[RunResult, str]]:
-    """The files of arrays `agreement` and `determinism` compare: every run's
-    predictions, and the final weights of the runs of a cell run more than once."""
+    """The files of arrays `agreement`, `determinism` and `drift.drift` compare: every
+    run's predictions and trajectory, and the final weights of the runs of a cell run
+    more than once."""
     repeated = {r.run_id for cell in _repeated_cells(runs).values() for r in cell}
     needed = [(r, name) for r in runs if (name := r.artifacts.predictions)]
+    needed += [(r, name) for r in runs if (name := r.artifacts.trajectory)]
     return needed + [
         (r, name) for r in runs if r.run_id in repeated and (name := r.artifacts.final_weights)
     ]

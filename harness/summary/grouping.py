@@ -21,7 +21,6 @@ from harness.contract.spec import (
     System,
     get_profile,
     own_file_label,
-    system,
 )
 from harness.record import schema
 from harness.record.results import FailedRun, Record, RunResult
@@ -90,9 +89,10 @@ VARIANT_FIELDS = (
 
 def system_of(r: RunResult) -> System:
     """The system a run measured: its backend, "native" after it for a run of the
-    framework without Keras, "tuned" for a run with tuned settings; comparisons, rows
-    and pairs are keyed by it."""
-    return system(r.spec.backend, r.spec.impl, r.spec.tuning is not None)
+    framework without Keras, "tuned" for a run with tuned settings, "+1ulp" and "to
+    target" for a perturbed start and a run stopped at its target (`RunSpec.system`);
+    comparisons, rows and pairs are keyed by it."""
+    return r.spec.system
 
 
 def tuning_text(tuning: tuple[tuple[str, str], ...] | None) -> str:

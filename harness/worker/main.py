@@ -29,6 +29,7 @@ from harness.origin import fingerprint
 from harness.record import atomic, described, places, results, schema, store
 from harness.record.described import ModelSize
 from harness.worker import environment, machine, modelinfo, onefile, starting_points, timing
+from harness.worker.quality import EpochEvaluation
 from harness.worker.stopping import STOP, Stopped, die_with_parent, exit_now
 from harness.worker.trainers import Trainer, TrainingDiverged, trainer_for
 
@@ -57,6 +58,7 @@ class Session:
     sections: timing.Sections
     recipe: schema.Recipe  # as resolved; what only the model as it ran knows comes later
     data: Data
+    target: float | None  # the test accuracy to reach: --target, else the model's
 
 
 def start(spec: RunSpec, dropout: bool = True) -> Session:
@@ -85,7 +87,8 @@ def start(spec: RunSpec, dropout: bool = True) -> Session:
     recipe = resolve_recipe(spec, defaults, batch_size, data, tuning, trainer.anchor_of)
     with sections("build_s"):
         trainer.build(model, data.x_train.shape[1:], data.classes, dropout)
-    return Session(spec, backend, trainer, settings, sections, recipe, data)
+    target = defaults.target_of(spec)
+    return Session(spec, backend, trainer, settings, sections, recipe, data, target)
 
 
 def resolve_recipe(
@@ -156,11 +159,12 @@ def train_and_evaluate(
     # of its thread budget, `threads=half`, uses fewer) and their thread count.
     with sections("peak_s"):
         peak = machine.matmul_peak(len(os.sched_getaffinity(0)))
+    evaluation = epoch_evaluation(s)
     others = machine.OtherLoad(sorted(os.sched_getaffinity(0)))
     others.start()
     with sections("fit_s"):
         history, clocks, batch_digest = trainer.fit(
-            data.x_train, data.y_train, recipe.epochs, recipe.batch_size, quiet
+            data.x_train, data.y_train, recipe.epochs, recipe.batch_size, quiet, evaluation
         )
     load = others.stop()
     # A speed-only profile's test set is its first images already (`load_data`); it
@@ -182,12 +186,17 @@ def train_and_evaluate(
         kept = f"{run_id}.predictions.npz", f"{run_id}.weights.npz"
         if predictions is not None:
             files.stage_arrays(kept[0], [predictions.astype("float32")])
+        trajectory = None
+        if evaluation is not None:
+            trajectory = f"{run_id}.trajectory.npz"
+            files.stage_arrays(trajectory, evaluation.trajectory())
         dropped = files.stage_optional(kept[1], final_weights, "final weights")
         if dropped:
             print(f"warning: {dropped}", file=sys.stderr)
         artifacts = schema.Artifacts(
             predictions=None if predictions is None else kept[0],
             final_weights=None if dropped else kept[1],
+            trajectory=trajectory,
         )
         recipe = dataclasses.replace(recipe, **trainer.facts())
         libraries = {"numpy": np.__version__, **trainer.versions()}
@@ -219,6 +228,7 @@ def train_and_evaluate(
             test_loss=float(test_loss),
             test_accuracy=float(test_accuracy),
             skipped=skipped,
+            per_epoch=evaluation.section() if evaluation else None,
         ),
         memory=schema.Memory(peak_rss_mib=timing.peak_rss_mib()),
         machine=schema.Machine(matmul=peak, during_fit=load, fingerprint=fingerprint.fingerprint()),
@@ -230,6 +240,20 @@ def train_and_evaluate(
         ),
         artifacts=artifacts,
         invocation=invocation,
+    )
+
+
+def epoch_evaluation(s: Session) -> EpochEvaluation | None:
+    """The test set after every epoch, unless the run's profile answers speed alone."""
+    if not get_profile(s.spec.profile).epoch_evaluation:
+        return None
+    return EpochEvaluation(
+        s.data.x_test,
+        s.data.y_test,
+        s.recipe.batch_size,
+        s.target,
+        None if s.target is None else "model" if s.spec.target is None else "option",
+        s.spec.stop_at_target,
     )
 
 

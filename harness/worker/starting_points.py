@@ -67,6 +67,17 @@ def initial_weights(plan: list[PlannedWeight], seed: int) -> list[np.ndarray]:
     return [draw(entry, rng) for entry in plan]
 
 
+def perturbed(weights: list[np.ndarray]) -> list[np.ndarray]:
+    """`weights` with one number moved by one ulp (--perturb-init): the first number of
+    the first weight in Keras's order (the seed model's first Conv2D kernel, at [0, 0, 0,
+    0]), up to the next number of its dtype. A change as small as a number can make, to
+    set how fast training's own instability drives two starts apart beside how fast two
+    backends do."""
+    first = weights[0].copy()
+    first.flat[0] = np.nextafter(first.flat[0], np.array(np.inf, first.dtype))
+    return [first, *weights[1:]]
+
+
 def batch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     """The order in which epoch `epoch` visits the `n` training images; each epoch has
     its own stream, so any epoch's order can be drawn without the ones before it."""

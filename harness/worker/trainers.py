@@ -27,6 +27,7 @@ from harness.backends.base import Backend, Tuning
 from harness.contract.spec import ConfigError, Impl, Init, RunSpec
 from harness.record import schema
 from harness.worker import dropout_masks, modelinfo, native, onefile, starting_points, timing
+from harness.worker.quality import EpochEvaluation
 from harness.worker.stopping import STOP
 
 
@@ -110,11 +111,18 @@ class Trainer(ABC):
 
     @abstractmethod
     def fit(
-        self, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int, quiet: bool
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        epochs: int,
+        batch_size: int,
+        quiet: bool,
+        evaluation: EpochEvaluation | None = None,
     ) -> Fitted:
         """Train with one fit over every epoch: the harness's batches (Keras's own
         shuffling with init "keras"), each epoch's mean loss and accuracy in the history,
-        progress printed unless `quiet`."""
+        progress printed unless `quiet`; `evaluation` after each epoch's clock has
+        stopped, training ending after the epoch where it says so."""
 
     @abstractmethod
     def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
@@ -149,10 +157,13 @@ class Trainer(ABC):
         """The versions of the libraries it ran on."""
 
     def set_starting_point(self) -> None:
-        """With init "harness", overwrite the library's draw with the backend-independent one."""
+        """With init "harness", overwrite the library's draw with the backend-independent
+        one; then, with perturb_init, move one of its numbers by one ulp."""
         if self.spec.init == Init.HARNESS:
             plan = self.weight_plan()
             self.model.set_weights(starting_points.initial_weights(plan, self.spec.seed))
+        if self.spec.perturb_init:
+            self.model.set_weights(starting_points.perturbed(self.get_weights()))
 
     def get_weights(self) -> list[np.ndarray]:
         """The weights, in Keras's layout."""
@@ -255,7 +266,13 @@ class KerasTrainer(Trainer):
         )
 
     def fit(
-        self, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int, quiet: bool
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        epochs: int,
+        batch_size: int,
+        quiet: bool,
+        evaluation: EpochEvaluation | None = None,
     ) -> Fitted:
         clocks = Clocks()
 
@@ -314,7 +331,8 @@ class KerasTrainer(Trainer):
             clock, timed = EpochClock(), timed_steps(untimed)
         # Keras's progress bar on a terminal, one line per epoch in a log, nothing if quiet.
         verbose = 0 if quiet else 1 if sys.stdout.isatty() else 2
-        common: dict[str, Any] = {"epochs": epochs, "verbose": verbose, "callbacks": [clock]}
+        callbacks = [clock] if evaluation is None else [clock, self._evaluating(evaluation)]
+        common: dict[str, Any] = {"epochs": epochs, "verbose": verbose, "callbacks": callbacks}
         digest: Callable[[], str] | None = None
         if self.spec.init == Init.KERAS:
             common |= {"x": x, "y": y, "batch_size": batch_size}
@@ -326,13 +344,32 @@ class KerasTrainer(Trainer):
             # shuffle=False: the order is the harness's (Keras would warn that it ignores
             # shuffling here).
             common |= {"x": feed.data, "steps_per_epoch": steps, "shuffle": False}
-            digest = lambda: starting_points.served_digest(feed.served(), epochs, steps)  # noqa: E731
+            # The epochs it trained: fewer than `epochs` where it stopped at its target.
+            digest = lambda: starting_points.served_digest(  # noqa: E731
+                feed.served(), len(clocks.epochs.samples), steps
+            )
         self.model.train_function = timed
+        if evaluation is not None:
+            evaluation.begin()
         try:
             history = self.model.fit(**common)
         finally:
             self.model.train_function = untimed
         return history.history, clocks, digest
+
+    def _evaluating(self, evaluation: EpochEvaluation) -> Any:
+        """A Keras callback that hands each epoch's end to `evaluation` (after the epoch
+        clock's, which comes first in the list) and stops training where it says so. It
+        has no batch hooks: Keras's asynchronous dispatch of those is left as it is."""
+        trainer = self
+        Callback: Any = self.keras.callbacks.Callback  # noqa: N806 (a class, as Keras names it)
+
+        class EpochEvaluating(Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if evaluation.after_epoch(trainer.predict, trainer.get_weights):
+                    self.model.stop_training = True
+
+        return EpochEvaluating()
 
     def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
         return float(self.model.train_on_batch(x, y, return_dict=True)["loss"])
@@ -401,11 +438,19 @@ class NativeTrainer(Trainer):
         self.model.compile(recipe)
 
     def fit(
-        self, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int, quiet: bool
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        epochs: int,
+        batch_size: int,
+        quiet: bool,
+        evaluation: EpochEvaluation | None = None,
     ) -> Fitted:
         """The harness's batches in order; the history as Keras keeps it (the epoch's mean
         loss and accuracy over its images)."""
         clocks, n = Clocks(), len(x)
+        if evaluation is not None:
+            evaluation.begin()
         plan = starting_points.batch_plan(self.spec.seed, epochs, n, batch_size)
         steps = len(plan) // epochs
         served: dict[int, np.ndarray] = {}
@@ -431,7 +476,10 @@ class NativeTrainer(Trainer):
                     f"accuracy: {history['accuracy'][-1]:.4f} - loss: {history['loss'][-1]:.4f}",
                     flush=True,
                 )
-        return history, clocks, lambda: starting_points.served_digest(served, epochs, steps)
+            if evaluation is not None and evaluation.after_epoch(self.predict, self.get_weights):
+                break
+        trained = len(clocks.epochs.samples)
+        return history, clocks, lambda: starting_points.served_digest(served, trained, steps)
 
     def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
         return self.model.train_step(x, y)[0]

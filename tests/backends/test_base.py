@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from harness.record import parity_record, results, schema, store, tuning
@@ -223,6 +224,66 @@ def test_a_speed_run_measures_speed_only_and_records_what_it_skipped(backend, tm
     assert (t.predict_s, t.latency_s, t.latency_calls_s) == (None, None, None)
     assert t.evaluate_s > 0
     assert_every_second_accounted_for(t)
+    assert r.metrics.per_epoch is None and r.artifacts.trajectory is None
+
+
+def test_each_epoch_is_evaluated_on_the_clock_and_kept_as_a_trajectory(backend, tmp_path):
+    r = harness_run(
+        tmp_path,
+        "--backend", backend.name, "--profile", "quick", "--epochs", "2",
+        "--dataset", "synthetic", "--train-images", "1000", "--threads", "1",
+    )  # fmt: skip
+    p, t = r.metrics.per_epoch, r.timings
+    assert p.target == 0.988 and p.target_from == "model"  # the seed model's
+    assert len(p.accuracy) == len(p.evaluate_s) == len(p.elapsed_s) == 2 and not p.stopped
+    # evaluated outside the epoch (and so the step) clocks, inside fit()
+    assert all(e > 0 for e in p.evaluate_s)
+    assert sum(t.epochs_s) + sum(p.evaluate_s) <= t.fit_s
+    assert t.epochs_s[0] + p.evaluate_s[0] <= p.elapsed_s[0] < p.elapsed_s[1] <= t.fit_s
+    classes, sketches = store.load_arrays(tmp_path, r, r.artifacts.trajectory)
+    assert classes.shape == (2, r.recipe.test_images) and sketches.shape == (2, 4096)
+    # the last epoch's prediction is the final one, and its accuracy the test accuracy
+    [final] = store.load_arrays(tmp_path, r, r.artifacts.predictions)
+    assert np.array_equal(classes[-1], final.argmax(axis=1))
+    assert p.accuracy[-1] == pytest.approx(r.metrics.test_accuracy, abs=1e-6)
+    assert not np.array_equal(sketches[0], sketches[1])
+
+
+def test_stop_at_target_ends_the_run_after_the_first_epoch_there(backend, tmp_path):
+    r = harness_run(
+        tmp_path,
+        "--backend", backend.name, "--profile", "quick", "--epochs", "3",
+        "--dataset", "synthetic", "--train-images", "1000", "--threads", "1",
+        "--target", "0.15", "--stop-at-target",
+    )  # fmt: skip
+    p = r.metrics.per_epoch
+    assert p.target == 0.15 and p.target_from == "option" and p.stopped
+    reached = p.reached_epoch
+    assert p.accuracy[-1] >= 0.15 > max(p.accuracy[:-1], default=0)
+    assert r.recipe.epochs == 3 and reached == len(p.accuracy) < 3
+    assert len(r.metrics.history["loss"]) == len(r.timings.epochs_s) == reached
+    assert p.reached_s == p.elapsed_s[-1] and r.spec.system == f"{backend.name} to target"
+    orders = [starting_points.batch_order(1, e, 1000) for e in range(reached)]
+    assert r.reproducibility.batch_order_digest == starting_points.digest(orders)
+
+
+def test_perturb_init_moves_exactly_one_initial_weight_by_one_ulp(backend, keras):
+    from harness.contract.spec import RunSpec
+    from harness.worker.trainers import trainer_for
+    from models import mnist_cnn
+
+    spec = RunSpec(backend=backend.name, threads=1, seed=4, perturb_init=True)
+    trainer = trainer_for(spec, backend, None)
+    trainer.load()
+    trainer.build(mnist_cnn, (28, 28, 1), 10, True)
+    trainer.set_starting_point()
+    start = starting_points.initial_weights(trainer.weight_plan(), 4)
+    moved = trainer.get_weights()
+    differ = [
+        (i, np.flatnonzero(a != b)) for i, (a, b) in enumerate(zip(moved, start, strict=True))
+    ]
+    assert [(i, d.tolist()) for i, d in differ if d.size] == [(0, [0])]
+    assert moved[0].flat[0] == np.nextafter(start[0].flat[0], np.float32(np.inf))
 
 
 def test_quiet_prints_only_where_the_report_is_whatever_the_framework_logs(

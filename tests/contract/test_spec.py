@@ -1,5 +1,6 @@
 import pytest
 
+from harness.contract.recipe import ModelRecipe
 from harness.contract.spec import PROFILES, ConfigError, RunSpec, available_cpus, get_profile
 
 
@@ -87,3 +88,24 @@ def test_spec_round_trips_through_dict_and_refuses_unknown_fields():
     assert RunSpec.from_dict(spec.to_dict()) == spec
     with pytest.raises(ConfigError, match="unknown RunSpec fields: colour"):
         RunSpec.from_dict({**spec.to_dict(), "colour": "red"})
+
+
+def test_a_target_is_a_share_and_stopping_at_it_needs_every_epoch_evaluated():
+    with pytest.raises(ConfigError, match="target must be a number above 0 and at most 1"):
+        RunSpec(backend="jax", threads=1, target=98.8)
+    with pytest.raises(ConfigError, match="which the speed profile does not do"):
+        RunSpec.from_profile("jax", "speed", threads=1, stop_at_target=True)
+    assert RunSpec.from_profile("jax", "quick", threads=1, stop_at_target=True).stop_at_target
+
+
+def test_the_target_is_the_option_else_the_models_and_stopping_needs_one():
+    recipe = {"epochs": 2, "batch_size": 10, "optimizer": {"class_name": "SGD"}, "loss": "mse"}
+    with pytest.raises(ConfigError, match="DEFAULTS whose target_accuracy must be a number"):
+        ModelRecipe.parse({**recipe, "target_accuracy": 99.0})
+    stated = ModelRecipe.parse({**recipe, "target_accuracy": 0.9})
+    assert stated.target_of(RunSpec(backend="jax", threads=1)) == 0.9
+    assert stated.target_of(RunSpec(backend="jax", threads=1, target=0.5)) == 0.5
+    none = ModelRecipe.parse(recipe)
+    assert none.target_of(RunSpec(backend="jax", threads=1)) is None
+    with pytest.raises(ConfigError, match="stop_at_target needs a target: model mnist_cnn"):
+        none.target_of(RunSpec(backend="jax", threads=1, stop_at_target=True))

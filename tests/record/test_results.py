@@ -80,6 +80,59 @@ def test_read_all_skips_bad_files_with_a_warning_and_orders_by_time(tmp_path, wr
     assert len(warnings) == 1 and "truncated.json" in warnings[0]
 
 
+def test_a_version_9_record_must_say_whether_it_evaluated_its_epochs(tmp_path):
+    assert "metrics.per_epoch is missing" in _lying(
+        tmp_path, lambda data: data["metrics"].pop("per_epoch")
+    )
+    assert "spec.perturb_init is missing" in _lying(
+        tmp_path, lambda data: data["spec"].pop("perturb_init")
+    )
+
+
+def test_the_per_epoch_lists_follow_the_epochs_trained(tmp_path):
+    # Four epochs planned; a run that stopped at its target after the second trained two.
+    stopped = make_result(epoch_accuracy=(0.9, 0.99, 0.99, 0.99), stop_at_target=True)
+    data = stopped.to_dict()
+    assert data["recipe"]["epochs"] == 4 and data["metrics"]["per_epoch"]["reached_epoch"] == 2
+    path = tmp_path / "stopped.json"
+    path.write_text(json.dumps(data))
+    r = store.read(path)
+    assert len(r.metrics.history["loss"]) == len(r.timings.epochs_s) == 2
+    assert r.metrics.per_epoch.stopped
+
+    def one_more(data):
+        data["metrics"]["per_epoch"]["accuracy"].append(0.99)
+
+    assert "metrics.per_epoch.accuracy must be a list of trained epochs items" in _lying(
+        tmp_path, one_more
+    )
+
+    def beyond_one(data):
+        data["metrics"]["per_epoch"]["target"] = 1.5
+
+    assert "metrics.per_epoch.target must be a number above 0 and at most 1" in _lying(
+        tmp_path, beyond_one
+    )
+
+
+def test_a_trajectory_file_is_named_and_not_a_stray(tmp_path, write_result):
+    path = write_result()
+    r = store.read(path)
+    name = f"{r.run_id}.trajectory.npz"
+    (path.parent / name).write_bytes(b"x")
+    _, warnings = store.read_all(tmp_path)
+    assert any(name in w for w in warnings)  # no record names it yet
+    data = json.loads(path.read_text())
+    data["artifacts"]["trajectory"] = name
+    path.write_text(json.dumps(data))
+    _, warnings = store.read_all(tmp_path)
+    assert warnings == []
+    data["artifacts"]["trajectory"] = "../elsewhere.npz"
+    path.write_text(json.dumps(data))
+    _, warnings = store.read_all(tmp_path)
+    assert "artifacts.trajectory must be a file name without a folder" in warnings[0]
+
+
 def test_a_result_whose_predictions_are_gone_is_skipped_naming_them(tmp_path, write_result):
     import numpy as np
 

@@ -9,9 +9,28 @@ from harness.record import results, schema, store
 from tests.factories import make_result
 
 
+def _version_8() -> dict:
+    """A record as schema version 8 wrote it: no per-epoch evaluation, no trajectory, no
+    target or perturbation in its spec."""
+    data = make_result(invocation="x").to_dict()
+    for name in ("target", "stop_at_target", "perturb_init"):
+        del data["spec"][name]
+    del data["metrics"]["per_epoch"], data["artifacts"]["trajectory"]
+    return {**data, "schema_version": 8}
+
+
+def test_version_8_records_are_read_without_per_epoch_evaluation_or_perturbation(tmp_path):
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(_version_8()))
+    r = store.read(path)
+    assert r.metrics.per_epoch is None and r.artifacts.trajectory is None
+    assert (r.spec.target, r.spec.stop_at_target, r.spec.perturb_init) == (None, False, False)
+    assert r.schema_version == results.SCHEMA_VERSION == 9
+
+
 def _version_5() -> dict:
     """A record as schema version 5 wrote it: the backend's settings in the environment."""
-    data = make_result(invocation="x").to_dict()
+    data = _version_8()
     data["environment"]["threads"] = data.pop("backend_settings")
     del data["spec"]["impl"]
     return {**data, "schema_version": 5}
@@ -40,7 +59,7 @@ def test_version_7_records_skipped_nothing_and_a_skipped_part_must_be_known(tmp_
     path = tmp_path / "old.json"
     path.write_text(json.dumps({**data, "schema_version": 7}))
     r = store.read(path)
-    assert r.metrics.skipped == [] and r.schema_version == results.SCHEMA_VERSION == 8
+    assert r.metrics.skipped == [] and r.schema_version == results.SCHEMA_VERSION
     data = make_result(skipped=("full evaluation", "predictions")).to_dict()
     path.write_text(json.dumps(data))
     assert store.read(path).metrics.skipped == ["full evaluation", "predictions"]

@@ -1,0 +1,122 @@
+"""Time to target, scored as MLPerf Training scores a system: each run's seconds from the
+start of fit() to the end of the first evaluation that reached the target accuracy; over
+a row's runs, the fastest and the slowest dropped and the rest averaged. A run that never
+reached the target counts as the slowest (so it is the one dropped); two such runs make
+the score invalid. MLPerf asks five runs for image classification: with fewer, the score
+is provisional. Also each row's test accuracy per epoch over its runs (the band a report
+plots).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+from harness.record.results import RunResult
+from harness.record.schema import PerEpoch
+from harness.summary.grouping import Row
+
+# MLPerf Training's number of runs for image classification.
+MLPERF_RUNS = 5
+
+
+@dataclass(frozen=True)
+class Score:
+    """MLPerf's score of some runs' times to target (None: never reached)."""
+
+    times: list[float | None]
+    seconds: float | None  # None when invalid
+    why_invalid: str | None
+
+    @property
+    def runs(self) -> int:
+        return len(self.times)
+
+    @property
+    def provisional(self) -> bool:
+        """Fewer runs than MLPerf asks for."""
+        return self.runs < MLPERF_RUNS
+
+    @property
+    def reached(self) -> int:
+        return sum(t is not None for t in self.times)
+
+
+def mlperf_score(times: list[float | None]) -> Score:
+    """The mean of `times` without the fastest and the slowest, a run that never reached
+    the target (None) counting as the slowest; invalid with two such runs, and with fewer
+    than three runs where one never reached it (it cannot be dropped). With one or two
+    runs (nothing to drop) the mean of them."""
+    never = sum(t is None for t in times)
+    if not times:
+        return Score(times, None, "no run evaluated its epochs")
+    if never >= 2:
+        return Score(times, None, f"{never} of {len(times)} runs never reached the target")
+    ordered = sorted(math.inf if t is None else t for t in times)
+    if len(ordered) >= 3:
+        return Score(times, statistics.mean(ordered[1:-1]), None)
+    if never:
+        return Score(times, None, "a run never reached the target, and too few runs drop it")
+    return Score(times, statistics.mean(ordered), None)
+
+
+@dataclass(frozen=True)
+class Reached:
+    """One run's way to its target."""
+
+    seed: int
+    epoch: int | None  # the first epoch that reached it, from 1 (None: never)
+    seconds: float | None  # since fit() began, at the end of that epoch's evaluation
+    stopped: bool  # it ended there (--stop-at-target)
+
+
+@dataclass(frozen=True)
+class Band:
+    """A row's test accuracy after each epoch over its runs: lowest, mean and highest of
+    the runs that trained that epoch."""
+
+    low: list[float]
+    mean: list[float]
+    high: list[float]
+
+
+@dataclass(frozen=True)
+class TimeToTarget:
+    """One row's time to target over its runs, and its test accuracy per epoch."""
+
+    row: Row
+    target: float | None  # None where its runs' targets differ (then no score)
+    runs: list[Reached]
+    score: Score
+    band: Band
+
+
+def band(curves: list[list[float]]) -> Band:
+    """Lowest, mean and highest of `curves` at each epoch, over the curves that reach it."""
+    epochs = max(map(len, curves))
+    at = [[c[e] for c in curves if len(c) > e] for e in range(epochs)]
+    return Band([min(v) for v in at], [statistics.mean(v) for v in at], [max(v) for v in at])
+
+
+def _reached(r: RunResult, p: PerEpoch) -> Reached:
+    return Reached(r.spec.seed, p.reached_epoch, p.reached_s, p.stopped)
+
+
+def time_to_target(table: list[Row]) -> list[TimeToTarget]:
+    """Each row whose runs evaluated every epoch, scored over its runs (a run of another
+    target than its row's others makes the row's score invalid)."""
+    out = []
+    for row in table:
+        runs = [(r, p) for r in row.members if (p := r.metrics.per_epoch) is not None]
+        if not runs:
+            continue
+        targets = {p.target for _, p in runs}
+        reached = sorted((_reached(r, p) for r, p in runs), key=lambda x: x.seed)
+        score = mlperf_score([x.seconds for x in reached])
+        target = next(iter(targets)) if len(targets) == 1 else None
+        if target is None:
+            why = "its runs' targets differ" if len(targets) > 1 else "its runs have no target"
+            score = Score(score.times, None, why)
+        out.append(TimeToTarget(row, target, reached, score, band([p.accuracy for _, p in runs])))
+    return out
