@@ -19,6 +19,7 @@ from pathlib import Path
 
 from harness.record import atomic
 from harness.record.schema import LATENCY_BATCHES, PHASES
+from harness.report.convergence import target_sections
 from harness.report.page import GLANCE_ALT, html
 from harness.report.plots import Plots, plot_all
 from harness.report.tables import (
@@ -234,6 +235,7 @@ def _results_sections(s: Summary, plots: Plots) -> list[str]:
     out += anchor_sections(s.anchors)
     out += time_sections(s.rows, plots.speed)
     out += reproducibility_sections(s, plots.curves)
+    out += target_sections(s)
     return out
 
 

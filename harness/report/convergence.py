@@ -1,0 +1,74 @@
+"""The report's time to target (MLPerf's score per row, the epoch each seed got there)
+and how fast identical starts drift apart, beside the one-ulp control."""
+
+from __future__ import annotations
+
+from harness.report.text import group_text
+from harness.summary.build import Summary
+from harness.summary.target import MLPERF_RUNS
+
+
+def _reached(epoch: int | None, seconds: float | None) -> str:
+    return "never" if epoch is None or seconds is None else f"epoch {epoch} ({seconds:.0f} s)"
+
+
+def target_sections(s: Summary) -> list[str]:
+    """Time to target per row, and drift apart per pair of runs of one seed."""
+    out: list[str] = []
+    if s.time_to_target:
+        out += [
+            "### Time to target",
+            "",
+            "| Backend | Target (%) | Time to target (s) | Reached | Each seed |",
+            "|---|--:|--:|--:|---|",
+        ]
+        for t in s.time_to_target:
+            score = t.score
+            seconds = "–" if score.seconds is None else f"{score.seconds:.0f}"
+            if score.why_invalid:
+                seconds += f" (invalid: {score.why_invalid})"
+            elif score.provisional:
+                seconds += f" (provisional: {score.runs} of {MLPERF_RUNS} runs)"
+            target = "–" if t.target is None else f"{100 * t.target:.2f}"
+            seeds = "; ".join(f"seed {x.seed}: {_reached(x.epoch, x.seconds)}" for x in t.runs)
+            out.append(
+                f"| {t.row.backend} | {target} | {seconds} | {score.reached} of {score.runs} "
+                f"| {seeds} |"
+            )
+        out += [
+            "",
+            "Time to target as MLPerf Training scores it: the seconds from the start of "
+            "`fit()` to the end of the first per-epoch evaluation of the full test set "
+            "that reached the target, over the row's runs without the fastest and the "
+            "slowest (a run that never reached it counts as the slowest; two make the row "
+            f"invalid; MLPerf asks {MLPERF_RUNS} runs).",
+            "",
+        ]
+    if s.drift:
+        out += [
+            "### Drift apart",
+            "",
+            "| Comparison | Seed | Runs | Different classes, last epoch (%) "
+            "| Weight distance (sketch), last epoch |",
+            "|---|--:|---|--:|--:|",
+        ]
+        for d in s.drift:
+            kind = " (one-ulp control)" if d.control else ""
+            out.append(
+                f"| {group_text(d.group)} | {d.seed} | {d.backends[0]} vs {d.backends[1]}{kind} "
+                f"| {100 * d.disagreement[-1]:.2f} | {d.distance[-1]:.3g} |"
+            )
+        out.append("")
+        for v in s.drift_verdicts:
+            pairs = ", ".join(
+                f"{a} vs {b} {100 * share:.2f} %" for (a, b), share in v.pairs.items()
+            )
+            faster = "faster than" if v.faster else "no faster than"
+            out += [
+                f"{group_text(v.group)}: at the last epoch the backends give different classes "
+                f"to {pairs} of the test images, one backend against itself with one initial "
+                f"weight moved by one ulp {100 * v.control:.2f} %: the backends drift apart "
+                f"{faster} training's own instability.",
+                "",
+            ]
+    return out
