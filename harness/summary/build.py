@@ -44,7 +44,7 @@ from harness.summary.grouping import (
     select,
     shared,
 )
-from harness.summary.target import TimeToTarget, time_to_target
+from harness.summary.target import TimeEquivalence, TimeToTarget, time_equivalence, time_to_target
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ class Summary:
     tuned: list[Tuned]  # each backend's tuned row against its default
     references: list[float]  # the models' published test accuracies
     time_to_target: list[TimeToTarget]  # each row that evaluated its epochs, MLPerf's score
+    time_equivalence: list[TimeEquivalence]  # pairs of rows' times to target, by seed
     drift: list[Drift]  # pairs of runs of one seed, epoch by epoch
     drift_verdicts: list[Verdict]  # backend pairs against the one-ulp control, per group
     warnings: list[str]  # of reading the folder and its arrays
@@ -104,6 +105,7 @@ def build(results_dir: Path, everything: bool = False, margin: float = DEFAULT_M
     pairs, spread = agreement(runs, arrays, warnings), noise(runs)
     equivalent = equivalence(runs, margin)
     drifts = drift(runs, arrays, warnings)
+    targets = time_to_target(table)
     return Summary(
         source=store.runs_dir(results_dir),
         shown=shown,
@@ -121,7 +123,8 @@ def build(results_dir: Path, everything: bool = False, margin: float = DEFAULT_M
         anchors=anchors(table, pairs),
         tuned=tuned(table),
         references=sorted({a for r in runs if (a := r.recipe.reference_accuracy) is not None}),
-        time_to_target=time_to_target(table),
+        time_to_target=targets,
+        time_equivalence=time_equivalence(targets),
         drift=drifts,
         drift_verdicts=verdicts(drifts),
         warnings=warnings,

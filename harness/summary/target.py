@@ -4,7 +4,8 @@ a row's runs, the fastest and the slowest dropped and the rest averaged. A run t
 reached the target counts as the slowest (so it is the one dropped); two such runs make
 the score invalid. MLPerf asks five runs for image classification: with fewer, the score
 is provisional. Also each row's test accuracy per epoch over its runs (the band a report
-plots).
+plots), and each pair of backends' times to target, paired by seed, judged equivalent or
+not within ±10 % (`stats.equivalence_of_ratios`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from harness.contract.spec import System
 from harness.record.results import RunResult
 from harness.record.schema import PerEpoch
-from harness.summary.grouping import Row
+from harness.summary import stats
+from harness.summary.grouping import Group, Row, by
 
 # MLPerf Training's number of runs for image classification.
 MLPERF_RUNS = 5
@@ -119,4 +122,50 @@ def time_to_target(table: list[Row]) -> list[TimeToTarget]:
             why = "its runs' targets differ" if len(targets) > 1 else "its runs have no target"
             score = Score(score.times, None, why)
         out.append(TimeToTarget(row, target, reached, score, band([p.accuracy for _, p in runs])))
+    return out
+
+
+# Two backends' times to target are equivalent where their ratio's 90 % interval lies
+# within 1/1.1 to 1.1.
+TIME_MARGIN = 0.10
+
+
+@dataclass(frozen=True)
+class TimeEquivalence:
+    """Two rows of one comparison group, their times to target paired by seed over the
+    seeds both reached it in: the ratio of the first's to the second's with its 90 %
+    interval and the two one-sided tests against ±`TIME_MARGIN`; None with fewer than two
+    such seeds."""
+
+    group: Group
+    backends: tuple[System, System]
+    seeds: list[int]
+    equivalence: stats.Equivalence | None
+
+
+def _seconds_by_seed(t: TimeToTarget) -> dict[int, float]:
+    """Each seed's time to target, the first run of a seed that reached it."""
+    found: dict[int, float] = {}
+    for x in t.runs:
+        if x.seconds is not None:
+            found.setdefault(x.seed, x.seconds)
+    return found
+
+
+def time_equivalence(found: list[TimeToTarget]) -> list[TimeEquivalence]:
+    """Every pair of rows of each comparison group that reached a common target."""
+    out = []
+    scored = [t for t in found if t.target is not None]
+    for key, ts in sorted(by(scored, lambda t: t.row.variant.group).items()):
+        ts = sorted(ts, key=lambda t: t.row.backend)
+        for i, a in enumerate(ts):
+            for b in ts[i + 1 :]:
+                if a.target != b.target:
+                    continue
+                times_a, times_b = _seconds_by_seed(a), _seconds_by_seed(b)
+                seeds = sorted(set(times_a) & set(times_b))
+                e = stats.equivalence_of_ratios(
+                    [times_a[x] for x in seeds], [times_b[x] for x in seeds], TIME_MARGIN
+                )
+                out.append(TimeEquivalence(key, (a.row.backend, b.row.backend), seeds, e))
     return out

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from harness.summary import grouping
-from harness.summary.target import band, mlperf_score, time_to_target
+from harness.summary import grouping, stats
+from harness.summary.target import (
+    TIME_MARGIN,
+    band,
+    mlperf_score,
+    time_equivalence,
+    time_to_target,
+)
 from tests.factories import make_result
 
 
@@ -63,3 +71,28 @@ def test_each_row_is_scored_over_its_seeds_with_the_epoch_each_got_there():
     ]
     assert t.score.seconds == pytest.approx(30.0) and t.score.provisional
     assert t.band.high == [0.9, 0.98, 0.99, 0.99]
+
+
+def test_two_rows_times_to_target_are_judged_as_a_ratio_over_the_seeds_both_reached():
+    def runs(backend, firsts, reached=(0.99, 0.99)):
+        return [
+            make_result(backend=backend, seed=seed, epochs_s=(first, 10.0), epoch_accuracy=reached)
+            for seed, first in firsts
+        ]
+
+    # tensorflow 20.4, 19.8, 20.6 s against torch's 20 s: ratios 1.02, 0.99, 1.03, logs
+    # 0.019803, -0.010050, 0.029559, mean 0.013104, sd 0.020637, half-width
+    # 2.919986 * 0.020637 / sqrt 3 = 0.034791, inside log 1.1 = 0.095310 on both sides
+    table = grouping.rows(
+        runs("tensorflow", [(1, 20.4), (2, 19.8), (3, 20.6), (4, 20.0)])
+        + runs("torch", [(1, 20.0), (2, 20.0), (3, 20.0)])
+        + runs("torch", [(4, 20.0)], reached=(0.9, 0.9))  # never: seed 4 is left out
+    )
+    [found] = time_equivalence(time_to_target(table))
+    assert found.backends == ("tensorflow", "torch") and found.seeds == [1, 2, 3]
+    e = found.equivalence
+    assert e.ratio and e.margin == TIME_MARGIN == 0.10 and e.n == 3
+    assert e.mean == pytest.approx((1.02 * 0.99 * 1.03) ** (1 / 3))
+    assert e.low == pytest.approx(math.exp(0.013104 - 0.034791), rel=1e-4)
+    assert e.high == pytest.approx(math.exp(0.013104 + 0.034791), rel=1e-4)
+    assert e.verdict == stats.Verdict.EQUIVALENT
