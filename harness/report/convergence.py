@@ -1,19 +1,52 @@
-"""The report's time to target (MLPerf's score per row, the epoch each seed got there)
-and how fast identical starts drift apart, beside the one-ulp control."""
+"""The report's time to target (MLPerf's score per row, the epoch each seed got there,
+each pair of backends' ratio judged against ±10 %, the test accuracy per epoch plotted)
+and how fast identical starts drift apart, beside the one-ulp control (plotted too)."""
 
 from __future__ import annotations
 
-from harness.report.text import group_text
+from pathlib import Path
+
+from harness.report.text import difference_text, group_text, literal, plural, verdict_text
 from harness.summary.build import Summary
-from harness.summary.target import MLPERF_RUNS
+from harness.summary.grouping import Group
+from harness.summary.target import MLPERF_RUNS, TIME_MARGIN, TimeEquivalence
 
 
 def _reached(epoch: int | None, seconds: float | None) -> str:
     return "never" if epoch is None or seconds is None else f"epoch {epoch} ({seconds:.0f} s)"
 
 
-def target_sections(s: Summary) -> list[str]:
-    """Time to target per row, and drift apart per pair of runs of one seed."""
+def _equivalence_sentences(pairs: list[TimeEquivalence]) -> list[str]:
+    """Each pair of backends' ratio of times to target over the seeds both reached it in."""
+    out = []
+    for p in pairs:
+        e, which = p.equivalence, literal(" / ".join(p.backends))
+        if e is None:
+            out.append(
+                f"{which}: time to target not compared, {plural(len(p.seeds), 'seed')} "
+                "reached the target on both (two are needed)."
+            )
+        else:
+            out.append(
+                f"{which}: {difference_text(e)} time to target over "
+                f"{plural(e.n, 'paired seed')}: {verdict_text(e)}."
+            )
+    return out
+
+
+def _figures(alt: str, caption: str, plots: list[tuple[Group, Path]]) -> list[str]:
+    out = []
+    for key, path in plots:
+        out += [f"{caption}, {literal(group_text(key))}:", "", f"![{alt}]({path.name})", ""]
+    return out
+
+
+def target_sections(
+    s: Summary, bands: list[tuple[Group, Path]], drift_plots: list[tuple[Group, Path]]
+) -> list[str]:
+    """Time to target per row, each pair's ratio and the test accuracy per epoch (`bands`,
+    `plots.plot_bands`); drift apart per pair of runs of one seed (`drift_plots`,
+    `plots.plot_drift`)."""
     out: list[str] = []
     if s.time_to_target:
         out += [
@@ -44,6 +77,21 @@ def target_sections(s: Summary) -> list[str]:
             f"invalid; MLPerf asks {MLPERF_RUNS} runs).",
             "",
         ]
+        if s.time_equivalence:
+            out += [
+                "Each pair of backends' times to target, paired by seed over the seeds both "
+                "reached it in: the geometric mean of their ratio with its 90 % interval, and "
+                f"two one-sided tests against ±{100 * TIME_MARGIN:g} %.",
+                "",
+                *(f"- {line}" for line in _equivalence_sentences(s.time_equivalence)),
+                "",
+            ]
+        out += _figures(
+            "test accuracy per epoch",
+            "Test accuracy per epoch (each row's seeds as a band from lowest to highest, "
+            "their mean as a line; the target dashed)",
+            bands,
+        )
     if s.drift:
         out += [
             "### Drift apart",
@@ -71,4 +119,9 @@ def target_sections(s: Summary) -> list[str]:
                 f"{faster} training's own instability.",
                 "",
             ]
+        out += _figures(
+            "drift apart",
+            "Drift apart per epoch, each pair of runs of one seed (the one-ulp controls dashed)",
+            drift_plots,
+        )
     return out

@@ -15,7 +15,9 @@ from harness.record.results import RunResult
 from harness.report.text import group_text, how_text, short_label
 from harness.summary.build import Summary
 from harness.summary.comparisons import Comparison
+from harness.summary.drift import Drift
 from harness.summary.grouping import Group, Row, by, group, system_of
+from harness.summary.target import TimeToTarget
 
 FIGURE_DPI = 100
 
@@ -367,14 +369,121 @@ def plot_speed(table: list[Row], out_dir: Path) -> list[tuple[str, Path]]:
     return written
 
 
+def accuracy_bands(found: list[TimeToTarget], colours: dict[str, str], path: Path) -> Path:
+    """Test accuracy after each epoch, one band per row (lowest to highest of its seeds)
+    around its mean, and the target as a horizontal line. Untitled: the report's caption
+    names its comparison."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=FIGURE_DPI)
+    names = [t.row.backend for t in found]
+    for t in found:
+        label = str(t.row.backend)
+        if names.count(t.row.backend) > 1:
+            label += f" · {how_text(t.row.variant)}"
+        epochs = range(1, len(t.band.mean) + 1)
+        colour = colours[t.row.backend]
+        low, high = [100 * a for a in t.band.low], [100 * a for a in t.band.high]
+        ax.fill_between(epochs, low, high, color=colour, alpha=0.25, linewidth=0)
+        mean = [100 * a for a in t.band.mean]
+        ax.plot(epochs, mean, color=colour, marker="o", markersize=3, label=label)
+    for target in sorted({t.target for t in found if t.target is not None}):
+        ax.axhline(100 * target, color="#888", linestyle="--", linewidth=1)
+        ax.annotate(
+            f"target {100 * target:.2f} %",
+            (0, 100 * target),
+            xycoords=("axes fraction", "data"),
+            xytext=(3, 3),
+            textcoords="offset points",
+            fontsize=7,
+            color="#666",
+        )
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test accuracy (%)\nline: mean, band: lowest to highest seed")
+    ax.legend()
+    ax.grid(True, alpha=0.3)
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def drift_curves(found: list[Drift], path: Path) -> Path:
+    """Two panels, a line per pair of runs of one seed: the share of test images given
+    different classes per epoch, and the distance of the weights' sketches; one colour per
+    pair of backends, the one-ulp controls dashed. Untitled: the report's caption names
+    its comparison group."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=FIGURE_DPI)
+    pairs = sorted({d.backends for d in found})
+    for d in found:
+        colour = f"C{pairs.index(d.backends)}"
+        style = "--" if d.control else "-"
+        label = " vs ".join(d.backends) + (" (one-ulp control)" if d.control else "")
+        first = next(x for x in found if x.backends == d.backends) is d
+        for ax, curve in ((left, [100 * x for x in d.disagreement]), (right, d.distance)):
+            ax.plot(
+                range(1, len(curve) + 1),
+                curve,
+                color=colour,
+                linestyle=style,
+                marker="o",
+                markersize=3,
+                alpha=0.8,
+                label=label if first else None,
+            )
+    left.set_ylabel("test images given different classes (%)")
+    right.set_ylabel("weight distance (sketch)")
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in (left, right):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+    left.legend(fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def plot_bands(
+    found: list[Comparison], targets: list[TimeToTarget], colours: dict[str, str], out_dir: Path
+) -> list[tuple[Group, Path]]:
+    """One PNG per comparison whose rows evaluated two epochs or more (`accuracy_bands`),
+    its rows as ranked."""
+    written = []
+    for c in found:
+        bands = [t for row in c.ranked for t in targets if t.row == row]
+        if not bands or max(len(t.band.mean) for t in bands) < 2:
+            continue
+        path = out_dir / f"accuracy-per-epoch-{slug(dataclasses.astuple(c.group))}.png"
+        written.append((c.group, accuracy_bands(bands, colours, path)))
+    return written
+
+
+def plot_drift(found: list[Drift], out_dir: Path) -> list[tuple[Group, Path]]:
+    """One PNG per comparison group with pairs of runs of one seed (`drift_curves`)."""
+    written = []
+    for key, members in sorted(by(found, lambda d: d.group).items()):
+        path = out_dir / f"drift-{slug(dataclasses.astuple(key))}.png"
+        written.append((key, drift_curves(members, path)))
+    return written
+
+
 @dataclass(frozen=True)
 class Plots:
     """A report's pictures: a glance per comparison, the loss curves per comparison
-    group, and the speed figures with their captions."""
+    group, the speed figures with their captions, the test accuracy per epoch per
+    comparison and the drift apart per comparison group."""
 
     glances: dict[Group, Path]
     curves: list[tuple[Group, Path]]
     speed: list[tuple[str, Path]]
+    bands: list[tuple[Group, Path]]
+    drift: list[tuple[Group, Path]]
 
     @property
     def paths(self) -> list[Path]:
@@ -383,6 +492,8 @@ class Plots:
             *self.glances.values(),
             *(path for _, path in self.speed),
             *(path for _, path in self.curves),
+            *(path for _, path in self.bands),
+            *(path for _, path in self.drift),
         ]
 
 
@@ -393,4 +504,6 @@ def plot_all(s: Summary, out_dir: Path) -> Plots:
         glances=dict(plot_glances(s.comparisons, colours, out_dir)),
         curves=plot_curves(s.shown.runs, out_dir),
         speed=plot_speed(s.rows, out_dir),
+        bands=plot_bands(s.comparisons, s.time_to_target, colours, out_dir),
+        drift=plot_drift(s.drift, out_dir),
     )

@@ -235,7 +235,7 @@ def _results_sections(s: Summary, plots: Plots) -> list[str]:
     out += anchor_sections(s.anchors)
     out += time_sections(s.rows, plots.speed)
     out += reproducibility_sections(s, plots.curves)
-    out += target_sections(s)
+    out += target_sections(s, plots.bands, plots.drift)
     return out
 
 

@@ -42,6 +42,7 @@ def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, writ
         "training-times.png",
         "step-times.png",
         "loss-curves-m1",
+        "accuracy-per-epoch-m1",
     ]
     md = (tmp_path / "REPORT.md").read_text()
     page = (tmp_path / "report.html").read_text()
@@ -50,7 +51,7 @@ def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, writ
         assert f"]({plot.name})" in md
         # self-contained: the plot is inside the page, not beside it
         assert plot.name not in page
-    assert "<table>" in page and page.count("data:image/png;base64,") == 4
+    assert "<table>" in page and page.count("data:image/png;base64,") == 5
     accuracy_table = md.split("## Accuracy and time")[1].split("##")[0]
     table_rows = [line for line in accuracy_table.splitlines() if line.startswith("| jax")]
     table_rows += [line for line in accuracy_table.splitlines() if line.startswith("| tensorflow")]
