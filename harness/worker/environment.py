@@ -93,7 +93,10 @@ def capture(
 ) -> Environment:
     """The environment of this process; `libraries` and `kernels` come from the backend,
     and the code recorded is the harness's and `model`'s (its plugin's, or its file at
-    `model_path`); `folders`: the run's local folders (`places.local_folders`)."""
+    `model_path`); `folders`: the run's local folders (`places.local_folders`), which
+    stand as placeholders in the variables' values and in the kernels' words (JAX's are
+    XLA_FLAGS, which may name a dump folder)."""
+    folders = places.local_folders() if folders is None else folders
     return Environment(
         python=sys.version.split()[0],
         platform=platform.platform(),
@@ -103,8 +106,11 @@ def capture(
         cpus_total=os.cpu_count(),
         cpus_used=sorted(os.sched_getaffinity(0)),
         libraries=libraries,
-        kernels={**kernels, "numpy BLAS": numpy_blas()},
-        variables=recorded_variables(places.local_folders() if folders is None else folders),
+        kernels={
+            name: places.unplaced(words, folders)
+            for name, words in {**kernels, "numpy BLAS": numpy_blas()}.items()
+        },
+        variables=recorded_variables(folders),
         keras_json=keras_json(),
         git=provenance.code(model, model_path=model_path),
     )
