@@ -1,6 +1,7 @@
 """The machine as a run measures it (harness/worker/machine.py): the matmul yardstick on
 its CPUs, and the other processes' use of them during training."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -23,6 +24,19 @@ def _spin(seconds: float) -> None:
         pass
 
 
+def _pin_threads(cpus: set[int]) -> dict[int, set[int]]:
+    """Pin every thread of this process to `cpus`; each one's CPUs before."""
+    old = {}
+    for task in Path("/proc/self/task").iterdir():
+        tid = int(task.name)
+        try:
+            old[tid] = os.sched_getaffinity(tid)
+            os.sched_setaffinity(tid, cpus)
+        except ProcessLookupError:  # a thread that ended meanwhile
+            old.pop(tid, None)
+    return old
+
+
 def _cpu_s(pid: int) -> float:
     """A process's CPU time so far (user and system), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -42,8 +56,10 @@ def test_other_load_sees_another_process_on_our_cpu_and_not_our_own_work():
         f"import os, time\nos.sched_setaffinity(0, {{{cpu}}})\nend = time.time() + 1.5\n"
         "while time.time() < end: pass"
     )
-    old = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {cpu})
+    # Every thread of this process on `cpu`, as a worker's are on its CPUs: a thread left
+    # by an earlier test (a browser's driver) would otherwise run elsewhere meanwhile, and
+    # this process's CPU time, which OtherLoad takes as the CPU's own work, would hold it.
+    old = _pin_threads({cpu})
     try:
         # our own busy second on the CPU: not someone else's
         alone = machine.OtherLoad([cpu])
@@ -61,7 +77,9 @@ def test_other_load_sees_another_process_on_our_cpu_and_not_our_own_work():
         hog_s = _cpu_s(hog.pid) - before
         hog.wait()
     finally:
-        os.sched_setaffinity(0, old)
+        for tid, cpus in old.items():
+            with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+                os.sched_setaffinity(tid, cpus)
     assert own.other_cpu_s <= own.interval_s - 1.0 + TICKS_S  # our spun second left out
     assert other.other_cpu_s >= hog_s - TICKS_S  # the hog's time counted
     assert other.cpus == [cpu] and other.other_cpu_s <= other.interval_s * 1.1
