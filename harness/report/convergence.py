@@ -113,7 +113,8 @@ def target_sections(
             )
             faster = "faster than" if v.faster else "no faster than"
             out += [
-                f"{group_text(v.group)}: at the last epoch the backends give different classes "
+                f"{group_text(v.group)}: at epoch {v.epoch}, the last that every pair reached, "
+                f"the backends give different classes "
                 f"to {pairs} of the test images, one backend against itself with one initial "
                 f"weight moved by one ulp {100 * v.control:.2f} %: the backends drift apart "
                 f"{faster} training's own instability.",

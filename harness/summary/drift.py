@@ -88,12 +88,15 @@ def drift(runs: list[RunResult], arrays: ArrayFiles, warnings: list[str]) -> lis
 
 @dataclass(frozen=True)
 class Verdict:
-    """One group's answer: each backend pair's final-epoch disagreement (mean over
-    seeds) against the largest of its one-ulp controls'."""
+    """One group's answer: each backend pair's disagreement at `epoch` (mean over seeds)
+    against the largest of its one-ulp controls', all at the one epoch that every pair and
+    control of the group reached (a pair stopped early is not set beside a control that
+    had longer to drift)."""
 
     group: Group
+    epoch: int  # counted from 1
     pairs: dict[tuple[System, System], float]
-    control: float  # the largest control's final disagreement, mean over its seeds
+    control: float  # the largest control's disagreement at `epoch`, mean over its seeds
     controls: dict[tuple[System, System], float]
 
     @property
@@ -102,9 +105,9 @@ class Verdict:
         return [p for p, share in self.pairs.items() if share > self.control]
 
 
-def _final(ds: list[Drift]) -> float:
-    """The last common epoch's disagreement, mean over `ds` (one a seed)."""
-    return statistics.mean(d.disagreement[-1] for d in ds)
+def _at(ds: list[Drift], epoch: int) -> float:
+    """The disagreement at `epoch` (from 1), mean over `ds` (one a seed)."""
+    return statistics.mean(d.disagreement[epoch - 1] for d in ds)
 
 
 def verdicts(found: list[Drift]) -> list[Verdict]:
@@ -114,11 +117,13 @@ def verdicts(found: list[Drift]) -> list[Verdict]:
         pairs = by([d for d in members if not d.control], lambda d: d.backends)
         controls = by([d for d in members if d.control], lambda d: d.backends)
         if pairs and controls:
-            finals = {p: _final(ds) for p, ds in sorted(controls.items())}
+            epoch = min(len(d.disagreement) for d in members)
+            finals = {p: _at(ds, epoch) for p, ds in sorted(controls.items())}
             out.append(
                 Verdict(
                     key,
-                    {p: _final(ds) for p, ds in sorted(pairs.items())},
+                    epoch,
+                    {p: _at(ds, epoch) for p, ds in sorted(pairs.items())},
                     max(finals.values()),
                     finals,
                 )

@@ -53,8 +53,21 @@ def test_backend_pairs_and_the_one_ulp_control_are_measured_per_seed(tmp_path):
         Drift(key, 1, ("torch", "torch +1ulp"), True, [0.0, 0.25], [0.0, 1.5]),
     ]
     (v,) = verdicts(found)
+    assert v.epoch == 2
     assert v.pairs == {("tensorflow", "torch"): 0.5}
     assert v.control == pytest.approx(0.25)
+    assert v.faster == [("tensorflow", "torch")]
+
+
+def test_a_pair_that_stopped_early_is_judged_at_the_epoch_every_run_reached():
+    key = group(make_result())
+    # the backends stopped at their target after 2 epochs; the control trained 4
+    found = [
+        Drift(key, 1, ("tensorflow", "torch"), False, [0.0, 0.1], [0.0, 1.0]),
+        Drift(key, 1, ("torch", "torch +1ulp"), True, [0.0, 0.05, 0.2, 0.3], [0.0] * 4),
+    ]
+    (v,) = verdicts(found)
+    assert v.epoch == 2 and v.control == pytest.approx(0.05)
     assert v.faster == [("tensorflow", "torch")]
 
 
