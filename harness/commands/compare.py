@@ -32,7 +32,7 @@ NOTHING_TO_COMPARE = 3
 # (name, label, kind, lower is better, its value in a row)
 METRICS: tuple[tuple[str, str, str, bool, Callable[[grouping.Row], float | None]], ...] = (
     ("test_accuracy", "test accuracy", "accuracy", False, lambda row: row.test_accuracy),
-    ("fit_s", "training, the whole fit() (s)", "time", True, lambda row: row.fit_s),
+    ("fit_s", "training, fit() less evaluations (s)", "time", True, lambda row: row.fit_s),
     ("step_s", "steady training step, median (s)", "time", True, lambda row: row.step_s),
     (
         "first_epoch_s", "first epoch (s)", "time", True,

@@ -100,7 +100,8 @@ class GlanceLine:
 
 @dataclass(frozen=True)
 class Bar:
-    """A row's training time (the whole fit(), over its runs) and steady throughput."""
+    """A row's training time (fit() less its evaluations, over its runs) and steady
+    throughput."""
 
     backend: str
     label: str
@@ -227,7 +228,7 @@ def _accuracy_panel(ax, lines: list[GlanceLine], colours: dict[str, str]) -> Non
 
 
 def training_times(bars: list[Bar], path: Path) -> Path:
-    """Two panels, one bar per row: training time, the whole fit() call (median,
+    """Two panels, one bar per row: training time, fit() less its evaluations (median,
     whiskers at the 10th and 90th percentile over runs), and steady training throughput.
     """
     plt = _pyplot()
@@ -241,7 +242,7 @@ def training_times(bars: list[Bar], path: Path) -> Path:
     left.barh(ys, medians, xerr=errors, color=colours, capsize=3)
     left.set_yticks(list(ys), [b.label for b in bars], fontsize=8)
     left.invert_yaxis()
-    left.set_xlabel("training, the whole fit() (s): median, 10th-90th percentile")
+    left.set_xlabel("training, fit() less its evaluations (s): median, 10th-90th pct.")
     right.barh(ys, [b.images_per_s or 0 for b in bars], color=colours)
     right.set_xlabel("training images / s (steady steps)")
     for ax in (left, right):
@@ -354,7 +355,12 @@ def plot_speed(table: list[Row], out_dir: Path) -> list[tuple[str, Path]]:
     written = []
     if bars:
         path = training_times(bars, out_dir / "training-times.png")
-        written.append(("Training time (the whole fit()) and steady throughput per row", path))
+        written.append(
+            (
+                "Training time (fit() less its evaluations) and steady throughput per row",
+                path,
+            )
+        )
     if stepped:
         steps = [
             StepBox(

@@ -55,7 +55,7 @@ from harness.summary.stats import median_of
 
 CSV_FIELDS = (
     *VARIANT_FIELDS, "runs", "seeds", "test_accuracy", "test_accuracy_std", "test_loss",
-    "fit_s", "wall_s", "unaccounted_s", "warmup_s", "first_epoch_s", "steady_epoch_s",
+    "fit_s", "training_s", "wall_s", "unaccounted_s", "warmup_s", "first_epoch_s", "steady_epoch_s",
     "steady_epoch_p10_s", "steady_epoch_p90_s", "step_s", "step_p10_s", "step_p90_s",
     "train_images_per_s", "training_gflops", "peak_gflops", "share_of_peak",
     "other_cpu_share_max", "disturbed_runs", "shared_runs", "not_converged_runs", "outliers",
@@ -202,8 +202,9 @@ def _accuracy_sections(s: Summary) -> list[str]:
         tables,
         "Runs (seeds): the runs the row pools, and their seeds. Test acc.: mean over runs "
         "(± sample standard deviation when there are several).",
-        "Training: the whole `fit()` call, every epoch and all Keras does between them "
-        "(median over runs). Train images/s: a full batch over the median steady step, every "
+        "Training: the whole `fit()` call, every epoch and all Keras does between them, less "
+        "the test-set evaluations after its epochs (median over runs). Train images/s: a "
+        "full batch over the median steady step, every "
         f"step after the warm-up (the first step, and those after it while slower than "
         f"{timing_figures.WARMUP_FACTOR}× the run's median: tracing and compilation), so one "
         "epoch is enough.",

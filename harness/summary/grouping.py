@@ -330,7 +330,8 @@ class Row:
 
     @property
     def fit_s(self) -> float | None:
-        """The training time: the whole fit() call, median over runs."""
+        """The training time: the whole fit() call less its per-epoch evaluations, median
+        over runs."""
         return stats.median_of(self.figures.fit_s)
 
     @property

@@ -157,6 +157,9 @@ class Figures:
         """Every figure by the name of its summary.csv column."""
         return {
             **self.phases.named(),
+            # fit_s above is the phase, the whole fit() call; training_s is what the report
+            # calls Training, less the per-epoch evaluations fit() held.
+            "training_s": self.training_s,
             "wall_s": self.wall_s,
             "unaccounted_s": self.unaccounted_s,
             "first_epoch_s": self.first_epoch_s,

@@ -31,8 +31,8 @@ def row_line(md: str, section: str, backend: str) -> str:
 
 
 def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, write_result):
-    write_result(backend="tensorflow", accuracy=0.9898)
-    write_result(backend="jax", accuracy=0.9907)
+    write_result(backend="tensorflow", accuracy=0.9898, evaluate_s=2.0)
+    write_result(backend="jax", accuracy=0.9907, evaluate_s=2.0)
     (tmp_path / "runs" / "empty.json").write_text("")
     paths = render.write_report(build(tmp_path), tmp_path)
     assert [p.name for p in paths[:3]] == ["REPORT.md", "report.html", "summary.csv"]
@@ -65,6 +65,9 @@ def test_written_report_has_a_row_per_backend_and_the_environment(tmp_path, writ
         ("jax", "0.9907"),
         ("tensorflow", "0.9898"),
     ]
+    # Training, as the tables give it, is fit() less its per-epoch evaluations: its own
+    # column beside the phase's
+    assert all(0 < float(r["training_s"]) < float(r["fit_s"]) for r in rows)
 
 
 def test_report_imports_no_keras_and_no_framework(tmp_path, write_result):
