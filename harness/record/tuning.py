@@ -133,7 +133,7 @@ class TuningRecord:
                     "trials": [TrialRecord.from_dict(t) for t in data["trials"]],
                 }
             )
-        except (KeyError, TypeError) as e:
+        except (KeyError, TypeError, AttributeError) as e:
             raise results.ResultError(f"not a tuning record: {e}") from e
 
 

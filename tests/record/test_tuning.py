@@ -85,3 +85,13 @@ def test_run_says_the_parity_of_the_tuned_settings_where_it_names_their_record(
     choice, source = options.tuned_settings(torch, tmp_path)
     assert choice == record.chosen
     assert source.endswith(f"; parity against the defaults: {check.text()}")
+
+
+def test_a_version_1_record_whose_words_are_not_text_is_refused_not_a_crash(tmp_path):
+    [committed] = COMMITTED.glob("torch-*.json")
+    data = json.loads(committed.read_text())
+    data["trials"][0]["why"] = 42
+    file = tmp_path / committed.name
+    file.write_text(json.dumps(data))
+    with pytest.raises(results.ResultError, match="not a tuning record"):
+        tuning.read(file)
