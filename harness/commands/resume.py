@@ -54,8 +54,9 @@ def resume(
 ) -> Resumed:
     """`planned` (each in its round, `run.rounds`) less the runs of the cells already done
     in `records`: a cell is done where one invocation holds an ok run of it, of `code` on
-    the machine `machine_id`, in every round planned for it. A cell done in part runs
-    every round again, in one invocation, so that its rounds stay paired."""
+    the machine `machine_id`, in every round planned for it. With rounds, the campaign
+    is one whole: unless every cell is done, every run is made again, in one invocation,
+    so that every cell's rounds stay paired with every other's."""
     rounds: dict[RunSpec, set[int | None]] = {}
     for spec in planned:
         rounds.setdefault(cell(spec), set()).add(spec.round)
@@ -69,4 +70,8 @@ def resume(
         if any(wanted <= found for found in held.get(c, {}).values())
     }
     to_run = [spec for spec in planned if cell(spec) not in done]
+    # A speed ratio pairs two cells' runs of one invocation and round: a campaign of
+    # rounds resumed in part would leave the cells it reran unpaired with those it kept.
+    if to_run and any(len(wanted) > 1 for wanted in rounds.values()):
+        to_run = list(planned)
     return Resumed(to_run, len(planned) - len(to_run))

@@ -67,6 +67,15 @@ def test_a_cell_done_in_part_runs_all_its_rounds_again_in_one_invocation():
     assert (found.skipped, found.to_run) == (3, [])
 
 
+def test_a_campaign_of_rounds_resumed_in_part_runs_whole_so_that_its_ratios_stay_paired():
+    asked = planned(("tensorflow", 1), ("torch", 1), rounds=3)
+    tf_done = [record(round=r) for r in (1, 2, 3)]
+    found = resume.resume(asked, tf_done, HERE, "m1")
+    assert (found.skipped, found.to_run) == (0, asked)
+    both = [*tf_done, *(record("torch", round=r) for r in (1, 2, 3))]
+    assert resume.resume(asked, both, HERE, "m1").skipped == 6
+
+
 @pytest.fixture
 def here(monkeypatch):
     """The code at hand and this machine as make_result's records have them."""
