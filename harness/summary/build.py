@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.record import store
+from harness.record import places, store
 from harness.record.results import ResultError, RunResult
 from harness.summary.comparisons import (
     DEFAULT_MARGIN,
@@ -90,6 +90,10 @@ def build(results_dir: Path, everything: bool = False, margin: float = DEFAULT_M
     """The summary of a results folder: each cell's latest results (`everything`: all);
     two backends' test accuracies judged equivalent or not within ±`margin` points."""
     records, warnings = store.read_all(results_dir)
+    # The folder and the warnings (which name files in it) are shown as the report's
+    # words: a local folder stands as its placeholder, as in a record.
+    folders = places.local_folders()
+    warnings = [places.unplaced(w, folders) for w in warnings]
     shown = select(records, everything)
     runs = shown.runs
     # Beside every run made, shown or superseded: a later run of the same cell does not
@@ -107,7 +111,7 @@ def build(results_dir: Path, everything: bool = False, margin: float = DEFAULT_M
     drifts = drift(runs, arrays, warnings)
     targets = time_to_target(table)
     return Summary(
-        source=store.runs_dir(results_dir),
+        source=Path(places.unplaced(str(store.runs_dir(results_dir)), folders)),
         shown=shown,
         rows=table,
         comparisons=comparisons(table, pairs, spread, equivalent),

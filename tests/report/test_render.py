@@ -655,3 +655,17 @@ def test_each_pair_of_backends_is_judged_within_the_margin_the_report_is_given(
         "| undecided: about 8 paired seeds would decide it at the noise observed |"
     ) in md
     assert "Each pair of backends within ±0.03 points" in md
+
+
+def test_a_results_folder_in_the_users_home_is_shown_by_its_placeholder(
+    tmp_path, write_result, monkeypatch
+):
+    monkeypatch.setenv("HOME", str(tmp_path))  # the results folder is in this home
+    write_result()
+    (tmp_path / "runs" / "damaged.json").write_text("{")  # a warning that names its file
+    render.write_report(build(tmp_path), tmp_path)
+    for name in ("REPORT.md", "report.html", "summary.csv"):
+        text = (tmp_path / name).read_text()
+        assert str(tmp_path) not in text, name
+    assert "&lt;home&gt;/runs" in (tmp_path / "report.html").read_text()
+    assert "damaged.json" in (tmp_path / "REPORT.md").read_text()
