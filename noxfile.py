@@ -92,13 +92,14 @@ def lint(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def speed(session: nox.Session) -> None:
     """Speed on this machine in one environment with every framework: by default the
-    campaign (every row, default and tuned, five rounds of the speed profile); `-- tune
+    campaign (every row, default and tuned, rounds of the speed profile until every
+    ratio's interval is within ±5 %); `-- tune
     --backend tf,jax,torch` measures the tuned settings first."""
     session.install(".[tensorflow,jax,torch]")
     session.install("--no-deps", TF_KERAS)
     args = session.posargs or [
         "run", "--backend", "tf,jax,torch,keras2", "--impl", "keras,native",
-        "--profile", "speed", "--rounds", "5", "--settings", "default,tuned",
+        "--profile", "speed", "--rounds", "auto", "--settings", "default,tuned",
     ]  # fmt: skip
     session.run("python", "-m", "harness", *args, env=_env(session))
 
