@@ -242,9 +242,15 @@ class Noise:
     tests: list[PairTest]
 
 
+def backend_runs(runs: list[RunResult]) -> list[RunResult]:
+    """`runs` less the one-ulp controls (`--perturb-init`): a control measures training's
+    own instability beside its backend (`drift`), and is never paired with a backend."""
+    return [r for r in runs if not r.spec.perturb_init]
+
+
 def noise(runs: list[RunResult]) -> list[Noise]:
     out = []
-    for key, members in sorted(by(runs, group).items()):
+    for key, members in sorted(by(backend_runs(runs), group).items()):
         per_backend = first_per_seed(members)
         acc = {
             b: {s: r.metrics.test_accuracy for s, r in seeds.items()}
@@ -309,9 +315,10 @@ def accuracy_equivalence(
 
 def equivalence(runs: list[RunResult], margin: float = DEFAULT_MARGIN) -> list[PairEquivalence]:
     """Every pair of backends of each comparison group that compares accuracies (not a
-    profile of a few steps), judged within ±`margin` points over the seeds both ran."""
+    profile of a few steps), judged within ±`margin` points over the seeds both ran; a
+    one-ulp control is no backend (`backend_runs`)."""
     out = []
-    for key, members in sorted(by(runs, group).items()):
+    for key, members in sorted(by(backend_runs(runs), group).items()):
         if key.steps_only:
             continue
         per_backend = by(members, system_of)

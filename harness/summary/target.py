@@ -18,6 +18,7 @@ from harness.contract.spec import System
 from harness.record.results import RunResult
 from harness.record.schema import PerEpoch
 from harness.summary import stats
+from harness.summary.comparisons import backend_runs
 from harness.summary.grouping import Group, Row, by
 
 # MLPerf Training's number of runs for image classification.
@@ -153,9 +154,10 @@ def _seconds_by_seed(t: TimeToTarget) -> dict[int, float]:
 
 
 def time_equivalence(found: list[TimeToTarget]) -> list[TimeEquivalence]:
-    """Every pair of rows of each comparison group that reached a common target."""
+    """Every pair of rows of each comparison group that reached a common target, but the
+    one-ulp controls' (`comparisons.backend_runs`)."""
     out = []
-    scored = [t for t in found if t.target is not None]
+    scored = [t for t in found if t.target is not None and backend_runs(t.row.members)]
     for key, ts in sorted(by(scored, lambda t: t.row.variant.group).items()):
         ts = sorted(ts, key=lambda t: t.row.backend)
         for i, a in enumerate(ts):

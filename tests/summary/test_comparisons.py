@@ -250,3 +250,15 @@ def test_a_tuned_keras_row_is_set_against_the_keras_default_not_the_framework_wi
     [t] = build(tmp_path).tuned
     assert (t.default.backend, t.tuned.backend) == ("tensorflow", "tensorflow tuned")
     assert t.speed.ratio == pytest.approx(0.5)
+
+
+def test_a_one_ulp_control_is_never_paired_with_a_backend():
+    runs = [
+        make_result(backend=b, seed=seed, accuracy=0.99 + seed / 1000, perturb_init=control)
+        for b, control in (("tensorflow", False), ("jax", False), ("tensorflow", True))
+        for seed in (1, 2, 3)
+    ]
+    [n] = comparisons.noise(runs)
+    assert sorted(n.backends) == ["jax", "tensorflow"]
+    assert [t.backends for t in n.tests] == [("jax", "tensorflow")]
+    assert [p.backends for p in comparisons.equivalence(runs)] == [("jax", "tensorflow")]

@@ -96,3 +96,16 @@ def test_two_rows_times_to_target_are_judged_as_a_ratio_over_the_seeds_both_reac
     assert e.low == pytest.approx(math.exp(0.013104 - 0.034791), rel=1e-4)
     assert e.high == pytest.approx(math.exp(0.013104 + 0.034791), rel=1e-4)
     assert e.verdict == stats.Verdict.EQUIVALENT
+
+
+def test_a_one_ulp_controls_time_to_target_is_scored_and_never_paired_with_a_backend():
+    table = grouping.rows(
+        [
+            make_result(backend=b, seed=seed, epoch_accuracy=(0.99,) * 4, perturb_init=control)
+            for b, control in (("tensorflow", False), ("torch", False), ("tensorflow", True))
+            for seed in (1, 2, 3)
+        ]
+    )
+    found = time_to_target(table)
+    assert sorted(t.row.backend for t in found) == ["tensorflow", "tensorflow +1ulp", "torch"]
+    assert [e.backends for e in time_equivalence(found)] == [("tensorflow", "torch")]
