@@ -492,3 +492,17 @@ def test_a_rounds_value_that_is_not_a_count_or_auto_is_refused(rounds, message, 
     with pytest.raises(SystemExit):
         cli.main(["run", "--backend", "torch", "--rounds", rounds])
     assert message in capsys.readouterr().err
+
+
+def test_tuned_settings_without_a_tuning_record_say_so_in_one_line_before_the_runs(
+    fake_workers, tmp_path, capsys
+):
+    argv = ["run", "--backend", "torch,keras2", "--settings", "tuned", "--results", str(tmp_path)]
+    assert cli.main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    [said] = [line for line in lines if "tuned means" in line]
+    assert said.startswith("==> torch: tuned means the torch plugin's fallback: no tuning record")
+    assert said.endswith("(`harness tune --backend torch` measures them on this machine)")
+    assert lines.index(said) < lines.index(next(x for x in lines if x.startswith("==> run 1")))
+    [spec, _] = fake_workers.specs
+    assert "fallback: no tuning record" in spec.tuning_source

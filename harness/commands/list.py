@@ -53,9 +53,9 @@ def show(data_dir: str | None) -> None:
         for knob in b.tuning_space:
             print(f"    {knob.name}: {' | '.join(knob.values)} ({knob.what})")
         if b.tuning_space:
-            choice, source = options.tuned_settings(b, Path("results"))
-            said = ", ".join(f"{k}={v}" for k, v in choice.items()) or "the defaults"
-            print(f"    on this machine: {said} ({source})")
+            tuned = options.tuned_settings(b, Path("results"))
+            said = ", ".join(f"{k}={v}" for k, v in tuned.choice.items()) or "the defaults"
+            print(f"    on this machine: {said} ({tuned.source})")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -320,7 +320,18 @@ def specs(args: argparse.Namespace, backends: list[Backend]) -> list[RunSpec]:
     return found
 
 
-def tuned_settings(backend: Backend, results_dir: Path) -> tuple[dict[str, str], str]:
+@dataclass(frozen=True)
+class TunedSettings:
+    """The settings `--settings tuned` runs a backend with, and where they come from:
+    `recorded` where a tuning record of this machine gave them, else the plugin's
+    fallback."""
+
+    choice: dict[str, str]
+    source: str
+    recorded: bool
+
+
+def tuned_settings(backend: Backend, results_dir: Path) -> TunedSettings:
     """The settings `--settings tuned` runs `backend` with on this machine, and where they
     come from: the tuning record of this machine and framework versions under
     `results_dir`/tuning (`harness tune` writes it), with the parity probe of the
@@ -330,5 +341,9 @@ def tuned_settings(backend: Backend, results_dir: Path) -> tuple[dict[str, str],
     if found is not None:
         kept = found.kept
         parity = kept.parity.text() if kept and kept.parity else "none recorded"
-        return found.chosen, f"tuning record {why}; parity against the defaults: {parity}"
-    return dict(backend.fallback), f"the {backend.name} plugin's fallback: {why}"
+        return TunedSettings(
+            found.chosen, f"tuning record {why}; parity against the defaults: {parity}", True
+        )
+    return TunedSettings(
+        dict(backend.fallback), f"the {backend.name} plugin's fallback: {why}", False
+    )

@@ -332,10 +332,15 @@ def with_settings(
             if "default" not in settings:
                 out.append(spec)
             continue
-        choice, source = options.tuned_settings(backend, results_dir)
-        every_knob = backend.tuning(choice, source).choice
+        tuned = options.tuned_settings(backend, results_dir)
+        if not tuned.recorded:
+            say(
+                f"==> {backend.name}: tuned means {tuned.source} (`harness tune --backend "
+                f"{backend.name}` measures them on this machine)"
+            )
+        every_knob = backend.tuning(tuned.choice, tuned.source).choice
         out.append(
-            dataclasses.replace(spec, tuning=tuple(every_knob.items()), tuning_source=source)
+            dataclasses.replace(spec, tuning=tuple(every_knob.items()), tuning_source=tuned.source)
         )
     return out
 

@@ -82,9 +82,9 @@ def test_run_says_the_parity_of_the_tuned_settings_where_it_names_their_record(
         record, machine_id=machine, trials=[dataclasses.replace(record.kept, parity=check)]
     )
     tuning.write(record, tmp_path / "tuning")
-    choice, source = options.tuned_settings(torch, tmp_path)
-    assert choice == record.chosen
-    assert source.endswith(f"; parity against the defaults: {check.text()}")
+    tuned = options.tuned_settings(torch, tmp_path)
+    assert tuned.choice == record.chosen and tuned.recorded
+    assert tuned.source.endswith(f"; parity against the defaults: {check.text()}")
 
 
 def test_a_version_1_record_whose_words_are_not_text_is_refused_not_a_crash(tmp_path):
