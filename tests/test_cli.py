@@ -338,6 +338,11 @@ def test_report_refuses_a_results_folder_that_does_not_exist_or_is_a_file(tmp_pa
         (["--margin", "x"], "expected a number, got 'x'"),
         (["--target", "98.8"], "must be a number above 0 and at most 1, got 98.8"),
         (["--target", "high"], "expected a number, got 'high'"),
+        (
+            ["--round-budget", "1e308"],
+            "must be a number of minutes > 0 and at most 10,080 (a week), got 1e+308",
+        ),
+        (["--round-budget", "0"], "must be a number of minutes > 0 and at most 10,080"),
     ],
 )
 def test_bad_options_are_refused_with_a_message(argv, message, capsys):
@@ -506,3 +511,12 @@ def test_tuned_settings_without_a_tuning_record_say_so_in_one_line_before_the_ru
     assert lines.index(said) < lines.index(next(x for x in lines if x.startswith("==> run 1")))
     [spec, _] = fake_workers.specs
     assert "fallback: no tuning record" in spec.tuning_source
+
+
+@pytest.mark.parametrize("budget", ["1e308", "inf", "0", "-1"])
+def test_a_tune_budget_beyond_a_week_or_not_above_0_is_refused(budget, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["tune", "--backend", "torch", "--budget", budget])
+    err = capsys.readouterr().err
+    assert e.value.code == 2
+    assert "argument --budget: must be a number of minutes > 0 and at most 10,080 (a week)" in err

@@ -14,6 +14,7 @@ from harness.contract import native, onefile, plugins
 from harness.contract.checks import check_images, check_keras_json
 from harness.contract.recipe import ModelRecipe
 from harness.contract.rules import (
+    BUDGET_MINUTES,
     MARGIN,
     MAX_EPOCHS,
     MAX_ROUNDS,
@@ -75,6 +76,13 @@ def _float(text: str) -> float:
 def positive_float(text: str) -> float:
     value = _float(text)
     _refuse(POSITIVE.problem(value))
+    return value
+
+
+def budget_minutes(text: str) -> float:
+    """An argparse type: a time budget in minutes (`BUDGET_MINUTES`)."""
+    value = _float(text)
+    _refuse(BUDGET_MINUTES.problem(value))
     return value
 
 

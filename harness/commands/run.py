@@ -432,7 +432,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--round-budget",
-        type=options.positive_float,
+        type=options.budget_minutes,
         default=60.0,
         metavar="MINUTES",
         help="--rounds auto: no round is begun that would end after this many minutes of "

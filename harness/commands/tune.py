@@ -263,7 +263,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--budget",
-        type=options.positive_float,
+        type=options.budget_minutes,
         default=10.0,
         help="minutes per backend (default 10): candidates that would not fit are not tried",
     )

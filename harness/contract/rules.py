@@ -72,6 +72,13 @@ POSITIVE = Rule("a finite number > 0", lambda v, _: _finite(v) and v > 0)
 MARGIN = Rule(
     "a number of percentage points > 0 and below 100", lambda v, _: _finite(v) and 0 < v < 100
 )
+# A time budget in minutes (`tune --budget`, `run --round-budget`): a week at most, so
+# that it stays a number a record can hold and a person can read.
+MAX_BUDGET_MINUTES = 7 * 24 * 60
+BUDGET_MINUTES = Rule(
+    f"a number of minutes > 0 and at most {MAX_BUDGET_MINUTES:,} (a week)",
+    lambda v, _: _finite(v) and 0 < v <= MAX_BUDGET_MINUTES,
+)
 # A quality to reach, as a share of the test set: a target accuracy.
 TARGET = Rule("a number above 0 and at most 1", lambda v, _: _finite(v) and 0 < v <= 1)
 
