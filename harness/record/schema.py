@@ -65,7 +65,11 @@ FILE_NAME = Rule(
     "a file name without a folder",
     lambda v, _: isinstance(v, str) and re.fullmatch(r"[\w][\w.+-]*", v) is not None,
 )
-SECONDS = nullable(number(0))
+# A duration in seconds: at most a billion (31 years), so that sums of a record's times
+# stay finite (a time of 1e308 made inf of every total it entered).
+MAX_SECONDS = 10**9
+DURATION = number(0, MAX_SECONDS)
+SECONDS = nullable(DURATION)
 
 
 def _epochs(record: dict) -> int:
@@ -251,13 +255,13 @@ class Timings(Section):
     latency_s: float | None = _phase()
     save_s: float | None = _phase()
     wall_s: float | None = ruled(SECONDS)
-    unaccounted_s: float | None = ruled(nullable(number()))
-    epochs_s: list[float] = ruled(listing(number(0), _epochs, "recipe.epochs"))
+    unaccounted_s: float | None = ruled(nullable(number(-MAX_SECONDS, MAX_SECONDS)))
+    epochs_s: list[float] = ruled(listing(DURATION, _epochs, "recipe.epochs"))
     steps_s: list[list[float]] | None = ruled(
-        nullable(listing(listing(number(0)), _epochs, "recipe.epochs"))
+        nullable(listing(listing(DURATION), _epochs, "recipe.epochs"))
     )
     # Batch size (as text) -> seconds of each timed predict_on_batch call.
-    latency_calls_s: dict[str, list[float]] | None = ruled(nullable(mapping(listing(number(0)))))
+    latency_calls_s: dict[str, list[float]] | None = ruled(nullable(mapping(listing(DURATION))))
 
 
 PHASES = tuple(f.name for f in dataclasses.fields(Timings) if f.metadata.get("phase"))
@@ -289,8 +293,8 @@ class PerEpoch(Section):
     target: float | None = ruled(nullable(TARGET))  # null: the model states none
     target_from: str | None = ruled(nullable(one_of("model", "option")))
     accuracy: list[float] = _per_epoch(number(0, 1))
-    evaluate_s: list[float] = _per_epoch(number(0))
-    elapsed_s: list[float] = _per_epoch(number(0))
+    evaluate_s: list[float] = _per_epoch(DURATION)
+    elapsed_s: list[float] = _per_epoch(DURATION)
     reached_epoch: int | None = ruled(nullable(integer(1)))  # from 1
     reached_s: float | None = ruled(SECONDS)
     stopped: bool = ruled(BOOLEAN)  # it ended there (--stop-at-target)
@@ -341,8 +345,8 @@ class DuringFit(Section):
     """Other processes' use of the run's CPUs during fit() (`harness.worker.machine.OtherLoad`)."""
 
     cpus: list[int] | None = ruled(absent_or(listing(integer(0))))
-    interval_s: float | None = ruled(absent_or(number(0)))
-    other_cpu_s: float | None = ruled(absent_or(number()))
+    interval_s: float | None = ruled(absent_or(DURATION))
+    other_cpu_s: float | None = ruled(absent_or(number(-MAX_SECONDS, MAX_SECONDS)))
     other_share: float = ruled(number(0))
     loadavg_1min: list[float] | None = ruled(absent_or(listing(number(0))))
 

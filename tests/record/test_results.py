@@ -344,7 +344,15 @@ def _lying(tmp_path, change) -> str:
         ("metrics", "test_accuracy", True, "a finite number from 0 to 1, got True"),
         ("timings", "epochs_s", None, "a list of recipe.epochs items, each a finite number"),
         ("timings", "epochs_s", [1.0, 2.0], "a list of recipe.epochs items"),
-        ("timings", "fit_s", -3.0, "a finite number ≥ 0 or null, got -3.0"),
+        ("timings", "fit_s", -3.0, "a finite number from 0 to 1,000,000,000 or null, got -3.0"),
+        # a time a sum would make inf of
+        ("timings", "fit_s", 1e308, "a finite number from 0 to 1,000,000,000 or null, got 1e+308"),
+        (
+            "timings",
+            "epochs_s",
+            [1e308] * 4,
+            "a list of recipe.epochs items, each a finite number from 0 to 1,000,000,000",
+        ),
         ("recipe", "data_format", "channels_middle", "one of 'channels_last', 'channels_first'"),
         ("artifacts", "predictions", "../../etc/passwd", "a file name without a folder"),
         ("metrics", "test_loss", 10**400, "a finite number, got 1000000"),
