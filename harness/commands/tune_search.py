@@ -2,8 +2,11 @@
 
 1. Order. Every candidate (one knob's value) gets an expected gain: its ratio in the
    previous tuning record of this machine (`history`), else one round against the
-   defaults (the first pass). Candidates are tried from the largest expected gain down,
-   so that the budget, if it ends, cuts the least promising.
+   defaults (the first pass), for as long as the first passes keep within
+   FIRST_PASS_SHARE of the budget. Candidates are tried from the largest expected gain
+   down, those without a first pass last, so that the budget, if it ends, cuts the least
+   promising; where a round takes long (a JAX step at its defaults) the first passes of
+   every knob would take the whole budget and leave even a clear gain undecided.
 2. Parity. Each candidate's parity probe against the defaults comes first: one whose
    numerics differ is neither timed nor kept.
 3. Rounds. A candidate runs against the best settings so far in interleaved rounds
@@ -54,6 +57,8 @@ MIN_ROUNDS = 3
 # A candidate still undecided after this many rounds stays undecided: its difference is
 # too small for the machine's noise, and the budget has better uses.
 MAX_ROUNDS = 12
+# The share of the budget that first passes may take: the rest decides candidates.
+FIRST_PASS_SHARE = 0.5
 HISTORY = "a previous tuning record"
 FIRST_PASS = "a first-pass round"
 
@@ -158,7 +163,7 @@ def search(
         for c, trial in trials.items():
             if trial.expected_from:
                 continue
-            if account.left() < account.round_of(c):
+            if account.spent() + account.round_of(c) > FIRST_PASS_SHARE * budget_s:
                 break  # no first pass for the rest: tried last, if at all
             try:
                 done = account.timed(c, measure, trial.candidate, default, 0)

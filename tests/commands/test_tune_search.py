@@ -5,6 +5,7 @@ import itertools
 from harness.backends import resolve
 from harness.commands.tune_search import (
     FIRST_PASS,
+    FIRST_PASS_SHARE,
     HISTORY,
     MAX_ROUNDS,
     MIN_ROUNDS,
@@ -248,3 +249,20 @@ def test_a_budget_smaller_than_a_round_measures_one_round_and_judges_nothing():
     assert [t.first_pass is not None for t in found.trials] == [True, False, False]
     assert all(t.verdict == tuning.NOT_TRIED and not t.kept for t in found.trials)
     assert all("over the budget" in t.why and not t.rounds for t in found.trials)
+
+
+def test_first_passes_keep_to_half_the_budget_so_that_a_clear_gain_is_decided():
+    """A slow backend: six knobs whose first passes alone would take 9 of 10 minutes."""
+    clock = Clock(per_round=90.0)
+    space = [(k, ["off", "on"]) for k in ("xla", "pool", "conv", "malloc", "thp", "threads")]
+    factor = {("xla", "on"): 0.5, ("conv", "on"): 0.9}
+    found = search(space, fake(clock, factor=factor), agreeing(), budget_s=600, clock=clock)
+    # first passes while they end within half the budget: 90, 180, 270 s; a fourth would
+    # end at 360 s
+    assert {t.knob for t in found.trials if t.first_pass} == {"xla", "pool", "conv"}
+    assert FIRST_PASS_SHARE == 0.5
+    xla = found.trials[0]
+    assert xla.knob == "xla" and xla.kept and len(xla.rounds) == MIN_ROUNDS
+    assert found.chosen["xla"] == "on" and found.spent_s <= 600
+    untried = [t for t in found.trials if t.knob in ("malloc", "thp", "threads")]
+    assert all(t.verdict == tuning.NOT_TRIED and "over the budget" in t.why for t in untried)
