@@ -35,7 +35,6 @@ WITHOUT_OWN_FILE = {
     "contract/recipe.py": "contract/test_onefile.py, contract/test_plugins.py",
     "datasets/npz_file.py": "a dataset of one's own: contract/test_onefile.py",
     "launch/cpus.py": "launch/test_executors.py, launch/test_ray_cluster.py",
-    "record/atomic.py": "record/test_results.py",
     "record/parity_record.py": "commands/test_parity.py, test_cross_backend.py",
     "record/schema.py": "record/test_results.py",
     "record/store.py": "record/test_results.py",

@@ -34,7 +34,12 @@ def staged(path: Path, mode: str) -> Iterator[tuple[IO, Path]]:
     would; yields it and its name. Removed if writing it fails."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        # The temporary name is the harness's own: the file that could not be written
+        # is the one asked for.
+        raise type(e)(e.errno, e.strerror, str(path)) from None
     tmp = Path(name)
     try:
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as f:

@@ -23,18 +23,6 @@ def test_a_runs_determinism_is_what_its_backend_reported_or_off():
     assert dataclasses.replace(r, backend_settings=None).determinism == "off"
 
 
-def test_atomic_write_leaves_only_the_final_file_readable_as_open_would(tmp_path):
-    import os
-
-    atomic.write_text_atomic(tmp_path / "a" / "REPORT.md", "one")
-    atomic.write_text_atomic(tmp_path / "a" / "REPORT.md", "two")
-    assert [p.name for p in (tmp_path / "a").iterdir()] == ["REPORT.md"]
-    assert (tmp_path / "a" / "REPORT.md").read_text() == "two"
-    (tmp_path / "plain").write_text("")
-    mode = os.stat(tmp_path / "a" / "REPORT.md").st_mode & 0o777
-    assert mode == os.stat(tmp_path / "plain").st_mode & 0o777
-
-
 def test_run_ids_never_collide_and_name_the_cell():
     ids = {store.new_run_id("jax", "mnist_cnn", "mnist", "seed", 3) for _ in range(1000)}
     assert len(ids) == 1000
