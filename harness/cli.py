@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import warnings
+from typing import TextIO
 
 from harness.commands import compare, interrupts, parity, report_command, run, tune
 from harness.commands import list as listing
@@ -24,6 +26,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _warning_line(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """A library's warning in the parent, in one line of the harness's: without the file
+    and line it came from, a path in the environment's site-packages."""
+    print(f"warning: {category.__name__}: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     # A path given with a byte that is not UTF-8 (`--results $'r\xff'`) reaches Python as
     # a lone surrogate, which a UTF-8 stdout refuses with a traceback: such a path is
@@ -33,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     # SIGTERM ends a run like Ctrl-C: the worker is stopped and nothing half-done is kept.
     previous = signal.signal(signal.SIGTERM, interrupts.on_sigterm)
+    shown = warnings.showwarning
+    warnings.showwarning = _warning_line
     try:
         return args.func(args)
     except KeyboardInterrupt as e:  # where no command says more of what it left
@@ -46,3 +63,4 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         signal.signal(signal.SIGTERM, previous)
+        warnings.showwarning = shown

@@ -520,3 +520,48 @@ def test_a_tune_budget_beyond_a_week_or_not_above_0_is_refused(budget, capsys):
     err = capsys.readouterr().err
     assert e.value.code == 2
     assert "argument --budget: must be a number of minutes > 0 and at most 10,080 (a week)" in err
+
+
+def test_a_second_tune_into_one_folder_is_refused_while_the_first_holds_it(
+    tmp_path, monkeypatch, capsys, own_tmp
+):
+    import hashlib
+
+    from harness.backends.base import Backend
+    from harness.launch import cpus
+
+    monkeypatch.setattr(Backend, "installed", lambda self: True)
+    results_dir = tmp_path / "results"
+    folder = results_dir / "tuning"
+    folder.mkdir(parents=True)
+    key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
+    with cpus.only_one(f"tune-{key}") as first:
+        assert first
+        assert cli.main(["tune", "--backend", "torch", "--results", str(results_dir)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: another `harness tune` is writing to {folder} on this host; wait for it to "
+        "end (two at once would time each other's runs, and the second would overwrite the "
+        "first's records)\n"
+    )
+    assert list(folder.iterdir()) == []
+
+
+def test_a_librarys_warning_in_the_parent_is_one_line_without_its_files_path(
+    tmp_path, monkeypatch, capsys
+):
+    import warnings
+
+    import numpy as np
+
+    from harness.commands import report_command
+
+    def warns(args):
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            np.log(np.zeros(1))  # numpy warns from its own file, in site-packages
+        return 0
+
+    monkeypatch.setattr(report_command, "main", warns)
+    assert cli.main(["report", "--results", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert err == "warning: RuntimeWarning: divide by zero encountered in log\n"

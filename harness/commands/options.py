@@ -28,7 +28,7 @@ from harness.contract.spec import DATA_FORMATS, ConfigError, Impl, RunSpec
 from harness.datasets.base import DatasetError
 from harness.datasets.npz_file import NpzFile
 from harness.origin import fingerprint
-from harness.record import tuning
+from harness.record import places, tuning
 from harness.summary.comparisons import DEFAULT_MARGIN
 
 # RunSpec fields that command-line options set directly (--model and --dataset through
@@ -346,6 +346,8 @@ def tuned_settings(backend: Backend, results_dir: Path) -> TunedSettings:
     settings it kept, else the plugin's declared fallback, saying why."""
     machine_id = fingerprint.fingerprint().machine_id
     found, why = tuning.find(results_dir / "tuning", backend.name, machine_id, backend.versions())
+    # The words go into every run's record: the results folder stands as its placeholder.
+    why = places.unplaced(why, places.local_folders(out=results_dir / "runs" / "run.json"))
     if found is not None:
         kept = found.kept
         parity = kept.parity.text() if kept and kept.parity else "none recorded"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import sys
 import tempfile
 import time
@@ -29,7 +30,7 @@ from harness.commands.tune_search import (
 )
 from harness.contract.spec import Impl, RunSpec, System
 from harness.contract.task import WorkerTask
-from harness.launch import process
+from harness.launch import cpus, process
 from harness.origin import fingerprint, provenance
 from harness.record import places, results, store, tuning
 from harness.summary import numerics, timing_figures
@@ -114,18 +115,29 @@ def parity_check(base: RunSpec, default: Choice) -> Parity:
     return check
 
 
-def history_of(folder: Path, backend: str, machine_id: str) -> dict[tuple[str, str], float]:
-    """Each candidate's step ratio in the tuning record this machine already has for
-    `backend` (any framework versions: it only orders the candidates), or nothing."""
+def previous(folder: Path, backend: str, machine_id: str) -> tuning.TuningRecord | None:
+    """The tuning record this machine already has for `backend` (any framework versions:
+    it only orders the candidates), or None."""
     file = tuning.path(folder, backend, machine_id)
     if not file.is_file():
-        return {}
+        return None
     try:
-        record = tuning.read(file)
+        return tuning.read(file)
     except results.ResultError as e:
         print(f"warning: {e}: the candidates are ordered by a first pass", file=sys.stderr)
-        return {}
-    return {(t.knob, t.value): t.ratio for t in record.trials if t.ratio is not None}
+        return None
+
+
+def history_of(record: tuning.TuningRecord | None) -> dict[tuple[str, str], float]:
+    """Each candidate's step ratio in a previous record: its rounds', else its first
+    pass's (an interrupted or short tune's first passes still order the next one)."""
+    found = {}
+    for t in record.trials if record else []:
+        if t.ratio is not None:
+            found[t.knob, t.value] = t.ratio
+        elif t.first_pass:
+            found[t.knob, t.value] = t.first_pass[0] / t.first_pass[1]
+    return found
 
 
 def tune_backend(backend: Backend, args: argparse.Namespace) -> tuple[tuning.TuningRecord, Path]:
@@ -150,7 +162,14 @@ def tune_backend(backend: Backend, args: argparse.Namespace) -> tuple[tuning.Tun
             space.append((knob.name, values))
     default = {name: values[0] for name, values in space}
     machine = fingerprint.fingerprint()
-    history = history_of(args.results / "tuning", backend.name, machine.machine_id)
+    before = previous(args.results / "tuning", backend.name, machine.machine_id)
+    history = history_of(before)
+    if before is not None and before.interrupted:
+        print(
+            f"==> {backend.name}: the previous tune here was interrupted; what it measured "
+            f"orders the candidates ({len(history)} of them), whose rounds start again",
+            flush=True,
+        )
     print(
         f"==> {backend.name}: {len(space)} knobs, {args.budget:g} minutes at most, "
         f"{base.steps} steps a run; candidates ordered by "
@@ -221,7 +240,23 @@ def main(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    options.writable(args.results / "tuning")
+    folder = args.results / "tuning"
+    options.writable(folder)
+    key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
+    with cpus.only_one(f"tune-{key}") as alone:
+        if not alone:
+            print(
+                f"error: another `harness tune` is writing to {folder} on this host; wait "
+                "for it to end (two at once would time each other's runs, and the second "
+                "would overwrite the first's records)",
+                file=sys.stderr,
+            )
+            return 2
+        return _tune(backends, args)
+
+
+def _tune(backends: list[Backend], args: argparse.Namespace) -> int:
+    """Each backend tuned in turn, its record written; 130 when interrupted."""
     began = time.monotonic()
     for backend in backends:
         record, path = tune_backend(backend, args)

@@ -45,6 +45,19 @@ def _lock_free(threads: int, among: list[int]) -> list[tuple[int, IO]] | None:
 
 
 @contextlib.contextmanager
+def only_one(name: str) -> Iterator[bool]:
+    """Whether this process holds the lock `name`, shared by this user's processes on this
+    host, until the block ends; False while another holds it."""
+    with open(_root() / f"{name}.lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
+@contextlib.contextmanager
 def free(threads: int) -> Iterator[list[int] | None]:
     """`threads` CPUs that no other run of this host holds, held while the run runs; None
     when fewer are free: the run then shares CPUs with another."""

@@ -62,6 +62,10 @@ def target_sections(
                 seconds += f" (invalid: {score.why_invalid})"
             elif score.provisional:
                 seconds += f" (provisional: {score.runs} of {MLPERF_RUNS} runs)"
+            if t.unevaluated:
+                seconds += (
+                    f"; not scored: {plural(t.unevaluated, 'run')} without per-epoch evaluations"
+                )
             target = "–" if t.target is None else f"{100 * t.target:.2f}"
             seeds = "; ".join(f"seed {x.seed}: {_reached(x.epoch, x.seconds)}" for x in t.runs)
             out.append(

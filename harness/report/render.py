@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 from harness.record import atomic
-from harness.record.schema import LATENCY_BATCHES, PHASES
+from harness.record.results import RunResult
+from harness.record.schema import HARNESS_MASKS, LATENCY_BATCHES, PHASES
 from harness.report.convergence import target_sections
 from harness.report.page import GLANCE_ALT, html
 from harness.report.plots import Plots, plot_all
@@ -210,12 +211,30 @@ def _accuracy_sections(s: Summary) -> list[str]:
         "epoch is enough.",
         "Unaccounted: the part of the worker's wall time, process start to result written, "
         "that no clocked phase covers (median over runs). Code: the commit of the runs' code.",
-        "Init `harness`: initial weights and batch order drawn with numpy, dropout masks by "
-        "the harness's counter-based generator, the same on every backend; init `keras`: "
-        "each backend's own initialisation, shuffling and masks. Profile "
-        "`tuned`: each backend's fastest settings (its plugin's `tuning`), beside its defaults.",
+        _init_note(s.shown.runs),
     )
     return out
+
+
+def _init_note(runs: list[RunResult]) -> str:
+    """What init `harness` drew, said of these runs: records from before the harness drew
+    the dropout masks have each backend's own."""
+    drawn = {
+        (r.reproducibility.dropout_masks or "").startswith(HARNESS_MASKS)
+        for r in runs
+        if r.spec.init == "harness" and r.spec.impl == "keras"
+    }
+    masks = (
+        "dropout masks by the harness's counter-based generator, the same on every backend"
+        if drawn <= {True}
+        else "the same on every backend; the dropout masks too where Starting points says "
+        "so (the harness's counter-based generator: older records have each backend's own)"
+    )
+    return (
+        f"Init `harness`: initial weights and batch order drawn with numpy, {masks}; init "
+        "`keras`: each backend's own initialisation, shuffling and masks. Profile `tuned`: "
+        "each backend's fastest settings (its plugin's `tuning`), beside its defaults."
+    )
 
 
 def _results_sections(s: Summary, plots: Plots) -> list[str]:

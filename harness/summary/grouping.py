@@ -210,18 +210,24 @@ def cell_of(r: Record) -> RunSpec:
 
 def select(records: list[Record], everything: bool = False) -> Selection:
     """`records` oldest first, as `store.read_all` gives them; `everything`: show
-    every result, not only each cell's latest invocation."""
+    every result, not only each cell's latest invocation. Records copied from other
+    machines are not older results: where a cell's latest run succeeded, each machine
+    shows its latest invocation of the cell (a failure, whose record names no machine,
+    hides every older run of its cell)."""
     shown: set[str] = set()
     superseded: set[str] = set()
     for members in by(records, cell_of).values():
         # A record without an invocation (before schema version 5, or a worker started
         # by hand) counts as older than any recorded one.
         members = sorted(members, key=lambda r: (r.invocation is not None, r.created, r.run_id))
-        latest = members[-1].invocation
+        latest: dict[str | None, str | None] = {None: members[-1].invocation}
+        if isinstance(members[-1], RunResult):
+            latest |= {machine_of(r): r.invocation for r in members if isinstance(r, RunResult)}
         for i, r in enumerate(members):
+            machine = machine_of(r) if isinstance(r, RunResult) else None
             if r.status == Status.FAILED and any(o.status == Status.OK for o in members[i + 1 :]):
                 superseded.add(r.run_id)
-            elif everything or r.invocation == latest:
+            elif everything or r.invocation == latest.get(machine, latest[None]):
                 shown.add(r.run_id)
     return Selection(
         runs=[r for r in records if r.run_id in shown and isinstance(r, RunResult)],

@@ -94,6 +94,7 @@ class TimeToTarget:
     runs: list[Reached]
     score: Score
     band: Band
+    unevaluated: int = 0  # the row's runs that did not evaluate their epochs: not scored
 
 
 def band(curves: list[list[float]]) -> Band:
@@ -108,8 +109,9 @@ def _reached(r: RunResult, p: PerEpoch) -> Reached:
 
 
 def time_to_target(table: list[Row]) -> list[TimeToTarget]:
-    """Each row whose runs evaluated every epoch, scored over its runs (a run of another
-    target than its row's others makes the row's score invalid)."""
+    """Each row with runs that evaluated every epoch, scored over those runs (a run of
+    another target than its row's others makes the row's score invalid); how many of its
+    runs did not evaluate (an older record's, a speed run's) is counted, not scored."""
     out = []
     for row in table:
         runs = [(r, p) for r in row.members if (p := r.metrics.per_epoch) is not None]
@@ -122,7 +124,8 @@ def time_to_target(table: list[Row]) -> list[TimeToTarget]:
         if target is None:
             why = "its runs' targets differ" if len(targets) > 1 else "its runs have no target"
             score = Score(score.times, None, why)
-        out.append(TimeToTarget(row, target, reached, score, band([p.accuracy for _, p in runs])))
+        curves = band([p.accuracy for _, p in runs])
+        out.append(TimeToTarget(row, target, reached, score, curves, row.runs - len(runs)))
     return out
 
 

@@ -1,6 +1,9 @@
 """`harness tune`'s search on a fake backend whose settings have known speeds."""
 
+import dataclasses
 import itertools
+
+import pytest
 
 from harness.backends import resolve
 from harness.commands.tune_search import (
@@ -14,6 +17,7 @@ from harness.commands.tune_search import (
 )
 from harness.record import tuning
 from harness.summary.numerics import PARITY_TOLERANCES
+from tests.factories import ROOT
 
 SPACE = [
     ("compile", ["off", "on"]),
@@ -266,3 +270,21 @@ def test_first_passes_keep_to_half_the_budget_so_that_a_clear_gain_is_decided():
     assert found.chosen["xla"] == "on" and found.spent_s <= 600
     untried = [t for t in found.trials if t.knob in ("malloc", "thp", "threads")]
     assert all(t.verdict == tuning.NOT_TRIED and "over the budget" in t.why for t in untried)
+
+
+def test_a_previous_records_rounds_else_its_first_passes_order_the_next_tune():
+    """An interrupted or short tune's first passes are not measured again for the order."""
+    from harness.commands.tune import history_of
+
+    [file] = (ROOT / "tests" / "data" / "tuning-v1").glob("torch-*.json")
+    record = tuning.read(file)
+    by = {t.knob: t for t in record.trials}
+    malloc, thp = by["malloc"], by["thp"]  # timed in rounds; not tried
+    compiled = dataclasses.replace(by["compile"], first_pass=[0.6, 0.5])  # a first pass only
+    record = dataclasses.replace(record, trials=[malloc, compiled, thp])
+    assert malloc.ratio is not None and thp.ratio is None and thp.first_pass is None
+    assert history_of(record) == {
+        ("malloc", malloc.value): malloc.ratio,
+        ("compile", compiled.value): pytest.approx(1.2),
+    }
+    assert history_of(None) == {}

@@ -65,3 +65,14 @@ def test_runs_without_per_epoch_data_have_neither_plot(tmp_path):
     assert names and not [n for n in names if n.startswith(("accuracy-per-epoch", "drift"))]
     md = (tmp_path / "REPORT.md").read_text()
     assert "### Time to target" not in md and "### Drift apart" not in md
+
+
+def test_a_row_says_how_many_of_its_runs_did_not_evaluate_their_epochs(tmp_path):
+    _write(tmp_path, [[0, 1, 2, 3], [0, 1, 2, 3]], epoch_accuracy=(0.9, 0.99, 0.99, 0.99))
+    older = make_result(seed=2, epoch_accuracy=())
+    store.write(older, store.runs_dir(tmp_path) / f"{older.run_id}.json")
+    text = "\n".join(target_sections(build(tmp_path), [], []))
+    assert (
+        "| tensorflow | 98.00 | 50 (provisional: 1 of 5 runs); not scored: 1 run without "
+        "per-epoch evaluations | 1 of 1 " in text
+    )

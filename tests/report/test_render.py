@@ -93,6 +93,18 @@ def test_starting_points_say_whether_the_dropout_masks_were_identical(tmp_path, 
     assert (
         "| 2 | jax: w / b; torch: w / b | yes | not identical: jax, torch drew their own |" in part
     )
+    # the note under the accuracy tables does not say the older masks were the harness's
+    assert "the dropout masks too where Starting points says so" in md
+    assert "dropout masks by the harness's counter-based generator" not in md
+
+
+def test_the_init_note_says_the_masks_were_the_harnesss_where_every_run_says_so(
+    tmp_path, write_result
+):
+    for backend in ("jax", "torch"):
+        write_result(backend=backend, dropout_masks=f"{schema.HARNESS_MASKS} gen v1")
+    md = render.write_report(build(tmp_path), tmp_path)[0].read_text()
+    assert "numpy, dropout masks by the harness's counter-based generator, the same on" in md
 
 
 def test_a_reason_with_pipes_and_lines_stays_in_its_table_cell(

@@ -234,3 +234,19 @@ def test_a_float16_run_is_a_row_of_its_own_never_pooled_with_float32(tmp_path):
     float16 = dataclasses.replace(make_result(backend="torch", seed=2), environment=env)
     found = {row.variant.floatx: row.runs for row in grouping.rows([float32, float16])}
     assert found == {"float32": 1, "float16": 1}
+
+
+def test_records_copied_from_another_machine_are_its_latest_not_older_results(
+    tmp_path, write_result
+):
+    there = [
+        write_result(backend="torch", seed=seed, machine_id="far", invocation="x",
+                     created=f"2026-11-25T1{seed}:00:00Z")
+        for seed in (1, 2)
+    ]  # fmt: skip
+    older_here = write_result(backend="torch", invocation="a", created="2026-11-26T10:00:00Z")
+    here = write_result(backend="torch", invocation="b", created="2026-11-26T11:00:00Z")
+    s = build(tmp_path)
+    assert sorted(r.run_id for r in s.shown.runs) == sorted(p.stem for p in [*there, here])
+    assert s.shown.left_out == 1 and older_here.stem not in {r.run_id for r in s.shown.runs}
+    assert sorted(row.variant.group.machine for row in s.rows) == ["far", "m1"]

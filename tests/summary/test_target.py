@@ -109,3 +109,13 @@ def test_a_one_ulp_controls_time_to_target_is_scored_and_never_paired_with_a_bac
     found = time_to_target(table)
     assert sorted(t.row.backend for t in found) == ["tensorflow", "tensorflow +1ulp", "torch"]
     assert [e.backends for e in time_equivalence(found)] == [("tensorflow", "torch")]
+
+
+def test_a_row_scored_over_the_runs_that_evaluated_says_how_many_did_not():
+    table = grouping.rows(
+        [make_result(seed=seed, epoch_accuracy=(0.99,) * 4) for seed in (1, 2, 3)]
+        + [make_result(seed=4, epoch_accuracy=())]  # an older record: no epoch evaluated
+    )
+    [found] = time_to_target(table)
+    assert [x.seed for x in found.runs] == [1, 2, 3] and found.unevaluated == 1
+    assert found.score.runs == 3
