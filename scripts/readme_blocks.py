@@ -30,10 +30,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the harness of this checkout, not an installed copy
 
-from harness.contract.spec import Impl, System, system  # noqa: E402
+from harness.commands.options import AutoRounds  # noqa: E402
+from harness.contract.spec import Impl, RunSpec, System, system  # noqa: E402
 from harness.record import atomic, overhead, results, store, tuning  # noqa: E402
-from harness.report.text import NOISY, UNPAIRED, speed_text  # noqa: E402
-from harness.summary import build, comparisons, grouping, stats, timing_figures  # noqa: E402
+from harness.report.text import (  # noqa: E402
+    NOISY,
+    UNPAIRED,
+    difference_text,
+    plural,
+    speed_text,
+    verdict_text,
+    width_text,
+)
+from harness.summary import build, comparisons, enough, grouping, stats, timing_figures  # noqa: E402
+from harness.summary.target import MLPERF_RUNS  # noqa: E402
 
 PAGES_ROOT = ROOT  # where README.md and docs/ are; a test points it at a copy
 BACKEND_ORDER = ("tensorflow", "torch", "jax")
@@ -168,40 +178,6 @@ def overhead_table(folder: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def seeds_block(folder: Path) -> str:
-    """Accuracy over seeds, agreement and noise of the seed-profile runs with identical
-    starting points."""
-    runs = [r for r in ok_runs(folder) if r.spec.profile == "seed" and r.spec.init == "harness"]
-    [n] = comparisons.noise(runs)
-    commits = sorted({r.environment.git.commit[:7] for r in runs})
-    out = [
-        f"From the seed-profile runs with identical starting points in "
-        f"`{folder.relative_to(ROOT)}` (commits {', '.join(commits)}; times not for quoting):",
-        "",
-    ]
-    for b in BACKEND_ORDER:
-        acc = n.backends[b]
-        out.append(
-            f"- {NAMES[b]}: {100 * acc.mean:.2f} % ± {100 * acc.std:.2f} over seeds "
-            + ", ".join(map(str, acc.seeds))
-        )
-    pairs = {}
-    for p in agreement(runs, folder):
-        pairs.setdefault(p.backends, []).append(100 * p.predictions.same_class)
-    for (a, b), same in sorted(pairs.items()):
-        out.append(
-            f"- {NAMES[a]} and {NAMES[b]} predict the same class for {min(same):.2f} % to "
-            f"{max(same):.2f} % of the test images (same seed)"
-        )
-    for t in n.tests:
-        (a, b), test = t.backends, t.test
-        out.append(
-            f"- {NAMES[a]} − {NAMES[b]}: {100 * test.mean_difference:+.3f} points "
-            f"(paired t-test over {test.n} seeds, p = {test.p:.2f})"
-        )
-    return "\n".join(out) + "\n"
-
-
 def agreement(runs: list[results.RunResult], folder: Path) -> list[comparisons.Agreement]:
     """The predictions' agreement of `runs`, from their arrays in `folder`."""
     arrays = build.load_arrays(folder, comparisons.arrays_needed(runs))
@@ -313,7 +289,15 @@ def quick_block(folder: Path) -> str:
     )
 
 
+def window(runs: list[results.RunResult], folder: Path) -> tuple[float, float]:
+    """When the first of `runs` started and the last ended, in seconds since the epoch."""
+    spans = [span for r in runs if (span := grouping.interval(r))]
+    need(len(spans) == len(runs), f"{folder}: a run without its host or wall time")
+    return min(s[1] for s in spans), max(s[2] for s in spans)
+
+
 SPEED = "results/speed"
+AUTO_WIDTH = AutoRounds().width  # the width `--rounds auto` aims at
 
 
 @dataclass(frozen=True)
@@ -336,14 +320,22 @@ class Campaign:
         need(found.interval is not None, f"{a.backend} / {b.backend}: fewer than two rounds")
         return found
 
+    @property
+    def window(self) -> tuple[float, float]:
+        return window(self.runs, self.folder)
+
+    @property
+    def rounds_s(self) -> float:
+        """Its rounds' time, first start to last end, in seconds."""
+        start, end = self.window
+        return end - start
+
     def header(self) -> str:
         """Where and when, from the records: the commit, the machine, the window."""
         first = self.runs[0]
         fingerprint = first.machine.fingerprint
         need(fingerprint is not None, f"{self.folder}: a run without the machine's fingerprint")
-        spans = [span for r in self.runs if (span := grouping.interval(r))]
-        need(len(spans) == len(self.runs), f"{self.folder}: a run without its host or wall time")
-        start, end = min(s[1] for s in spans), max(s[2] for s in spans)
+        start, end = self.window
         rounds = len({r.spec.round for r in self.runs})
         return (
             f"From the speed campaign in `{self.folder.relative_to(ROOT)}` (commit "
@@ -424,7 +416,41 @@ def campaign_block(folder: Path) -> str:
         )
     if any(_noisy(row) for row in table):
         out += ["", f"{NOISY.symbol.strip()} {NOISY.note}"]
-    return "\n".join(out) + "\n"
+    return "\n".join(out + ["", enough_sentence(c)]) + "\n"
+
+
+def tuning_records(c: Campaign) -> dict[str, tuple[Path, tuning.TuningRecord]]:
+    """Each backend's tuning record beside the campaign, made on its machine by a whole
+    `tune` from a clean tree."""
+    machine = grouping.machine_of(c.runs[0])
+    out = {}
+    for b in BACKEND_ORDER:
+        file = tuning.path(c.folder / "tuning", b, machine)
+        need(file.is_file(), f"no tuning record {file.relative_to(ROOT)}")
+        try:
+            record = tuning.read(file)
+        except results.ResultError as e:
+            raise Unquotable(str(e)) from e
+        need(record.code is not None and not record.code.dirty, f"{file}: not a clean tree")
+        need(not record.interrupted, f"{file}: an interrupted tune")
+        out[b] = file, record
+    return out
+
+
+def enough_sentence(c: Campaign) -> str:
+    """Whether the campaign's rounds measured every ratio the report compares to ±5 %
+    (`--rounds auto`'s aim, `summary.enough`)."""
+    rounds = len({r.spec.round for r in c.runs})
+    wide = enough.wide(c.runs, AUTO_WIDTH)
+    aim = f"±{100 * AUTO_WIDTH:g} %"
+    if wide:
+        said = (
+            f"{plural(len(wide), 'compared ratio')} of {len(enough.ratios(c.runs))} not "
+            f"within {aim} of it: " + "; ".join(f"{r.what} {width_text(r.interval)}" for r in wide)
+        )
+    else:
+        said = f"every compared ratio's 95 % interval within {aim} of it"
+    return f"After {rounds} rounds, {said}."
 
 
 def why_slower_block(folder: Path) -> str:
@@ -459,7 +485,6 @@ def tuned_block(folder: Path) -> str:
     took (the tuning records), and what the tuned row bought in the campaign."""
     c = campaign(folder)
     keras_tf = c.row("tensorflow")
-    machine = grouping.machine_of(c.runs[0])
     out = [
         c.header() + "; the settings from `harness tune` on the same machine, "
         f"`{(folder / 'tuning').relative_to(ROOT)}`; steps over steps paired by round, "
@@ -470,15 +495,8 @@ def tuned_block(folder: Path) -> str:
         "| tuned / Keras 3 on TensorFlow, default |",
         "|---|---|---|--:|--:|---|--:|--:|",
     ]
-    for b in BACKEND_ORDER:
-        file = tuning.path(folder / "tuning", b, machine)
-        need(file.is_file(), f"no tuning record {file.relative_to(ROOT)}")
-        try:
-            record = tuning.read(file)
-        except results.ResultError as e:
-            raise Unquotable(str(e)) from e
-        need(record.code is not None and not record.code.dirty, f"{file}: not a clean tree")
-        need(not record.interrupted, f"{file}: an interrupted tune")
+    records = tuning_records(c)
+    for b, (file, record) in records.items():
         default, tuned = c.row(b), c.row(b, tuned=True)
         changed = {k: v for k, v in record.chosen.items() if record.default.get(k) != v}
         # What the run changed, by the record's knobs: a knob it names that the record
@@ -503,6 +521,12 @@ def tuned_block(folder: Path) -> str:
             f"| {', '.join(f'{t.knob}={t.value}' for t in untried) or 'none'} "
             f"| {_ratio(c.speed(tuned, default))} | {_ratio(c.speed(tuned, keras_tf))} |"
         )
+    tuned_s = sum(record.spent_s for _, record in records.values())
+    out += [
+        "",
+        f"`harness tune` took {_minutes(tuned_s)} for the three backends and the campaign's "
+        f"rounds {_minutes(c.rounds_s)}: {_minutes(tuned_s + c.rounds_s)} in all.",
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -536,6 +560,133 @@ def profile_block(folder: Path) -> str:
     )
 
 
+REPRO = "results/repro"
+
+
+@dataclass(frozen=True)
+class SeedCampaign:
+    """The seed campaign: Keras 3 on each backend over seeds, from identical initial
+    weights, batches and dropout masks, with a one-ulp control; one machine, one clean
+    commit, one run at a time."""
+
+    folder: Path
+    summary: build.Summary
+    names: dict[System, str]  # each row's label in the report, as the pages name it
+
+
+def _campaign_name(spec: RunSpec) -> str:
+    name = NAMES[spec.backend]
+    return f"{name} +1ulp" if spec.perturb_init else name
+
+
+@functools.cache
+def seed_campaign(folder: Path) -> SeedCampaign:
+    """The seed campaign in `folder`, read and checked once for every block that quotes it."""
+    s = build.build(folder)
+    runs = s.shown.runs
+    need(bool(runs), f"{folder} holds no run")
+    need(s.warnings == [] and not s.shown.failures, f"{folder}: a warning or a failed run")
+    need(len({grouping.machine_of(r) for r in runs}) == 1, f"{folder}: more than one machine")
+    need(len({r.environment.git.commit for r in runs}) == 1, f"{folder}: more than one commit")
+    _commits(runs)
+    need(
+        not any(row.disturbed_runs or row.shared_runs for row in s.rows),
+        f"{folder}: a run was disturbed or shared the machine",
+    )
+    need(
+        all(r.spec.profile == "seed" and r.spec.impl == Impl.KERAS for r in runs)
+        and all(p.identical and p.masks_identical for p in s.starting_points),
+        f"{folder}: not Keras 3's seed profile from identical starts and masks",
+    )
+    names = {row.backend: _campaign_name(row.members[0].spec) for row in s.rows}
+    return SeedCampaign(folder, s, names)
+
+
+def _listed(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else items[0]
+
+
+def repro_block(folder: Path) -> str:
+    """What the seed campaign answers: each backend's test accuracy over seeds, each pair's
+    equivalence within the margin, time to target as MLPerf scores it, whether the
+    reference reaches the target as MLPerf asks of one, and how fast the backends drift
+    apart beside training's own instability."""
+    c = seed_campaign(folder)
+    s, runs = c.summary, c.summary.shown.runs
+    seeds = sorted({r.spec.seed for r in runs})
+    start, end = window(runs, folder)
+    [epochs] = {r.recipe.epochs for r in runs}
+    out = [
+        f"From the seed campaign in `{folder.relative_to(ROOT)}` (commit {_commits(runs)}; "
+        f"{_machine(runs)}; Keras 3 on each backend with the settings `harness tune` kept "
+        f"on the machine, {epochs} epochs, {'seed' if len(seeds) == 1 else 'seeds'} "
+        f"{_listed([str(x) for x in seeds])}, "
+        "identical initial weights, batches and dropout masks on every backend; "
+        f"{len(runs)} runs one at a time, {time.strftime('%Y-%m-%d %H:%M', time.gmtime(start))}"
+        f"–{time.strftime('%H:%M', time.gmtime(end))} UTC):",
+        "",
+    ]
+    published = " and ".join(f"{100 * a:.2f} %" for a in s.references)
+    each = [
+        f"{c.names[row.backend]} {100 * row.test_accuracy:.2f} %"
+        + ("" if row.test_accuracy_std is None else f" ± {100 * row.test_accuracy_std:.2f}")
+        for row in s.rows
+        if not row.members[0].spec.perturb_init
+    ]
+    over = "" if len(seeds) == 1 else ", mean ± standard deviation over seeds"
+    out.append(f"- Test accuracy{over} (published: {published}): " + _listed(each))
+    for p in s.equivalence:
+        a, b = (c.names[x] for x in p.backends)
+        if p.equivalence is None:
+            out.append(
+                f"- {a} − {b}: whether they are equivalent within ±{p.margin:g} points of "
+                f"test accuracy needs two or more paired seeds ({len(p.seeds)} so far)"
+            )
+        else:
+            out.append(
+                f"- {a} − {b}: {difference_text(p.equivalence)} of test accuracy over "
+                f"{p.equivalence.n} paired seeds: {verdict_text(p.equivalence)}"
+            )
+    [target] = {t.target for t in s.time_to_target}
+    need(target is not None, f"{folder}: runs of different targets")
+    assert target is not None
+    for t in s.time_to_target:
+        score = t.score
+        figure = "invalid" if score.seconds is None else f"{score.seconds:.0f} s"
+        when = ", ".join(
+            "never" if x.epoch is None else f"{x.epoch} ({x.seconds:.0f} s)" for x in t.runs
+        )
+        out.append(
+            f"- {c.names[t.row.backend]}: time to {100 * target:.2f} % test accuracy "
+            f"{figure} as MLPerf scores {plural(score.runs, 'run')}"
+            f"{'' if score.runs >= MLPERF_RUNS else f' (MLPerf asks {MLPERF_RUNS})'}; "
+            f"reached in {score.reached} of {plural(score.runs, 'seed')}, at "
+            f"{'epoch' if len(t.runs) == 1 else 'epochs'} {when}"
+        )
+    for e in s.time_equivalence:
+        a, b = (c.names[x] for x in e.backends)
+        if e.equivalence is None:
+            out.append(f"- {a} / {b}: time to target not compared (fewer than two seeds)")
+        else:
+            out.append(
+                f"- {a} / {b}: {difference_text(e.equivalence)} time to target over "
+                f"{e.equivalence.n} paired seeds: {verdict_text(e.equivalence)}"
+            )
+    for v in s.drift_verdicts:
+        pairs = [f"{c.names[a]} and {c.names[b]} {100 * x:.2f} %" for (a, b), x in v.pairs.items()]
+        controls = [
+            f"{c.names[a]} and {c.names[b]} {100 * x:.2f} %" for (a, b), x in v.controls.items()
+        ]
+        faster = "faster than" if v.faster else "no faster than"
+        out.append(
+            f"- Drift apart, at epoch {v.epoch} (mean over seeds): the backends give "
+            f"different classes to {_listed(pairs)} of the test images, one backend "
+            f"against itself with one initial weight moved by one ulp {_listed(controls)}: "
+            f"the backends drift apart {faster} training's own instability"
+        )
+    return "\n".join(out) + "\n"
+
+
 # The blocks: what makes each, from which folder. The pages say where each stands.
 BLOCKS: dict[str, tuple[Callable[[Path], str], str]] = {
     "main-job": (main_job_block, "results/reference/full"),
@@ -545,7 +696,7 @@ BLOCKS: dict[str, tuple[Callable[[Path], str], str]] = {
     "anchors": (anchors_block, "results/reference/full"),
     "anchors-torch": (anchors_block, "results/reference/anchor-torch"),
     "anchors-jax": (anchors_block, "results/reference/anchor-jax"),
-    "reference-seeds": (seeds_block, "results/reference"),
+    "repro": (repro_block, REPRO),
     "overhead": (overhead_table, "results/overhead"),
     "speed-campaign": (campaign_block, SPEED),
     "speed-why": (why_slower_block, SPEED),

@@ -145,7 +145,7 @@ class AutoPlan:
             self.console.say(
                 f"==> --rounds auto: the round budget ({progress.duration(self.budget_s)}) "
                 f"ends after {self.rounds} rounds; not within {aim}: "
-                + "; ".join(f"{r.what} {_interval(r)}" for r in wide)
+                + "; ".join(f"{r.what} {text.width_text(r.interval)}" for r in wide)
             )
             self.console.event(
                 event="rounds", rounds=self.rounds, within=False, wide=[r.what for r in wide]
@@ -153,13 +153,6 @@ class AutoPlan:
             return []
         self.rounds += 1
         return rounds(self.cells, self.rounds)[-len(self.cells) :]
-
-
-def _interval(r: enough.Ratio) -> str:
-    i = r.interval
-    if i is None:
-        return "(no interval yet)"
-    return f"{i.geomean:.2f} [{i.low:.2f}–{i.high:.2f}] (±{100 * (i.high / i.geomean - 1):.0f} %)"
 
 
 def label(spec: RunSpec) -> str:

@@ -58,6 +58,14 @@ def speed_text(s: Speed) -> str:
     return f"{s.ratio:.2f} [{s.interval.low:.2f}–{s.interval.high:.2f}]"
 
 
+def width_text(i: stats.RatioInterval | None) -> str:
+    """A ratio from rounds with its 95 % interval and how wide the interval is, as
+    `--rounds auto` judges it: "1.82 [1.61–2.07] (±13 %)"."""
+    if i is None:
+        return "(no interval yet)"
+    return f"{i.geomean:.2f} [{i.low:.2f}–{i.high:.2f}] (±{100 * (i.high / i.geomean - 1):.0f} %)"
+
+
 def times_text(s: Speed) -> str:
     """A speed ratio in prose: "1.52× [95 %: 1.48–1.56]"."""
     if s.ratio is None:

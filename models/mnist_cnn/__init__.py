@@ -17,15 +17,12 @@ DEFAULTS = {
     "optimizer": {"class_name": "Adadelta", "config": {"learning_rate": 1.0}},
     "loss": "categorical_crossentropy",
     "reference_accuracy": 0.9906,
-    # Provisional, until the five-seed campaign (issue 32) confirms or revises it. MLPerf
-    # sets a target the reference (here Keras 3 on TensorFlow at its defaults) reaches in
-    # at least four of five seeds. No committed record holds a per-epoch test accuracy
-    # yet; the committed full-recipe runs of that reference ended at 98.90-98.98 % (seeds
-    # 1-3 in results/reference, 98.94 %, 98.98 %, 98.90 %; seed 1 in results/reference/
-    # full, 98.96 %, and in results/speed, 98.94 %), every Keras 3 and native run of
-    # results/reference/full at 98.94-99.08 %. The target is a tenth of a point below the
-    # lowest, so that every one of them reaches it by its twelfth epoch with room for the
-    # seed-to-seed spread (about 0.04 points).
+    # MLPerf sets a target the reference (here Keras 3 on TensorFlow at its defaults)
+    # reaches in at least four of five seeds. Chosen before any record held a per-epoch
+    # test accuracy: the committed full-recipe runs of that reference ended at
+    # 98.90-98.98 % (seeds 1-3 in results/reference, seed 1 in results/reference/full),
+    # and the target is a tenth of a point below the lowest. The seed campaign
+    # (results/repro, docs/reproducibility.md) says in how many seeds it was reached.
     "target_accuracy": 0.988,
 }
 
