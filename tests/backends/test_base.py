@@ -808,10 +808,12 @@ def test_a_real_tune_within_a_tiny_budget_writes_its_record_and_run_uses_it(back
     assert all(t.verdict == tuning.NOT_TRIED for t in record.trials)
     assert record.chosen == record.default and not any(t.kept for t in record.trials)
     assert record.versions == backend.versions() and record.code is not None
-    # run --settings tuned takes this machine's record, and says so
+    # run --settings tuned takes this machine's record, and says so, its results folder
+    # as its placeholder
     r = harness_run(tmp_path, *small, "--settings", "tuned", "--epochs", "1",
                     "--train-images", "200")  # fmt: skip
-    assert r.spec.tuning_source.startswith(f"tuning record {path}; parity against the defaults")
+    said = f"tuning record <results>/tuning/{path.name}; parity against the defaults"
+    assert r.spec.tuning_source.startswith(said) and str(tmp_path) not in r.spec.tuning_source
     # the record's choice; a knob it lacks (one that cannot change anything here) at its default
     assert dict(r.spec.tuning) == backend.tuning(record.chosen, "").choice
 
