@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.report.text import difference_text, group_text, literal, plural, verdict_text
+from harness.report.text import (
+    difference_text,
+    drift_text,
+    group_text,
+    literal,
+    plural,
+    verdict_text,
+)
 from harness.summary.build import Summary
 from harness.summary.grouping import Group
 from harness.summary.target import MLPERF_RUNS, TIME_MARGIN, TimeEquivalence
@@ -112,18 +119,7 @@ def target_sections(
             )
         out.append("")
         for v in s.drift_verdicts:
-            pairs = ", ".join(
-                f"{a} vs {b} {100 * share:.2f} %" for (a, b), share in v.pairs.items()
-            )
-            faster = "faster than" if v.faster else "no faster than"
-            out += [
-                f"{group_text(v.group)}: at epoch {v.epoch}, the last that every pair reached, "
-                f"the backends give different classes "
-                f"to {pairs} of the test images, one backend against itself with one initial "
-                f"weight moved by one ulp {100 * v.control:.2f} %: the backends drift apart "
-                f"{faster} training's own instability.",
-                "",
-            ]
+            out += [f"{literal(group_text(v.group))}: {drift_text(v, literal)}.", ""]
         out += _figures(
             "drift apart",
             "Drift apart per epoch, each pair of runs of one seed (the one-ulp controls dashed)",

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from harness.contract.spec import System
 from harness.record.schema import FULL_EVALUATION
-from harness.summary import stats, timing_figures
+from harness.summary import drift, stats, timing_figures
 from harness.summary.comparisons import ALPHA, PairEquivalence, Speed
 from harness.summary.grouping import Group, Row, Variant
 from harness.summary.stats import MAX_SEEDS_NEEDED, Equivalence, Spread, Verdict, median_of
@@ -185,6 +187,42 @@ def noise_sentence(a: str, b: str, test: stats.TTest) -> str:
     return (
         f"{a} − {b}: {100 * test.mean_difference:+.3f} points of test accuracy "
         f"({what} {test.n} seeds, t = {test.t:.2f}, p = {test.p:.3f}): {verdict}."
+    )
+
+
+def listed(items: list[str]) -> str:
+    """ "a, b and c"."""
+    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else items[0]
+
+
+def drift_text(v: drift.Verdict, name: Callable[[System], str]) -> str:
+    """How far apart the backends end at the verdict's epoch, beside one backend against
+    itself with one initial weight moved by one ulp, and whether they drift apart faster,
+    judged on the weights (`drift.Verdict`); `name` says a row's label."""
+
+    def each(pairs: dict[tuple[System, System], drift.Apart]) -> str:
+        return listed(
+            [
+                f"{name(a)} and {name(b)} {x.weights:.3g} apart, {100 * x.classes:.2f} % of "
+                "the test images' classes different"
+                for (a, b), x in pairs.items()
+            ]
+        )
+
+    faster = v.faster
+    if not faster:
+        said = "no pair of backends drifts apart faster than training's own instability"
+    elif len(faster) == len(v.pairs):
+        said = "every pair of backends drifts apart faster than training's own instability"
+    else:
+        said = (
+            listed([f"{name(a)} and {name(b)}" for a, b in faster])
+            + " drift apart faster than training's own instability, the other pairs no faster"
+        )
+    return (
+        f"at epoch {v.epoch}, mean over seeds, the weights (the distance of their sketches) "
+        f"of {each(v.pairs)}; one backend against itself with one initial weight moved by "
+        f"one ulp: {each(v.controls)}. Judged on the weights, {said}"
     )
 
 

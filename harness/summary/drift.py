@@ -87,27 +87,47 @@ def drift(runs: list[RunResult], arrays: ArrayFiles, warnings: list[str]) -> lis
 
 
 @dataclass(frozen=True)
+class Apart:
+    """How far two runs are at one epoch, mean over seeds: the share of test images given
+    different classes, and the distance of their weights' sketches."""
+
+    classes: float
+    weights: float
+
+
+@dataclass(frozen=True)
 class Verdict:
-    """One group's answer: each backend pair's disagreement at `epoch` (mean over seeds)
-    against the largest of its one-ulp controls', all at the one epoch that every pair and
-    control of the group reached (a pair stopped early is not set beside a control that
-    had longer to drift)."""
+    """One group's answer: each backend pair's distance at `epoch` (mean over seeds)
+    against its one-ulp controls', all at the one epoch that every pair and control of
+    the group reached (a pair stopped early is not set beside a control that had longer to
+    drift). It is judged on the weights: their distance moves with every step, where a
+    class changes only for the few images near a boundary, and from identical starts and
+    masks most pairs give every test image the same class."""
 
     group: Group
     epoch: int  # counted from 1
-    pairs: dict[tuple[System, System], float]
-    control: float  # the largest control's disagreement at `epoch`, mean over its seeds
-    controls: dict[tuple[System, System], float]
+    pairs: dict[tuple[System, System], Apart]
+    controls: dict[tuple[System, System], Apart]
+
+    @property
+    def control(self) -> Apart:
+        """Training's own instability: the farthest of the controls, on each measure."""
+        apart = self.controls.values()
+        return Apart(max(a.classes for a in apart), max(a.weights for a in apart))
 
     @property
     def faster(self) -> list[tuple[System, System]]:
-        """The pairs that end further apart than training's own instability takes them."""
-        return [p for p, share in self.pairs.items() if share > self.control]
+        """The pairs whose weights end further apart than training's own instability
+        takes them."""
+        return [p for p, a in self.pairs.items() if a.weights > self.control.weights]
 
 
-def _at(ds: list[Drift], epoch: int) -> float:
-    """The disagreement at `epoch` (from 1), mean over `ds` (one a seed)."""
-    return statistics.mean(d.disagreement[epoch - 1] for d in ds)
+def _at(ds: list[Drift], epoch: int) -> Apart:
+    """How far apart at `epoch` (from 1), mean over `ds` (one a seed)."""
+    return Apart(
+        statistics.mean(d.disagreement[epoch - 1] for d in ds),
+        statistics.mean(d.distance[epoch - 1] for d in ds),
+    )
 
 
 def verdicts(found: list[Drift]) -> list[Verdict]:
@@ -118,14 +138,12 @@ def verdicts(found: list[Drift]) -> list[Verdict]:
         controls = by([d for d in members if d.control], lambda d: d.backends)
         if pairs and controls:
             epoch = min(len(d.disagreement) for d in members)
-            finals = {p: _at(ds, epoch) for p, ds in sorted(controls.items())}
             out.append(
                 Verdict(
                     key,
                     epoch,
                     {p: _at(ds, epoch) for p, ds in sorted(pairs.items())},
-                    max(finals.values()),
-                    finals,
+                    {p: _at(ds, epoch) for p, ds in sorted(controls.items())},
                 )
             )
     return out

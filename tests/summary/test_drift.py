@@ -11,7 +11,7 @@ import pytest
 from harness.record import atomic, schema, store
 from harness.summary.build import load_arrays
 from harness.summary.comparisons import arrays_needed
-from harness.summary.drift import Drift, disagreement, distance, drift, verdicts
+from harness.summary.drift import Apart, Drift, disagreement, distance, drift, verdicts
 from harness.summary.grouping import group
 from tests.factories import make_result
 
@@ -54,9 +54,25 @@ def test_backend_pairs_and_the_one_ulp_control_are_measured_per_seed(tmp_path):
     ]
     (v,) = verdicts(found)
     assert v.epoch == 2
-    assert v.pairs == {("tensorflow", "torch"): 0.5}
-    assert v.control == pytest.approx(0.25)
+    assert v.pairs == {("tensorflow", "torch"): Apart(0.5, 2.0)}
+    assert v.control == Apart(0.25, 1.5)
     assert v.faster == [("tensorflow", "torch")]
+
+
+def test_the_verdict_is_judged_on_the_weights_and_against_the_farthest_control():
+    key = group(make_result())
+    pair = ("tensorflow", "torch")
+    found = [
+        # more classes apart than either control, but the weights no farther than one
+        Drift(key, 1, pair, False, [0.02], [1.0]),
+        Drift(key, 2, pair, False, [0.04], [2.0]),
+        Drift(key, 1, ("torch", "torch +1ulp"), True, [0.0], [2.0]),
+        Drift(key, 1, ("tensorflow", "tensorflow +1ulp"), True, [0.01], [1.0]),
+    ]
+    (v,) = verdicts(found)
+    assert v.pairs == {pair: Apart(pytest.approx(0.03), 1.5)}  # mean over the seeds
+    assert v.control == Apart(0.01, 2.0)  # each measure's farthest control
+    assert v.faster == []
 
 
 def test_a_pair_that_stopped_early_is_judged_at_the_epoch_every_run_reached():
@@ -64,10 +80,10 @@ def test_a_pair_that_stopped_early_is_judged_at_the_epoch_every_run_reached():
     # the backends stopped at their target after 2 epochs; the control trained 4
     found = [
         Drift(key, 1, ("tensorflow", "torch"), False, [0.0, 0.1], [0.0, 1.0]),
-        Drift(key, 1, ("torch", "torch +1ulp"), True, [0.0, 0.05, 0.2, 0.3], [0.0] * 4),
+        Drift(key, 1, ("torch", "torch +1ulp"), True, [0.0, 0.05, 0.2, 0.3], [0, 0.5, 2, 3]),
     ]
     (v,) = verdicts(found)
-    assert v.epoch == 2 and v.control == pytest.approx(0.05)
+    assert v.epoch == 2 and v.control == Apart(pytest.approx(0.05), 0.5)
     assert v.faster == [("tensorflow", "torch")]
 
 
