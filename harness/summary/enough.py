@@ -37,18 +37,23 @@ def _name(row: Row) -> str:
 
 
 def ratios(runs: list[RunResult]) -> list[Ratio]:
-    """Every speed ratio of `runs` that the report compares."""
+    """Every speed ratio of `runs` that the report compares, each pair of rows once (a
+    Keras 3 row over its anchor is also, where the anchor is the fastest, its comparison's
+    row over the fastest)."""
     table = rows(runs)
-    out = []
+    pairs: list[tuple[Row, Row, RatioInterval | None]] = []
     for c in comparisons(table, [], [], []):
-        out += [
-            Ratio(f"{_name(row)} / {_name(c.ranked[0])}", speed.interval)
+        pairs += [
+            (row, c.ranked[0], speed.interval)
             for row, speed in zip(c.ranked[1:], c.speeds[1:], strict=True)
         ]
-    out += [Ratio(f"{_name(t.tuned)} / {_name(t.default)}", t.speed.interval) for t in tuned(table)]
-    out += [
-        Ratio(f"{_name(a.keras)} / {_name(a.anchor)}", a.speed.interval) for a in anchors(table, [])
-    ]
+    pairs += [(t.tuned, t.default, t.speed.interval) for t in tuned(table)]
+    pairs += [(a.keras, a.anchor, a.speed.interval) for a in anchors(table, [])]
+    out, seen = [], set()
+    for a, b, interval in pairs:
+        if (key := frozenset((a.variant, b.variant))) not in seen:
+            seen.add(key)
+            out.append(Ratio(f"{_name(a)} / {_name(b)}", interval))
     return out
 
 

@@ -2,8 +2,9 @@
 
 import pytest
 
-from harness.summary.enough import narrow
+from harness.summary.enough import narrow, ratios
 from harness.summary.stats import RatioInterval
+from tests.factories import make_result
 
 
 @pytest.mark.parametrize(
@@ -21,3 +22,22 @@ def test_an_interval_is_narrow_within_its_width_of_its_geometric_mean(low, geome
 
 def test_no_interval_is_never_narrow():
     assert not narrow(None, 0.5)
+
+
+def test_each_pair_of_rows_is_one_ratio_though_the_report_compares_it_twice():
+    # Keras 3 on TensorFlow, its anchor (TensorFlow alone, the fastest) and a tuned row,
+    # two rounds: Keras 3 over its anchor is also the comparison's row over the fastest
+    runs = [
+        make_result(round=k, invocation="i1", epochs_s=(20.0 * f,) * 4, **kwargs)
+        for k in (1, 2)
+        for f, kwargs in [
+            (1.0, {}),
+            (0.8, {"impl": "native", "anchor_of": "tensorflow"}),
+            (1.1, {"tuning": (("malloc", "no mmap"),)}),
+        ]
+    ]
+    assert sorted(r.what for r in ratios(runs)) == [
+        "tensorflow / tensorflow native",
+        "tensorflow tuned, malloc=no mmap / tensorflow",
+        "tensorflow tuned, malloc=no mmap / tensorflow native",
+    ]
