@@ -347,7 +347,7 @@ def tuned_settings(backend: Backend, results_dir: Path) -> TunedSettings:
     machine_id = fingerprint.fingerprint().machine_id
     found, why = tuning.find(results_dir / "tuning", backend.name, machine_id, backend.versions())
     # The words go into every run's record: the results folder stands as its placeholder.
-    why = places.unplaced(why, places.local_folders(out=results_dir / "runs" / "run.json"))
+    why = places.unplaced(why, places.local_folders(results=results_dir))
     if found is not None:
         kept = found.kept
         parity = kept.parity.text() if kept and kept.parity else "none recorded"

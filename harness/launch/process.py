@@ -165,7 +165,7 @@ def record_failure(
 ) -> None:
     """Write a result that says the run failed and why, in words and lines that name
     its local folders by their placeholders (`places`)."""
-    folders = places.local_folders(spec, out)
+    folders = places.local_folders(spec, out.parent.parent)
     failure = schema.Failure(
         reason=places.unplaced(reason, folders),
         exit_code=code,

@@ -37,10 +37,13 @@ _CREDENTIALS = re.compile(r"(?<=://)[^/@\s'\"]+@")
 _TILDE = re.compile(r"(?<![\w/~.-])~(?:[A-Za-z_][\w.-]*)?(?=/)|(?<![\w/~.-])~[A-Za-z_][\w.-]*\b")
 
 
-def local_folders(spec: RunSpec | None = None, out: Path | None = None) -> list[tuple[str, str]]:
+def local_folders(
+    spec: RunSpec | None = None, results: Path | None = None
+) -> list[tuple[str, str]]:
     """(folder, placeholder) for each local folder of a run of `spec` (its data folder,
-    its model's and dataset's files) writing its result to `out`, and of this process,
-    the longest first, so that a folder inside another keeps its own name."""
+    its model's and dataset's files) writing its result into the folder `results`, and
+    of this process, the longest first, so that a folder inside another keeps its own
+    name."""
     data_dir = (spec and spec.data_dir) or os.environ.get("HARNESS_DATA_DIR")
     files = [(spec.model_path, "<model>"), (spec.dataset_path, "<dataset>")] if spec else []
     sites = [*site.getsitepackages(), site.getusersitepackages()]
@@ -55,7 +58,7 @@ def local_folders(spec: RunSpec | None = None, out: Path | None = None) -> list[
         (Path(tempfile.gettempdir()), "<tmp>"),
         *([(Path(data_dir).expanduser(), "<data>")] if data_dir else []),
         *((Path(path).expanduser().parent, name) for path, name in files if path),
-        *([(Path(out).parent.parent, "<results>")] if out else []),
+        *([(Path(results), "<results>")] if results else []),
     ]
     found: dict[str, str] = {}
     for folder, name in named:

@@ -203,7 +203,7 @@ def train_and_evaluate(
         settings = {**s.backend_settings, **s.backend.after_training()}
         env = environment.capture(
             libraries, s.backend.kernels(), spec.model, spec.model_path,
-            places.local_folders(spec, files.out),
+            places.local_folders(spec, files.out.parent.parent),
         )  # fmt: skip
         final_digest = starting_points.digest(final_weights)
         order_digest = batch_digest() if batch_digest else None

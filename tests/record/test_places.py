@@ -65,7 +65,8 @@ def test_no_local_folder_or_credential_reaches_a_run_a_failure_or_their_report(
                 f"  - {sys.prefix}/lib: nothing",
             ]
         made = make_result(backend=spec.backend)
-        captured = environment.capture({}, {}, "mnist_cnn", None, places.local_folders(spec, out))
+        folders = places.local_folders(spec, out.parent.parent)
+        captured = environment.capture({}, {}, "mnist_cnn", None, folders)
         store.write(dataclasses.replace(made, environment=captured), out)
         return 0, []
 
