@@ -4,13 +4,11 @@ machines apart. A speed ratio exists only between runs of one machine id."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 import platform
 from pathlib import Path
 
-from harness.record.schema import Fingerprint
+from harness.record.schema import Fingerprint, machine_id_of
 
 
 def cpu_model() -> str:
@@ -79,7 +77,8 @@ def fingerprint() -> Fingerprint:
         kernel=os.uname().release,
         vm="hypervisor" in flags,
     )
-    known = {k: v for k, v in dataclasses.asdict(measured).items() if k != "machine_id"}
-    identity = [known, cpu_model(), os.cpu_count(), platform.platform(), platform.node()]
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
-    return dataclasses.replace(measured, machine_id=digest[:10])
+    found = machine_id_of(
+        dataclasses.asdict(measured), cpu_model(), os.cpu_count(), platform.platform(),
+        platform.node(),
+    )  # fmt: skip
+    return dataclasses.replace(measured, machine_id=found)

@@ -132,7 +132,25 @@ def check(record: dict) -> list[str]:
         problems += found
         if name == "recipe" and found:
             return problems
-    return problems
+    return problems or _machine_problems(record)
+
+
+def _machine_problems(record: dict) -> list[str]:
+    """A machine id that is not the one its fingerprint and environment give: a record
+    edited by hand, or given another machine's id (`schema.machine_id_of`). A record
+    without a host, platform or CPU count (before schema version 5) is not checked."""
+    fingerprint = (record.get("machine") or {}).get("fingerprint")
+    env = record.get("environment") or {}  # a failed run's record has none
+    made = [env.get(k) for k in ("cpu_model", "cpus_total", "platform", "host")]
+    if fingerprint is None or None in made:
+        return []
+    derived = schema.machine_id_of(fingerprint, *made)
+    if fingerprint["machine_id"] == derived:
+        return []
+    return [
+        f"machine.fingerprint.machine_id is {shown(fingerprint['machine_id'])}, but its "
+        f"fingerprint and environment are machine {derived}'s"
+    ]
 
 
 Record = RunResult | FailedRun

@@ -13,6 +13,8 @@ string keys.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -367,6 +369,17 @@ class Fingerprint(Section):
     memory_gib: float = ruled(number(0))
     kernel: str = ruled(STRING)  # the kernel's release: a VM's build shows in it
     vm: bool = ruled(BOOLEAN)  # the CPU says it runs under a hypervisor
+
+
+def machine_id_of(
+    fingerprint: dict, cpu_model: str, cpus_total: int | None, platform: str, host: str
+) -> str:
+    """The id of the machine a `Fingerprint` (as a dict; its own id left out) describes,
+    with its CPU model, CPU count, platform and host name as a record's environment holds
+    them: two runs share it only on one kind of machine, kernel build and host."""
+    known = {k: v for k, v in fingerprint.items() if k != "machine_id"}
+    identity = [known, cpu_model, cpus_total, platform, host]
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -50,6 +50,61 @@ def test_missing_fields_are_named(tmp_path):
         store.read(path)
 
 
+def _made_here(tmp_path, **environment) -> tuple[dict, object]:
+    """The file of a record of this machine as a worker makes it (its fingerprint and
+    environment), with `environment`'s values changed in the file afterwards (a writer
+    refuses them), and the file's JSON."""
+    from harness.origin import fingerprint
+    from harness.worker import environment as env
+
+    r = make_result()
+    r = dataclasses.replace(
+        r,
+        environment=env.capture({}, {}, "mnist_cnn", None, []),
+        machine=dataclasses.replace(r.machine, fingerprint=fingerprint.fingerprint()),
+    )
+    path = tmp_path / "r.json"
+    store.write(r, path)
+    data = json.loads(path.read_text())
+    data["environment"].update(environment)
+    path.write_text(json.dumps(data))
+    return data, path
+
+
+def test_a_machine_id_is_the_one_its_fingerprint_and_environment_give(tmp_path):
+    from harness.origin import fingerprint
+
+    data, path = _made_here(tmp_path)
+    made = store.read(path)
+    assert made.machine.fingerprint.machine_id == fingerprint.fingerprint().machine_id
+    data["machine"]["fingerprint"]["machine_id"] = "0123456789"  # another machine's id
+    path.write_text(json.dumps(data))
+    with pytest.raises(results.ResultError, match="machine_id is '0123456789', but its fi"):
+        store.read(path)
+    # nor is such a record written
+    moved = dataclasses.replace(made.machine.fingerprint, machine_id="0123456789")
+    bad = dataclasses.replace(made, machine=dataclasses.replace(made.machine, fingerprint=moved))
+    with pytest.raises(results.ResultError, match="refusing to write"):
+        store.write(bad, tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize(
+    ("changed", "value"),
+    [("host", "elsewhere"), ("cpus_total", 96), ("platform", "Linux-x"), ("cpu_model", "X")],
+)
+def test_a_record_of_one_machine_given_another_machines_environment_is_refused(
+    tmp_path, changed, value
+):
+    _, path = _made_here(tmp_path, **{changed: value})
+    with pytest.raises(results.ResultError, match="fingerprint and environment are machine "):
+        store.read(path)
+
+
+def test_a_record_without_a_host_is_read_without_the_check(tmp_path):
+    _, path = _made_here(tmp_path, host=None)
+    assert store.read(path).environment.host is None
+
+
 @pytest.mark.parametrize("text", ["", "{", "[1, 2]", "null"])
 def test_damaged_files_are_refused_naming_the_file(tmp_path, text):
     path = tmp_path / "broken.json"
