@@ -385,8 +385,7 @@ class Campaign:
             f"{_commits(self.runs)}; {_machine(self.runs)}: "
             f"{', '.join(fingerprint.isa) or 'no AVX2'}, {fingerprint.memory_gib:.0f} GiB; "
             f"{len(self.runs)} runs in {rounds} interleaved rounds, "
-            f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime(start))}–"
-            f"{time.strftime('%H:%M', time.gmtime(end))} UTC, {_minutes(end - start)})"
+            f"{windows_text(self.runs, self.folder)}, {_minutes(end - start)})"
         )
 
 
@@ -650,6 +649,35 @@ def seed_campaign(folder: Path) -> SeedCampaign:
     return SeedCampaign(folder, s, names)
 
 
+def reference_text(s: build.Summary, kept: dict[str, dict[str, str]]) -> str:
+    """Whether the reference of the target, Keras 3 on TensorFlow at its defaults, reached
+    it in at least MLPerf's four runs of five (`kept`: what `tune` kept per backend)."""
+    if kept.get("tensorflow"):
+        return "the campaign ran TensorFlow with tuned settings, not the reference's defaults"
+    reference = [
+        t
+        for t in s.time_to_target
+        if (spec := t.row.members[0].spec).backend == "tensorflow"
+        and spec.impl == Impl.KERAS
+        and not (spec.perturb_init or spec.stop_at_target)
+    ]
+    if len(reference) != 1:
+        return "the campaign has no run of the reference, Keras 3 on TensorFlow"
+    n, reached = reference[0].score.runs, reference[0].score.reached
+    asks = f"MLPerf asks at least {MLPERF_REACHED} of {MLPERF_RUNS}"
+    if n >= MLPERF_RUNS:
+        high = reached * MLPERF_RUNS < MLPERF_REACHED * n  # four in five, of any number
+        holds = f"{asks}: the target {'is too high' if high else 'holds'}"
+    elif n - reached > MLPERF_RUNS - MLPERF_REACHED:  # too many missed already
+        holds = f"{asks}: the target is too high"
+    else:
+        holds = f"{asks}, and {plural(n, 'seed')} cannot tell yet"
+    return (
+        f"the reference, Keras 3 on TensorFlow at its defaults, reached it in {reached} of "
+        f"{plural(n, 'seed')}; {holds}"
+    )
+
+
 def repro_block(folder: Path) -> str:
     """What the seed campaign answers: each backend's test accuracy over seeds, each pair's
     equivalence within the margin, time to target as MLPerf scores it, whether the
@@ -719,21 +747,7 @@ def repro_block(folder: Path) -> str:
             f"reached in {score.reached} of {plural(score.runs, 'seed')}, at "
             f"{'epoch' if len(t.runs) == 1 else 'epochs'} {when}"
         )
-    reference = [t for t in s.time_to_target if t.row.backend == "tensorflow"]
-    if reference and not kept["tensorflow"]:
-        [ref] = reference
-        n, reached = ref.score.runs, ref.score.reached
-        asks = f"MLPerf asks at least {MLPERF_REACHED} of {MLPERF_RUNS}"
-        if n < MLPERF_RUNS:
-            holds = f"{asks}, and {plural(n, 'seed')} cannot tell yet"
-        elif reached * MLPERF_RUNS >= MLPERF_REACHED * n:
-            holds = f"{asks}: the target holds"
-        else:
-            holds = f"{asks}: the target is too high"
-        out.append(
-            f"- The target, {100 * target:.2f} %: the reference, Keras 3 on TensorFlow at its "
-            f"defaults, reached it in {reached} of {plural(n, 'seed')}; {holds}"
-        )
+    out.append(f"- The target, {100 * target:.2f} %: " + reference_text(s, kept))
     for e in s.time_equivalence:
         a, b = (c.names[x] for x in e.backends)
         if e.equivalence is None:

@@ -376,7 +376,9 @@ def machine_id_of(
 ) -> str:
     """The id of the machine a `Fingerprint` (as a dict; its own id left out) describes,
     with its CPU model, CPU count, platform and host name as a record's environment holds
-    them: two runs share it only on one kind of machine, kernel build and host."""
+    them: two runs share it only on one kind of machine, kernel build and host. A record
+    is checked against it on read (`results.check`): a field added to `Fingerprint` must
+    stay out of the digest of records made before it, or they no longer read."""
     known = {k: v for k, v in fingerprint.items() if k != "machine_id"}
     identity = [known, cpu_model, cpus_total, platform, host]
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:10]

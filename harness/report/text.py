@@ -201,12 +201,10 @@ def drift_text(v: drift.Verdict, name: Callable[[System], str]) -> str:
     judged on the weights (`drift.Verdict`); `name` says a row's label."""
 
     def each(pairs: dict[tuple[System, System], drift.Apart]) -> str:
-        return listed(
-            [
-                f"{name(a)} and {name(b)} {x.weights:.3g} apart, {100 * x.classes:.2f} % of "
-                "the test images' classes different"
-                for (a, b), x in pairs.items()
-            ]
+        return "; ".join(
+            f"{name(a)} and {name(b)} {x.weights:.3g} apart, {100 * x.classes:.2f} % of the "
+            "test images' classes different"
+            for (a, b), x in pairs.items()
         )
 
     faster = v.faster
@@ -221,7 +219,7 @@ def drift_text(v: drift.Verdict, name: Callable[[System], str]) -> str:
         )
     return (
         f"at epoch {v.epoch}, mean over seeds, the weights (the distance of their sketches) "
-        f"of {each(v.pairs)}; one backend against itself with one initial weight moved by "
+        f"of {each(v.pairs)}. One backend against itself with one initial weight moved by "
         f"one ulp: {each(v.controls)}. Judged on the weights, {said}"
     )
 

@@ -136,8 +136,9 @@ def verdicts(found: list[Drift]) -> list[Verdict]:
     for key, members in sorted(by(found, lambda d: d.group).items()):
         pairs = by([d for d in members if not d.control], lambda d: d.backends)
         controls = by([d for d in members if d.control], lambda d: d.backends)
-        if pairs and controls:
-            epoch = min(len(d.disagreement) for d in members)
+        # the last epoch every pair and control reached, on both measures
+        epoch = min(min(len(d.disagreement), len(d.distance)) for d in members)
+        if pairs and controls and epoch >= 1:
             out.append(
                 Verdict(
                     key,

@@ -9,6 +9,7 @@ import sys
 
 from harness import cli
 from harness.launch import process
+from harness.origin import fingerprint
 from harness.record import places, store
 from harness.worker import environment
 from tests.factories import OWN_MODEL, make_result
@@ -67,7 +68,9 @@ def test_no_local_folder_or_credential_reaches_a_run_a_failure_or_their_report(
         made = make_result(backend=spec.backend)
         folders = places.local_folders(spec, out.parent.parent)
         captured = environment.capture({}, {}, "mnist_cnn", None, folders)
-        store.write(dataclasses.replace(made, environment=captured), out)
+        # a worker's own record: this machine's environment, and its fingerprint with it
+        here = dataclasses.replace(made.machine, fingerprint=fingerprint.fingerprint())
+        store.write(dataclasses.replace(made, environment=captured, machine=here), out)
         return 0, []
 
     monkeypatch.setattr(process, "start_worker", start_worker)
