@@ -141,10 +141,12 @@ def _machine_problems(record: dict) -> list[str]:
     without a host, platform or CPU count (before schema version 5) is not checked."""
     fingerprint = (record.get("machine") or {}).get("fingerprint")
     env = record.get("environment") or {}  # a failed run's record has none
-    made = [env.get(k) for k in ("cpu_model", "cpus_total", "platform", "host")]
-    if fingerprint is None or None in made:
+    cpu, cpus, platform, host = (
+        env.get(k) for k in ("cpu_model", "cpus_total", "platform", "host")
+    )
+    if fingerprint is None or cpu is None or cpus is None or platform is None or host is None:
         return []
-    derived = schema.machine_id_of(fingerprint, *made)
+    derived = schema.machine_id_of(fingerprint, cpu, cpus, platform, host)
     if fingerprint["machine_id"] == derived:
         return []
     return [

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from harness.contract.spec import System
 from harness.record.schema import FULL_EVALUATION
 from harness.summary import drift, stats, timing_figures
 from harness.summary.comparisons import ALPHA, PairEquivalence, Speed
@@ -195,16 +194,16 @@ def listed(items: list[str]) -> str:
     return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else items[0]
 
 
-def drift_text(v: drift.Verdict, name: Callable[[System], str]) -> str:
+def drift_text(v: drift.Verdict, name: Callable[[str], str]) -> str:
     """How far apart the backends end at the verdict's epoch, beside one backend against
     itself with one initial weight moved by one ulp, and whether they drift apart faster,
     judged on the weights (`drift.Verdict`); `name` says a row's label."""
 
-    def each(pairs: dict[tuple[System, System], drift.Apart]) -> str:
+    def each(pairs: Iterable[tuple[tuple[str, str], drift.Apart]]) -> str:
         return "; ".join(
             f"{name(a)} and {name(b)} {x.weights:.3g} apart, {100 * x.classes:.2f} % of the "
             "test images' classes different"
-            for (a, b), x in pairs.items()
+            for (a, b), x in pairs
         )
 
     faster = v.faster
@@ -219,8 +218,8 @@ def drift_text(v: drift.Verdict, name: Callable[[System], str]) -> str:
         )
     return (
         f"at epoch {v.epoch}, mean over seeds, the weights (the distance of their sketches) "
-        f"of {each(v.pairs)}. One backend against itself with one initial weight moved by "
-        f"one ulp: {each(v.controls)}. Judged on the weights, {said}"
+        f"of {each(v.pairs.items())}. One backend against itself with one initial weight moved by "
+        f"one ulp: {each(v.controls.items())}. Judged on the weights, {said}"
     )
 
 
