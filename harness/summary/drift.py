@@ -119,7 +119,8 @@ class Verdict:
     def faster(self) -> list[tuple[System, System]]:
         """The pairs whose weights end further apart than training's own instability
         takes them."""
-        return [p for p, a in self.pairs.items() if a.weights > self.control.weights]
+        farthest = self.control.weights
+        return [p for p, a in self.pairs.items() if a.weights > farthest]
 
 
 def _at(ds: list[Drift], epoch: int) -> Apart:
