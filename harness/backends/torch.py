@@ -62,8 +62,11 @@ class TorchBackend(Backend):
         ),
         THREADS,
     )
-    # What the earlier, hand-measured profile used (commit 0987193, an Intel Xeon).
-    fallback = {"format": "channels_first", "compile": "torch.compile"}
+    # What `tune` kept in the speed campaign (commit 135dd63, an AMD EPYC, Dec 2026):
+    # 0.55x [0.48-0.63] the default step, outputs and losses bit for bit; channels_first
+    # and torch.compile, the hand-measured choice before (an Intel Xeon, commit 0987193),
+    # were no faster there, and torch.compile needs a C++ compiler and minutes to compile.
+    fallback = {"malloc": "no mmap"}
 
     def kernels(self) -> dict[str, str]:
         import torch
