@@ -1,6 +1,6 @@
 """Does the harness cost anything? The same training (the seed model, batch 500, the
 first IMAGES MNIST images, EPOCHS epochs) as a plain Keras script of one fit() call
-(`plain_keras.py`, fed as the harness feeds fit() unless --plain-feed arrays) and
+(`plain_keras.py`, fed and masked as the harness's fit() is unless --plain-feed arrays) and
 through `python -m harness run` on its default path (identical starting points, the
 harness's batch order), in fresh processes with the same environment, thread budget
 and CPUs, in rounds: each round runs both, the first of one round goes second in the
@@ -9,7 +9,8 @@ on both alike.
 
 Each round prints the fit() wall time of both and their ratio, both processes' whole
 wall time, and the difference part by part: what both do (import, data load, build,
-fit) and what the harness alone does (initial weights, the matmul peak, evaluation,
+fit) and what the harness alone does (the evaluations after each epoch, which its fit()
+phase holds and its fit() here leaves out, initial weights, the matmul peak, evaluation,
 prediction, latency, saving, the parent process), so that it adds up exactly.
 
 After --rounds rounds (4), it adds rounds two at a time (each process first once) until
@@ -50,6 +51,7 @@ from harness.contract import plugins  # noqa: E402
 from harness.contract.spec import available_cpus  # noqa: E402
 from harness.origin import fingerprint, provenance  # noqa: E402
 from harness.record import overhead, store  # noqa: E402
+from harness.record.results import RunResult  # noqa: E402
 from harness.summary import stats  # noqa: E402
 from harness.worker import environment  # noqa: E402
 
@@ -89,11 +91,19 @@ def harness(
         ]  # fmt: skip
         wall, _ = _timed(command)
         [path] = store.runs_dir(tmp).glob("*.json")
-        t = store.read(path).timings
-    # The record's phases by the same names; the worker's interpreter before its first
-    # phase is left to `rest_s`, as the plain script's is.
-    parts = [f.name for f in dataclasses.fields(overhead.Harness) if f.metadata.get("part")]
-    return overhead.Harness(process_s=wall, **{name: getattr(t, name) for name in parts})
+        return phases(store.read(path), wall)
+
+
+def phases(record: RunResult, process_s: float) -> overhead.Harness:
+    """A run record's phases by the same names; the worker's interpreter before its first
+    phase is left to `rest_s`, as the plain script's is. Its fit() phase holds the
+    evaluations after each epoch, which a plain fit() does not make: their own part."""
+    t, per_epoch = record.timings, record.metrics.per_epoch
+    epoch_evaluations = sum(per_epoch.evaluate_s) if per_epoch else 0.0
+    names = [f.name for f in dataclasses.fields(overhead.Harness) if f.metadata.get("part")]
+    parts = {name: getattr(t, name) for name in names if name != "epoch_evaluations_s"}
+    parts |= {"fit_s": t.fit_s - epoch_evaluations, "epoch_evaluations_s": epoch_evaluations}
+    return overhead.Harness(process_s=process_s, **parts)
 
 
 def differences(r: overhead.Round) -> dict[str, float]:
@@ -105,6 +115,7 @@ def differences(r: overhead.Round) -> dict[str, float]:
         "data load": h.data_load_s - p.data_load_s,
         "build and compile": h.build_s + h.compile_s - p.build_s,
         "fit()": h.fit_s - p.fit_s,
+        "epoch evaluations": h.epoch_evaluations_s,
         "initial weights": h.init_s,
         "matmul peak": h.peak_s,
         "evaluation": h.evaluate_s,
@@ -181,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--plain-feed", choices=overhead.FEEDS, default="harness",
         help="what the plain script's fit() is given: the harness's batches as its backend "
-        "plugin feeds them (default: the ratio measures the harness), or arrays with "
-        "Keras's shuffling (the ratio includes the input pipeline's difference)",
+        "plugin feeds them, and its dropout masks (default: the ratio measures the "
+        "harness), or arrays with Keras's shuffling and masks (the ratio includes the input "
+        "pipeline's and the masks' differences)",
     )  # fmt: skip
     p.add_argument(
         "--out", type=Path, default=ROOT / "results" / "overhead",

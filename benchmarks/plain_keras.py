@@ -3,11 +3,11 @@
 harness_overhead.py; prints the seconds of each of its parts as JSON.
 
 FEED is what fit() is given. `harness`: the batches the harness gives it, in its batch
-order (seed 1), fed by the backend plugin's `feed()` with steps_per_epoch, as
-harness/worker/trainers.py does, so that the two processes differ in what the harness
-adds and not in how the images reach fit(). `arrays`: the arrays and Keras's own
-shuffling, as a user would write it; on TensorFlow a different input pipeline, which
-README's overhead section explains.
+order (seed 1), fed by the backend plugin's `feed()` with steps_per_epoch, and the
+dropout masks it draws (harness/worker/dropout_masks.py), as harness/worker/trainers.py
+does, so that the two processes differ in what the harness adds and not in what fit()
+trains. `arrays`: the arrays, Keras's own shuffling and masks, as a user would write it;
+on TensorFlow a different input pipeline, which README's overhead section explains.
 
     KERAS_BACKEND=jax python benchmarks/plain_keras.py MNIST_NPZ IMAGES EPOCHS FEED
 """
@@ -21,7 +21,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from harness.backends import resolve  # noqa: E402
-from harness.worker import starting_points  # noqa: E402
+from harness.worker import dropout_masks, starting_points  # noqa: E402
 from models import mnist_cnn  # noqa: E402
 
 seconds = {"import_s": time.perf_counter() - start}
@@ -39,6 +39,8 @@ seconds["data_load_s"] = time.perf_counter() - start
 start = time.perf_counter()
 keras.utils.set_random_seed(1)
 model = mnist_cnn.build((28, 28, 1), 10)
+if feed == "harness":
+    dropout_masks.replace(keras, model, 1)
 model.compile(keras.optimizers.Adadelta(1.0), "categorical_crossentropy", metrics=["accuracy"])
 seconds["build_s"] = time.perf_counter() - start
 

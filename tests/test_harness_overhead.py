@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from harness.record import overhead
-from tests.factories import ROOT, make_overhead_record
+from tests.factories import ROOT, make_overhead_record, make_result
 
 
 def _load_script():
@@ -131,5 +131,19 @@ def test_the_parts_differences_add_up_to_the_whole_processes_difference():
     [r, _] = make_overhead_record().rounds
     found = bench.differences(r)
     assert found["fit()"] == pytest.approx(1.0)
+    assert found["epoch evaluations"] == pytest.approx(0.6)
     assert found["build and compile"] == pytest.approx(0.1 + 0.01 - 0.1)
     assert sum(found.values()) == pytest.approx(r.harness.process_s - r.plain.process_s)
+
+
+def test_the_harness_fit_leaves_out_the_evaluations_after_each_epoch_as_their_own_part():
+    # four epochs of 30, 20, 21 and 19 s, each evaluated in 2.5 s inside fit()
+    record = make_result(evaluate_s=2.5)
+    found = bench.phases(record, process_s=150.0)
+    assert found.epoch_evaluations_s == pytest.approx(4 * 2.5)
+    assert found.fit_s == pytest.approx(record.timings.fit_s - 10.0)
+    assert found.fit_s + found.epoch_evaluations_s == pytest.approx(record.timings.fit_s)
+    # a run that evaluated no epoch (the speed profile): its fit() as it is
+    record = make_result(epoch_accuracy=())
+    found = bench.phases(record, process_s=150.0)
+    assert (found.epoch_evaluations_s, found.fit_s) == (0.0, record.timings.fit_s)

@@ -11,7 +11,11 @@ plain script fed fit() arrays. Versions 1 and 2 ran a fixed number of rounds aga
 upper limit of the fit() ratio (1.03); version 3 adds rounds until the ratio's interval
 lies within a band around 1 (±3 %: `band` 0.03), or wholly outside it, or a round limit
 is hit, and says which (`stopped`): a version 2 record reads with the band its limit
-gave and neither a round limit nor a reason to stop.
+gave and neither a round limit nor a reason to stop. Version 4 takes the harness's
+evaluations after each epoch (time to target, since run records of schema 9), which its
+fit() phase holds, out of its fit() into their own part, and its plain script's
+`harness` feed draws the harness's dropout masks too, so that both train alike; a
+version 3 record (from before either) reads with no epoch evaluation.
 """
 
 from __future__ import annotations
@@ -36,12 +40,13 @@ from harness.record.schema import (
     ruled,
 )
 
-SCHEMA_VERSION = 3
-KNOWN_SCHEMA_VERSIONS = (1, 2, 3)
+SCHEMA_VERSION = 4
+KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4)
 # Which process of a round ran first.
 KINDS = ("plain", "harness")
 # How the plain script fed fit(): as the harness does (its backend plugin's `feed` of the
-# harness's batch order), or arrays with Keras's own shuffling (version 1).
+# harness's batch order; from version 4 with the harness's dropout masks), or arrays with
+# Keras's own shuffling and masks (version 1).
 FEEDS = ("harness", "arrays")
 # Why the rounds stopped: the fit() ratio's interval lies within 1 ± band (the harness
 # costs nothing measurable), or wholly outside it (it does, or it is faster: more rounds
@@ -95,7 +100,8 @@ class Harness(_Process):
     init_s: float = _part()
     compile_s: float = _part()
     peak_s: float = _part()
-    fit_s: float = _part()
+    fit_s: float = _part()  # the record's fit() phase less its epoch evaluations
+    epoch_evaluations_s: float = _part()  # the test set predicted after each epoch
     evaluate_s: float = _part()
     predict_s: float = _part()
     latency_s: float = _part()
@@ -182,7 +188,19 @@ def _upgrade_from_2(data: dict) -> dict:
     return {**rest, "band": band, "max_rounds": None, "stopped": None, "schema_version": 3}
 
 
-_UPGRADES = (_upgrade_from_1, _upgrade_from_2)
+def _upgrade_from_3(data: dict) -> dict:
+    rounds = data.get("rounds")
+    if isinstance(rounds, list):
+        rounds = [
+            {**r, "harness": {**r["harness"], "epoch_evaluations_s": 0.0}}
+            if isinstance(r, dict) and isinstance(r.get("harness"), dict)
+            else r
+            for r in rounds
+        ]
+    return {**data, "rounds": rounds, "schema_version": 4}
+
+
+_UPGRADES = (_upgrade_from_1, _upgrade_from_2, _upgrade_from_3)
 
 
 def from_dict(data: object) -> OverheadRecord:
