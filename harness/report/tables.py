@@ -24,6 +24,7 @@ from harness.report.text import (
     range_text,
     sci,
     short_label,
+    signed,
     speed_text,
     unaccounted_text,
     verdict_text,
@@ -311,7 +312,8 @@ def equivalence_section(s: Summary) -> list[str]:
                 + (
                     "| – | – | needs ≥ 2 paired seeds |"
                     if e is None
-                    else f"| {e.mean:+.3f} | {e.low:+.3f} to {e.high:+.3f} | {verdict_text(e)} |"
+                    else f"| {signed(e.mean)} | {signed(e.low)} to {signed(e.high)} | "
+                    f"{verdict_text(e)} |"
                 )
             )
         out.append("")

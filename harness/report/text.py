@@ -184,7 +184,7 @@ def noise_sentence(a: str, b: str, test: stats.TTest) -> str:
         else f"not larger than the seed-to-seed spread (p ≥ {ALPHA})"
     )
     return (
-        f"{a} − {b}: {100 * test.mean_difference:+.3f} points of test accuracy "
+        f"{a} − {b}: {signed(100 * test.mean_difference)} points of test accuracy "
         f"({what} {test.n} seeds, t = {test.t:.2f}, p = {test.p:.3f}): {verdict}."
     )
 
@@ -223,6 +223,13 @@ def drift_text(v: drift.Verdict, name: Callable[[str], str]) -> str:
     )
 
 
+def signed(value: float, digits: int = 3) -> str:
+    """`value` with its sign ("+0.030", "-0.012"), and none where it rounds to zero: a
+    tiny negative mean would read "-0.000", a sign that the figure does not show."""
+    text = f"{value:+.{digits}f}"
+    return text[1:] if float(text) == 0 else text
+
+
 def margin_text(margin: float, ratio: bool = False) -> str:
     """ "±0.1 points" of accuracy, or "±10 %" of a ratio."""
     return f"±{100 * margin:g} %" if ratio else f"±{margin:g} points"
@@ -233,7 +240,7 @@ def difference_text(e: Equivalence) -> str:
     or for ratios "1.010× [90 %: 0.966–1.056]"."""
     if e.ratio:
         return f"{e.mean:.3f}× [90 %: {e.low:.3f}–{e.high:.3f}]"
-    return f"{e.mean:+.3f} points [90 %: {e.low:+.3f} to {e.high:+.3f}]"
+    return f"{signed(e.mean)} points [90 %: {signed(e.low)} to {signed(e.high)}]"
 
 
 def verdict_text(e: Equivalence) -> str:

@@ -19,7 +19,7 @@ import pytest
 from harness import cli
 from harness.record import schema, store
 from harness.report import render
-from harness.report.text import literal
+from harness.report.text import difference_text, literal, signed
 from harness.summary.build import build
 from tests.factories import HOSTILE, make_result, stopped_main, write_hostile
 
@@ -630,12 +630,12 @@ def test_in_short_asks_for_two_paired_seeds_where_a_pair_of_backends_shares_fewe
     write_result(backend="jax", seed=2)
     write_result(backend="torch", seed=3)
     short, section = short_and_equivalence(tmp_path)
-    assert "jax − tensorflow: +0.000 points" in short
+    assert "jax − tensorflow: 0.000 points" in short
     assert (
         "Whether jax and torch, tensorflow and torch are equivalent within ±0.1 points of "
         "test accuracy needs ≥ 2 paired seeds"
     ) in short
-    assert "| jax − tensorflow | 1 2 | +0.000 | +0.000 to +0.000 | equivalent" in section
+    assert "| jax − tensorflow | 1 2 | 0.000 | 0.000 to 0.000 | equivalent" in section
     assert "| jax − torch | 2 | – | – | needs ≥ 2 paired seeds |" in section
 
 
@@ -681,3 +681,16 @@ def test_a_results_folder_in_the_users_home_is_shown_by_its_placeholder(
         assert str(tmp_path) not in text, name
     assert "&lt;home&gt;/runs" in (tmp_path / "report.html").read_text()
     assert "damaged.json" in (tmp_path / "REPORT.md").read_text()
+
+
+def test_a_difference_that_rounds_to_zero_is_shown_without_a_sign():
+    assert [signed(v) for v in (0.0304, -0.0121, -0.0004, 0.0004, -0.0)] == [
+        "+0.030", "-0.012", "0.000", "0.000", "0.000",
+    ]  # fmt: skip
+    from harness.summary.stats import Equivalence, Verdict
+
+    e = Equivalence(
+        n=5, mean=-0.0001, low=-0.012, high=0.012, margin=0.1, p=0.001, beyond_noise=False,
+        verdict=Verdict.EQUIVALENT, seeds_needed=None,
+    )  # fmt: skip
+    assert difference_text(e) == "0.000 points [90 %: -0.012 to +0.012]"
