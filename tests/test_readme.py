@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.contract.spec import Impl
-from harness.record import schema, tuning
+from harness.record import schema, store, tuning
 from harness.summary import grouping, timing_figures
 from tests.factories import ROOT, load_script, make_overhead_record
 
@@ -114,29 +114,38 @@ def test_an_overhead_record_is_quoted_with_the_interval_its_rounds_give(tmp_path
 
 
 def test_the_overhead_words_rest_on_the_committed_records():
-    """The speed page: the records are of one machine, not the committed campaign's, and
-    of a day before it, one clean commit, the plain script fed as the harness feeds;
-    PyTorch's interval lies above 1 and
-    its mean above the aim, the interval reaching below it; TensorFlow's and JAX's means
-    are below 1, JAX's interval within the aim, TensorFlow's across it."""
+    """The speed page: the records are of one clean commit, on the committed campaigns'
+    machine, after both, the plain script fed and masked as the harness's fit() is, the
+    epoch evaluations apart (15-19 s on PyTorch, 4-8 s on TensorFlow, 4-5 s on JAX), 8
+    rounds at most and none settled; TensorFlow's interval reaches beyond the band on both
+    sides, JAX's holds 1 and reaches below it, PyTorch's lies below 1."""
     from harness.record import overhead
     from harness.summary import stats
 
     records = {r.backend: r for r in overhead.read_all(ROOT / "results/overhead")}
     ratio = {b: stats.ratio_interval([x.fit_ratio for x in r.rounds]) for b, r in records.items()}
     assert {r.plain_feed for r in records.values()} == {"harness"}
+    assert {r.schema_version for r in records.values()} == {4}
     assert len({(r.git.commit, r.git.dirty) for r in records.values()}) == 1
     assert not records["torch"].git.dirty
-    campaign = blocks.campaign(ROOT / "results/speed").runs
+    campaigns = [
+        *blocks.campaign(ROOT / "results/speed").runs,
+        *store.read_all(ROOT / blocks.REPRO)[0],
+    ]
     [machine] = {r.machine.machine_id for r in records.values()}
-    assert {r.environment.cpu_model for r in records.values()} == {"Intel(R) Xeon(R) Processor"}
-    assert machine not in {r.machine.fingerprint.machine_id for r in campaign}
-    assert max(r.created[:10] for r in records.values()) < min(r.created[:10] for r in campaign)
-    aim = {b: 1 + r.band for b, r in records.items()}
-    assert 1 < ratio["torch"].low < aim["torch"] < ratio["torch"].geomean
-    assert all(ratio[b].geomean < 1 for b in ("tensorflow", "jax"))
-    assert ratio["jax"].high <= aim["jax"]
-    assert ratio["tensorflow"].low < aim["tensorflow"] < ratio["tensorflow"].high
+    assert {r.machine.fingerprint.machine_id for r in campaigns} == {machine}
+    assert min(r.created for r in records.values()) > max(r.created for r in campaigns)
+    assert {(r.max_rounds, len(r.rounds), r.stopped) for r in records.values()} == {
+        (8, 8, "round limit")
+    }
+    spent = {b: [x.harness.epoch_evaluations_s for x in r.rounds] for b, r in records.items()}
+    for b, (low, high) in {"torch": (15, 19), "tensorflow": (4, 8), "jax": (4, 5)}.items():
+        assert low <= min(spent[b]) <= max(spent[b]) <= high, (b, spent[b])
+    band = {b: r.band for b, r in records.items()}
+    tf, jax, torch = ratio["tensorflow"], ratio["jax"], ratio["torch"]
+    assert tf.low < 1 - band["tensorflow"] and 1 + band["tensorflow"] < tf.high
+    assert jax.low < 1 - band["jax"] < 1 < jax.high
+    assert torch.high < 1
 
 
 def _campaign(write_result, **one_run) -> None:
