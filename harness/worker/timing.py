@@ -3,6 +3,7 @@ reads a clock to measure something."""
 
 from __future__ import annotations
 
+import math
 import os
 import resource
 import time
@@ -83,11 +84,14 @@ class StepClock:
         return [b - a for a, b in zip([self._start, *ends], ends, strict=False)]
 
 
-def time_calls(fn: Callable[[], object], repeats: int) -> list[float]:
-    """Duration of each of `repeats` calls of `fn`; `fn` must return only once the work is
-    done (return host values, not handles to pending device work)."""
-    samples = []
-    for _ in range(repeats):
+def time_calls(
+    fn: Callable[[], object], repeats: int, budget_s: float = math.inf, least: int = 1
+) -> list[float]:
+    """Duration of each of `repeats` calls of `fn`, or of fewer (`least` at the least) once
+    the calls have taken `budget_s` together; `fn` must return only once the work is done
+    (return host values, not handles to pending device work)."""
+    samples: list[float] = []
+    while len(samples) < repeats and (len(samples) < least or sum(samples) < budget_s):
         start = now()
         fn()
         samples.append(now() - start)

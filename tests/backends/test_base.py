@@ -14,6 +14,7 @@ from harness.record import parity_record, results, schema, store, tuning
 from harness.summary import numerics
 from harness.worker import starting_points
 from harness.worker.native import PlannedWeight
+from harness.worker.trainers import LATENCY_LEAST, LATENCY_REPEATS
 from tests.factories import OWN_MODEL, ROOT, seed_recipe
 
 pytestmark = pytest.mark.backend
@@ -146,7 +147,10 @@ def test_one_fit_on_the_given_threads_and_format_trains_on_the_harness_batches_a
     # the steps are splits of their epoch: together never longer than it
     for steps, epoch in zip(t.steps_s, t.epochs_s, strict=True):
         assert all(s > 0 for s in steps) and sum(steps) <= epoch
-    assert {k: len(v) for k, v in t.latency_calls_s.items()} == {"1": 50, "500": 10}
+    # every batch size timed, each with as many calls as its budget allowed
+    calls = {b: len(v) for b, v in t.latency_calls_s.items()}
+    assert calls.keys() == {str(b) for b in schema.LATENCY_BATCHES}
+    assert all(LATENCY_LEAST <= n <= LATENCY_REPEATS[int(b)] for b, n in calls.items())
     assert all(getattr(t, p) > 0 for p in schema.PHASES)
     assert_every_second_accounted_for(t)
     # the run's seed drew its starting point, and its batches are each epoch's numpy

@@ -45,6 +45,26 @@ def test_time_calls_times_each_call(monkeypatch):
     assert len(calls) == 2
 
 
+@pytest.mark.parametrize(
+    ("durations", "expected"),
+    [
+        # past the budget after the third call: it stops there
+        ([0.6, 0.6, 0.6, 0.6], 3),
+        # past the budget after the first call: it still makes `least` calls
+        ([2.0, 2.0, 2.0, 2.0], 2),
+        # never past the budget: `repeats` calls
+        ([0.1] * 6, 4),
+    ],
+)
+def test_time_calls_stop_at_their_budget_after_the_least(monkeypatch, durations, expected):
+    # each call starts on a whole second and lasts its duration
+    ticks = iter(t for start, d in enumerate(durations) for t in (start, start + d))
+    monkeypatch.setattr(timing, "now", lambda: next(ticks))
+    calls = []
+    samples = timing.time_calls(lambda: calls.append(1), 4, budget_s=1.5, least=2)
+    assert samples == pytest.approx(durations[:expected]) and len(calls) == expected
+
+
 def test_process_age_counts_the_interpreters_life_before_the_call():
     code = (
         "import time; time.sleep(0.5); from harness.worker import timing;"
