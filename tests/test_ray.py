@@ -233,40 +233,6 @@ def test_runs_land_on_both_nodes_and_match_local_runs(cluster, small_local_runs,
         assert f"| {r.environment.node[:12]} |" in md and r.run_id in md
 
 
-def test_ctrl_c_cancels_every_run_and_leaves_nothing(cluster, tmp_path):
-    # Runs far longer than the wait below: none may end before two train at once, however
-    # fast the machine and however long Ray takes to use a node again. It comes before
-    # the lost-node tests (pytest keeps this file's order): after them it waited about a
-    # minute for a run on the node that replaced the lost one, before them 2 s.
-    command = on_ray(cluster, "--backend", "tf", "--seeds", "1,2,3", *SMALL, "--epochs", "1000",
-                     "--results", str(tmp_path))  # fmt: skip
-    run = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    deadline = time.monotonic() + 300
-    while len(cluster.workers()) < 2 and time.monotonic() < deadline:  # one on each node
-        assert run.poll() is None, run.communicate()
-        time.sleep(0.2)
-    run.send_signal(signal.SIGINT)
-    output, _ = run.communicate(timeout=120)
-    assert run.returncode == 130, output[-3000:]
-    # Every run was handed to Ray: none of them wrote anything.
-    assert (
-        "interrupted during tensorflow (seed 1), tensorflow (seed 2), tensorflow (seed 3)" in output
-    )
-    deadline = time.monotonic() + 30
-    while cluster.workers() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert cluster.workers() == []
-    tasks = [p for sid in cluster.sessions for p in in_session(sid, "ray::tensorflow seed")]
-    assert tasks == []
-    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []
-
-
 def lose_the_worker_node(cluster: Cluster, command: list[str]) -> subprocess.CompletedProcess:
     """Run `command` and kill the worker node as soon as a run trains on it."""
     run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -295,6 +261,39 @@ def test_a_lost_node_fails_its_run_unless_it_is_rerun(cluster, tmp_path, retries
         assert done.returncode == 1 and len(failed) == 1, said(done)
         assert failed[0].failure.reason.startswith("node lost: the Ray node running it")
         assert "error: tensorflow (seed " in done.stderr and ": node lost" in done.stderr
+
+
+def test_ctrl_c_cancels_every_run_and_leaves_nothing(cluster, tmp_path):
+    # Runs far longer than the wait below: none may end before two train at once, however
+    # fast the machine and however long Ray takes to use a node again (a minute was seen
+    # after the lost-node tests, while 50 epochs took 23 s).
+    command = on_ray(cluster, "--backend", "tf", "--seeds", "1,2,3", *SMALL, "--epochs", "1000",
+                     "--results", str(tmp_path))  # fmt: skip
+    run = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 300
+    while len(cluster.workers()) < 2 and time.monotonic() < deadline:  # one on each node
+        assert run.poll() is None, run.communicate()
+        time.sleep(0.2)
+    run.send_signal(signal.SIGINT)
+    output, _ = run.communicate(timeout=120)
+    assert run.returncode == 130, output[-3000:]
+    # Every run was handed to Ray: none of them wrote anything.
+    assert (
+        "interrupted during tensorflow (seed 1), tensorflow (seed 2), tensorflow (seed 3)" in output
+    )
+    deadline = time.monotonic() + 30
+    while cluster.workers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert cluster.workers() == []
+    tasks = [p for sid in cluster.sessions for p in in_session(sid, "ray::tensorflow seed")]
+    assert tasks == []
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
 def test_an_address_without_a_cluster_is_refused_before_any_run(installed, tmp_path):
