@@ -201,6 +201,20 @@ def machine_tmp(tmp_path_factory) -> Iterator[Path]:
         yield machine
 
 
+@pytest.fixture(scope="session", autouse=True)
+def jax_compilation_cache(tmp_path_factory) -> Iterator[None]:
+    """XLA's compiled programs shared by this session's JAX runs (every worker inherits
+    the variables), every one of them however quick to compile: a one-step run on the
+    synthetic data took 18 s here, of which 3.7 s built the model and 4.8 s trained, and
+    11 s once the programs were cached. Where a record keeps these variables, the cache's
+    folder, a path, is left out (`environment.recorded_variables`)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JAX_COMPILATION_CACHE_DIR", str(tmp_path_factory.mktemp("jax-cache")))
+        patch.setenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+        patch.setenv("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+        yield
+
+
 @pytest.fixture
 def another_run_holds_every_cpu(machine_tmp):
     """Every CPU of this machine held, as by another harness run outside the tests: each
