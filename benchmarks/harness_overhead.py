@@ -1,11 +1,11 @@
 """Does the harness cost anything? The same training (the seed model, batch 500, the
 first IMAGES MNIST images, EPOCHS epochs) as a plain Keras script of one fit() call
 (`plain_keras.py`, fed and masked as the harness's fit() is unless --plain-feed arrays) and
-through `python -m harness run` on its default path (identical starting points, the
-harness's batch order), in fresh processes with the same environment, thread budget
-and CPUs, in rounds: each round runs both, the first of one round goes second in the
-next (plain, harness, harness, plain, ...), so that a steady drift of the machine falls
-on both alike.
+through `python -m harness run` (identical starting points, the harness's batch order;
+its speed profile unless --profile seed), in fresh processes with the same environment,
+thread budget and CPUs, in rounds: each round runs both, the first of one round goes
+second in the next (plain, harness, harness, plain, ...), so that a steady drift of the
+machine falls on both alike.
 
 Each round prints the fit() wall time of both and their ratio, both processes' whole
 wall time, and the difference part by part: what both do (import, data load, build,
@@ -80,14 +80,14 @@ def plain(npz: Path, images: int, epochs: int, feed: str) -> overhead.Plain:
 
 
 def harness(
-    backend: str, data_dir: Path, images: int, epochs: int, threads: int
+    backend: str, data_dir: Path, images: int, epochs: int, threads: int, profile: str
 ) -> overhead.Harness:
     """The harness's phases, and the wall time of `python -m harness run`, start to exit."""
     with tempfile.TemporaryDirectory() as tmp:
         command = [
             sys.executable, "-m", "harness", "run", "--backend", backend, "--data-dir",
-            str(data_dir), "--train-images", str(images), "--epochs", str(epochs),
-            "--threads", str(threads), "--results", tmp, "--no-report", "--quiet",
+            str(data_dir), "--profile", profile, "--train-images", str(images), "--epochs",
+            str(epochs), "--threads", str(threads), "--results", tmp, "--no-report", "--quiet",
         ]  # fmt: skip
         wall, _ = _timed(command)
         [path] = store.runs_dir(tmp).glob("*.json")
@@ -97,11 +97,12 @@ def harness(
 def phases(record: RunResult, process_s: float) -> overhead.Harness:
     """A run record's phases by the same names; the worker's interpreter before its first
     phase is left to `rest_s`, as the plain script's is. Its fit() phase holds the
-    evaluations after each epoch, which a plain fit() does not make: their own part."""
+    evaluations after each epoch, which a plain fit() does not make: their own part. A
+    phase its profile skips (the speed profile's prediction and latency) took 0 s."""
     t, per_epoch = record.timings, record.metrics.per_epoch
     epoch_evaluations = sum(per_epoch.evaluate_s) if per_epoch else 0.0
     names = [f.name for f in dataclasses.fields(overhead.Harness) if f.metadata.get("part")]
-    parts = {name: getattr(t, name) for name in names if name != "epoch_evaluations_s"}
+    parts = {name: getattr(t, name) or 0.0 for name in names if name != "epoch_evaluations_s"}
     parts |= {"fit_s": t.fit_s - epoch_evaluations, "epoch_evaluations_s": epoch_evaluations}
     return overhead.Harness(process_s=process_s, **parts)
 
@@ -197,6 +198,14 @@ def main(argv: list[str] | None = None) -> int:
         "pipeline's and the masks' differences)",
     )  # fmt: skip
     p.add_argument(
+        "--profile", choices=overhead.PROFILES, default="speed",
+        help="the harness run's profile, with the images and epochs above: speed (default: "
+        "no evaluation after each epoch, and a check of 1,000 test images after fit()) or "
+        "seed (the default path: the test set predicted after each epoch, taken out of "
+        "its fit() as their own part, then the full evaluation, prediction and latency); "
+        "both clock fit()'s steps alike",
+    )  # fmt: skip
+    p.add_argument(
         "--out", type=Path, default=ROOT / "results" / "overhead",
         help="the record's folder (default results/overhead)",
     )  # fmt: skip
@@ -222,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     run = {
         "plain": lambda: plain(npz, args.images, args.epochs, args.plain_feed),
         "harness": lambda: harness(
-            backend.name, npz.parent, args.images, args.epochs, args.threads
+            backend.name, npz.parent, args.images, args.epochs, args.threads, args.profile
         ),
     }
 
@@ -257,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         threads=args.threads,
         band=args.band,
         plain_feed=args.plain_feed,
+        profile=args.profile,
         git=git,
         environment=dataclasses.replace(env, git=None),  # the record's `git`, once
         machine=fingerprint.fingerprint(),

@@ -147,10 +147,10 @@ def overhead_table(folder: Path) -> str:
         "why they stopped where rounds were added until the interval was settled (within "
         "or outside the aim, or the round limit); times are medians over the rounds:",
         "",
-        "| backend | images × epochs | rounds | plain script fed | fit() harness / plain "
-        "[95 % interval] | … harness second, first | fit() plain [min–max] "
-        "| fit() harness [min–max] | whole process plain, harness |",
-        "|---|--:|--:|---|--:|--:|--:|--:|--:|",
+        "| backend | images × epochs | rounds | plain script fed | harness profile "
+        "| fit() harness / plain [95 % interval] | … harness second, first "
+        "| fit() plain [min–max] | fit() harness [min–max] | whole process plain, harness |",
+        "|---|--:|--:|---|---|--:|--:|--:|--:|--:|",
     ]
     for r in records:
         ratio = stats.ratio_interval([x.fit_ratio for x in r.rounds])
@@ -169,7 +169,8 @@ def overhead_table(folder: Path) -> str:
             f"| {NAMES[r.backend]} | {r.images:,} × {r.epochs} | {len(r.rounds)}"
             + (f" ({_stopped(r)})" if r.stopped else "")
             + " "
-            f"| {r.plain_feed} | {ratio.geomean:.3f} [{ratio.low:.3f}–{ratio.high:.3f}] "
+            f"| {r.plain_feed} | {r.profile} "
+            f"| {ratio.geomean:.3f} [{ratio.low:.3f}–{ratio.high:.3f}] "
             f"| {statistics.geometric_mean(by_order[0]):.3f}, "
             f"{statistics.geometric_mean(by_order[1]):.3f} "
             f"| {_median_s(plain)} [{_span(plain, 1, ' s')}] "

@@ -332,6 +332,7 @@ def make_overhead_record(**changes: object) -> overhead.OverheadRecord:
         threads=2,
         band=0.03,
         plain_feed="harness",
+        profile="seed",
         git=schema.Git(commit="abc1234def", dirty=False),
         environment=dataclasses.replace(run.environment, git=None),
         machine=run.machine.fingerprint,

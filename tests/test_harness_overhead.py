@@ -1,6 +1,7 @@
 """The overhead benchmark (benchmarks/harness_overhead.py) without training: its rounds'
 order, its ratio and interval, and its parts' differences."""
 
+import dataclasses
 import importlib.util
 import math
 import sys
@@ -147,3 +148,14 @@ def test_the_harness_fit_leaves_out_the_evaluations_after_each_epoch_as_their_ow
     record = make_result(epoch_accuracy=())
     found = bench.phases(record, process_s=150.0)
     assert (found.epoch_evaluations_s, found.fit_s) == (0.0, record.timings.fit_s)
+
+
+def test_a_phase_the_speed_profile_skips_took_no_time():
+    record = make_result(epoch_accuracy=())
+    speed = dataclasses.replace(
+        record, timings=dataclasses.replace(record.timings, predict_s=None, latency_s=None)
+    )
+    found = bench.phases(speed, process_s=150.0)
+    assert (found.predict_s, found.latency_s) == (0.0, 0.0)
+    assert found.evaluate_s == record.timings.evaluate_s > 0
+    assert found.rest_s == pytest.approx(bench.phases(record, 150.0).rest_s + 0.1 + 0.1)

@@ -105,7 +105,10 @@ def test_an_overhead_record_is_quoted_with_the_interval_its_rounds_give(tmp_path
 
     monkeypatch.setattr(blocks, "ROOT", tmp_path)
     overhead.write(make_overhead_record(), tmp_path)  # two rounds of 21 s over 20 s
-    row = "| TensorFlow | 10,000 × 3 | 2 (outside ±3 %) | harness | 1.050 [1.050–1.050] | 1.050, "
+    row = (
+        "| TensorFlow | 10,000 × 3 | 2 (outside ±3 %) | harness | seed | 1.050 [1.050–1.050] "
+        "| 1.050, "
+    )
     assert row in blocks.overhead_table(tmp_path)
     wrong = overhead.Interval(geomean=1.05, low=1.0, high=1.1)
     overhead.write(make_overhead_record(fit_ratio=wrong), tmp_path)
@@ -125,7 +128,7 @@ def test_the_overhead_words_rest_on_the_committed_records():
     records = {r.backend: r for r in overhead.read_all(ROOT / "results/overhead")}
     ratio = {b: stats.ratio_interval([x.fit_ratio for x in r.rounds]) for b, r in records.items()}
     assert {r.plain_feed for r in records.values()} == {"harness"}
-    assert {r.schema_version for r in records.values()} == {4}
+    assert {(r.schema_version, r.profile) for r in records.values()} == {(5, "seed")}
     assert len({(r.git.commit, r.git.dirty) for r in records.values()}) == 1
     assert not records["torch"].git.dirty
     campaigns = [

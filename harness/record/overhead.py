@@ -15,7 +15,10 @@ gave and neither a round limit nor a reason to stop. Version 4 takes the harness
 evaluations after each epoch (time to target, since run records of schema 9), which its
 fit() phase holds, out of its fit() into their own part, and its plain script's
 `harness` feed draws the harness's dropout masks too, so that both train alike; a
-version 3 record (from before either) reads with no epoch evaluation.
+version 3 record (from before either) reads with no epoch evaluation. Version 5 says
+which profile the harness ran (`profile`): the seed profile's default path, as every
+record before it did, or the speed profile's, which evaluates no epoch and checks 1,000
+test images instead of the full evaluation, prediction and latency.
 """
 
 from __future__ import annotations
@@ -40,14 +43,17 @@ from harness.record.schema import (
     ruled,
 )
 
-SCHEMA_VERSION = 4
-KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4)
+SCHEMA_VERSION = 5
+KNOWN_SCHEMA_VERSIONS = (1, 2, 3, 4, 5)
 # Which process of a round ran first.
 KINDS = ("plain", "harness")
 # How the plain script fed fit(): as the harness does (its backend plugin's `feed` of the
 # harness's batch order; from version 4 with the harness's dropout masks), or arrays with
 # Keras's own shuffling and masks (version 1).
 FEEDS = ("harness", "arrays")
+# The harness run's profile (harness.contract.spec.PROFILES), its images and epochs the
+# benchmark's: what it does around fit().
+PROFILES = ("seed", "speed")
 # Why the rounds stopped: the fit() ratio's interval lies within 1 ± band (the harness
 # costs nothing measurable), or wholly outside it (it does, or it is faster: more rounds
 # would narrow the interval, not move it in), or neither by the round limit.
@@ -142,6 +148,7 @@ class OverheadRecord(Section):
     # The aim: the fit() ratio's 95 % interval within 1 ± band.
     band: float = ruled(number(0, 1))
     plain_feed: str = ruled(one_of(*FEEDS))
+    profile: str = ruled(one_of(*PROFILES))  # seed before version 5
     # The code, taken from the benchmark's checkout when it started (the environment's
     # own `git` is left null, so that the record holds it once).
     git: Git | None = nested(Git)
@@ -200,7 +207,11 @@ def _upgrade_from_3(data: dict) -> dict:
     return {**data, "rounds": rounds, "schema_version": 4}
 
 
-_UPGRADES = (_upgrade_from_1, _upgrade_from_2, _upgrade_from_3)
+def _upgrade_from_4(data: dict) -> dict:
+    return {**data, "profile": "seed", "schema_version": 5}
+
+
+_UPGRADES = (_upgrade_from_1, _upgrade_from_2, _upgrade_from_3, _upgrade_from_4)
 
 
 def from_dict(data: object) -> OverheadRecord:

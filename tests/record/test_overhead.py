@@ -16,7 +16,7 @@ def test_a_record_reads_back_as_it_was_written(tmp_path):
     record = make_overhead_record()
     path = overhead.write(record, tmp_path)
     assert path == tmp_path / "tensorflow.json"
-    assert json.loads(path.read_text())["schema_version"] == overhead.SCHEMA_VERSION == 4
+    assert json.loads(path.read_text())["schema_version"] == overhead.SCHEMA_VERSION == 5
     assert overhead.read(path) == record
     assert overhead.read_all(tmp_path) == [record]
 
@@ -28,11 +28,11 @@ def test_a_round_gives_its_ratio_and_what_no_part_covers():
     assert first.harness.rest_s == pytest.approx(32.0 - 29.78)
 
 
-@pytest.mark.parametrize("version", [5, 0, "2", True, None])
+@pytest.mark.parametrize("version", [6, 0, "2", True, None])
 def test_an_unknown_version_is_refused_with_the_known_ones(tmp_path, version):
     data = dataclasses.asdict(make_overhead_record())
     (tmp_path / "tensorflow.json").write_text(json.dumps({**data, "schema_version": version}))
-    known = r"unknown schema_version .*; this harness reads 1, 2, 3, 4$"
+    known = r"unknown schema_version .*; this harness reads 1, 2, 3, 4, 5$"
     with pytest.raises(ResultError, match=known):
         overhead.read(tmp_path / "tensorflow.json")
 
@@ -87,7 +87,7 @@ VERSION_1 = {
 def test_version_1_reads_with_its_plain_feed_and_what_it_did_not_record(tmp_path):
     (tmp_path / "tensorflow.json").write_text(json.dumps(VERSION_1))
     [record] = overhead.read_all(tmp_path)
-    assert record.schema_version == 4 and record.plain_feed == "arrays"
+    assert record.schema_version == 5 and record.plain_feed == "arrays"
     assert (record.band, record.max_rounds, record.stopped) == (pytest.approx(0.03), None, None)
     assert (record.environment, record.machine, record.fit_ratio, record.created) == (None,) * 4
     assert record.git == schema.Git(commit="bdd1ff849b335cb76f4f76da696898ef4f980a77", dirty=False)
@@ -107,7 +107,7 @@ def test_version_2_reads_with_the_band_its_limit_gave_and_no_reason_to_stop(tmp_
         json.dumps({**data, "limit": 1.03, "schema_version": 2})
     )
     record = overhead.read(tmp_path / "tensorflow.json")
-    assert record.schema_version == 4 and record.band == pytest.approx(0.03)
+    assert record.schema_version == 5 and record.band == pytest.approx(0.03)
     assert (record.max_rounds, record.stopped) == (None, None)
     assert record.rounds == _without_epoch_evaluations(make_overhead_record().rounds)
 
@@ -125,8 +125,16 @@ def test_version_3_reads_with_no_epoch_evaluation_as_it_made_none(tmp_path):
         del r["harness"]["epoch_evaluations_s"]
     (tmp_path / "tensorflow.json").write_text(json.dumps({**data, "schema_version": 3}))
     record = overhead.read(tmp_path / "tensorflow.json")
-    assert record.schema_version == 4
+    assert record.schema_version == 5
     assert record.rounds == _without_epoch_evaluations(make_overhead_record().rounds)
+
+
+def test_version_4_reads_as_made_on_the_seed_profile_as_every_run_before_was(tmp_path):
+    data = dataclasses.asdict(make_overhead_record())
+    del data["profile"]
+    (tmp_path / "tensorflow.json").write_text(json.dumps({**data, "schema_version": 4}))
+    record = overhead.read(tmp_path / "tensorflow.json")
+    assert (record.schema_version, record.profile) == (5, "seed")
 
 
 def test_the_committed_records_read_with_the_interval_their_rounds_give():
