@@ -102,6 +102,7 @@ def fake_workers(monkeypatch, tmp_path_factory):
         started.append((spec.backend, task.quiet, stdout))
         started.pinned.append(cpus)
         started.specs.append(spec)
+        started.profiled.append(task.profile_ops)
         code = {"jax": 2}.get(spec.backend, 0)
         if code == 0:
             r = dataclasses.replace(

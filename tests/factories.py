@@ -54,6 +54,7 @@ def make_result(
     stop_at_target: bool = False,
     perturb_init: bool = False,
     evaluate_s: float = 0.0,
+    ops: schema.Ops | None = None,
 ) -> results.RunResult:
     """A complete, valid result record with the numbers a test chooses; `epoch_accuracy`
     the test accuracy after each epoch (default: `accuracy` after each; () for a run that
@@ -75,7 +76,9 @@ def make_result(
         )
         epochs_s = epochs_s[: len(per_epoch.accuracy)]
     fit_s = sum(epochs_s) + evaluate_s * len(epochs_s) + 0.5
-    phases = dict.fromkeys(schema.PHASES, 0.1) | {
+    # The op profile's phase only where there is one.
+    profiled = schema.PHASES if ops else tuple(p for p in schema.PHASES if p != "ops_s")
+    phases = dict.fromkeys(profiled, 0.1) | {
         "interpreter_s": 0.3, "import_s": 2.0, "data_load_s": 0.5, "fit_s": fit_s,
         "evaluate_s": 1.5,
     }  # fmt: skip
@@ -116,6 +119,7 @@ def make_result(
             # `steps` equal steps an epoch
             steps_s=steps_s or [[e / steps] * steps for e in epochs_s],
             latency_calls_s={"1": [0.002, 0.003, 0.002], "500": [0.3, 0.31, 0.29]},
+            ops=ops,
         ),
         metrics=schema.Metrics(
             history={"loss": [0.3] * len(epochs_s), "accuracy": [0.9] * len(epochs_s)},
@@ -214,12 +218,27 @@ HOSTILE = (
 )
 
 
+def make_ops(
+    *ops: tuple[str, float], op_s: float, steps: int = 2, wall_s: float = 1.0
+) -> schema.Ops:
+    """An op profile of `steps` steps: the longest ops (name, seconds) and every op's time."""
+    return schema.Ops(
+        profiler="a test's profiler",
+        steps=steps,
+        wall_s=wall_s,
+        op_s=op_s,
+        top=[schema.OpTime(name=n, seconds=t, calls=steps) for n, t in ops],
+    )
+
+
 def write_hostile(results_dir: Path) -> None:
     """A run and a failed run in results_dir/runs whose every string a report shows holds
     HOSTILE markup: the model's file name, the machine's id, Python, the CPU's model, the
-    library versions, variables, keras.json, settings and the failure's reason."""
+    library versions, variables, keras.json, settings, the ops' profiler and names and
+    the failure's reason."""
     hostile = " ".join(HOSTILE)
-    made = make_result(backend="torch", machine_id=hostile)
+    ops = dataclasses.replace(make_ops(*((h, 0.1) for h in HOSTILE), op_s=1.0), profiler=hostile)
+    made = make_result(backend="torch", machine_id=hostile, ops=ops)
     made = dataclasses.replace(
         made,
         spec=dataclasses.replace(made.spec, model=f"{HOSTILE[0]}.py"),
@@ -240,14 +259,15 @@ def write_hostile(results_dir: Path) -> None:
 
 class Started(list):
     """(backend, whether it is quiet, stdout) of each worker started; `pinned`: its CPUs;
-    `specs`: its spec; `checked`: the spec of each model file built before the runs;
-    `result_of(spec)`: what its record holds beyond `make_result`'s defaults (a test sets
-    it)."""
+    `specs`: its spec; `profiled`: whether it was asked to profile its ops; `checked`:
+    the spec of each model file built before the runs; `result_of(spec)`: what its
+    record holds beyond `make_result`'s defaults (a test sets it)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.pinned: list[list[int] | None] = []
         self.specs: list[RunSpec] = []
+        self.profiled: list[bool] = []
         self.checked: list[RunSpec] = []
         self.result_of: Callable[[RunSpec], dict] = lambda spec: {}
 

@@ -565,3 +565,10 @@ def test_a_librarys_warning_in_the_parent_is_one_line_without_its_files_path(
     assert cli.main(["report", "--results", str(tmp_path)]) == 0
     err = capsys.readouterr().err
     assert err == "warning: RuntimeWarning: divide by zero encountered in log\n"
+
+
+def test_run_asks_every_worker_for_its_op_profile(fake_workers, tmp_path):
+    # The worker profiles where the run's profile says how many steps (the speed profile).
+    argv = ["run", "--backend", "torch,tf", "--profile", "speed", "--results", str(tmp_path)]
+    assert cli.main([*argv, "--quiet"]) == 0
+    assert fake_workers.profiled == [True, True]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -120,6 +120,22 @@ class Tuning:
             "code": list(self.code),
             "threads": self.threads,
         }
+
+
+@dataclass(frozen=True)
+class OpTimes:
+    """What a framework's profiler measured over some training steps: each op's seconds
+    (summed over the threads that ran it, the ops it called left out) and calls, by the
+    profiler's name for it; `profiler`: which profiler, and what it names an op."""
+
+    profiler: str
+    ops: dict[str, tuple[float, int]]
+
+
+def add_op(ops: dict[str, tuple[float, int]], name: str, seconds: float) -> None:
+    """Count one call of `name` that took `seconds` into `ops`."""
+    total, calls = ops.get(name, (0.0, 0))
+    ops[name] = total + seconds, calls + 1
 
 
 class Feed:
@@ -279,6 +295,12 @@ class Backend:
         """Settings known only once the run has trained (how often tuned code ran), for
         the record beside what `configure` returned."""
         return {}
+
+    def profile_ops(self, steps: Callable[[], None], folder: Path) -> OpTimes | None:
+        """Run `steps` (training steps) under the framework's own profiler, its files in
+        `folder` (deleted afterwards), and return each op's time; None where the plugin
+        reads no profiler."""
+        return None
 
     def feed(self, x: np.ndarray, y: np.ndarray, batches: Sequence[np.ndarray]) -> Feed:
         """`batches` (index arrays into x and y) as this backend's fit() reads them

@@ -1,10 +1,24 @@
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
-from harness.backends.base import MALLOC, THP, THREADS, Backend, Knob, Setting, Tuning
+from harness.backends.base import (
+    MALLOC,
+    THP,
+    THREADS,
+    Backend,
+    Knob,
+    OpTimes,
+    Setting,
+    Tuning,
+    add_op,
+)
 
 # Intel's documented route to oneDNN for XLA:CPU: its experimental custom calls, with
 # XLA's own oneDNN rewriting, XNNPACK and YNN fusions off so that they do not claim the
@@ -101,3 +115,20 @@ class JaxBackend(Backend):
         from harness.backends import jax_ops
 
         return {"tuned_calls": dict(jax_ops.CALLS)} if any(jax_ops.CALLS.values()) else {}
+
+    def profile_ops(self, steps: Callable[[], None], folder: Path) -> OpTimes:
+        import jax
+
+        with jax.profiler.trace(str(folder), create_perfetto_trace=True):
+            steps()
+        ops: dict[str, tuple[float, int]] = {}
+        for path in sorted(folder.rglob("perfetto_trace.json.gz")):
+            trace = json.loads(gzip.decompress(path.read_bytes()))
+            events = trace["traceEvents"] if isinstance(trace, dict) else trace
+            for event in events:
+                # XLA:CPU's thunks name the HLO instruction each one runs (microseconds).
+                args = event.get("args") or {}
+                if event.get("ph") == "X" and "hlo_op" in args:
+                    name = f"{args.get('hlo_module', '?')}/{args['hlo_op']}"
+                    add_op(ops, name, event.get("dur", 0) / 1e6)
+        return OpTimes("jax.profiler: each XLA instruction, as HLO module/instruction", ops)

@@ -1,17 +1,36 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
-from harness.backends.base import MALLOC, THP, THREADS, Backend, Feed, Knob, Setting, Tuning
+from harness.backends.base import (
+    MALLOC,
+    THP,
+    THREADS,
+    Backend,
+    Feed,
+    Knob,
+    OpTimes,
+    Setting,
+    Tuning,
+    add_op,
+)
 
 # TensorFlow turns oneDNN on by default only on CPUs with AVX-512 (where the reference
 # runs were made); without it, its CPU convolution takes NHWC only, so channels_first
 # fails on an AVX2 CPU. On, unless the user set it: one TensorFlow on every x86 CPU.
 ONEDNN = "TF_ENABLE_ONEDNN_OPTS"
+
+
+# An op's event in TensorFlow's host trace: its node's name, a colon, its kernel's type
+# ("gradient_tape/functional_1/conv2d_1/convolution/Conv2DBackpropInput:_MklNative...");
+# the executor's and Python's own events have spaces or "::" in their names.
+TF_OP = re.compile(r"[^\s:]+:[A-Za-z_]\w*")
 
 
 def onednn() -> str:
@@ -113,3 +132,23 @@ class TensorflowBackend(Backend):
 
     def feed(self, x: np.ndarray, y: np.ndarray, batches: Sequence[np.ndarray]) -> Feed:
         return TfDataFeed(x, y, batches)
+
+    def profile_ops(self, steps: Callable[[], None], folder: Path) -> OpTimes:
+        import tensorflow as tf
+        from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+        tf.profiler.experimental.start(str(folder))
+        try:
+            steps()
+        finally:
+            tf.profiler.experimental.stop()
+        ops: dict[str, tuple[float, int]] = {}
+        for path in sorted(folder.rglob("*.xplane.pb")):
+            space = xplane_pb2.XSpace.FromString(path.read_bytes())
+            for plane in space.planes:
+                for line in plane.lines:
+                    for event in line.events:
+                        name = plane.event_metadata[event.metadata_id].name
+                        if TF_OP.fullmatch(name):
+                            add_op(ops, name, event.duration_ps / 1e12)
+        return OpTimes("tf.profiler: each TensorFlow op, as node:kernel", ops)

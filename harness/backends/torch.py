@@ -1,10 +1,21 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
-from harness.backends.base import MALLOC, THP_TUNABLE, THREADS, Backend, Feed, Knob, Setting, Tuning
+from harness.backends.base import (
+    MALLOC,
+    THP_TUNABLE,
+    THREADS,
+    Backend,
+    Feed,
+    Knob,
+    OpTimes,
+    Setting,
+    Tuning,
+)
 
 
 class DataLoaderFeed(Feed):
@@ -95,3 +106,16 @@ class TorchBackend(Backend):
 
     def feed(self, x: np.ndarray, y: np.ndarray, batches: Sequence[np.ndarray]) -> Feed:
         return DataLoaderFeed(x, y, batches)
+
+    def profile_ops(self, steps: Callable[[], None], folder: Path) -> OpTimes:
+        import torch
+
+        activities = [torch.profiler.ProfilerActivity.CPU]
+        with torch.profiler.profile(activities=activities) as profiled:
+            steps()
+        ops = {
+            e.key: (e.self_cpu_time_total / 1e6, e.count)
+            for e in profiled.key_averages()
+            if e.self_cpu_time_total > 0
+        }
+        return OpTimes("torch.profiler: each ATen op and autograd function, its self CPU time", ops)

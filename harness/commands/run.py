@@ -193,7 +193,8 @@ def run(
         running[out] = name
         outcome = None
         try:
-            task = WorkerTask(out, spec, quiet=console.mode != "normal", invocation=invocation)
+            quiet = console.mode != "normal"
+            task = WorkerTask(out, spec, quiet=quiet, invocation=invocation, profile_ops=True)
             outcome = place.launch(task, stdout=sys.stderr if console.mode == "json" else None)
         finally:
             tally.finish(number, outcome is not None and outcome.result is not None)

@@ -125,6 +125,9 @@ class Profile:
     # images (a check that the model learns, and numerics to compare) instead of the
     # whole test set, and keeps no predictions and measures no prediction latency.
     check_images: int | None = None
+    # Training steps its `run`s profile afterwards, op by op (the record's `timings.ops`),
+    # after one step outside the profiler; None: no op profile.
+    op_steps: int | None = None
 
     @property
     def epoch_evaluation(self) -> bool:
@@ -149,10 +152,12 @@ PROFILES: dict[str, Profile] = {
             "speed",
             "the published recipe for 30 steps (one epoch of 15,000 images at batch 500): "
             "steady step times for interleaved rounds; a check on the first 1,000 test "
-            "images instead of the full evaluation, no predictions, no latency",
+            "images instead of the full evaluation, no predictions, no latency; "
+            "afterwards, 2 steps under the framework's profiler: which ops take the time",
             epochs=1,
             steps=30,
             check_images=1000,
+            op_steps=2,
         ),
     )
 }

@@ -27,7 +27,8 @@ class WorkerTask:
     builds for its data (a file that says so: a model's file is tried before any run),
     or build the models `describe` names and count their parameters and FLOPs (a JSON
     file). `quiet`: no progress output; `invocation`: the `harness run` a run belongs
-    to."""
+    to; `profile_ops`: profile the ops of its profile's `op_steps` steps after the run
+    (`harness run` asks, `harness tune` does not)."""
 
     out: Path
     spec: RunSpec | None = None
@@ -36,6 +37,7 @@ class WorkerTask:
     check: bool = False
     quiet: bool = False
     invocation: str | None = None
+    profile_ops: bool = False
 
     def __post_init__(self) -> None:
         if (self.spec is None) == (not self.describe):
@@ -57,6 +59,8 @@ class WorkerTask:
             command.append("--check")
         if self.quiet:
             command.append("--quiet")
+        if self.profile_ops:
+            command.append("--profile-ops")
         return command
 
     @classmethod
@@ -72,6 +76,7 @@ class WorkerTask:
             check=args.check,
             quiet=args.quiet,
             invocation=args.invocation,
+            profile_ops=args.profile_ops,
         )
 
 
@@ -85,4 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--check", action="store_true", help="only build the spec's model")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.add_argument("--invocation", help="the `harness run` this run belongs to")
+    parser.add_argument(
+        "--profile-ops", action="store_true", help="profile its profile's op_steps steps after it"
+    )
     return parser

@@ -28,11 +28,13 @@ from harness.record.described import ModelSize
 
 TAIL_LINES = 30  # lines of a failed worker's stderr kept in its failure record
 # The frameworks' own C++ log lines (absl's format, and the line absl writes before it is
-# set up): TensorFlow's oneDNN notice comes twice on every run. A quiet worker's are kept
-# in its tail (the failure record's log), not shown on the terminal.
+# set up; PyTorch's profiler, Kineto, its own): TensorFlow's oneDNN notice comes twice on
+# every run, Kineto's start and stop at every op profile. A quiet worker's are kept in its
+# tail (the failure record's log), not shown on the terminal.
 FRAMEWORK_LOG = re.compile(
     r"[IWEF]\d{4} [\d:.]+ +\d+ [^ :]+:\d+\] "
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|USDT:\d{4}-\d\d-\d\d [\d:]+ \d+:\d+ [^ :]+:\d+\] "
 )
 
 

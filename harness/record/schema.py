@@ -235,6 +235,30 @@ class Environment(Section):
     git: Git | None = nested(Git, None)
 
 
+@dataclass(frozen=True, kw_only=True)
+class OpTime(Section):
+    """One op as the framework's profiler names it, and its time over the profiled steps
+    (summed over the threads that ran it; not counting the ops it called)."""
+
+    name: str = ruled(TEXT)
+    seconds: float = ruled(DURATION)
+    calls: int = ruled(integer(0))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ops(Section):
+    """Which ops take a step's time: the framework's own profiler over a few training
+    steps after everything else the run measured (so that it disturbs no clock), from
+    the trained model, one untraced step first. `op_s`: every op's time, summed over
+    threads; `top`: the ops that took the most of it, the longest first."""
+
+    profiler: str = ruled(TEXT)  # what measured, in words
+    steps: int = ruled(integer(1))
+    wall_s: float = ruled(DURATION)  # the profiled steps, the profiler on
+    op_s: float = ruled(DURATION)
+    top: list[OpTime] = nested_list(OpTime)
+
+
 # The phases of a run, in the order they happen; each is the wall time of one part of the
 # worker's life, and together with `unaccounted_s` they make up its `wall_s`. `fit_s` is
 # the whole fit() call: every epoch and everything Keras does around and between them.
@@ -256,6 +280,8 @@ class Timings(Section):
     predict_s: float | None = _phase()
     latency_s: float | None = _phase()
     save_s: float | None = _phase()
+    # The op profile after the run (`Ops`): absent before it was recorded.
+    ops_s: float | None = ruled(absent_or(DURATION), None, phase=True)
     wall_s: float | None = ruled(SECONDS)
     unaccounted_s: float | None = ruled(nullable(number(-MAX_SECONDS, MAX_SECONDS)))
     epochs_s: list[float] = ruled(listing(DURATION, _epochs, "recipe.epochs"))
@@ -264,6 +290,7 @@ class Timings(Section):
     )
     # Batch size (as text) -> seconds of each timed predict_on_batch call.
     latency_calls_s: dict[str, list[float]] | None = ruled(nullable(mapping(listing(DURATION))))
+    ops: Ops | None = nested(Ops, None)
 
 
 PHASES = tuple(f.name for f in dataclasses.fields(Timings) if f.metadata.get("phase"))

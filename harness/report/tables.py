@@ -67,7 +67,8 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
         "runs); together with the unaccounted time they make its wall time, process start",
         "to result written. Matmul peak: the efficiency yardstick, measured right before",
         "training; Latency: the prediction-latency measurement below; Saving: predictions,",
-        "final weights and the record's facts.",
+        "final weights and the record's facts; Op profile: a few steps more under the",
+        "framework's profiler, last (Which ops, below).",
         "",
     ]
     phases = [
@@ -135,6 +136,7 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
         ]
     for title, path in speed_plots:
         out += [f"{title}:", "", f"![{title}]({path.name})", ""]
+    out += ops_section(table)
     out += [
         "## Efficiency",
         "",
@@ -166,6 +168,41 @@ def time_sections(table: list[Row], speed_plots: list[tuple[str, Path]]) -> list
             f"| {'–' if others is None else f'{100 * others:.0f} %'}{disturbed} |"
         )
     return [*out, *efficiency, "", *notes(efficiency)]
+
+
+def ops_section(table: list[Row]) -> list[str]:
+    """Which ops took the time, per row whose runs profiled theirs (the speed profile)."""
+    profiled = [(row, row.ops) for row in table if row.ops is not None]
+    if not profiled:
+        return []
+    lines = [
+        "| Backend | Variant | Runs | Profiler | Step, profiled (ms) | Op time a step (ms) "
+        f"| The {timing_figures.SHOWN_OPS} longest ops (share of op time) |",
+        "|---|---|--:|---|--:|--:|---|",
+    ]
+    for row, o in profiled:
+        longest = "; ".join(f"{op.name} {100 * op.share:.0f} %" for op in o.top)
+        lines.append(
+            f"| {literal(row.backend)} | {literal(short_label(row.variant))} | {o.runs} "
+            f"| {literal(o.profiler)} | {median_text(o.step_s, 1, 1000)} "
+            f"| {fmt(1000 * o.op_step_s, 1)} | {literal(longest)} |"
+        )
+    return [
+        "### Which ops",
+        "",
+        "After everything else it measured, each run of a profile that asks (the speed "
+        "profile) trained a few steps more under its framework's own profiler, one step "
+        "outside it first: each op's time over those steps, summed over the threads that "
+        "ran it and without the ops it called, by the profiler's name for it. Step, "
+        "profiled: a profiled step's wall time with the profiler on (median over runs), "
+        "slower than the clocked steps above; op time a step: every op's time, which on "
+        "two busy threads can reach twice the wall time; the longest ops' shares are of "
+        "that op time, pooled over the row's runs.",
+        "",
+        *lines,
+        "",
+        *notes(lines),
+    ]
 
 
 def masks_cell(p: StartingPoint) -> str:

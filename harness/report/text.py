@@ -361,4 +361,5 @@ PHASE_LABELS = {
     "build_s": "Build", "init_s": "Initial weights", "compile_s": "Compile",
     "peak_s": "Matmul peak", "fit_s": "fit()", "evaluate_s": "Evaluation",
     "predict_s": "Prediction", "latency_s": "Latency", "save_s": "Saving",
+    "ops_s": "Op profile",
 }  # fmt: skip

@@ -325,6 +325,7 @@ class Row:
     peak_rss_mib: float
     versions: str
     figures: timing_figures.Figures
+    ops: timing_figures.RowOps | None  # which ops took the time, where runs profiled them
 
     @property
     def backend(self) -> System:
@@ -377,6 +378,7 @@ def summarize(runs: list[RunResult], beside: dict[str, list[str]] | None = None)
         peak_rss_mib=max(r.memory.peak_rss_mib for r in runs),
         versions=versions(runs[-1]),
         figures=figures,
+        ops=timing_figures.row_ops(runs),
     )
 
 

@@ -125,6 +125,7 @@ class Phases:
     predict_s: Spread | None
     latency_s: Spread | None
     save_s: Spread | None
+    ops_s: Spread | None
 
     def named(self) -> dict[str, Spread | None]:
         """Every phase by its name, in the order they happen."""
@@ -239,3 +240,51 @@ DISTURBED_SHARE = 0.10
 def disturbed(r: RunResult) -> bool:
     share = other_share(r)
     return share is not None and share > DISTURBED_SHARE
+
+
+# The ops a report names per row: the ones that took the most of its profiled time.
+SHOWN_OPS = 5
+
+
+@dataclass(frozen=True)
+class OpShare:
+    name: str  # as the profiler names it
+    share: float  # of the op time of the row's profiled steps
+
+
+@dataclass(frozen=True)
+class RowOps:
+    """Which ops took a row's time: its runs' op profiles (`timings.ops`) pooled, each
+    op's seconds over every profiled step's op time (an op counts in the runs that kept
+    it among their longest). Op time is summed over threads: on two threads busy at
+    once it is up to twice the wall time."""
+
+    profiler: str  # of its latest run
+    runs: int  # that profiled their ops
+    steps: int  # profiled, over those runs
+    step_s: Spread  # a profiled step's wall time, the profiler on, by run
+    op_step_s: float  # the op time of a profiled step
+    top: list[OpShare]  # the SHOWN_OPS longest, the longest first
+
+
+def row_ops(runs: list[RunResult]) -> RowOps | None:
+    """The op profiles of `runs`, pooled; None where none of them profiled its ops."""
+    profiles = [r.timings.ops for r in runs if r.timings.ops is not None]
+    by_run = spread([p.wall_s / p.steps for p in profiles])
+    if by_run is None:
+        return None
+    total = sum(p.op_s for p in profiles)
+    steps = sum(p.steps for p in profiles)
+    seconds: dict[str, float] = {}
+    for p in profiles:
+        for op in p.top:
+            seconds[op.name] = seconds.get(op.name, 0.0) + op.seconds
+    longest = sorted(seconds.items(), key=lambda op: op[1], reverse=True)[:SHOWN_OPS]
+    return RowOps(
+        profiler=profiles[-1].profiler,
+        runs=len(profiles),
+        steps=steps,
+        step_s=by_run,
+        op_step_s=total / steps,
+        top=[OpShare(name, t / total if total else 0.0) for name, t in longest],
+    )

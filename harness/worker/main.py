@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,11 +145,16 @@ def load_data(
 
 
 def train_and_evaluate(
-    spec: RunSpec, files: store.RunFiles, quiet: bool = False, invocation: str | None = None
+    spec: RunSpec,
+    files: store.RunFiles,
+    quiet: bool = False,
+    invocation: str | None = None,
+    profile_ops: bool = False,
 ) -> results.RunResult:
     """The run, every part of it in a phase of `sections`: what no phase covers is the
     record's unaccounted time. Its arrays are staged in `files`, to be published with
-    the result it returns."""
+    the result it returns. With `profile_ops`, its profile's `op_steps` steps are
+    profiled op by op last, after the final weights are taken."""
     s = start(spec)
     sections, trainer, recipe, data = s.sections, s.trainer, s.recipe, s.data
     with sections("init_s"):
@@ -207,6 +214,11 @@ def train_and_evaluate(
         )  # fmt: skip
         final_digest = starting_points.digest(final_weights)
         order_digest = batch_digest() if batch_digest else None
+    ops = None
+    op_steps = get_profile(spec.profile).op_steps
+    if profile_ops and op_steps:
+        with sections("ops_s"):
+            ops = profiled_ops(s, op_steps)
     wall, unaccounted = sections.account()
     return results.RunResult(
         run_id=run_id,
@@ -222,6 +234,7 @@ def train_and_evaluate(
             epochs_s=clocks.epochs.samples,
             steps_s=clocks.steps_per_epoch,
             latency_calls_s=latency,
+            ops=ops,
         ),
         metrics=schema.Metrics(
             history={k: [float(v) for v in vs] for k, vs in history.items()},
@@ -240,6 +253,46 @@ def train_and_evaluate(
         ),
         artifacts=artifacts,
         invocation=invocation,
+    )
+
+
+# The ops a record keeps: those that took the most time, the rest only in its total.
+TOP_OPS = 12
+
+
+def profiled_ops(s: Session, steps: int) -> schema.Ops | None:
+    """The framework's profile of `steps` training steps of the harness's first batches
+    (fewer where an epoch has fewer), after one step outside it (a step outside fit() may
+    trace anew); None where the backend's plugin reads no profiler, or an epoch is one
+    batch. The model trains on: take what the record keeps of it first."""
+    data, batch = s.data, s.recipe.batch_size
+    plan = starting_points.batch_plan(s.spec.seed, 1, len(data.x_train), batch)
+    if len(plan) < 2:
+        return None
+    first, *profiled = plan[: steps + 1]
+    s.trainer.train_step(data.x_train[first], data.y_train[first])
+    took = []
+
+    def run() -> None:
+        started = time.perf_counter()
+        for idx in profiled:
+            s.trainer.train_step(data.x_train[idx], data.y_train[idx])
+        took.append(time.perf_counter() - started)
+
+    with tempfile.TemporaryDirectory(prefix="harness-ops-") as folder:
+        measured = s.backend.profile_ops(run, Path(folder))
+    if measured is None:
+        return None
+    if not measured.ops:
+        print(f"warning: {measured.profiler} measured no op", file=sys.stderr)
+        return None
+    longest = sorted(measured.ops.items(), key=lambda op: op[1][0], reverse=True)
+    return schema.Ops(
+        profiler=measured.profiler,
+        steps=len(profiled),
+        wall_s=took[0],
+        op_s=sum(seconds for seconds, _ in measured.ops.values()),
+        top=[schema.OpTime(name=n, seconds=t, calls=c) for n, (t, c) in longest[:TOP_OPS]],
     )
 
 
@@ -319,7 +372,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         files = store.RunFiles(task.out)
         try:
-            result = train_and_evaluate(task.spec, files, task.quiet, task.invocation)
+            result = train_and_evaluate(
+                task.spec, files, task.quiet, task.invocation, task.profile_ops
+            )
             STOP.check()
             files.publish(result)
         finally:

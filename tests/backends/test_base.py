@@ -6,6 +6,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -151,7 +152,8 @@ def test_one_fit_on_the_given_threads_and_format_trains_on_the_harness_batches_a
     calls = {b: len(v) for b, v in t.latency_calls_s.items()}
     assert calls.keys() == {str(b) for b in schema.LATENCY_BATCHES}
     assert all(LATENCY_LEAST <= n <= LATENCY_REPEATS[int(b)] for b, n in calls.items())
-    assert all(getattr(t, p) > 0 for p in schema.PHASES)
+    # every phase but the op profile, which the speed profile's runs alone have
+    assert t.ops_s is None and all(getattr(t, p) > 0 for p in schema.PHASES if p != "ops_s")
     assert_every_second_accounted_for(t)
     # the run's seed drew its starting point, and its batches are each epoch's numpy
     # permutation, in the order fit() was handed them
@@ -229,6 +231,10 @@ def test_a_speed_run_measures_speed_only_and_records_what_it_skipped(backend, tm
     assert t.evaluate_s > 0
     assert_every_second_accounted_for(t)
     assert r.metrics.per_epoch is None and r.artifacts.trajectory is None
+    # afterwards, the ops of two steps, the longest first
+    assert t.ops_s > 0 and t.ops.steps == 2 and 0 < t.ops.wall_s < t.ops_s
+    seconds = [op.seconds for op in t.ops.top]
+    assert seconds == sorted(seconds, reverse=True) and sum(seconds) <= t.ops.op_s
 
 
 def test_each_epoch_is_evaluated_on_the_clock_and_kept_as_a_trajectory(backend, tmp_path):
@@ -874,3 +880,30 @@ def test_a_model_whose_build_starts_a_process_neither_hangs_the_harness_nor_leav
     assert r.status == "ok"
     left = subprocess.run(["pgrep", "-f", f"sleep 600 {marker}"], capture_output=True, text=True)
     assert left.stdout == "", "the model's process outlived its worker"
+
+
+def test_the_backends_profiler_gives_the_ops_of_training_steps_within_their_time(
+    backend, keras, tmp_path
+):
+    from models import mnist_cnn
+
+    model = mnist_cnn.build((28, 28, 1), 10)
+    model.compile(optimizer="adadelta", loss="categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x = rng.random((100, 28, 28, 1), dtype="float32")
+    y = np.eye(10, dtype="float32")[rng.integers(0, 10, 100)]
+    model.train_on_batch(x, y)  # traced and compiled outside the profile
+    took = []
+
+    def steps():
+        started = time.perf_counter()
+        model.train_on_batch(x, y)
+        model.train_on_batch(x, y)
+        took.append(time.perf_counter() - started)
+
+    measured = backend.profile_ops(steps, tmp_path)
+    assert took and measured.profiler and all(calls >= 1 for _, calls in measured.ops.values())
+    # Op time is summed over threads: at most every CPU of the process all the while, and
+    # on this convolution model most of the steps' wall time (in seconds, not µs or ps).
+    op_s = sum(seconds for seconds, _ in measured.ops.values())
+    assert 0.2 * took[0] < op_s <= 1.05 * len(os.sched_getaffinity(0)) * took[0]

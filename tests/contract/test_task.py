@@ -13,6 +13,7 @@ def test_a_worker_task_reads_back_from_the_command_line_it_makes(tmp_path):
     spec = RunSpec(backend="torch", threads=1, seed=3, tuning=(("malloc", "tuned"),))
     tasks = [
         WorkerTask(tmp_path / "run.json", spec, quiet=True, invocation="20261207T080000Z-ab"),
+        WorkerTask(tmp_path / "speed.json", spec, invocation="20261207T0800Z-cd", profile_ops=True),
         WorkerTask(tmp_path / "probe.npz", spec, parity_steps=5),
         WorkerTask(tmp_path / "built", spec, check=True),
         WorkerTask(tmp_path / "models.json", describe=("mnist_cnn", "mnist_bn")),

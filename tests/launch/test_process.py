@@ -49,19 +49,21 @@ def test_a_failures_reason_is_kept_whole():
     )
 
 
-# What TensorFlow's C++ logging writes on every run, before the worker's own lines.
-TENSORFLOW_LOG = [
+# What TensorFlow's C++ logging writes on every run, before the worker's own lines, and
+# PyTorch's profiler around an op profile.
+FRAMEWORK_LOG = [
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
     "I0000 00:00:1796534494.151529   13283 port.cc:153] oneDNN custom operations are on. You "
     "may see slightly different numerical results due to floating-point round-off errors.",
     "E1206 05:25:01.123456   13283 cuda_executor.cc:1228] could not find cuda drivers",
+    "USDT:2026-12-08 02:41:31 20422:20422 SyncActivityProfilerHandler.cpp:52] profiler_start",
 ]
 
 
 @pytest.mark.parametrize("quiet", [True, False])
 def test_a_quiet_workers_framework_log_is_kept_in_its_tail_not_shown(capsys, quiet):
-    # a worker that logs as TensorFlow does, then fails
-    lines = [*TENSORFLOW_LOG, "error: it failed"]
+    # a worker that logs as TensorFlow and PyTorch's profiler do, then fails
+    lines = [*FRAMEWORK_LOG, "error: it failed"]
     code = f"import sys\nprint(*{lines!r}, sep='\\n', file=sys.stderr)\nsys.exit(2)\n"
     code, tail = process.run_worker([sys.executable, "-c", code], {}, quiet)
     assert (code, tail) == (2, lines)

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from harness.record import atomic, results, store
-from tests.factories import make_result
+from tests.factories import make_ops, make_result
 
 
 def test_result_round_trips_through_its_file(tmp_path):
@@ -373,8 +373,8 @@ def test_a_damaged_predictions_file_is_called_damaged_not_to_be_loaded_unsafely(
 
 
 def _lying(tmp_path, change) -> str:
-    """The error reading a valid result after `change(data)`."""
-    data = make_result().to_dict()
+    """The error reading a valid result, every optional section filled, after `change(data)`."""
+    data = make_result(ops=make_ops(("conv", 0.5), op_s=0.9)).to_dict()
     change(data)
     path = tmp_path / "lies.json"
     path.write_text(json.dumps(data))
@@ -451,7 +451,7 @@ def test_a_spec_from_a_machine_with_more_cpus_is_read(tmp_path):
 
 
 def test_every_field_of_a_record_is_checked(tmp_path):
-    # A list holding an object is no field's type: each field must be refused by name.
+    # A list holding an empty list is no field's type: each field must be refused by name.
     failed = {"status": "failed", "failure": {"reason": "x", "exit_code": 2, "output_tail": []}}
     checked = 0
     kinds = ((results.RunResult, {}), (results.FailedRun, failed))
@@ -464,27 +464,34 @@ def test_every_field_of_a_record_is_checked(tmp_path):
                     inner = data
                     for key in path[:-1]:
                         inner = inner[key]
-                    inner[path[-1]] = [{}]
+                    inner[path[-1]] = [[]]
 
-                assert f"{'.'.join(path)} must be " in _lying(tmp_path, change), path
+                assert f"{_dotted(path)} must be " in _lying(tmp_path, change), path
                 checked += 1
     for record, kind in kinds:
         for field in results.top_rules(record):
 
             def change(data, kind=kind, field=field):
                 data.update(kind)
-                data[field] = [{}]
+                data[field] = [[]]
 
             assert f"{field} must be " in _lying(tmp_path, change), (record, field)
     assert checked > 60  # every section, the nested ones (machine.matmul, ...) included
 
 
 def _fields(section, prefix):
-    """The path of every field of `section` and of the sections inside it."""
+    """The path of every field of `section` and of the sections inside it (in a list of
+    sections, those of its first)."""
     for f in dataclasses.fields(section):
         yield (*prefix, f.name)
         if inner := f.metadata.get("section"):
-            yield from _fields(inner, (*prefix, f.name))
+            first = (0,) if f.metadata.get("many") else ()
+            yield from _fields(inner, (*prefix, f.name, *first))
+
+
+def _dotted(path):
+    """A field's path as a refusal names it: timings.ops.top[0].name."""
+    return ".".join(str(key) for key in path).replace(".0.", "[0].")
 
 
 def test_a_history_shorter_than_the_epochs_and_a_bad_time_are_refused(tmp_path):
@@ -539,3 +546,29 @@ def test_a_record_that_names_no_node_still_reads(tmp_path, write_result):
     del data["environment"]["node"]  # records of older harnesses
     path.write_text(json.dumps(data))
     assert store.read(path).environment.node is None
+
+
+def test_an_op_profile_round_trips_and_a_record_without_one_reads(tmp_path):
+    r = make_result(ops=make_ops(("aten::convolution_backward", 0.5), op_s=0.9))
+    path = tmp_path / "r.json"
+    store.write(r, path)
+    assert store.read(path) == r
+    data = json.loads(path.read_text())
+    for absent in ("ops", "ops_s"):  # a record made before the op profile
+        del data["timings"][absent]
+    path.write_text(json.dumps(data))
+    timings = store.read(path).timings
+    assert (timings.ops, timings.ops_s) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda ops: ops.update(top=[]), "timings.ops.top must be a non-empty list"),
+        (lambda ops: ops.update(steps=0), "timings.ops.steps must be an integer ≥ 1"),
+        (lambda ops: ops["top"][0].update(seconds=-1.0), "timings.ops.top[0].seconds must be"),
+        (lambda ops: ops["top"][0].update(name=""), "timings.ops.top[0].name must be"),
+    ],
+)
+def test_an_op_profile_that_lies_is_refused_naming_the_field(tmp_path, change, said):
+    assert said in _lying(tmp_path, lambda data: change(data["timings"]["ops"]))

@@ -21,7 +21,7 @@ from harness.record import schema, store
 from harness.report import render
 from harness.report.text import difference_text, literal, signed
 from harness.summary.build import build
-from tests.factories import HOSTILE, make_result, stopped_main, write_hostile
+from tests.factories import HOSTILE, make_ops, make_result, stopped_main, write_hostile
 
 
 def row_line(md: str, section: str, backend: str) -> str:
@@ -694,3 +694,20 @@ def test_a_difference_that_rounds_to_zero_is_shown_without_a_sign():
         verdict=Verdict.EQUIVALENT, seeds_needed=None,
     )  # fmt: skip
     assert difference_text(e) == "0.000 points [90 %: -0.012 to +0.012]"
+
+
+def test_which_ops_took_the_time_is_shown_for_the_rows_that_profiled_them(tmp_path, write_result):
+    write_result(backend="tensorflow")
+    render.write_report(build(tmp_path), tmp_path)
+    assert "### Which ops" not in (tmp_path / "REPORT.md").read_text()
+    ops = make_ops(("aten::convolution_backward", 0.6), ("aten::copy_", 0.3), op_s=1.2, wall_s=0.8)
+    write_result(backend="torch", ops=ops)
+    render.write_report(build(tmp_path), tmp_path)
+    md = (tmp_path / "REPORT.md").read_text()
+    table = md.split("### Which ops")[1].split("## Efficiency")[0]
+    # two steps: 400 ms each with the profiler on, 600 ms of op time each
+    assert (
+        "| torch | seed · init harness · channels_last · jit=False | 1 | a test's profiler "
+        "| 400.0 | 600.0 | aten::convolution_backward 50 %; aten::copy_ 25 % |"
+    ) in table
+    assert "| tensorflow |" not in table

@@ -11,7 +11,7 @@ from harness.record.schema import PHASES
 from harness.summary import timing_figures
 from harness.summary.build import build
 from harness.summary.stats import Spread, median_of
-from tests.factories import make_result
+from tests.factories import make_ops, make_result
 
 
 def test_figures_pool_the_runs_and_leave_the_first_epoch_out_of_steady_steps():
@@ -76,6 +76,7 @@ def test_every_second_of_the_run_is_accounted_phase_by_phase_with_the_unaccounte
     [row] = build(tmp_path).rows
     phases = {p: median_of(s) for p, s in row.figures.phases.named().items()}
     assert (phases["interpreter_s"], phases["import_s"], phases["fit_s"]) == (0.3, 2.0, 50.5)
+    assert phases.pop("ops_s") is None  # a run that profiled no op
     # phases 0.3 + 2 + 0.5 + 0.1 x7 + 1.5 + fit 50.5 = 55.5 s, and 0.05 s unaccounted
     assert median_of(row.figures.unaccounted_s) == 0.05
     assert median_of(row.figures.wall_s) == pytest.approx(sum(phases.values()) + 0.05)
@@ -149,3 +150,20 @@ def test_a_one_epoch_run_has_its_speed_figures(tmp_path, write_result):
     # 500 images over the median 1 s steady step; no steady epoch
     assert row.figures.steady_epoch_s is None
     assert row.figures.step_s == Spread(3, 1.0, 1.0, 1.0) and row.train_images_per_s == 500
+
+
+def test_a_rows_ops_pool_its_runs_profiles_the_longest_first():
+    a = make_result(ops=make_ops(("conv", 3.0), ("pool", 1.0), op_s=5.0, wall_s=2.0))
+    b = make_result(ops=make_ops(("pool", 1.0), ("conv", 1.0), op_s=5.0, wall_s=3.0))
+    ops = timing_figures.row_ops([a, b, make_result()])  # a run without a profile counts not
+    assert (ops.runs, ops.steps, ops.op_step_s) == (2, 4, 2.5)
+    assert [(o.name, o.share) for o in ops.top] == [("conv", 0.4), ("pool", 0.2)]
+    assert ops.step_s.median == 1.25  # each run's profiled step: 1.0 and 1.5 s
+    assert timing_figures.row_ops([make_result()]) is None
+
+
+def test_a_row_names_only_its_longest_ops():
+    many = [(f"op{i}", float(i)) for i in range(1, 9)]
+    ops = timing_figures.row_ops([make_result(ops=make_ops(*many, op_s=40.0))])
+    assert [o.name for o in ops.top] == ["op8", "op7", "op6", "op5", "op4"]
+    assert len(ops.top) == timing_figures.SHOWN_OPS
