@@ -540,8 +540,70 @@ def why_slower_block(folder: Path) -> str:
     out += [
         "",
         f"Keras 3 / Keras 2 on TensorFlow: {_ratio(c.speed(keras_tf, keras2))}.",
+        "",
+        "Where each row's steps went, by op: each run's op profile (the framework's own "
+        "profiler over 2 steps after its measurement, [Speed](speed.md#which-ops-take-the-"
+        "time)), pooled over the row's rounds: the op time the profiler saw in a step, "
+        "beside the profiled step's wall time, and the 3 ops that took the most of it:",
+        "",
+        "| row | profiled step | op time a step | its 3 longest ops (share of op time) |",
+        "|---|--:|--:|---|",
     ]
+    for b in BACKEND_ORDER:
+        for row in (c.row(b), c.row(b, tuned=True), c.row(b, Impl.NATIVE)):
+            longest = longest_ops(row)  # refuses a row without an op profile
+            assert row.ops is not None
+            out.append(
+                f"| {_row_name(row)} | {1000 * row.ops.step_s.median:,.0f} ms "
+                f"| {1000 * row.ops.op_step_s:,.0f} ms | {longest} |"
+            )
+    for b in BACKEND_ORDER[1:]:
+        out += ["", _aim_sentence(c, b)]
     return "\n".join(out) + "\n"
+
+
+# Tuned Keras 3 on PyTorch and on JAX within this factor of Keras 3 on TensorFlow at its
+# defaults: the project's aim (issue 34).
+AIM = 1.5
+
+
+def aim_verdict(interval: stats.RatioInterval) -> str:
+    """Where a ratio's 95 % interval lies against AIM."""
+    if interval.low > AIM:
+        return f"above the {AIM:g}× aim beyond the noise"
+    if interval.high < AIM:
+        return f"within the {AIM:g}× aim beyond the noise"
+    return f"not told apart from the {AIM:g}× aim"
+
+
+def longest_ops(row: grouping.Row, shown: int = 3) -> str:
+    need(row.ops is not None, f"{_row_name(row)}: no op profile in its runs")
+    assert row.ops is not None
+    return "; ".join(f"`{op.name}` {100 * op.share:.0f} %" for op in row.ops.top[:shown])
+
+
+def _aim_sentence(c: Campaign, backend: str) -> str:
+    """Whether tuned Keras 3 on `backend` is within AIM of Keras 3 on TensorFlow at its
+    defaults, and where its time goes: the framework, Keras's part, its longest op."""
+    tuned, keras_tf = c.row(backend, tuned=True), c.row("tensorflow")
+    gap = c.speed(tuned, keras_tf)
+    assert gap.interval is not None
+    verdict = aim_verdict(gap.interval)
+    native = c.row(backend, Impl.NATIVE)
+    framework = c.speed(native, c.row("tensorflow", Impl.NATIVE))
+    ops = tuned.ops
+    assert ops is not None
+    longest = ops.top[0]
+    name = NAMES[backend]
+    return (
+        f"Tuned Keras 3 on {name}, its step over Keras 3 on TensorFlow's at the defaults: "
+        f"{_ratio(gap)}, {verdict}. Where it goes: {name} without Keras over TensorFlow "
+        f"without Keras, {_ratio(framework)}; Keras 3 on {name} over {name} without Keras, "
+        f"both at the defaults, {_ratio(c.speed(c.row(backend), native))}; tuned, its "
+        f"profiler saw {1000 * ops.op_step_s:,.0f} ms of op time in a "
+        f"{1000 * ops.step_s.median:,.0f} ms step, its longest op `{longest.name}` "
+        f"({100 * longest.share:.0f} % of it)."
+    )
 
 
 def tuned_block(folder: Path) -> str:
@@ -549,17 +611,18 @@ def tuned_block(folder: Path) -> str:
     took (the tuning records), and what the tuned row bought in the campaign."""
     c = campaign(folder)
     keras_tf = c.row("tensorflow")
+    records = tuning_records(c.folder, c.runs)
+    made = sorted({record.created[:10] for _, record in records.values()})
     out = [
         c.header() + "; the settings from `harness tune` on the same machine, "
-        f"`{(folder / 'tuning').relative_to(ROOT)}`; steps over steps paired by round, "
-        "with their 95 % intervals:",
+        f"`{(folder / 'tuning').relative_to(ROOT)}` (made {listed(made)}); steps over "
+        "steps paired by round, with their 95 % intervals:",
         "",
         "| backend | tuned settings | parity against the defaults | `tune` took "
         "| candidates kept / tried | not tried | tuned / default step "
         "| tuned / Keras 3 on TensorFlow, default |",
         "|---|---|---|--:|--:|---|--:|--:|",
     ]
-    records = tuning_records(c.folder, c.runs)
     for b, (file, record) in records.items():
         default, tuned = c.row(b), c.row(b, tuned=True)
         changed = kept_settings(file, record, tuned.members)

@@ -237,8 +237,9 @@ class Environment(Section):
 
 @dataclass(frozen=True, kw_only=True)
 class OpTime(Section):
-    """One op as the framework's profiler names it, and its time over the profiled steps
-    (summed over the threads that ran it; not counting the ops it called)."""
+    """One op as the framework's profiler names it, and its time over the profiled steps:
+    from its start to its end on the thread that ran it, the ops it called left out (the
+    threads it spread its own work over are not counted again)."""
 
     name: str = ruled(TEXT)
     seconds: float = ruled(DURATION)
@@ -249,8 +250,8 @@ class OpTime(Section):
 class Ops(Section):
     """Which ops take a step's time: the framework's own profiler over a few training
     steps after everything else the run measured (so that it disturbs no clock), from
-    the trained model, one untraced step first. `op_s`: every op's time, summed over
-    threads; `top`: the ops that took the most of it, the longest first."""
+    the trained model, one untraced step first. `op_s`: every op's time, ops that ran at
+    once on two threads each counted; `top`: the ops that took the most of it, the longest first."""
 
     profiler: str = ruled(TEXT)  # what measured, in words
     steps: int = ruled(integer(1))

@@ -256,8 +256,8 @@ class OpShare:
 class RowOps:
     """Which ops took a row's time: its runs' op profiles (`timings.ops`) pooled, each
     op's seconds over every profiled step's op time (an op counts in the runs that kept
-    it among their longest). Op time is summed over threads: on two threads busy at
-    once it is up to twice the wall time."""
+    it among their longest). Ops that ran at once on two threads each count: op time can
+    pass the wall time."""
 
     profiler: str  # of its latest run
     runs: int  # that profiled their ops
