@@ -125,8 +125,9 @@ class Tuning:
 @dataclass(frozen=True)
 class OpTimes:
     """What a framework's profiler measured over some training steps: each op's seconds
-    (from start to end on the thread that ran it, the ops it called left out) and calls,
-    by the profiler's name for it; `profiler`: which profiler, and what it names an op."""
+    (from start to end on the thread that ran it; without the ops it called where the
+    profiler tells them apart) and calls, by the profiler's name for it; `profiler`:
+    which profiler, and what it names an op."""
 
     profiler: str
     ops: dict[str, tuple[float, int]]

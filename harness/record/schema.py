@@ -238,8 +238,9 @@ class Environment(Section):
 @dataclass(frozen=True, kw_only=True)
 class OpTime(Section):
     """One op as the framework's profiler names it, and its time over the profiled steps:
-    from its start to its end on the thread that ran it, the ops it called left out (the
-    threads it spread its own work over are not counted again)."""
+    from its start to its end on the thread that ran it (the threads it spread its own
+    work over not counted again; the ops it called left out where the profiler says, as
+    PyTorch's self time does)."""
 
     name: str = ruled(TEXT)
     seconds: float = ruled(DURATION)

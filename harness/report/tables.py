@@ -193,13 +193,13 @@ def ops_section(table: list[Row]) -> list[str]:
         "After everything else it measured, each run of a profile that asks (the speed "
         "profile) trained a few steps more under its framework's own profiler, one step "
         "outside it first: each op's time over those steps, from its start to its end on "
-        "the thread that ran it and without the ops it called, by the profiler's name for "
-        "it. Step, profiled: a profiled step's wall time with the profiler on (median over "
-        "runs), slower than the clocked steps above; op time a step: every op's time, ops "
-        "that ran at once each counted, so that it can pass the wall time, or fall well "
-        "short of it where work runs outside the ops the profiler sees (Python, or an op "
-        "that hands its work on, as XLA's oneDNN custom calls do); the longest ops' shares "
-        "are of that op time, pooled over the row's runs.",
+        "the thread that ran it (on PyTorch without the ops it called), by the profiler's "
+        "name for it. Step, profiled: a profiled step's wall time with the profiler on "
+        "(median over runs), about as long as the clocked steps above or longer; op time a "
+        "step: every op's time, ops that ran at once each counted, so that it can pass the "
+        "wall time, or fall well short of it where work runs outside the ops the profiler "
+        "sees (Python, or an op that hands its work on, as XLA's oneDNN custom calls do); "
+        "the longest ops' shares are of that op time, pooled over the row's runs.",
         "",
         *lines,
         "",

@@ -214,6 +214,8 @@ def train_and_evaluate(
         )  # fmt: skip
         final_digest = starting_points.digest(final_weights)
         order_digest = batch_digest() if batch_digest else None
+    # Before the op profile, whose profiler takes memory of its own.
+    peak_rss = timing.peak_rss_mib()
     ops = None
     op_steps = get_profile(spec.profile).op_steps
     if profile_ops and op_steps:
@@ -243,7 +245,7 @@ def train_and_evaluate(
             skipped=skipped,
             per_epoch=evaluation.section() if evaluation else None,
         ),
-        memory=schema.Memory(peak_rss_mib=timing.peak_rss_mib()),
+        memory=schema.Memory(peak_rss_mib=peak_rss),
         machine=schema.Machine(matmul=peak, during_fit=load, fingerprint=fingerprint.fingerprint()),
         reproducibility=schema.Reproducibility(
             initial_weights_digest=initial_digest,
@@ -264,7 +266,8 @@ def profiled_ops(s: Session, steps: int) -> schema.Ops | None:
     """The framework's profile of `steps` training steps of the harness's first batches
     (fewer where an epoch has fewer), after one step outside it (a step outside fit() may
     trace anew); None where the backend's plugin reads no profiler, or an epoch is one
-    batch. The model trains on: take what the record keeps of it first."""
+    batch, or the profiler failed (a warning: the run keeps what it measured). The model
+    trains on: take what the record keeps of it first."""
     data, batch = s.data, s.recipe.batch_size
     plan = starting_points.batch_plan(s.spec.seed, 1, len(data.x_train), batch)
     if len(plan) < 2:
@@ -279,8 +282,12 @@ def profiled_ops(s: Session, steps: int) -> schema.Ops | None:
             s.trainer.train_step(data.x_train[idx], data.y_train[idx])
         took.append(time.perf_counter() - started)
 
-    with tempfile.TemporaryDirectory(prefix="harness-ops-") as folder:
-        measured = s.backend.profile_ops(run, Path(folder))
+    try:
+        with tempfile.TemporaryDirectory(prefix="harness-ops-") as folder:
+            measured = s.backend.profile_ops(run, Path(folder))
+    except Exception as e:  # a profiler's failure costs the op profile, not the run
+        print(f"warning: no op profile: {type(e).__name__}: {e}", file=sys.stderr)
+        return None
     if measured is None:
         return None
     if not measured.ops:

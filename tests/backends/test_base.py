@@ -234,7 +234,8 @@ def test_a_speed_run_measures_speed_only_and_records_what_it_skipped(backend, tm
     # afterwards, the ops of two steps, the longest first
     assert t.ops_s > 0 and t.ops.steps == 2 and 0 < t.ops.wall_s < t.ops_s
     seconds = [op.seconds for op in t.ops.top]
-    assert seconds == sorted(seconds, reverse=True) and sum(seconds) <= t.ops.op_s
+    assert seconds == sorted(seconds, reverse=True)
+    assert sum(seconds) <= t.ops.op_s * (1 + 1e-9)  # the same sum in another order
 
 
 def test_each_epoch_is_evaluated_on_the_clock_and_kept_as_a_trajectory(backend, tmp_path):
